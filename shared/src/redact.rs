@@ -1,0 +1,1 @@
+//! Redaction of secrets in text and JSON before anything is stored, logged or returned.

@@ -1,0 +1,1 @@
+//! Running `tctl`/`tsh` safely and parsing what they print into typed models.
