@@ -1,5 +1,10 @@
 //! Shared library of the MCP Teleport Control Plane: domain types, policy, configuration, database
-//! access, the Teleport CLI runner with its typed models, and redaction.
+//! access, the Teleport CLI runner with its typed models, redaction and telemetry.
 
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod policy;
 pub mod redact;
 pub mod teleport;
+pub mod telemetry;

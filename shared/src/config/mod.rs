@@ -1,0 +1,72 @@
+//! Configuration: defaults → `config.yaml` → environment (`MTCP_SECTION__KEY`, plus `DATABASE_URL`),
+//! unknown keys rejected, every value validated at start with errors that name the key.
+
+mod sections;
+mod validate;
+
+pub use sections::*;
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Yaml};
+
+/// A configuration that could not be loaded or is invalid; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Load from an optional YAML file and the environment, then validate.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    message: "no such file".into(),
+                });
+            }
+            fig = fig.merge(Yaml::file_exact(path));
+        }
+        let fig = fig
+            .merge(Env::prefixed("MTCP_").split("__").lowercase(true))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
+        let config: Config = fig.extract().map_err(|e| describe(e, file))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parse a YAML document (no environment); used by tests and `mtcp up`.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Yaml::string(text))
+            .extract()
+            .map_err(|e| describe(e, None))?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Turn figment's error chain into one line per problem, each naming the key.
+fn describe(err: figment::Error, file: Option<&Path>) -> ConfigError {
+    let problems: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() { String::new() } else { format!("`{}`: ", e.path.join(".")) };
+            format!("{key}{}", e.kind)
+        })
+        .collect();
+    let message = problems.join("; ");
+    match file {
+        Some(path) => ConfigError::File { path: path.display().to_string(), message },
+        None => ConfigError::Invalid(message),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+//! The typed configuration sections and their defaults.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ActorKind;
+
+/// The whole configuration, shared by every binary (each reads the sections it needs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub teleport: TeleportConfig,
+    pub tsh: TshConfig,
+    pub service: ServiceConfig,
+    pub database: DatabaseConfig,
+    pub policy: PolicyConfig,
+    pub auth: AuthConfig,
+    pub worker: WorkerConfig,
+    pub reaper: ReaperConfig,
+}
+
+/// How to reach Teleport and run `tctl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TeleportConfig {
+    /// Proxy (or auth) address, passed as `--proxy` to tsh and `--auth-server` to tctl.
+    pub proxy: Option<String>,
+    /// Identity file of the control plane's service identity (Machine ID output).
+    pub identity_file: Option<PathBuf>,
+    pub tctl_path: PathBuf,
+    /// Longest time one CLI run may take before its process group is killed.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when a run is stopped.
+    #[serde(with = "humantime_serde")]
+    pub kill_grace: Duration,
+    /// Bytes kept per output stream of one run.
+    pub output_limit_bytes: usize,
+    /// Extra environment variables for the CLI (the environment is otherwise an allow-list).
+    pub env: BTreeMap<String, String>,
+    /// Names of worker environment variables passed through to the CLI.
+    pub env_passthrough: Vec<String>,
+}
+
+impl Default for TeleportConfig {
+    fn default() -> Self {
+        Self {
+            proxy: None,
+            identity_file: None,
+            tctl_path: "tctl".into(),
+            timeout: Duration::from_secs(30),
+            kill_grace: Duration::from_secs(3),
+            output_limit_bytes: 4 * 1024 * 1024,
+            env: BTreeMap::new(),
+            env_passthrough: Vec::new(),
+        }
+    }
+}
+
+/// `tsh` location and the isolated profile directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TshConfig {
+    pub tsh_path: PathBuf,
+    /// Base of the isolated `TELEPORT_HOME`; each worker uses its own subdirectory.
+    pub home: PathBuf,
+}
+
+impl Default for TshConfig {
+    fn default() -> Self {
+        Self { tsh_path: "tsh".into(), home: "/var/lib/mcp-teleport/home".into() }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// The gateway's HTTP listener and process-wide logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub host: String,
+    pub port: u16,
+    /// `error`, `warn`, `info`, `debug`, `trace` (case-insensitive), or a tracing filter.
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// Host names clients use to reach the gateway (DNS-rebinding protection); loopback always allowed.
+    pub allowed_hosts: Vec<String>,
+    /// Public URL of the MCP endpoint, used in the OAuth protected-resource metadata.
+    pub public_url: Option<String>,
+    /// How long a tools/call waits for its operation before answering with the op id instead.
+    #[serde(with = "humantime_serde")]
+    pub call_budget: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            log_level: "info".into(),
+            log_format: LogFormat::Json,
+            allowed_hosts: Vec::new(),
+            public_url: None,
+            call_budget: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Postgres connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://user[:password]@host:port/db`; also read from `DATABASE_URL`.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10, connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+// The defaults layer is serialized before the file is merged; a secret never has a default,
+// so serializing it as absent is enough and keeps it out of any dump.
+fn ser_secret_opt<S: serde::Serializer>(_: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_none()
+}
+
+/// Policy switches and defaults (the seed's keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    pub allow_tsh_passthrough: bool,
+    pub allow_tctl_passthrough: bool,
+    pub default_proxy_ttl_seconds: u64,
+    pub max_concurrent_proxies_per_actor: u32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            allow_tsh_passthrough: false,
+            allow_tctl_passthrough: false,
+            default_proxy_ttl_seconds: 3600,
+            max_concurrent_proxies_per_actor: 10,
+        }
+    }
+}
+
+/// Credentials accepted by the gateway.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub api_keys: Vec<ApiKeyEntry>,
+}
+
+/// An API key, stored as the hex SHA-256 of the key: the key itself is never in the config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    pub actor: String,
+    pub role: String,
+    pub sha256: String,
+    #[serde(default = "default_kind")]
+    pub kind: ActorKind,
+}
+
+fn default_kind() -> ActorKind {
+    ActorKind::User
+}
+
+/// The worker pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Jobs one worker process runs at once.
+    pub concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// Health and metrics listener.
+    pub listen: SocketAddr,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { concurrency: 8, heartbeat_interval: Duration::from_secs(5), listen: ([127, 0, 0, 1], 9101).into() }
+    }
+}
+
+/// The reaper.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReaperConfig {
+    /// Time between sweeps.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// An agent silent for longer than this is marked offline.
+    #[serde(with = "humantime_serde")]
+    pub agent_offline_after: Duration,
+    /// Health and metrics listener.
+    pub listen: SocketAddr,
+}
+
+impl Default for ReaperConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            agent_offline_after: Duration::from_secs(30),
+            listen: ([127, 0, 0, 1], 9102).into(),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Loading and validation: bad input names the key.
+
+use super::*;
+
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[test]
+fn defaults_are_valid_and_safe() {
+    let c = Config::from_yaml("{}").unwrap();
+    assert!(!c.policy.allow_tsh_passthrough && !c.policy.allow_tctl_passthrough);
+    assert_eq!(c.teleport.timeout, std::time::Duration::from_secs(30));
+    assert!(c.database_url().unwrap_err().to_string().contains("database.url"));
+}
+
+#[test]
+fn seed_keys_parse() {
+    let c = Config::from_yaml(&format!(
+        r#"
+teleport: {{ proxy: "teleport.example.com:443", identity_file: /id.pem, tctl_path: tctl, timeout: 10s }}
+tsh: {{ tsh_path: tsh, home: /var/lib/mcp-teleport/home }}
+service: {{ host: 0.0.0.0, port: 8000, log_level: INFO }}
+database: {{ url: "postgres://mcp:pw@localhost:5432/mcp" }}
+policy: {{ allow_tsh_passthrough: false, default_proxy_ttl_seconds: 3600, max_concurrent_proxies_per_actor: 10 }}
+auth:
+  api_keys:
+    - {{ actor: alice, role: user, sha256: "{HASH}" }}
+"#
+    ))
+    .unwrap();
+    assert_eq!(c.teleport.timeout.as_secs(), 10);
+    assert_eq!(c.auth.api_keys[0].actor, "alice");
+    assert_eq!(c.database_url().unwrap(), "postgres://mcp:pw@localhost:5432/mcp");
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name() {
+    let err = Config::from_yaml("teleport: { proxi: x }").unwrap_err().to_string();
+    assert!(err.contains("proxi"), "{err}");
+    let err = Config::from_yaml("nonsense: 1").unwrap_err().to_string();
+    assert!(err.contains("nonsense"), "{err}");
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    for (yaml, key) in [
+        ("teleport: { timeout: forever }", "teleport.timeout"),
+        ("teleport: { timeout: 0s }", "teleport.timeout"),
+        ("service: { port: 99999 }", "service.port"),
+        ("service: { log_level: 'loud[' }", "service.log_level"),
+        ("database: { url: mysql://x }", "database.url"),
+        ("worker: { concurrency: 0 }", "worker.concurrency"),
+        ("auth: { api_keys: [ { actor: a, role: root, sha256: x } ] }", "auth.api_keys[0].role"),
+        ("auth: { api_keys: [ { actor: a, role: user, sha256: abc } ] }", "auth.api_keys[0].sha256"),
+        ("auth: { api_keys: [ { actor: a, role: user, sha256: x, key: y } ] }", "key"),
+        ("teleport: { env: { TELEPORT_DEBUG: '1' } }", "teleport.env"),
+        ("teleport: { proxy: '--insecure' }", "teleport.proxy"),
+    ] {
+        let err = Config::from_yaml(yaml).unwrap_err().to_string();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+}
+
+#[test]
+fn missing_file_is_named() {
+    let err = Config::load(Some(std::path::Path::new("/nonexistent/config.yaml"))).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/config.yaml"), "{err}");
+}
+
+#[test]
+fn debug_output_hides_the_database_password() {
+    let c = Config::from_yaml("database: { url: 'postgres://u:hunter2@h/db' }").unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+}

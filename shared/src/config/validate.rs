@@ -1,0 +1,113 @@
+//! Checks that serde cannot express, each failing with the key's name.
+
+use std::collections::HashSet;
+
+use secrecy::ExposeSecret;
+
+use super::{Config, ConfigError};
+use crate::policy::BUILTIN_ROLES;
+
+fn invalid(key: &str, problem: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid(format!("`{key}`: {problem}"))
+}
+
+impl Config {
+    /// Validate values that parsed but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.teleport;
+        if t.timeout.is_zero() {
+            return Err(invalid("teleport.timeout", "must be greater than zero, e.g. \"30s\""));
+        }
+        if t.output_limit_bytes < 1024 {
+            return Err(invalid("teleport.output_limit_bytes", "must be at least 1024"));
+        }
+        for name in t.env.keys().chain(t.env_passthrough.iter()) {
+            let valid = !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                return Err(invalid("teleport.env", format!("{name:?} is not an environment variable name")));
+            }
+            // Debug output turns errors into stack traces with internals; never let it reach a run.
+            if name == "TELEPORT_DEBUG" {
+                return Err(invalid("teleport.env", "TELEPORT_DEBUG may not be set for the CLI"));
+            }
+        }
+        if let Some(proxy) = &t.proxy
+            && (proxy.is_empty() || proxy.starts_with('-') || proxy.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(invalid("teleport.proxy", format!("{proxy:?} is not a host:port address")));
+        }
+        let s = &self.service;
+        tracing_subscriber::EnvFilter::try_new(&s.log_level)
+            .map_err(|e| invalid("service.log_level", format!("{:?}: {e}", s.log_level)))?;
+        if s.call_budget.is_zero() {
+            return Err(invalid("service.call_budget", "must be greater than zero"));
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid("database.url", "must start with postgres:// or postgresql://"));
+            }
+        }
+        if self.database.max_connections < 2 {
+            return Err(invalid("database.max_connections", "must be at least 2 (one is held for LISTEN)"));
+        }
+        if self.policy.default_proxy_ttl_seconds == 0 {
+            return Err(invalid("policy.default_proxy_ttl_seconds", "must be greater than zero"));
+        }
+        self.validate_keys()?;
+        if self.worker.concurrency == 0 {
+            return Err(invalid("worker.concurrency", "must be at least 1"));
+        }
+        if self.worker.heartbeat_interval.is_zero() {
+            return Err(invalid("worker.heartbeat_interval", "must be greater than zero"));
+        }
+        if self.reaper.agent_offline_after <= self.worker.heartbeat_interval * 2 {
+            return Err(invalid(
+                "reaper.agent_offline_after",
+                "must be more than twice worker.heartbeat_interval, or healthy workers are marked offline",
+            ));
+        }
+        if self.reaper.interval.is_zero() {
+            return Err(invalid("reaper.interval", "must be greater than zero"));
+        }
+        Ok(())
+    }
+
+    fn validate_keys(&self) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for (i, key) in self.auth.api_keys.iter().enumerate() {
+            let at = |field: &str| format!("auth.api_keys[{i}].{field}");
+            if key.actor.trim().is_empty() || key.actor.len() > 256 || key.actor.chars().any(char::is_control) {
+                return Err(invalid(&at("actor"), "must be a non-empty name of at most 256 characters"));
+            }
+            if !BUILTIN_ROLES.contains(&key.role.as_str()) {
+                return Err(invalid(
+                    &at("role"),
+                    format!("unknown role {:?}; expected one of {}", key.role, BUILTIN_ROLES.join(", ")),
+                ));
+            }
+            let hash = key.sha256.to_ascii_lowercase();
+            if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    &at("sha256"),
+                    "must be the 64 hex digits of sha256(key), e.g. `printf %s \"$KEY\" | sha256sum`",
+                ));
+            }
+            if !seen.insert(hash) {
+                return Err(invalid(&at("sha256"), "the same key is listed twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL, or an error saying where to set it.
+    pub fn database_url(&self) -> Result<&str, ConfigError> {
+        self.database
+            .url
+            .as_ref()
+            .map(|u| u.expose_secret())
+            .ok_or_else(|| invalid("database.url", "is not set (set it in config.yaml or DATABASE_URL)"))
+    }
+}

@@ -1,0 +1,94 @@
+//! The `agents` table: worker incarnations, their heartbeats and the offline sweep.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use super::DbError;
+
+/// A process incarnation registering itself.
+#[derive(Debug, Clone)]
+pub struct NewAgent<'a> {
+    pub agent_id: Uuid,
+    pub kind: &'a str,
+    pub host: &'a str,
+    pub boot_id: &'a str,
+    pub pid: u32,
+    pub version: &'a str,
+}
+
+/// Register an incarnation as online.
+pub async fn register(conn: impl PgExecutor<'_>, a: &NewAgent<'_>) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO agents (agent_id, kind, host, boot_id, pid, version) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(a.agent_id)
+    .bind(a.kind)
+    .bind(a.host)
+    .bind(a.boot_id)
+    .bind(a.pid as i32)
+    .bind(a.version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Record a heartbeat. Returns false when the agent was already declared offline: its work has
+/// been recovered by others, so it must not carry on as if nothing happened.
+pub async fn heartbeat(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<bool, DbError> {
+    let r = sqlx::query("UPDATE agents SET last_heartbeat_at = now() WHERE agent_id = $1 AND status = 'online'")
+        .bind(agent_id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Mark an agent offline on clean shutdown.
+pub async fn deregister(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<(), DbError> {
+    sqlx::query("UPDATE agents SET status = 'offline', offline_at = now() WHERE agent_id = $1 AND status = 'online'")
+        .bind(agent_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Mark every online agent silent since before `now - threshold` offline; returns their ids.
+/// One set-based statement, bounded by `limit` per sweep.
+pub async fn mark_stale_offline(
+    conn: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
+    threshold: Duration,
+    limit: i64,
+) -> Result<Vec<Uuid>, DbError> {
+    let cutoff = now - chrono::Duration::from_std(threshold).unwrap_or(chrono::Duration::MAX);
+    Ok(sqlx::query_scalar(
+        "UPDATE agents SET status = 'offline', offline_at = $1
+         WHERE agent_id IN (SELECT agent_id FROM agents
+                            WHERE status = 'online' AND last_heartbeat_at < $2
+                            ORDER BY last_heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING agent_id",
+    )
+    .bind(now)
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Number of online agents of a kind (health checks, metrics).
+pub async fn count_online(conn: impl PgExecutor<'_>, kind: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM agents WHERE status = 'online' AND kind = $1")
+        .bind(kind)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// An agent's status text, if it exists.
+pub async fn status(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT status FROM agents WHERE agent_id = $1")
+        .bind(agent_id)
+        .fetch_optional(conn)
+        .await?)
+}

@@ -1,0 +1,34 @@
+//! Pushing tool jobs onto the apalis `tools` queue inside the caller's transaction.
+
+use apalis::prelude::TaskBuilder;
+use apalis_postgres::PgTask;
+use sqlx::PgConnection;
+
+use super::DbError;
+use crate::domain::ToolJob;
+
+/// Queue of short tool jobs.
+pub const TOOLS_QUEUE: &str = "tools";
+
+/// Push the job of an operation; its apalis id is the operation id in ULID form. Mutating jobs get
+/// a single attempt: a mutation is never retried blindly.
+pub async fn push_tool_job(conn: &mut PgConnection, job: &ToolJob, mutating: bool) -> Result<(), DbError> {
+    let payload = serde_json::to_vec(job).map_err(|e| DbError::Queue(e.to_string()))?;
+    let task: PgTask = TaskBuilder::new(payload)
+        .task_id(apalis::prelude::TaskId::from_ulid(ulid::Ulid::from(job.op_id.0)))
+        .max_attempts(if mutating { 1 } else { 3 })
+        .build();
+    apalis_postgres::queries::push_tasks(conn, TOOLS_QUEUE, vec![task])
+        .await
+        .map_err(|e| DbError::Queue(e.to_string()))
+}
+
+/// Jobs waiting on the tools queue (for metrics and health checks).
+pub async fn queue_depth(pool: &sqlx::PgPool) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued')",
+    )
+    .bind(TOOLS_QUEUE)
+    .fetch_one(pool)
+    .await?)
+}

@@ -1,0 +1,82 @@
+//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, notifications.
+//! Functions take an executor so callers can combine them in one transaction.
+
+pub mod agents;
+pub mod jobs;
+pub mod operations;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// Channel on which a finished operation's id is announced.
+pub const OPS_CHANNEL: &str = "mtcp_ops";
+
+/// Our migrations (apalis keeps its own in schema `apalis`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Database errors in domain words.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("the database is not migrated ({missing}); run `mtcp migrate` first")]
+    NotMigrated { missing: String },
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error("job queue: {0}")]
+    Queue(String),
+}
+
+/// Open a pool. The URL must carry a user (sqlx 0.9 would log in as `anonymous` otherwise).
+pub async fn connect(url: &str, max_connections: u32, connect_timeout: Duration) -> Result<PgPool, DbError> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(connect_timeout)
+        .connect(url)
+        .await
+        .map_err(DbError::Connect)
+}
+
+/// Apply our migrations and apalis'.
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+    apalis_postgres::PostgresStorage::<()>::setup(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+    Ok(())
+}
+
+/// Refuse to run on a database that lacks any of our migrations or the apalis schema.
+pub async fn ensure_migrated(pool: &PgPool) -> Result<(), DbError> {
+    let applied: Vec<i64> = match sqlx::query_scalar(
+        "SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version",
+    )
+    .fetch_all(pool)
+    .await
+    {
+        Ok(v) => v,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let missing: Vec<String> = MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect();
+    if !missing.is_empty() {
+        return Err(DbError::NotMigrated { missing: format!("missing migrations: {}", missing.join(", ")) });
+    }
+    let apalis: bool = sqlx::query_scalar("SELECT to_regclass('apalis.jobs') IS NOT NULL").fetch_one(pool).await?;
+    if !apalis {
+        return Err(DbError::NotMigrated { missing: "job queue schema `apalis` is missing".into() });
+    }
+    Ok(())
+}
+
+/// A cheap round trip for readiness probes.
+pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The `operations` table: insert (with the job, in one transaction), guarded state transitions
+//! (each a single UPDATE … WHERE status = …), and reads.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgExecutor, Row};
+use uuid::Uuid;
+
+use super::{DbError, OPS_CHANNEL};
+use crate::domain::{Actor, Capability, OpId, OperationStatus};
+use crate::policy::Decision;
+
+/// A new operation row.
+#[derive(Debug, Clone)]
+pub struct NewOperation<'a> {
+    pub op_id: OpId,
+    pub request_id: Option<String>,
+    pub actor: &'a Actor,
+    pub capability: Capability,
+    pub tool: &'a str,
+    /// Validated and redacted arguments.
+    pub inputs: Value,
+    pub reason: Option<&'a str>,
+    pub ticket: Option<&'a str>,
+    pub decision: &'a Decision,
+}
+
+/// Insert an operation as `queued` (its job is pushed in the same transaction by the caller).
+pub async fn insert_queued(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> Result<(), DbError> {
+    insert(conn, op, OperationStatus::Queued, None, None).await
+}
+
+/// Insert a denied call: recorded, never run.
+pub async fn insert_denied(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> Result<(), DbError> {
+    insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason)).await
+}
+
+/// Insert a call the gateway answered itself, already `succeeded` with its result.
+pub async fn insert_answered(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, result: &Value) -> Result<(), DbError> {
+    insert(conn, op, OperationStatus::Succeeded, Some(result), None).await
+}
+
+async fn insert(
+    conn: impl PgExecutor<'_>,
+    op: &NewOperation<'_>,
+    status: OperationStatus,
+    result: Option<&Value>,
+    error: Option<&str>,
+) -> Result<(), DbError> {
+    let decision = serde_json::to_value(op.decision).expect("decision serializes");
+    sqlx::query(
+        "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
+                                 decision, status, result, error, ended_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                 CASE WHEN $11 IN ('queued', 'running') THEN NULL ELSE now() END)",
+    )
+    .bind(op.op_id.0)
+    .bind(&op.request_id)
+    .bind(&op.actor.id)
+    .bind(&op.actor.role)
+    .bind(op.capability.as_str())
+    .bind(op.tool)
+    .bind(&op.inputs)
+    .bind(op.reason)
+    .bind(op.ticket)
+    .bind(decision)
+    .bind(status.as_str())
+    .bind(result)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How a worker's claim of an operation went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Now running under this worker; `attempt` counts from 1.
+    Started { attempt: i32 },
+    /// A mutating operation an earlier attempt already started: its outcome is unknown and it must
+    /// not run again.
+    AlreadyStarted { attempt: i32 },
+    /// Terminal already (e.g. cancelled before a worker got to it), or unknown.
+    NotRunnable,
+}
+
+/// Move an operation to `running` for `worker_id`. Read-only operations left `running` by a dead
+/// attempt may be taken over; mutating ones may not (at-most-once).
+pub async fn claim(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, rerun_allowed: bool) -> Result<Claim, DbError> {
+    let row = sqlx::query(
+        "WITH prev AS (SELECT status, attempt FROM operations WHERE op_id = $1 FOR UPDATE),
+              upd AS (
+                UPDATE operations o SET status = 'running', attempt = o.attempt + 1, worker_id = $2,
+                                        started_at = now()
+                FROM prev
+                WHERE o.op_id = $1 AND (prev.status = 'queued' OR (prev.status = 'running' AND $3))
+                RETURNING o.attempt)
+         SELECT prev.status, prev.attempt, (SELECT attempt FROM upd) AS new_attempt FROM prev",
+    )
+    .bind(op_id.0)
+    .bind(worker_id)
+    .bind(rerun_allowed)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(Claim::NotRunnable) };
+    let status: String = row.get("status");
+    let attempt: i32 = row.get("attempt");
+    let new_attempt: Option<i32> = row.get("new_attempt");
+    Ok(match (new_attempt, status.as_str()) {
+        (Some(a), _) => Claim::Started { attempt: a },
+        (None, "running") => Claim::AlreadyStarted { attempt },
+        _ => Claim::NotRunnable,
+    })
+}
+
+/// The end of a run, as stored.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: OperationStatus,
+    pub exit_code: Option<i32>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+}
+
+/// Finish a running operation and announce it, in one statement. Fenced on the worker that runs
+/// it, so a stale worker cannot overwrite a takeover's result. Returns false when fenced out.
+pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out: &Outcome) -> Result<bool, DbError> {
+    debug_assert!(out.status.is_terminal());
+    let done: Option<Uuid> = sqlx::query_scalar(
+        "WITH upd AS (
+            UPDATE operations SET status = $3, ended_at = now(), exit_code = $4, stdout = $5, stderr = $6,
+                                  result = $7, error = $8
+            WHERE op_id = $1 AND status = 'running' AND worker_id = $2
+            RETURNING op_id)
+         SELECT op_id FROM upd, LATERAL (SELECT pg_notify($9, op_id::text)) n",
+    )
+    .bind(op_id.0)
+    .bind(worker_id)
+    .bind(out.status.as_str())
+    .bind(out.exit_code)
+    .bind(&out.stdout)
+    .bind(&out.stderr)
+    .bind(&out.result)
+    .bind(&out.error)
+    .bind(OPS_CHANNEL)
+    .fetch_optional(conn)
+    .await?;
+    Ok(done.is_some())
+}
+
+/// End a mutating operation whose earlier attempt started but never reported: do not re-run it.
+pub async fn fail_outcome_unknown(conn: impl PgExecutor<'_>, op_id: OpId, message: &str) -> Result<bool, DbError> {
+    let done: Option<Uuid> = sqlx::query_scalar(
+        "WITH upd AS (
+            UPDATE operations SET status = 'failed', ended_at = now(), error = $2
+            WHERE op_id = $1 AND status = 'running'
+            RETURNING op_id)
+         SELECT op_id FROM upd, LATERAL (SELECT pg_notify($3, op_id::text)) n",
+    )
+    .bind(op_id.0)
+    .bind(message)
+    .bind(OPS_CHANNEL)
+    .fetch_optional(conn)
+    .await?;
+    Ok(done.is_some())
+}
+
+/// An operation as read back.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperationRow {
+    pub op_id: Uuid,
+    pub request_id: Option<String>,
+    pub actor: String,
+    pub actor_role: String,
+    pub capability: String,
+    pub tool: String,
+    pub inputs: Value,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub decision: Value,
+    pub status: String,
+    pub attempt: i32,
+    pub worker_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub progress: Option<Value>,
+}
+
+impl OperationRow {
+    /// The parsed status.
+    pub fn status(&self) -> OperationStatus {
+        OperationStatus::parse(&self.status).unwrap_or(OperationStatus::Failed)
+    }
+}
+
+
+/// Read one operation.
+pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+         FROM operations WHERE op_id = $1",
+    )
+        .bind(op_id.0)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Status only (the waiter's fallback poll).
+pub async fn status(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationStatus>, DbError> {
+    let s: Option<String> = sqlx::query_scalar("SELECT status FROM operations WHERE op_id = $1")
+        .bind(op_id.0)
+        .fetch_optional(conn)
+        .await?;
+    Ok(s.as_deref().and_then(OperationStatus::parse))
+}

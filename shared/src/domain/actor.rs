@@ -1,0 +1,30 @@
+//! The authenticated caller of a tool.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the caller is a person or a service identity (an agent, a pipeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    Service,
+}
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthSource {
+    /// An API key listed in the configuration (stored as its SHA-256).
+    ConfigApiKey,
+}
+
+/// An authenticated caller: who it is and which policy role it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Actor {
+    /// Stable identifier, e.g. `alice` or `teleport-ai-prod`.
+    pub id: String,
+    pub kind: ActorKind,
+    /// The policy role, e.g. `operator`.
+    pub role: String,
+    pub source: AuthSource,
+}

@@ -1,0 +1,136 @@
+//! The tool catalog: name, capability, annotations and how each tool runs. The gateway builds its
+//! MCP tool list from this table and the worker dispatches on the same names.
+
+use super::Capability;
+
+/// Where a tool's work happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// Answered by the gateway from its own state (whoami, get_operation).
+    Gateway,
+    /// Queued as a job on the `tools` queue and run by a worker.
+    Worker,
+}
+
+/// One MCP tool.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub capability: Capability,
+    /// Changes something in Teleport or starts a process: needs a reason and runs at most once.
+    pub mutating: bool,
+    pub idempotent: bool,
+    pub execution: Execution,
+}
+
+impl ToolSpec {
+    /// MCP `readOnlyHint`.
+    pub fn read_only(&self) -> bool {
+        !self.mutating
+    }
+}
+
+const fn read(
+    name: &'static str,
+    title: &'static str,
+    capability: Capability,
+    execution: Execution,
+    description: &'static str,
+) -> ToolSpec {
+    ToolSpec { name, title, description, capability, mutating: false, idempotent: true, execution }
+}
+
+/// Every tool this build serves, in name order (MCP asks for a deterministic order).
+pub static CATALOG: &[ToolSpec] = &[
+    read(
+        "get_auth_preference",
+        "Cluster auth preference",
+        Capability::InventoryAuthPreference,
+        Execution::Worker,
+        "Show the cluster's authentication preference (second factor, per-session MFA, local auth, device trust) \
+         with warnings for weak settings. Runs `tctl get cluster_auth_preference`.",
+    ),
+    read(
+        "get_operation",
+        "Get an operation",
+        Capability::SelfOperations,
+        Execution::Gateway,
+        "Look up one of your own operations by op_id: status, timings, error and result. Use it when a call \
+         returned an op_id because it was still running.",
+    ),
+    read(
+        "list_cas",
+        "List certificate authorities",
+        Capability::InventoryCas,
+        Execution::Worker,
+        "List the cluster's certificate authorities by type with their rotation state and warnings (rotation \
+         in progress, past its grace period, never rotated). Key material is never returned.",
+    ),
+    read(
+        "list_nodes",
+        "List SSH nodes",
+        Capability::InventoryNodes,
+        Execution::Worker,
+        "List the Teleport SSH nodes: hostname, address (or tunnel), labels, version, and whether the node's \
+         heartbeat is stale. Includes a version histogram. Runs `tctl get nodes`.",
+    ),
+    read(
+        "list_proxies",
+        "List proxies",
+        Capability::InventoryProxies,
+        Execution::Worker,
+        "List the Teleport proxy service instances with address, public addresses and version.",
+    ),
+    read(
+        "list_roles",
+        "List roles",
+        Capability::InventoryRoles,
+        Execution::Worker,
+        "List Teleport roles with a compact summary of what each allows and denies (logins, node labels, \
+         resource rules, impersonation, request and review rights) and key options.",
+    ),
+    read(
+        "list_tokens",
+        "List join tokens",
+        Capability::InventoryTokens,
+        Execution::Worker,
+        "List join tokens with their join method, system roles and expiry. Secret token names are masked; \
+         the secret itself is never returned.",
+    ),
+    read(
+        "list_users",
+        "List users",
+        Capability::InventoryUsers,
+        Execution::Worker,
+        "List Teleport users with their roles, lock state, expiry and SSO connector.",
+    ),
+    read(
+        "whoami",
+        "Who am I",
+        Capability::SelfWhoami,
+        Execution::Gateway,
+        "Show the calling identity: actor, role, the capabilities the policy grants it, its constraints and \
+         the policy version.",
+    ),
+];
+
+/// Look a tool up by its MCP name.
+pub fn find_tool(name: &str) -> Option<&'static ToolSpec> {
+    CATALOG.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_is_sorted_and_unique() {
+        let names: Vec<_> = CATALOG.iter().map(|t| t.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+    }
+}

@@ -1,0 +1,74 @@
+//! Operation identifiers: one 128-bit id, a UUID in our tables and a ULID for apalis job ids.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+use uuid::Uuid;
+
+/// The id of an operation. Generated as a ULID so ids sort by creation time; apalis requires
+/// ULID job ids, and the job of an operation carries the same 128 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OpId(pub Uuid);
+
+/// A string that is neither a UUID nor a ULID.
+#[derive(Debug, thiserror::Error)]
+#[error("not an operation id (expected a UUID such as 0190f3c2-8d1e-7c2a-9b1e-3f2a1c0d4e5f): {0:?}")]
+pub struct InvalidOpId(pub String);
+
+impl OpId {
+    /// A new, time-ordered id.
+    pub fn generate() -> Self {
+        Self(Uuid::from(Ulid::generate()))
+    }
+
+    /// The ULID text form used as the apalis job id.
+    pub fn job_id(&self) -> String {
+        Ulid::from(self.0).to_string()
+    }
+
+    /// Parse the ULID text form of a job id back.
+    pub fn from_job_id(s: &str) -> Result<Self, InvalidOpId> {
+        Ulid::from_string(s).map(|u| Self(Uuid::from(u))).map_err(|_| InvalidOpId(s.to_owned()))
+    }
+}
+
+impl fmt::Display for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for OpId {
+    type Err = InvalidOpId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() > 64 {
+            return Err(InvalidOpId(s.chars().take(64).collect()));
+        }
+        Uuid::parse_str(s).map(Self).or_else(|_| Self::from_job_id(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_id_round_trips() {
+        let id = OpId::generate();
+        assert_eq!(OpId::from_job_id(&id.job_id()).unwrap(), id);
+        assert_eq!(id.job_id().len(), 26);
+        assert_eq!(id.to_string().parse::<OpId>().unwrap(), id);
+        assert_eq!(id.job_id().parse::<OpId>().unwrap(), id);
+    }
+
+    #[test]
+    fn garbage_is_rejected_with_the_value() {
+        let err = "--proxy=evil".parse::<OpId>().unwrap_err();
+        assert!(err.to_string().contains("--proxy=evil"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Domain types with no IO: identifiers, actors, capabilities, operation states and the tool catalog.
+
+mod actor;
+mod capability;
+mod catalog;
+mod ids;
+mod job;
+mod status;
+
+pub use actor::{Actor, ActorKind, AuthSource};
+pub use capability::{Capability, UnknownCapability};
+pub use catalog::{ToolSpec, Execution, CATALOG, find_tool};
+pub use ids::{InvalidOpId, OpId};
+pub use job::ToolJob;
+pub use status::OperationStatus;

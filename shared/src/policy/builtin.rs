@@ -1,0 +1,53 @@
+//! The built-in roles of DESIGN §6: admin, operator, user, readonly.
+
+use std::collections::BTreeMap;
+
+use super::{Constraints, PolicySettings, RoleDef};
+
+/// Names of the built-in roles.
+pub const BUILTIN_ROLES: &[&str] = &["admin", "operator", "user", "readonly"];
+
+const ALL_PROXY_KINDS: &[&str] = &["proxy_ssh", "proxy_db", "proxy_app", "proxy_kube", "proxy_mcp", "vnet"];
+
+pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
+    let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let wide = Constraints {
+        max_ttl_seconds: s.default_proxy_ttl_seconds,
+        max_concurrent_proxies: s.max_concurrent_proxies_per_actor,
+        allowed_proxy_kinds: kinds(ALL_PROXY_KINDS),
+        own_objects_only: false,
+    };
+    // Users get tighter caps: a quarter of the concurrency (at least one) and at most half the TTL
+    // (at least ten minutes), and no machine-wide VNet.
+    let user = Constraints {
+        max_ttl_seconds: (s.default_proxy_ttl_seconds / 2).max(600).min(s.default_proxy_ttl_seconds),
+        max_concurrent_proxies: (s.max_concurrent_proxies_per_actor / 4).max(1),
+        allowed_proxy_kinds: kinds(&ALL_PROXY_KINDS[..5]),
+        own_objects_only: true,
+    };
+    let role = |grants: &[&str], constraints: &Constraints| RoleDef {
+        grants: grants.iter().map(|g| g.to_string()).collect(),
+        constraints: constraints.clone(),
+    };
+    let operator_own = Constraints { own_objects_only: true, ..wide.clone() };
+    BTreeMap::from([
+        ("admin".to_owned(), role(&["*"], &wide)),
+        (
+            "operator".to_owned(),
+            role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &operator_own),
+        ),
+        (
+            "user".to_owned(),
+            role(&["access.list", "access.show", "access.create", "access.drop", "proxy.*"], &user),
+        ),
+        (
+            "readonly".to_owned(),
+            role(&["inventory.*", "security.rbac_scan", "health.*", "audit.*"], &Constraints {
+                max_concurrent_proxies: 0,
+                allowed_proxy_kinds: vec![],
+                own_objects_only: true,
+                ..wide.clone()
+            }),
+        ),
+    ])
+}

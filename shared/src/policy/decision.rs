@@ -1,0 +1,36 @@
+//! A policy decision, stored with every operation so a denial can be explained later.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits that apply to an allowed call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Constraints {
+    /// Longest proxy lease the caller may request.
+    pub max_ttl_seconds: u64,
+    /// Live proxy leases the caller may hold at once.
+    pub max_concurrent_proxies: u32,
+    /// Proxy kinds the caller may start.
+    pub allowed_proxy_kinds: Vec<String>,
+    /// The caller sees and acts only on its own leases, requests and operations.
+    pub own_objects_only: bool,
+}
+
+/// The outcome of `Policy::evaluate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Decision {
+    pub allow: bool,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Constraints>,
+    pub policy_version: String,
+}
+
+impl Decision {
+    pub(crate) fn allow(reason: String, constraints: Constraints, version: &str) -> Self {
+        Self { allow: true, reason, constraints: Some(constraints), policy_version: version.to_owned() }
+    }
+
+    pub(crate) fn deny(reason: String, version: &str) -> Self {
+        Self { allow: false, reason, constraints: None, policy_version: version.to_owned() }
+    }
+}
