@@ -1,1 +1,77 @@
-//! placeholder
+//! The operator CLI: `up` (everything in one process), `migrate`, and `postgres start|stop` (a
+//! private PostgreSQL for development and tests). Also the dev-stack wiring the tests reuse.
+
+pub mod dev;
+pub mod postgres;
+mod up;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mtcp_shared::config::Config;
+use secrecy::SecretString;
+
+/// MCP Teleport Control Plane operator CLI.
+#[derive(Parser)]
+#[command(name = "mtcp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run gateway, worker and reaper in one process (private Postgres and the simulator by default).
+    Up(up::UpArgs),
+    /// Apply database migrations (ours and the job queue's).
+    Migrate {
+        #[arg(long, env = "MTCP_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// A private PostgreSQL server in a data directory, started from the local PostgreSQL binaries.
+    Postgres {
+        #[command(subcommand)]
+        action: PgAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PgAction {
+    /// Initialise (first time) and start the server; prints its URL.
+    Start {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Stop the server.
+    Stop {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(args) => up::run(args).await,
+        Command::Migrate { config, database_url } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(url) = database_url {
+                config.database.url = Some(SecretString::from(url));
+            }
+            mtcp_shared::telemetry::init_tracing(&config.service);
+            let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
+            mtcp_shared::db::migrate(&pool).await.context("migrating")?;
+            println!("database migrated");
+            Ok(())
+        }
+        Command::Postgres { action: PgAction::Start { data_dir } } => {
+            let pg = postgres::PrivatePostgres::start(&data_dir).await?;
+            println!("{}", pg.url());
+            Ok(())
+        }
+        Command::Postgres { action: PgAction::Stop { data_dir } } => postgres::PrivatePostgres::stop(&data_dir),
+    }
+}

@@ -1,1 +1,55 @@
-//! placeholder
+//! The gateway: authenticates MCP calls, applies the policy, records operations, enqueues jobs and
+//! waits for their results. Stateless: any replica serves any request.
+
+mod auth;
+mod http;
+mod mcp;
+mod state;
+mod waiter;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use mtcp_shared::config::Config;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use state::AppState;
+
+/// A gateway bound to its port, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connect to the database (refusing an unmigrated one), start the notification listener and
+    /// bind the HTTP port (`service.port` 0 picks a free one).
+    pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let state = AppState::connect(config, shutdown).await?;
+        let addr = format!("{}:{}", state.config.service.host, state.config.service.port);
+        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding the gateway to {addr}"))?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address the gateway listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Serve until the shutdown token fires.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        let app = http::router(self.state);
+        tracing::info!(addr = %self.listener.local_addr()?, "gateway listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// Build and serve the gateway until `shutdown` fires.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Application::build(config, shutdown).await?.run_until_stopped().await
+}

@@ -1,1 +1,60 @@
-//! placeholder
+//! The reaper: any number of replicas, one leader (Postgres advisory lock) sweeping on an interval.
+//! Each sweep is a set of bounded, set-based statements, steppable through `Reaper::run_once(now)`.
+
+mod agents;
+mod leader;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use mtcp_shared::config::{Config, ReaperConfig};
+use mtcp_shared::db;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// Rows one rule touches per sweep at most, so a sweep stays short under any backlog.
+pub const SWEEP_LIMIT: i64 = 1000;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub agents_marked_offline: usize,
+}
+
+/// The sweeps, independent of leadership so tests can step them.
+#[derive(Clone)]
+pub struct Reaper {
+    pool: PgPool,
+    settings: ReaperConfig,
+}
+
+impl Reaper {
+    pub fn new(pool: PgPool, settings: ReaperConfig) -> Self {
+        Self { pool, settings }
+    }
+
+    /// One sweep at time `now`.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<SweepReport, db::DbError> {
+        let agents_marked_offline = agents::sweep(&self.pool, now, self.settings.agent_offline_after).await?;
+        let online = db::agents::count_online(&self.pool, "worker").await?;
+        metrics::gauge!("mtcp_workers_online").set(online as f64);
+        Ok(SweepReport { agents_marked_offline })
+    }
+}
+
+/// Run the reaper until `shutdown` fires.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
+    db::ensure_migrated(&pool).await?;
+    let ops = tokio::net::TcpListener::bind(config.reaper.listen)
+        .await
+        .with_context(|| format!("binding reaper.listen {}", config.reaper.listen))?;
+    tracing::info!(addr = %ops.local_addr()?, "reaper health and metrics listening");
+    let (ops_stop, ops_pool) = (shutdown.clone(), pool.clone());
+    tokio::spawn(async move {
+        let app = mtcp_shared::telemetry::ops_router(ops_pool);
+        let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
+    });
+    let reaper = Reaper::new(pool.clone(), config.reaper.clone());
+    leader::run(pool, reaper, config.reaper.interval, shutdown).await;
+    Ok(())
+}

@@ -6,5 +6,6 @@ pub mod db;
 pub mod domain;
 pub mod policy;
 pub mod redact;
+pub mod shutdown;
 pub mod teleport;
 pub mod telemetry;

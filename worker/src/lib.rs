@@ -1,1 +1,98 @@
-//! placeholder
+//! The worker: one process incarnation registered in `agents`, consuming the `tools` queue with
+//! apalis (pub/sub wake-ups, bounded concurrency), running each tool once and storing its outcome.
+
+mod agent;
+mod jobs;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use mtcp_shared::config::Config;
+use mtcp_shared::db::{self, jobs::TOOLS_QUEUE};
+use mtcp_shared::domain::ToolJob;
+use mtcp_shared::teleport::{Runner, RunnerSettings};
+use tokio_util::sync::CancellationToken;
+
+pub use agent::Agent;
+
+/// What every job handler needs.
+pub(crate) struct JobContext {
+    pool: sqlx::PgPool,
+    runner: Runner,
+    /// `operations.worker_id` of runs claimed by this incarnation.
+    worker_id: String,
+    shutdown: CancellationToken,
+}
+
+/// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
+pub fn runner_settings(config: &Config, home_subdir: &str) -> RunnerSettings {
+    let t = &config.teleport;
+    RunnerSettings {
+        tctl_path: t.tctl_path.clone(),
+        tsh_path: config.tsh.tsh_path.clone(),
+        proxy: t.proxy.clone(),
+        identity_file: t.identity_file.clone(),
+        home_dir: config.tsh.home.join(home_subdir),
+        timeout: t.timeout,
+        kill_grace: t.kill_grace,
+        output_limit_bytes: t.output_limit_bytes,
+        env: t.env.clone(),
+        env_passthrough: t.env_passthrough.clone(),
+    }
+}
+
+/// Run a worker until `shutdown` fires (or the reaper declares it offline).
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pool = db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
+    db::ensure_migrated(&pool).await?;
+    let agent = Agent::register(&pool).await.context("registering the worker in `agents`")?;
+    let span = tracing::info_span!("worker", agent_id = %agent.id);
+    let _enter = span.enter();
+    let runner = Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
+    let stop = shutdown.child_token();
+
+    let ops = tokio::net::TcpListener::bind(config.worker.listen)
+        .await
+        .with_context(|| format!("binding worker.listen {}", config.worker.listen))?;
+    tracing::info!(addr = %ops.local_addr()?, "worker health and metrics listening");
+    let (ops_stop, ops_pool) = (stop.clone(), pool.clone());
+    tokio::spawn(async move {
+        let app = mtcp_shared::telemetry::ops_router(ops_pool);
+        let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
+    });
+
+    let heartbeat = tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let ctx = Arc::new(JobContext { pool: pool.clone(), runner, worker_id: agent.id.to_string(), shutdown: stop.clone() });
+    let storage = PostgresStorage::<ToolJob>::new(&pool)
+        .with_config(
+            apalis_postgres::Config::default()
+                .queue(TOOLS_QUEUE)
+                .batch_size(1)
+                .heartbeat_interval(config.worker.heartbeat_interval)
+                .missed_heartbeats(3),
+        )
+        .with_pubsub();
+    tracing::info!(concurrency = config.worker.concurrency, "worker started");
+    let stopped = stop.clone();
+    WorkerBuilder::new(agent.apalis_name())
+        .backend(storage)
+        .data(ctx)
+        .concurrency(config.worker.concurrency)
+        .parallelize(tokio::spawn)
+        .build(jobs::handle)
+        .run_until(async move {
+            stopped.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        })
+        .await
+        .context("running the apalis worker")?;
+    stop.cancel();
+    let declared_offline = heartbeat.await.unwrap_or(false);
+    agent.deregister(&pool).await;
+    if declared_offline && !shutdown.is_cancelled() {
+        anyhow::bail!("the reaper declared this worker offline (missed heartbeats); exiting so it can be restarted");
+    }
+    Ok(())
+}

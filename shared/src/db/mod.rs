@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod jobs;
+pub mod leader;
 pub mod operations;
 
 use std::time::Duration;

@@ -1,0 +1,105 @@
+//! `mtcp up`: gateway + worker + reaper in one process, zero configuration by default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use mtcp_shared::config::{Config, LogFormat};
+use secrecy::SecretString;
+
+use crate::dev;
+use crate::postgres::PrivatePostgres;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Address of the MCP endpoint.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// Configuration file (YAML); without one, defaults and the simulator are used.
+    #[arg(long, env = "MTCP_CONFIG")]
+    config: Option<PathBuf>,
+    /// Use this database instead of a private server.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Where the private Postgres, the simulator wiring and TELEPORT_HOME live.
+    #[arg(long, default_value = ".mtcp")]
+    data_dir: PathBuf,
+    /// Cluster state file for the simulator (YAML or JSON); default: the built-in demo cluster.
+    #[arg(long)]
+    sim_state: Option<PathBuf>,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if args.config.is_none() {
+        config.service.log_format = LogFormat::Text;
+    }
+    mtcp_shared::telemetry::init_tracing(&config.service);
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&args.data_dir)?;
+    config.service.host = args.listen.ip().to_string();
+    config.service.port = args.listen.port();
+    // All three services share this process (and its metrics registry): let the OS pick the
+    // side ports so they never collide.
+    config.worker.listen = ([127, 0, 0, 1], 0).into();
+    config.reaper.listen = ([127, 0, 0, 1], 0).into();
+    if config.tsh.home == PathBuf::from("/var/lib/mcp-teleport/home") {
+        config.tsh.home = data_dir.join("home");
+    }
+    if let Some(url) = args.database_url {
+        config.database.url = Some(SecretString::from(url));
+    }
+    let private_pg = if config.database.url.is_none() {
+        let pg = PrivatePostgres::start(&data_dir).await.context("starting the private PostgreSQL")?;
+        config.database.url = Some(SecretString::from(pg.url()));
+        Some(pg)
+    } else {
+        None
+    };
+    let simulated = dev::wants_simulator(&config);
+    if simulated {
+        dev::use_simulator(&mut config, &data_dir.join("sim"), args.sim_state.as_deref())?;
+    }
+    let keys = dev::add_dev_keys(&mut config);
+    config.validate()?;
+
+    let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
+    mtcp_shared::db::migrate(&pool).await.context("migrating the database")?;
+    pool.close().await;
+
+    let shutdown = mtcp_shared::shutdown::on_signal();
+    let gateway = mtcp_gateway::Application::build(config.clone(), shutdown.clone()).await?;
+    let url = format!("http://{}/mcp", gateway.local_addr());
+    let worker = tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone()));
+    let reaper = tokio::spawn(mtcp_reaper::run(config.clone(), shutdown.clone()));
+    print_banner(&url, &keys, simulated, private_pg.as_ref());
+    let served = gateway.run_until_stopped().await;
+    shutdown.cancel();
+    let _ = worker.await;
+    let _ = reaper.await;
+    if private_pg.is_some() {
+        println!("the private PostgreSQL keeps running; stop it with: mtcp postgres stop --data-dir {}", data_dir.display());
+    }
+    served
+}
+
+fn print_banner(url: &str, keys: &[dev::DevKey], simulated: bool, pg: Option<&PrivatePostgres>) {
+    println!("\nMCP Teleport Control Plane is up.\n");
+    println!("  MCP endpoint:  {url}");
+    if let Some(pg) = pg {
+        println!("  database:      {} (private server)", pg.url());
+    }
+    if simulated {
+        println!("  Teleport:      simulator (demo cluster teleport.example.com)");
+    }
+    println!("\nDev API keys (new each start; send as `Authorization: Bearer <key>`):");
+    for k in keys {
+        println!("  {:<9} {}", k.role, k.key);
+    }
+    let admin = keys.iter().find(|k| k.role == "admin").map(|k| k.key.as_str()).unwrap_or("");
+    println!("\nTry:\n  curl -s -X POST {url} -H 'Authorization: Bearer {admin}' \\");
+    println!("    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\");
+    println!("    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"list_nodes\",\"arguments\":{{}}}}}}'");
+    println!("\nPress Ctrl-C to stop.\n");
+}

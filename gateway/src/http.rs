@@ -1,0 +1,47 @@
+//! The HTTP router: `/mcp` (and `/mcp/`) behind bearer auth, metadata, health, readiness, metrics.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::auth::{PRM_PATH, protected_resource_metadata, require_bearer};
+use crate::mcp::McpHandler;
+use crate::state::AppState;
+
+/// Largest MCP request body accepted.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_cancellation_token(state.shutdown.child_token());
+    let hosts = &state.config.service.allowed_hosts;
+    if hosts.iter().any(|h| h == "*") {
+        config = config.disable_allowed_hosts();
+    } else if !hosts.is_empty() {
+        let mut all: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        all.extend(hosts.iter().cloned());
+        config = config.with_allowed_hosts(all);
+    }
+    let handler_state = state.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(McpHandler { state: handler_state.clone() }),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    let protected = Router::new()
+        .nest_service("/mcp", mcp.clone())
+        .nest_service("/mcp/", mcp)
+        .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
+    Router::new()
+        .route(PRM_PATH, get(protected_resource_metadata))
+        .route("/.well-known/oauth-protected-resource", get(protected_resource_metadata))
+        .with_state(state.clone())
+        .merge(protected)
+        .merge(mtcp_shared::telemetry::ops_router(state.pool.clone()))
+}

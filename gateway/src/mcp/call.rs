@@ -1,0 +1,180 @@
+//! The one call path every tool takes: validate → policy → record (+ enqueue, in one transaction)
+//! → wait → map the stored outcome to an MCP result.
+
+use std::time::Instant;
+
+use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
+use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
+use mtcp_shared::policy::CallContext;
+use mtcp_shared::redact::redact_json;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
+use serde_json::Value;
+
+use super::local;
+use crate::state::AppState;
+use crate::waiter::WaitOutcome;
+
+/// Arguments after validation.
+struct Validated {
+    args: Value,
+    reason: Option<String>,
+}
+
+/// Check the arguments against the tool's contract; the message says exactly what is wrong.
+fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> {
+    match spec.name {
+        "get_operation" => {
+            let parsed: local::GetOperationArgs =
+                serde_json::from_value(Value::Object(args.clone())).map_err(|e| e.to_string())?;
+            parsed.op_id.parse::<OpId>().map_err(|e| e.to_string())?;
+            Ok(Validated { args: Value::Object(args), reason: None })
+        }
+        _ => {
+            if let Some(extra) = args.keys().next() {
+                return Err(format!("{} takes no arguments, but `{extra}` was given", spec.name));
+            }
+            Ok(Validated { args: Value::Object(args), reason: None })
+        }
+    }
+}
+
+/// Run one tool call for an authenticated actor.
+pub async fn call(st: &AppState, actor: &Actor, spec: &'static ToolSpec, args: JsonObject, request_id: Option<String>) -> CallToolResult {
+    let started = Instant::now();
+    let (outcome, result) = call_inner(st, actor, spec, args, request_id).await;
+    metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
+    metrics::histogram!("mtcp_tool_call_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn call_inner(
+    st: &AppState,
+    actor: &Actor,
+    spec: &'static ToolSpec,
+    args: JsonObject,
+    request_id: Option<String>,
+) -> (&'static str, CallToolResult) {
+    let valid = match validate(spec, args) {
+        Ok(v) => v,
+        Err(msg) => return ("invalid", error_text(format!("invalid arguments for {}: {msg}", spec.name))),
+    };
+    let ctx = CallContext { mutating: spec.mutating, reason: valid.reason.as_deref() };
+    let decision = st.policy.evaluate(actor, spec.capability, &ctx);
+    let verdict = if decision.allow { "allow" } else { "deny" };
+    metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
+        .increment(1);
+    let mut inputs = valid.args.clone();
+    redact_json(&mut inputs);
+    let op_id = OpId::generate();
+    let op = NewOperation {
+        op_id,
+        request_id,
+        actor,
+        capability: spec.capability,
+        tool: spec.name,
+        inputs,
+        reason: valid.reason.as_deref(),
+        ticket: None,
+        decision: &decision,
+    };
+    tracing::info!(op_id = %op_id, actor = %actor.id, capability = %spec.capability, decision = verdict, "tool call");
+    if !decision.allow {
+        if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
+            tracing::error!(op_id = %op_id, error = %e, "recording a denial");
+        }
+        let text = format!("denied by policy: {} (policy version {}, op_id {op_id})", decision.reason, decision.policy_version);
+        return ("denied", error_text(text));
+    }
+    match spec.execution {
+        Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid.args).await,
+    }
+}
+
+async fn answer_locally(
+    st: &AppState,
+    actor: &Actor,
+    spec: &ToolSpec,
+    op: &NewOperation<'_>,
+    args: &Value,
+) -> (&'static str, CallToolResult) {
+    let value = match spec.name {
+        "whoami" => Ok(serde_json::to_value(local::whoami(st, actor)).expect("view serializes")),
+        "get_operation" => {
+            let args: local::GetOperationArgs = serde_json::from_value(args.clone()).expect("validated above");
+            local::get_operation(st, actor, &args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
+        }
+        other => Err(format!("tool {other} has no gateway implementation")),
+    };
+    match value {
+        Ok(value) => {
+            if let Err(e) = db::operations::insert_answered(&st.pool, op, &value).await {
+                tracing::error!(op_id = %op.op_id, error = %e, "recording an answered call");
+                return ("error", error_text("the operation store is unavailable; try again".into()));
+            }
+            ("succeeded", with_op_id(CallToolResult::structured(value), op.op_id))
+        }
+        Err(msg) => ("failed", error_text(msg)),
+    }
+}
+
+async fn enqueue_and_wait(st: &AppState, spec: &ToolSpec, op: &NewOperation<'_>, args: Value) -> (&'static str, CallToolResult) {
+    let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
+    let registration = st.waiter.register(op.op_id);
+    if let Err(e) = enqueue(st, op, &job, spec.mutating).await {
+        tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
+        return ("error", error_text("the control plane's database is unavailable; nothing was run. Try again.".into()));
+    }
+    match st.waiter.wait(&registration, st.config.service.call_budget).await {
+        Ok(WaitOutcome::Done(row)) => map_outcome(*row),
+        Ok(WaitOutcome::StillRunning) => (
+            "pending",
+            error_text(format!(
+                "{} is still running after {}s; it goes on. Call get_operation with op_id {} for its result.",
+                spec.name,
+                st.config.service.call_budget.as_secs(),
+                op.op_id
+            )),
+        ),
+        Err(e) => {
+            tracing::error!(op_id = %op.op_id, error = %e, "waiting for an operation");
+            ("error", error_text(format!("lost track of the operation; call get_operation with op_id {}", op.op_id)))
+        }
+    }
+}
+
+async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob, mutating: bool) -> Result<(), db::DbError> {
+    let mut tx = st.pool.begin().await?;
+    db::operations::insert_queued(&mut *tx, op).await?;
+    db::jobs::push_tool_job(&mut tx, job, mutating).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
+    let op_id = OpId(row.op_id);
+    match (row.status(), row.result) {
+        (OperationStatus::Succeeded, Some(result)) => ("succeeded", with_op_id(CallToolResult::structured(result), op_id)),
+        (status, _) => {
+            let label = match status {
+                OperationStatus::TimedOut => "timed_out",
+                OperationStatus::Cancelled => "cancelled",
+                _ => "failed",
+            };
+            let error = row.error.unwrap_or_else(|| "no error was recorded".into());
+            let text = format!("{} {}: {error} (op_id {op_id})", row.tool, status.as_str().replace('_', " "));
+            (label, with_op_id(error_text(text), op_id))
+        }
+    }
+}
+
+fn error_text(text: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// Attach the op id so a caller can always find the record of its call.
+fn with_op_id(result: CallToolResult, op_id: OpId) -> CallToolResult {
+    let mut meta = JsonObject::new();
+    meta.insert("mtcp/op_id".into(), Value::String(op_id.to_string()));
+    result.with_meta(Some(MetaObject(meta)))
+}

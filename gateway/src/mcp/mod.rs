@@ -1,0 +1,8 @@
+//! The MCP surface: the tool list per caller and the one generic call path.
+
+mod call;
+mod local;
+mod server;
+mod tools;
+
+pub use server::McpHandler;

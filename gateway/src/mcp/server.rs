@@ -1,0 +1,91 @@
+//! The rmcp `ServerHandler`: server info, the per-caller tool list and call dispatch.
+
+use mtcp_shared::domain::{Actor, Capability, find_tool};
+use mtcp_shared::policy::CallContext;
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+
+use super::{call, tools::TOOLS};
+use crate::state::AppState;
+
+const INSTRUCTIONS: &str = "Tools to inventory and audit a Teleport cluster through a policy-checked control plane. \
+Every call is recorded with your identity; call `whoami` to see what you may do. Results are typed JSON.";
+
+/// One handler per request (stateless mode builds it per request from the shared state).
+#[derive(Clone)]
+pub struct McpHandler {
+    pub(crate) state: AppState,
+}
+
+/// The actor the auth middleware attached to the HTTP request.
+fn caller(ctx: &RequestContext<RoleServer>) -> Option<Actor> {
+    ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Actor>().cloned())
+}
+
+impl McpHandler {
+    /// A tool is listed when the policy would allow the caller to call it (arguments aside).
+    fn visible(&self, actor: &Actor, capability: Capability) -> bool {
+        // Mutating tools are listed if granted; the reason is checked at call time.
+        let ctx = CallContext { mutating: false, reason: None };
+        self.state.policy.evaluate(actor, capability, &ctx).allow
+    }
+}
+
+impl ServerHandler for McpHandler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-teleport-control-plane", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools: Vec<Tool> = match caller(&ctx) {
+            Some(actor) => TOOLS
+                .iter()
+                .filter(|(spec, _)| self.visible(&actor, spec.capability))
+                .map(|(_, tool)| tool.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut result = ListToolsResult::with_all_items(tools);
+        // The list depends on who asks: never let it be cached across callers.
+        if ctx.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28) {
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        TOOLS.iter().find(|(s, _)| s.name == name).map(|(_, t)| t.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(actor) = caller(&ctx) else {
+            // The auth layer runs first; reaching here without an actor is a wiring bug.
+            return Err(McpError::internal_error("request is not authenticated", None));
+        };
+        let Some(spec) = find_tool(&request.name) else {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "unknown tool {:?}; call tools/list for the tools available to you",
+                request.name.chars().take(128).collect::<String>()
+            ))])
+            .into());
+        };
+        let request_id = Some(ctx.id.to_string());
+        let args = request.arguments.unwrap_or_default();
+        Ok(call::call(&self.state, &actor, spec, args, request_id).await.into())
+    }
+}

@@ -1,0 +1,58 @@
+//! MCP tool definitions built from the shared catalog: schemas, annotations, and the per-role list.
+
+use std::sync::{Arc, LazyLock};
+
+use mtcp_shared::domain::{CATALOG, ToolSpec};
+use mtcp_shared::teleport::views;
+use rmcp::handler::server::common::{schema_for_output, schema_for_type};
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+
+use super::local::{GetOperationArgs, OperationView, WhoamiView};
+
+/// Input schema of tools that take no arguments: strict, so a stray argument is visible.
+fn no_arguments() -> Arc<JsonObject> {
+    let v = serde_json::json!({ "type": "object", "properties": {}, "additionalProperties": false });
+    Arc::new(v.as_object().cloned().expect("literal object"))
+}
+
+fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
+    match spec.name {
+        "get_operation" => schema_for_type::<GetOperationArgs>(),
+        _ => no_arguments(),
+    }
+}
+
+fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
+    Some(match spec.name {
+        "list_nodes" => schema_for_output::<views::NodeList>(),
+        "list_proxies" => schema_for_output::<views::ProxyList>(),
+        "list_roles" => schema_for_output::<views::RoleList>(),
+        "list_users" => schema_for_output::<views::UserList>(),
+        "list_tokens" => schema_for_output::<views::TokenList>(),
+        "list_cas" => schema_for_output::<views::CaList>(),
+        "get_auth_preference" => schema_for_output::<views::AuthPreferenceView>(),
+        "whoami" => schema_for_output::<WhoamiView>(),
+        "get_operation" => schema_for_output::<OperationView>(),
+        _ => return None,
+    })
+}
+
+fn to_tool(spec: &ToolSpec) -> Tool {
+    let annotations = ToolAnnotations::with_title(spec.title)
+        .read_only(spec.read_only())
+        .destructive(spec.mutating)
+        .idempotent(spec.idempotent)
+        // Teleport is the outside world for every tool that runs a CLI.
+        .open_world(matches!(spec.execution, mtcp_shared::domain::Execution::Worker));
+    let mut tool = Tool::new(spec.name, spec.description, input_schema(spec))
+        .with_title(spec.title)
+        .with_annotations(annotations);
+    if let Some(out) = output_schema(spec) {
+        tool = tool.with_raw_output_schema(out);
+    }
+    tool
+}
+
+/// Every tool, built once.
+pub static TOOLS: LazyLock<Vec<(&'static ToolSpec, Tool)>> =
+    LazyLock::new(|| CATALOG.iter().map(|s| (s, to_tool(s))).collect());

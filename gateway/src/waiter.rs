@@ -1,0 +1,158 @@
+//! Waiting for operations: one LISTEN connection per gateway process fans completion NOTIFYs out to
+//! the requests waiting on those op ids, with a slow status poll as the safety net.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mtcp_shared::db::{self, OPS_CHANNEL, operations::OperationRow};
+use mtcp_shared::domain::OpId;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How often a waiting request re-reads the status even without a notification (covers a
+/// notification lost while the listener reconnects).
+const FALLBACK_POLL: Duration = Duration::from_secs(2);
+
+/// The end of a wait.
+pub enum WaitOutcome {
+    Done(Box<OperationRow>),
+    /// The budget ran out first; the operation goes on.
+    StillRunning,
+}
+
+type Registry = Arc<Mutex<HashMap<OpId, (Arc<Notify>, usize)>>>;
+
+/// Fan-out of operation completions.
+#[derive(Clone)]
+pub struct Waiter {
+    pool: PgPool,
+    registry: Registry,
+}
+
+/// A registration; dropping it unregisters.
+pub struct Registration {
+    op_id: OpId,
+    notify: Arc<Notify>,
+    registry: Registry,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut map = self.registry.lock().expect("waiter registry poisoned");
+        if let Some(entry) = map.get_mut(&self.op_id) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                map.remove(&self.op_id);
+            }
+        }
+    }
+}
+
+impl Waiter {
+    /// Start the listener task.
+    pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
+        let waiter = Self { pool: pool.clone(), registry: Arc::default() };
+        tokio::spawn(listen(pool, waiter.registry.clone(), shutdown));
+        waiter
+    }
+
+    /// Register interest in an operation. Call before the operation can finish (before commit).
+    pub fn register(&self, op_id: OpId) -> Registration {
+        let mut map = self.registry.lock().expect("waiter registry poisoned");
+        let entry = map.entry(op_id).or_insert_with(|| (Arc::new(Notify::new()), 0));
+        entry.1 += 1;
+        Registration { op_id, notify: entry.0.clone(), registry: self.registry.clone() }
+    }
+
+    /// Wait until the operation is terminal or `budget` passes.
+    pub async fn wait(&self, reg: &Registration, budget: Duration) -> Result<WaitOutcome, db::DbError> {
+        let deadline = tokio::time::Instant::now() + budget;
+        let mut first = true;
+        loop {
+            let notified = reg.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // The first pass needs no read: registration happened before the commit, so the
+            // completion's notification cannot have been missed yet.
+            if !first && let Some(row) = self.terminal(reg.op_id).await? {
+                return Ok(WaitOutcome::Done(Box::new(row)));
+            }
+            first = false;
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(FALLBACK_POLL) => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Ok(match self.terminal(reg.op_id).await? {
+                        Some(row) => WaitOutcome::Done(Box::new(row)),
+                        None => WaitOutcome::StillRunning,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn terminal(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
+        match db::operations::status(&self.pool, op_id).await? {
+            Some(s) if s.is_terminal() => db::operations::get(&self.pool, op_id).await,
+            _ => Ok(None),
+        }
+    }
+}
+
+fn wake(registry: &Registry, op_id: Option<OpId>) {
+    let map = registry.lock().expect("waiter registry poisoned");
+    match op_id {
+        Some(id) => {
+            if let Some((n, _)) = map.get(&id) {
+                n.notify_waiters();
+            }
+        }
+        // Notifications may have been lost: let every waiter re-read its status.
+        None => map.values().for_each(|(n, _)| n.notify_waiters()),
+    }
+}
+
+async fn listen(pool: PgPool, registry: Registry, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the LISTEN connection; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(OPS_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            continue;
+        }
+        backoff = Duration::from_millis(100);
+        wake(&registry, None);
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                n = listener.try_recv() => n,
+            };
+            match next {
+                Ok(Some(n)) => wake(&registry, n.payload().parse().ok()),
+                Ok(None) => {
+                    tracing::warn!("LISTEN connection lost; reconnecting");
+                    wake(&registry, None);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection failed; reconnecting");
+                    wake(&registry, None);
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Leadership: hold the advisory lock on a dedicated connection and sweep while it is held; stand
+//! by and retry otherwise.
+
+use std::time::Duration;
+
+use mtcp_shared::db::leader::{REAPER_LOCK_KEY, release, still_held, try_acquire};
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
+use tokio_util::sync::CancellationToken;
+
+use crate::Reaper;
+
+pub(crate) async fn run(pool: PgPool, reaper: Reaper, interval: Duration, shutdown: CancellationToken) {
+    let mut leader: Option<PoolConnection<Postgres>> = None;
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        leader = match leader.take() {
+            Some(mut conn) => match still_held(&mut conn, REAPER_LOCK_KEY).await {
+                Ok(true) => Some(conn),
+                _ => {
+                    tracing::warn!("reaper lost leadership");
+                    metrics::gauge!("mtcp_reaper_leader").set(0.0);
+                    // Detach so a broken connection is not returned to the pool holding state.
+                    drop(conn.detach());
+                    None
+                }
+            },
+            None => acquire(&pool).await,
+        };
+        if leader.is_some() {
+            match reaper.run_once(chrono::Utc::now()).await {
+                Ok(report) => tracing::debug!(?report, "sweep done"),
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+        }
+    }
+    if let Some(mut conn) = leader {
+        let _ = release(&mut conn, REAPER_LOCK_KEY).await;
+    }
+}
+
+async fn acquire(pool: &PgPool) -> Option<PoolConnection<Postgres>> {
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "reaper cannot reach the database");
+            return None;
+        }
+    };
+    match try_acquire(&mut conn, REAPER_LOCK_KEY).await {
+        Ok(true) => {
+            tracing::info!("reaper is the leader");
+            metrics::gauge!("mtcp_reaper_leader").set(1.0);
+            Some(conn)
+        }
+        Ok(false) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "advisory lock attempt failed");
+            None
+        }
+    }
+}

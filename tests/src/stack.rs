@@ -1,0 +1,110 @@
+//! The whole control plane in-process: gateway on port 0, a worker and a reaper, the simulator as
+//! Teleport, one API key per built-in role.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mtcp_shared::config::Config;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::{McpClient, TestDb};
+
+/// Knobs for one stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Timeout of one CLI run.
+    pub cli_timeout: Duration,
+    /// Extra environment for the simulator (fault knobs, state file).
+    pub sim_env: BTreeMap<String, String>,
+    /// Cluster state file for the simulator.
+    pub sim_state: Option<PathBuf>,
+    /// Start a worker (false: calls stay queued).
+    pub worker: bool,
+    pub call_budget: Duration,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            cli_timeout: Duration::from_secs(10),
+            sim_env: BTreeMap::new(),
+            sim_state: None,
+            worker: true,
+            call_budget: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running stack; stops when dropped.
+pub struct Stack {
+    pub url: String,
+    pub base: String,
+    /// API key per built-in role.
+    pub keys: HashMap<String, String>,
+    pub config: Config,
+    pub db: TestDb,
+    pub shutdown: CancellationToken,
+    pub dir: tempfile::TempDir,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Stack {
+    /// Start gateway + worker + reaper on a fresh database.
+    pub async fn start(opts: StackOptions) -> anyhow::Result<Self> {
+        let db = TestDb::new().await?;
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::default();
+        config.database.url = Some(SecretString::from(db.url.clone()));
+        config.database.max_connections = 8;
+        config.service.port = 0;
+        config.service.call_budget = opts.call_budget;
+        config.worker.listen = ([127, 0, 0, 1], 0).into();
+        config.worker.heartbeat_interval = Duration::from_secs(1);
+        config.reaper.listen = ([127, 0, 0, 1], 0).into();
+        config.reaper.interval = Duration::from_millis(500);
+        config.reaper.agent_offline_after = Duration::from_secs(5);
+        config.tsh.home = dir.path().join("home");
+        config.teleport.timeout = opts.cli_timeout;
+        config.teleport.kill_grace = Duration::from_millis(500);
+        mtcp_cli::dev::use_simulator(&mut config, &dir.path().join("sim"), opts.sim_state.as_deref())?;
+        config.teleport.env.extend(opts.sim_env.clone());
+        let keys = mtcp_cli::dev::add_dev_keys(&mut config).into_iter().map(|k| (k.role, k.key)).collect();
+        config.validate()?;
+
+        let shutdown = CancellationToken::new();
+        let gateway = mtcp_gateway::Application::build(config.clone(), shutdown.clone()).await?;
+        let base = format!("http://{}", gateway.local_addr());
+        let mut tasks = vec![tokio::spawn(gateway.run_until_stopped())];
+        if opts.worker {
+            tasks.push(tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone())));
+        }
+        tasks.push(tokio::spawn(mtcp_reaper::run(config.clone(), shutdown.clone())));
+        Ok(Self { url: format!("{base}/mcp"), base, keys, config, db, shutdown, dir, tasks })
+    }
+
+    /// The key of a built-in role.
+    pub fn key(&self, role: &str) -> &str {
+        &self.keys[role]
+    }
+
+    /// An MCP client authenticated as `role`.
+    pub async fn client(&self, role: &str) -> anyhow::Result<McpClient> {
+        McpClient::connect(&self.url, Some(self.key(role))).await
+    }
+
+    /// Stop every service and wait for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        for t in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,0 +1,73 @@
+//! This process incarnation in the `agents` table: registration, heartbeat, deregistration.
+
+use std::time::Duration;
+
+use mtcp_shared::db::{self, agents::NewAgent};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A registered worker incarnation.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: Uuid,
+}
+
+impl Agent {
+    /// Register a new incarnation. The id is fresh for every process start: apalis strands the
+    /// jobs of a re-used worker name, so names are never reused.
+    pub async fn register(pool: &PgPool) -> Result<Self, db::DbError> {
+        let id = Uuid::from(ulid::Ulid::generate());
+        let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_owned()).unwrap_or_default();
+        db::agents::register(
+            pool,
+            &NewAgent {
+                agent_id: id,
+                kind: "worker",
+                host: &host,
+                boot_id: &boot_id,
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        )
+        .await?;
+        tracing::info!(agent_id = %id, %host, "worker registered");
+        Ok(Self { id })
+    }
+
+    /// The apalis worker name: the incarnation id, so it is unique per process start.
+    pub fn apalis_name(&self) -> String {
+        format!("worker-{}", self.id)
+    }
+
+    /// Heartbeat until `stop` fires. Returns true if the reaper declared this incarnation offline,
+    /// in which case `stop` is cancelled: its jobs are being recovered elsewhere.
+    pub async fn heartbeat_loop(self, pool: PgPool, every: Duration, stop: CancellationToken) -> bool {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return false,
+                _ = tick.tick() => {}
+            }
+            match db::agents::heartbeat(&pool, self.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(agent_id = %self.id, "declared offline by the reaper; stopping");
+                    stop.cancel();
+                    return true;
+                }
+                // A database blip: keep trying; the threshold covers several missed beats.
+                Err(e) => tracing::warn!(agent_id = %self.id, error = %e, "heartbeat failed"),
+            }
+        }
+    }
+
+    /// Mark this incarnation offline on a clean stop.
+    pub async fn deregister(&self, pool: &PgPool) {
+        if let Err(e) = db::agents::deregister(pool, self.id).await {
+            tracing::warn!(agent_id = %self.id, error = %e, "could not mark the worker offline");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The job handler: claim the operation (at most once for mutations), run the tool, store the
+//! outcome and announce it.
+
+mod inventory;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use apalis::prelude::{BoxDynError, Data};
+use mtcp_shared::db::{self, operations::Claim, operations::Outcome};
+use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
+
+use crate::JobContext;
+
+/// Handle one job. Tool failures are outcomes stored on the operation; only infrastructure errors
+/// (the database) are returned to apalis.
+#[tracing::instrument(skip_all, fields(op_id = %job.op_id, tool = %job.tool, actor = %job.actor))]
+pub(crate) async fn handle(job: ToolJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    let Some(spec) = find_tool(&job.tool) else {
+        tracing::error!("job for an unknown tool");
+        return Ok(());
+    };
+    match db::operations::claim(&ctx.pool, job.op_id, &ctx.worker_id, !spec.mutating).await? {
+        Claim::Started { attempt } => tracing::debug!(attempt, "running"),
+        Claim::AlreadyStarted { attempt } => {
+            let msg = format!(
+                "outcome_unknown: attempt {attempt} of this {} started but its worker stopped before reporting; \
+                 it was not run again. Verify in Teleport whether it took effect before retrying.",
+                spec.name
+            );
+            tracing::warn!(attempt, "mutation found already started; not re-running");
+            db::operations::fail_outcome_unknown(&ctx.pool, job.op_id, &msg).await?;
+            return Ok(());
+        }
+        Claim::NotRunnable => {
+            tracing::info!("operation is no longer runnable; skipping");
+            return Ok(());
+        }
+    }
+    let started = Instant::now();
+    let outcome = match spec.name {
+        name if inventory::handles(name) => inventory::run(&ctx, name).await,
+        other => Outcome {
+            status: OperationStatus::Failed,
+            exit_code: None,
+            stdout: None,
+            stderr: None,
+            result: None,
+            error: Some(format!("this worker cannot run {other}; upgrade the worker")),
+        },
+    };
+    metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
+    metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
+    if !db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome).await? {
+        tracing::warn!("the operation was taken over or ended elsewhere; result discarded");
+    }
+    Ok(())
+}
