@@ -35,8 +35,8 @@ pub fn router(state: AppState) -> Router {
         config,
     );
     let protected = Router::new()
-        .nest_service("/mcp", mcp.clone())
-        .nest_service("/mcp/", mcp)
+        // Also answers `/mcp/` (the seed's URL): a nested service receives the trailing slash too.
+        .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
     Router::new()
         .route(PRM_PATH, get(protected_resource_metadata))

@@ -23,6 +23,8 @@ pub struct StackOptions {
     /// Start a worker (false: calls stay queued).
     pub worker: bool,
     pub call_budget: Duration,
+    /// Jobs the worker runs at once.
+    pub worker_concurrency: usize,
 }
 
 impl Default for StackOptions {
@@ -33,6 +35,7 @@ impl Default for StackOptions {
             sim_state: None,
             worker: true,
             call_budget: Duration::from_secs(30),
+            worker_concurrency: 8,
         }
     }
 }
@@ -57,11 +60,12 @@ impl Stack {
         let dir = tempfile::tempdir()?;
         let mut config = Config::default();
         config.database.url = Some(SecretString::from(db.url.clone()));
-        config.database.max_connections = 8;
         config.service.port = 0;
         config.service.call_budget = opts.call_budget;
         config.worker.listen = ([127, 0, 0, 1], 0).into();
         config.worker.heartbeat_interval = Duration::from_secs(1);
+        config.worker.concurrency = opts.worker_concurrency;
+        config.database.max_connections = (opts.worker_concurrency as u32 + 8).max(8);
         config.reaper.listen = ([127, 0, 0, 1], 0).into();
         config.reaper.interval = Duration::from_millis(500);
         config.reaper.agent_offline_after = Duration::from_secs(5);
@@ -95,7 +99,7 @@ impl Stack {
     }
 
     /// Stop every service and wait for them.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         self.shutdown.cancel();
         for t in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;

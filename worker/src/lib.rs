@@ -80,7 +80,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .backend(storage)
         .data(ctx)
         .concurrency(config.worker.concurrency)
-        .parallelize(tokio::spawn)
         .build(jobs::handle)
         .run_until(async move {
             stopped.cancelled().await;

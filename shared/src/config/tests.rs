@@ -71,3 +71,18 @@ fn debug_output_hides_the_database_password() {
     let c = Config::from_yaml("database: { url: 'postgres://u:hunter2@h/db' }").unwrap();
     assert!(!format!("{c:?}").contains("hunter2"));
 }
+
+#[test]
+fn the_example_documents_every_key_and_parses() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config.yaml.example")).unwrap();
+    let c = Config::from_yaml(&text).unwrap();
+    // Every key of the defaults appears in the example (it is the documentation).
+    let defaults = serde_json::to_value(Config::default()).unwrap();
+    for (section, keys) in defaults.as_object().unwrap() {
+        assert!(text.contains(&format!("\n{section}:")), "section {section} missing");
+        for key in keys.as_object().unwrap().keys() {
+            assert!(text.contains(&format!("  {key}:")), "{section}.{key} missing from config.yaml.example");
+        }
+    }
+    assert!(!c.policy.allow_tsh_passthrough);
+}

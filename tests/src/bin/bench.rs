@@ -1,1 +1,129 @@
-fn main() {}
+//! `bench`: end-to-end `tools/call list_nodes` latency and throughput at several client counts,
+//! next to the simulator's own run time for the same command. Needs DATABASE_URL (a server the
+//! benchmark may create a database on) and release binaries (`cargo build --release --bins`).
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use mtcp_tests::{McpClient, Stack, StackOptions};
+
+#[derive(Parser)]
+#[command(about = "End-to-end benchmark of the control plane")]
+struct Args {
+    /// Concurrent MCP clients per round.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    clients: Vec<usize>,
+    /// Length of each round.
+    #[arg(long, value_parser = humantime_secs, default_value = "10")]
+    seconds: Duration,
+    /// Jobs the worker runs at once.
+    #[arg(long, default_value_t = 16)]
+    worker_concurrency: usize,
+    /// Tool to call.
+    #[arg(long, default_value = "list_nodes")]
+    tool: String,
+}
+
+fn humantime_secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>().map(Duration::from_secs_f64).map_err(|e| e.to_string())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// Run the simulator's `tctl get nodes` directly, as the worker would, `n` times.
+fn simulator_times(stack: &Stack, n: usize) -> Vec<Duration> {
+    let t = &stack.config.teleport;
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            let out = std::process::Command::new(&t.tctl_path)
+                .arg("--auth-server")
+                .arg(t.proxy.as_deref().unwrap_or_default())
+                .arg("-i")
+                .arg(t.identity_file.as_ref().unwrap())
+                .args(["get", "nodes", "--format=json"])
+                .output()
+                .expect("running the simulator");
+            assert!(out.status.success(), "simulator failed: {}", String::from_utf8_lossy(&out.stderr));
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let opts = StackOptions { worker_concurrency: args.worker_concurrency, ..Default::default() };
+    let mut stack = Stack::start(opts).await?;
+    let key = stack.key("admin").to_owned();
+
+    let sim = simulator_times(&stack, 200);
+    println!(
+        "simulator `tctl get nodes --format=json` alone: p50 {} ms, p95 {} ms, p99 {} ms (200 sequential runs)",
+        ms(percentile(&sim, 0.5)),
+        ms(percentile(&sim, 0.95)),
+        ms(percentile(&sim, 0.99))
+    );
+    println!("\n| clients | calls | calls/s | p50 ms | p95 ms | p99 ms | errors |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &args.clients {
+        let mut clients = Vec::new();
+        for _ in 0..n {
+            clients.push(McpClient::connect(&stack.url, Some(&key)).await?);
+        }
+        // Warm-up: one call per client.
+        for c in &clients {
+            c.call(&args.tool, serde_json::json!({})).await?;
+        }
+        let deadline = Instant::now() + args.seconds;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in clients {
+            let tool = args.tool.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0usize;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match c.call(&tool, serde_json::json!({})).await {
+                        Ok(r) if r.is_error != Some(true) => lat.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+                c.close().await;
+                (lat, errors)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (lat, e) = t.await?;
+            all.extend(lat);
+            errors += e;
+        }
+        let elapsed = started.elapsed();
+        all.sort();
+        println!(
+            "| {n} | {} | {:.1} | {} | {} | {} | {errors} |",
+            all.len(),
+            all.len() as f64 / elapsed.as_secs_f64(),
+            ms(percentile(&all, 0.5)),
+            ms(percentile(&all, 0.95)),
+            ms(percentile(&all, 0.99)),
+        );
+    }
+    stack.stop().await;
+    Ok(())
+}

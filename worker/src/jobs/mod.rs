@@ -14,8 +14,14 @@ use crate::JobContext;
 
 /// Handle one job. Tool failures are outcomes stored on the operation; only infrastructure errors
 /// (the database) are returned to apalis.
-#[tracing::instrument(skip_all, fields(op_id = %job.op_id, tool = %job.tool, actor = %job.actor))]
 pub(crate) async fn handle(job: ToolJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    // apalis polls every in-flight job on one future; run each on its own task so jobs use all cores.
+    let ctx: Arc<JobContext> = (*ctx).clone();
+    tokio::spawn(run_job(job, ctx)).await.map_err(|e| Box::new(e) as BoxDynError)?
+}
+
+#[tracing::instrument(skip_all, fields(op_id = %job.op_id, tool = %job.tool, actor = %job.actor))]
+async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> {
     let Some(spec) = find_tool(&job.tool) else {
         tracing::error!("job for an unknown tool");
         return Ok(());

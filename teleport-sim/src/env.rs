@@ -1,0 +1,88 @@
+//! The environment the simulator reads, captured once at start-up: the real Teleport variables
+//! and the `TELEPORT_SIM_*` knobs. Nothing else in the crate touches `std::env`.
+
+/// The variables the simulator honours. Unset and empty are both treated as unset, like Go's
+/// `os.Getenv` checks in `tctl`/`tsh`.
+#[derive(Debug, Clone, Default)]
+pub struct SimEnv {
+    /// `TELEPORT_AUTH_SERVER`
+    pub auth_server: Option<String>,
+    /// `TELEPORT_PROXY`
+    pub proxy: Option<String>,
+    /// `TELEPORT_IDENTITY_FILE`
+    pub identity_file: Option<String>,
+    /// `TELEPORT_CONFIG_FILE`
+    pub config_file: Option<String>,
+    /// `TELEPORT_USER`
+    pub user: Option<String>,
+    /// `TELEPORT_CLUSTER`
+    pub cluster: Option<String>,
+    /// `TELEPORT_SIM_ALLOW_NO_IDENTITY=1`: run without any credential.
+    pub allow_no_identity: bool,
+    /// `TELEPORT_SIM_STATE`: path of a state file (YAML or JSON).
+    pub state_file: Option<String>,
+    /// `TELEPORT_SIM_NOW`: an RFC 3339 time that replaces the clock (deterministic output).
+    pub now: Option<String>,
+    /// `TELEPORT_SIM_DELAY_MS`
+    pub delay_ms: Option<String>,
+    /// `TELEPORT_SIM_HANG`
+    pub hang: Option<String>,
+    /// `TELEPORT_SIM_FAIL`
+    pub fail: Option<String>,
+    /// `TELEPORT_SIM_FAIL_ON`
+    pub fail_on: Option<String>,
+    /// `TELEPORT_SIM_EXIT`
+    pub exit: Option<String>,
+    /// `TELEPORT_SIM_GARBAGE`
+    pub garbage: Option<String>,
+    /// `TELEPORT_SIM_STDERR_NOISE`
+    pub stderr_noise: Option<String>,
+}
+
+impl SimEnv {
+    /// Reads the process environment.
+    pub fn from_process() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds the snapshot from any lookup function (tests pass a closure over a list).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |key: &str| lookup(key).filter(|v| !v.is_empty());
+        SimEnv {
+            auth_server: get("TELEPORT_AUTH_SERVER"),
+            proxy: get("TELEPORT_PROXY"),
+            identity_file: get("TELEPORT_IDENTITY_FILE"),
+            config_file: get("TELEPORT_CONFIG_FILE"),
+            user: get("TELEPORT_USER"),
+            cluster: get("TELEPORT_CLUSTER").or_else(|| get("TELEPORT_SITE")),
+            allow_no_identity: get("TELEPORT_SIM_ALLOW_NO_IDENTITY").is_some_and(|v| truthy(&v)),
+            state_file: get("TELEPORT_SIM_STATE"),
+            now: get("TELEPORT_SIM_NOW"),
+            delay_ms: get("TELEPORT_SIM_DELAY_MS"),
+            hang: get("TELEPORT_SIM_HANG"),
+            fail: get("TELEPORT_SIM_FAIL"),
+            fail_on: get("TELEPORT_SIM_FAIL_ON"),
+            exit: get("TELEPORT_SIM_EXIT"),
+            garbage: get("TELEPORT_SIM_GARBAGE"),
+            stderr_noise: get("TELEPORT_SIM_STDERR_NOISE"),
+        }
+    }
+
+    /// Builds the snapshot from `(name, value)` pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::from_lookup(|key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+}
+
+/// `1`, `true`, `yes` (any case) switch a knob on; `0`, `false`, `no` leave it off.
+pub fn truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}

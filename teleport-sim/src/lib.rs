@@ -1,0 +1,138 @@
+//! A simulator of Teleport's `tctl` and `tsh` for tests, benchmarks and the zero-config demo.
+//! It prints what the real binaries print (REFERENCE.md §1-5) against a cluster described by a
+//! state file or a built-in demo, with knobs to inject faults.
+//!
+//! - Tool: `argv[0]` named `tctl`/`tsh`, else the first argument (`teleport-sim tctl …`);
+//!   `teleport-sim demo-state` prints the demo cluster as a state file.
+//! - Cluster: `TELEPORT_SIM_STATE` (see [`state`]), else the demo; `TELEPORT_SIM_NOW` pins the
+//!   clock; `TELEPORT_SIM_ALLOW_NO_IDENTITY=1` skips the credential requirement.
+//! - Faults (see [`faults`]): `TELEPORT_SIM_DELAY_MS`, `_HANG`, `_FAIL`, `_FAIL_ON`, `_EXIT`,
+//!   `_GARBAGE`, `_STDERR_NOISE`, or the state file's `faults` section (the environment wins).
+//!
+//! Flow of one command: parse (kingpin errors) → resolve what it reads (argument errors) →
+//! credentials → load the state → faults (noise, delay, hang) → deny list / injected error →
+//! handler → garbage / exit-code overrides.
+
+mod access;
+mod cli;
+mod credentials;
+mod digest;
+mod encode;
+mod env;
+mod error;
+pub mod faults;
+mod invocation;
+mod outcome;
+pub mod state;
+mod tctl;
+mod timefmt;
+mod tsh;
+mod value;
+mod version;
+
+use chrono::{DateTime, Utc};
+
+pub use env::SimEnv;
+pub use outcome::Outcome;
+
+use crate::cli::ParseOutcome;
+use crate::error::SimError;
+use crate::faults::Faults;
+use crate::invocation::{Invocation, Tool};
+use crate::state::State;
+
+/// What a command runs against.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub state: &'a State,
+    pub now: DateTime<Utc>,
+}
+
+/// Runs one command line (`argv[0]` included) and returns what to print and the exit code.
+/// Injected delays and hangs block inside this call.
+pub fn run(argv: &[String], env: &SimEnv) -> Outcome {
+    let now = match clock(env) {
+        Ok(now) => now,
+        Err(err) => return Outcome::failed(&err),
+    };
+    match invocation::resolve(argv) {
+        Invocation::Tool(tool, args) => run_tool(tool, &args, env, now),
+        Invocation::DemoState => {
+            let state = state::demo::build(now).to_value();
+            Outcome::stdout(encode::gojson::write_object(&state, encode::gojson::TCTL))
+        }
+        Invocation::Help => Outcome::stdout(invocation::USAGE),
+        Invocation::Unknown(first) => Outcome::failed(&SimError::Usage {
+            usage: format!("{}\n", invocation::USAGE),
+            message: format!("expected command but got {first:?}"),
+        }),
+    }
+}
+
+/// `TELEPORT_SIM_NOW` pins the clock so outputs are reproducible.
+fn clock(env: &SimEnv) -> Result<DateTime<Utc>, SimError> {
+    match &env.now {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                SimError::msg(format!(
+                    "teleport-sim: TELEPORT_SIM_NOW must be RFC 3339, got {text:?}"
+                ))
+            }),
+    }
+}
+
+fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Outcome {
+    let parsed = match cli::parse(tool.app(), args) {
+        Ok(ParseOutcome::Run(parsed)) => parsed,
+        Ok(ParseOutcome::Help(text)) => return Outcome::stdout(text),
+        Err(err) => return Outcome::failed(&err),
+    };
+    if parsed.command == "version" {
+        let version = match &env.state_file {
+            Some(_) => match State::load(env, now) {
+                Ok(state) => state.version,
+                Err(err) => return Outcome::failed(&err),
+            },
+            None => state::DEFAULT_VERSION.to_owned(),
+        };
+        return version::run(&parsed, &version);
+    }
+    let prepared = (|| {
+        let target = match tool {
+            Tool::Tctl => tctl::target(&parsed)?,
+            Tool::Tsh => tsh::target(&parsed)?,
+        };
+        credentials::check(tool, &parsed, env)?;
+        let state = State::load(env, now)?;
+        let line = format!("{} {}", tool.name(), args.join(" "));
+        let faults = Faults::resolve(env, &state.faults, &line)?;
+        Ok::<_, SimError>((target, state, faults))
+    })();
+    let (target, state, faults) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return Outcome::failed(&err),
+    };
+
+    let noise = faults
+        .stderr_noise
+        .then(|| faults::noise_line(&timefmt::go_time(now)));
+    faults.wait();
+    let ctx = Ctx { state: &state, now };
+    let result = target.check(&state, &faults).and_then(|()| match tool {
+        Tool::Tctl => tctl::execute(&parsed, &ctx),
+        Tool::Tsh => tsh::execute(&parsed, &ctx),
+    });
+    let mut outcome = Outcome::from(result);
+    if let Some(noise) = noise {
+        outcome.stderr.insert_str(0, &noise);
+    }
+    if faults.garbage && outcome.code == 0 {
+        outcome.stdout = faults::GARBAGE.to_owned();
+    }
+    if let Some(code) = faults.exit {
+        outcome.code = code;
+    }
+    outcome
+}

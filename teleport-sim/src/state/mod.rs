@@ -1,0 +1,109 @@
+//! The simulated cluster: what the Auth Service would hold. It comes from the file named by
+//! `TELEPORT_SIM_STATE`, or else from the built-in demo cluster.
+
+pub mod demo;
+mod load;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+
+use crate::env::SimEnv;
+use crate::error::SimError;
+use crate::faults::FaultSpec;
+use crate::value::{Map, Value};
+
+/// The demo cluster's name, also the default when a state file omits `cluster_name`.
+pub const DEFAULT_CLUSTER: &str = "teleport.example.com";
+/// The demo cluster's Teleport version, also the default when a state file omits `version`.
+pub const DEFAULT_VERSION: &str = "18.1.4";
+
+/// Every resource list holds resources in Teleport's own JSON shape; unknown fields are kept
+/// and printed back unchanged.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct State {
+    pub cluster_name: String,
+    pub version: String,
+    #[serde(deserialize_with = "list")]
+    pub nodes: Vec<Value>,
+    #[serde(deserialize_with = "list")]
+    pub proxies: Vec<Value>,
+    #[serde(deserialize_with = "list")]
+    pub roles: Vec<Value>,
+    #[serde(deserialize_with = "list")]
+    pub users: Vec<Value>,
+    #[serde(deserialize_with = "list")]
+    pub tokens: Vec<Value>,
+    #[serde(deserialize_with = "list")]
+    pub cert_authorities: Vec<Value>,
+    /// The `cluster_auth_preference` singleton (a list, or one object).
+    #[serde(deserialize_with = "list")]
+    pub auth_preference: Vec<Value>,
+    /// Resources the caller's identity may not read (`token`, `role`, …): access denied.
+    pub deny: Vec<String>,
+    pub faults: FaultSpec,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            cluster_name: DEFAULT_CLUSTER.to_owned(),
+            version: DEFAULT_VERSION.to_owned(),
+            nodes: Vec::new(),
+            proxies: Vec::new(),
+            roles: Vec::new(),
+            users: Vec::new(),
+            tokens: Vec::new(),
+            cert_authorities: Vec::new(),
+            auth_preference: Vec::new(),
+            deny: Vec::new(),
+            faults: FaultSpec::default(),
+        }
+    }
+}
+
+impl State {
+    /// The state file if `TELEPORT_SIM_STATE` names one, else the demo cluster at `now`.
+    pub fn load(env: &SimEnv, now: DateTime<Utc>) -> Result<State, SimError> {
+        match &env.state_file {
+            Some(path) => load::from_file(path),
+            None => Ok(demo::build(now)),
+        }
+    }
+
+    /// The state as a state-file document (what `teleport-sim demo-state` prints).
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("cluster_name", Value::from(&self.cluster_name));
+        map.insert("version", Value::from(&self.version));
+        for (key, items) in [
+            ("nodes", &self.nodes),
+            ("proxies", &self.proxies),
+            ("roles", &self.roles),
+            ("users", &self.users),
+            ("tokens", &self.tokens),
+            ("cert_authorities", &self.cert_authorities),
+            ("auth_preference", &self.auth_preference),
+        ] {
+            map.insert(key, Value::Array(items.clone()));
+        }
+        let deny = self.deny.iter().map(Value::from).collect::<Vec<_>>();
+        map.insert("deny", Value::Array(deny));
+        map.insert("faults", self.faults.to_value());
+        Value::Object(map)
+    }
+
+    /// Whether the identity is denied access to `resource` by the state's `deny` list.
+    pub fn denies(&self, resource: &str) -> bool {
+        self.deny.iter().any(|d| d == resource)
+    }
+}
+
+/// Accepts a list, a single object, or null (parsers of real output must be lenient too).
+fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items,
+        other => vec![other],
+    })
+}

@@ -1,0 +1,73 @@
+//! `tctl`, the admin CLI: its global flags, its command tree (one module per command family)
+//! and the dispatch from a parsed command line to a handler.
+
+pub mod get;
+pub mod kinds;
+pub mod nodes;
+pub mod status;
+pub mod text;
+pub mod tokens;
+
+pub use crate::Ctx;
+use crate::access::Target;
+use crate::cli::{App, Flag, Parsed};
+use crate::error::SimError;
+use crate::outcome::Outcome;
+
+/// The `tctl` command tree. New families (`requests`, …) add their `COMMAND` here.
+pub const APP: App = App {
+    name: "tctl",
+    flags: &[
+        Flag::value("auth-server"),
+        Flag::value("identity").short('i'),
+        Flag::value("config").short('c'),
+        Flag::bool("insecure"),
+        Flag::bool("debug").short('d'),
+    ],
+    commands: &[
+        get::COMMAND,
+        nodes::COMMAND,
+        tokens::COMMAND,
+        status::COMMAND,
+        crate::version::TCTL,
+    ],
+};
+
+/// The resources a command reads; argument errors that kingpin would raise surface here,
+/// before any credential is looked at.
+pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
+    Ok(match parsed.command.as_str() {
+        "get" => {
+            let refs = get::refs(parsed)?;
+            let verb = if refs.iter().all(|r| r.name.is_some()) {
+                "read"
+            } else {
+                "list"
+            };
+            Target {
+                verb,
+                resources: refs.iter().map(|r| r.kind.resource()).collect(),
+            }
+        }
+        "nodes ls" => Target::new("list", "node"),
+        "tokens ls" => Target::new("list", "token"),
+        "status" => Target::new("list", "cert_authority"),
+        other => return Err(unknown(other)),
+    })
+}
+
+/// Runs a parsed `tctl` command.
+pub fn execute(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
+    match parsed.command.as_str() {
+        "get" => get::run(parsed, ctx),
+        "nodes ls" => nodes::ls(parsed, ctx),
+        "tokens ls" => tokens::ls(parsed, ctx),
+        "status" => status::run(parsed, ctx),
+        other => Err(unknown(other)),
+    }
+}
+
+/// A command in the tree without a handler: a bug in the simulator, not a user error.
+fn unknown(command: &str) -> SimError {
+    SimError::msg(format!("teleport-sim: no handler for `tctl {command}`"))
+}
