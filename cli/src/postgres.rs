@@ -111,17 +111,18 @@ pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
         .unwrap_or_default();
     // Highest major version first.
-    candidates.sort_by_key(|p| std::cmp::Reverse(p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok())));
+    candidates.sort_by_key(|p| {
+        std::cmp::Reverse(
+            p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()),
+        )
+    });
     if let Some(path) = std::env::var_os("PATH") {
         candidates.extend(std::env::split_paths(&path));
     }
-    candidates
-        .into_iter()
-        .find(|d| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file()))
-        .context(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found; install them \
+    candidates.into_iter().find(|d| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file())).context(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found; install them \
              (Debian/Ubuntu: `apt-get install postgresql`) or pass --database-url",
-        )
+    )
 }
 
 /// Under root, the server must run as an unprivileged user.

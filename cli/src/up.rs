@@ -44,7 +44,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     // side ports so they never collide.
     config.worker.listen = ([127, 0, 0, 1], 0).into();
     config.reaper.listen = ([127, 0, 0, 1], 0).into();
-    if config.tsh.home == PathBuf::from("/var/lib/mcp-teleport/home") {
+    if config.tsh.home == std::path::Path::new("/var/lib/mcp-teleport/home") {
         config.tsh.home = data_dir.join("home");
     }
     if let Some(url) = args.database_url {
@@ -79,7 +79,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let _ = worker.await;
     let _ = reaper.await;
     if private_pg.is_some() {
-        println!("the private PostgreSQL keeps running; stop it with: mtcp postgres stop --data-dir {}", data_dir.display());
+        println!(
+            "the private PostgreSQL keeps running; stop it with: mtcp postgres stop --data-dir {}",
+            data_dir.display()
+        );
     }
     served
 }
@@ -100,6 +103,8 @@ fn print_banner(url: &str, keys: &[dev::DevKey], simulated: bool, pg: Option<&Pr
     let admin = keys.iter().find(|k| k.role == "admin").map(|k| k.key.as_str()).unwrap_or("");
     println!("\nTry:\n  curl -s -X POST {url} -H 'Authorization: Bearer {admin}' \\");
     println!("    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\");
-    println!("    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"list_nodes\",\"arguments\":{{}}}}}}'");
+    println!(
+        "    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"list_nodes\",\"arguments\":{{}}}}}}'"
+    );
     println!("\nPress Ctrl-C to stop.\n");
 }

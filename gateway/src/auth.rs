@@ -28,7 +28,8 @@ impl KeyStore {
         for k in &auth.api_keys {
             let mut hash = [0u8; 32];
             hex::decode_to_slice(k.sha256.to_ascii_lowercase(), &mut hash)?;
-            let actor = Actor { id: k.actor.clone(), kind: k.kind, role: k.role.clone(), source: AuthSource::ConfigApiKey };
+            let actor =
+                Actor { id: k.actor.clone(), kind: k.kind, role: k.role.clone(), source: AuthSource::ConfigApiKey };
             by_hash.insert(hash, actor);
         }
         Ok(Self { by_hash })
@@ -64,12 +65,14 @@ pub async fn require_bearer(State(st): State<AppState>, mut req: Request, next: 
     let header = req.headers().get(header::AUTHORIZATION);
     let outcome = match header {
         None => Err(AuthFailure::Missing),
-        Some(v) => match v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
-            Some(token) if !token.trim().is_empty() => {
-                st.keys.authenticate(token.trim()).cloned().ok_or(AuthFailure::UnknownKey)
+        Some(v) => {
+            match v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
+                Some(token) if !token.trim().is_empty() => {
+                    st.keys.authenticate(token.trim()).cloned().ok_or(AuthFailure::UnknownKey)
+                }
+                _ => Err(AuthFailure::Malformed),
             }
-            _ => Err(AuthFailure::Malformed),
-        },
+        }
     };
     match outcome {
         Ok(actor) => {

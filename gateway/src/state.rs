@@ -31,14 +31,7 @@ impl AppState {
         let policy = Policy::builtin(policy_settings(&config));
         let keys = KeyStore::from_config(&config.auth).context("loading API keys")?;
         let waiter = Waiter::start(pool.clone(), shutdown.clone());
-        Ok(Self {
-            config: Arc::new(config),
-            pool,
-            policy: Arc::new(policy),
-            keys: Arc::new(keys),
-            waiter,
-            shutdown,
-        })
+        Ok(Self { config: Arc::new(config), pool, policy: Arc::new(policy), keys: Arc::new(keys), waiter, shutdown })
     }
 }
 

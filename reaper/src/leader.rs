@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use mtcp_shared::db::leader::{REAPER_LOCK_KEY, release, still_held, try_acquire};
 use sqlx::PgPool;
-use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::Reaper;

@@ -43,7 +43,8 @@ impl Reaper {
 
 /// Run the reaper until `shutdown` fires.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let pool = db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
+    let pool =
+        db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
     db::ensure_migrated(&pool).await?;
     let ops = tokio::net::TcpListener::bind(config.reaper.listen)
         .await

@@ -7,5 +7,5 @@ pub mod domain;
 pub mod policy;
 pub mod redact;
 pub mod shutdown;
-pub mod teleport;
 pub mod telemetry;
+pub mod teleport;

@@ -18,7 +18,8 @@ use crate::config::{LogFormat, ServiceConfig};
 pub fn init_tracing(service: &ServiceConfig) {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let filter = EnvFilter::try_new(service.log_level.to_ascii_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter =
+            EnvFilter::try_new(service.log_level.to_ascii_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
         let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
         let _ = match service.log_format {
             LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
@@ -33,10 +34,8 @@ pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
-            let recorder = PrometheusBuilder::new()
-                .set_buckets(&buckets)
-                .expect("static buckets are valid")
-                .build_recorder();
+            let recorder =
+                PrometheusBuilder::new().set_buckets(&buckets).expect("static buckets are valid").build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (a test harness); we still render ours.
             let _ = metrics::set_global_recorder(recorder);
@@ -69,7 +68,10 @@ async fn ready(State(st): State<OpsState>) -> impl IntoResponse {
                 crate::db::DbError::NotMigrated { .. } => "database not migrated",
                 _ => "database unreachable",
             };
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "not_ready", "reason": reason })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "not_ready", "reason": reason })),
+            )
         }
     }
 }

@@ -17,10 +17,7 @@ pub struct Target {
 impl Target {
     /// A target of one resource.
     pub fn new(verb: &'static str, resource: &'static str) -> Self {
-        Target {
-            verb,
-            resources: vec![resource],
-        }
+        Target { verb, resources: vec![resource] }
     }
 
     /// Refuses the command if the identity is denied a resource or a failure is injected.

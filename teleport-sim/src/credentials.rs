@@ -11,42 +11,22 @@ use crate::invocation::Tool;
 
 /// Refuses the command unless it has usable credentials.
 pub fn check(tool: Tool, parsed: &Parsed, env: &SimEnv) -> Result<(), SimError> {
-    let identity = parsed
-        .flag("identity")
-        .map(str::to_owned)
-        .or_else(|| env.identity_file.clone());
+    let identity = parsed.flag("identity").map(str::to_owned).or_else(|| env.identity_file.clone());
     let (address, address_flag) = match tool {
-        Tool::Tctl => (
-            parsed
-                .flag("auth-server")
-                .map(str::to_owned)
-                .or_else(|| env.auth_server.clone()),
-            "--auth-server",
-        ),
-        Tool::Tsh => (
-            parsed
-                .flag("proxy")
-                .map(str::to_owned)
-                .or_else(|| env.proxy.clone()),
-            "--proxy",
-        ),
+        Tool::Tctl => {
+            (parsed.flag("auth-server").map(str::to_owned).or_else(|| env.auth_server.clone()), "--auth-server")
+        }
+        Tool::Tsh => (parsed.flag("proxy").map(str::to_owned).or_else(|| env.proxy.clone()), "--proxy"),
     };
     if let Some(path) = &identity {
         if address.is_none() {
-            return Err(SimError::msg(format!(
-                "{} --identity also requires {address_flag}",
-                tool.name()
-            )));
+            return Err(SimError::msg(format!("{} --identity also requires {address_flag}", tool.name())));
         }
         return readable(path);
     }
     if tool == Tool::Tctl {
         // On an Auth Service host `tctl` uses the node's own credentials via its config file.
-        if let Some(config) = parsed
-            .flag("config")
-            .map(str::to_owned)
-            .or_else(|| env.config_file.clone())
-        {
+        if let Some(config) = parsed.flag("config").map(str::to_owned).or_else(|| env.config_file.clone()) {
             return readable(&config);
         }
     }

@@ -70,19 +70,11 @@ impl SimEnv {
 
     /// Builds the snapshot from `(name, value)` pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self::from_lookup(|key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        Self::from_lookup(|key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()))
     }
 }
 
 /// `1`, `true`, `yes` (any case) switch a knob on; `0`, `false`, `no` leave it off.
 pub fn truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
+    matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
 }

@@ -20,9 +20,7 @@ impl SimError {
 
     /// `access denied to perform action "<verb>" on "<resource>"` (`CheckAccessToRule`).
     pub fn access_denied(verb: &str, resource: &str) -> Self {
-        Self::msg(format!(
-            "access denied to perform action \"{verb}\" on \"{resource}\""
-        ))
+        Self::msg(format!("access denied to perform action \"{verb}\" on \"{resource}\""))
     }
 
     /// Everything the process writes to stderr for this error.
@@ -72,10 +70,7 @@ mod tests {
     #[test]
     fn error_block_has_red_prefix_and_blank_line() {
         let out = SimError::access_denied("list", "node").render();
-        assert_eq!(
-            out,
-            "\x1b[31mERROR: \x1b[0maccess denied to perform action \"list\" on \"node\"\n\n"
-        );
+        assert_eq!(out, "\x1b[31mERROR: \x1b[0maccess denied to perform action \"list\" on \"node\"\n\n");
     }
 
     #[test]

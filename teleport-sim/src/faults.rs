@@ -68,11 +68,7 @@ impl Faults {
     /// Merges the environment over the state file, then drops everything when `fail_on` is set
     /// and `command_line` does not contain it.
     pub fn resolve(env: &SimEnv, spec: &FaultSpec, command_line: &str) -> Result<Faults, SimError> {
-        let fail_on = env
-            .fail_on
-            .clone()
-            .or_else(|| spec.fail_on.clone())
-            .unwrap_or_default();
+        let fail_on = env.fail_on.clone().or_else(|| spec.fail_on.clone()).unwrap_or_default();
         if !fail_on.is_empty() && !command_line.contains(&fail_on) {
             return Ok(Faults::default());
         }
@@ -84,14 +80,8 @@ impl Faults {
             Some(text) => Some(number::<i32>("TELEPORT_SIM_EXIT", text)?),
             None => spec.exit,
         };
-        let switch = |env: &Option<String>, spec: Option<bool>| {
-            env.as_deref().map_or(spec.unwrap_or(false), truthy)
-        };
-        let fail = env
-            .fail
-            .clone()
-            .or_else(|| spec.fail.clone())
-            .filter(|f| !f.is_empty());
+        let switch = |env: &Option<String>, spec: Option<bool>| env.as_deref().map_or(spec.unwrap_or(false), truthy);
+        let fail = env.fail.clone().or_else(|| spec.fail.clone()).filter(|f| !f.is_empty());
         Ok(Faults {
             delay: delay_ms.filter(|ms| *ms > 0).map(Duration::from_millis),
             hang: switch(&env.hang, spec.hang),
@@ -125,20 +115,16 @@ impl Faults {
         Some(match self.fail.as_ref()? {
             Failure::AccessDenied => SimError::access_denied(verb, resource),
             Failure::NotFound => SimError::msg(format!("{resource} not found")),
-            Failure::Internal => SimError::msg(
-                "rpc error: code = Internal desc = internal error, check the Auth Service logs",
-            ),
+            Failure::Internal => {
+                SimError::msg("rpc error: code = Internal desc = internal error, check the Auth Service logs")
+            }
             Failure::Message(text) => SimError::msg(text.clone()),
         })
     }
 }
 
 fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, SimError> {
-    text.trim().parse().map_err(|_| {
-        SimError::msg(format!(
-            "teleport-sim: {name} must be a number, got {text:?}"
-        ))
-    })
+    text.trim().parse().map_err(|_| SimError::msg(format!("teleport-sim: {name} must be a number, got {text:?}")))
 }
 
 /// What `garbage` prints instead of the payload: an HTML error page, as a misrouted proxy would.
@@ -157,27 +143,15 @@ mod tests {
 
     #[test]
     fn environment_wins_over_state_and_fail_on_scopes() {
-        let spec = FaultSpec {
-            fail: Some("internal".into()),
-            delay_ms: Some(5),
-            ..FaultSpec::default()
-        };
+        let spec = FaultSpec { fail: Some("internal".into()), delay_ms: Some(5), ..FaultSpec::default() };
         let env = SimEnv::from_pairs(&[("TELEPORT_SIM_FAIL", "access_denied")]);
         let faults = Faults::resolve(&env, &spec, "tctl get nodes").unwrap();
         assert_eq!(faults.fail, Some(Failure::AccessDenied));
         assert_eq!(faults.delay, Some(Duration::from_millis(5)));
 
         let env = SimEnv::from_pairs(&[("TELEPORT_SIM_FAIL_ON", "get roles")]);
-        assert_eq!(
-            Faults::resolve(&env, &spec, "tctl get nodes").unwrap(),
-            Faults::default()
-        );
-        assert!(
-            Faults::resolve(&env, &spec, "tctl get roles")
-                .unwrap()
-                .fail
-                .is_some()
-        );
+        assert_eq!(Faults::resolve(&env, &spec, "tctl get nodes").unwrap(), Faults::default());
+        assert!(Faults::resolve(&env, &spec, "tctl get roles").unwrap().fail.is_some());
     }
 
     #[test]
@@ -192,9 +166,6 @@ mod tests {
         let env = SimEnv::from_pairs(&[("TELEPORT_SIM_FAIL", "access_denied")]);
         let faults = Faults::resolve(&env, &FaultSpec::default(), "x").unwrap();
         let err = faults.error("list", "token").unwrap();
-        assert_eq!(
-            err.to_string(),
-            "access denied to perform action \"list\" on \"token\""
-        );
+        assert_eq!(err.to_string(), "access denied to perform action \"list\" on \"token\"");
     }
 }

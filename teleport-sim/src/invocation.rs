@@ -53,10 +53,7 @@ pub enum Invocation {
 /// Decides from the full argv (program name first).
 pub fn resolve(argv: &[String]) -> Invocation {
     let program = argv.first().map(String::as_str).unwrap_or("teleport-sim");
-    let stem = Path::new(program)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("");
+    let stem = Path::new(program).file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let rest = argv.get(1..).unwrap_or_default().to_vec();
     if let Some(tool) = Tool::from_name(stem) {
         return Invocation::Tool(tool, rest);
@@ -89,18 +86,9 @@ mod tests {
         let tctl = Invocation::Tool(Tool::Tctl, argv("get nodes"));
         assert_eq!(resolve(&argv("/tmp/x/tctl get nodes")), tctl);
         assert_eq!(resolve(&argv("/usr/bin/teleport-sim tctl get nodes")), tctl);
-        assert_eq!(
-            resolve(&argv("tsh version")),
-            Invocation::Tool(Tool::Tsh, argv("version"))
-        );
-        assert_eq!(
-            resolve(&argv("teleport-sim demo-state")),
-            Invocation::DemoState
-        );
-        assert_eq!(
-            resolve(&argv("teleport-sim kubectl")),
-            Invocation::Unknown("kubectl".into())
-        );
+        assert_eq!(resolve(&argv("tsh version")), Invocation::Tool(Tool::Tsh, argv("version")));
+        assert_eq!(resolve(&argv("teleport-sim demo-state")), Invocation::DemoState);
+        assert_eq!(resolve(&argv("teleport-sim kubectl")), Invocation::Unknown("kubectl".into()));
         assert_eq!(resolve(&argv("teleport-sim")), Invocation::Help);
     }
 }

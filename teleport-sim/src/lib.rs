@@ -75,11 +75,7 @@ fn clock(env: &SimEnv) -> Result<DateTime<Utc>, SimError> {
         None => Ok(Utc::now()),
         Some(text) => DateTime::parse_from_rfc3339(text)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                SimError::msg(format!(
-                    "teleport-sim: TELEPORT_SIM_NOW must be RFC 3339, got {text:?}"
-                ))
-            }),
+            .map_err(|_| SimError::msg(format!("teleport-sim: TELEPORT_SIM_NOW must be RFC 3339, got {text:?}"))),
     }
 }
 
@@ -115,9 +111,7 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
         Err(err) => return Outcome::failed(&err),
     };
 
-    let noise = faults
-        .stderr_noise
-        .then(|| faults::noise_line(&timefmt::go_time(now)));
+    let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
     let ctx = Ctx { state: &state, now };
     let result = target.check(&state, &faults).and_then(|()| match tool {

@@ -14,27 +14,17 @@ pub struct Outcome {
 impl Outcome {
     /// Success with a payload on stdout.
     pub fn stdout(text: impl Into<String>) -> Self {
-        Outcome {
-            stdout: text.into(),
-            ..Self::default()
-        }
+        Outcome { stdout: text.into(), ..Self::default() }
     }
 
     /// Success with a payload on stderr only (e.g. `tsh request review`).
     pub fn stderr(text: impl Into<String>) -> Self {
-        Outcome {
-            stderr: text.into(),
-            ..Self::default()
-        }
+        Outcome { stderr: text.into(), ..Self::default() }
     }
 
     /// Failure: the error block on stderr, exit 1.
     pub fn failed(err: &SimError) -> Self {
-        Outcome {
-            stderr: err.render(),
-            code: 1,
-            ..Self::default()
-        }
+        Outcome { stderr: err.render(), code: 1, ..Self::default() }
     }
 }
 

@@ -74,9 +74,7 @@ pub fn parse_go_duration(s: &str) -> Option<u64> {
         let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let number: f64 = rest[..num_len].parse().ok()?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -119,10 +117,7 @@ mod tests {
 
     #[test]
     fn durations_parse_back() {
-        assert_eq!(
-            parse_go_duration("30h0m0s"),
-            Some(30 * 3600 * NANOS_PER_SEC)
-        );
+        assert_eq!(parse_go_duration("30h0m0s"), Some(30 * 3600 * NANOS_PER_SEC));
         assert_eq!(parse_go_duration("1.5h"), Some(5400 * NANOS_PER_SEC));
         assert_eq!(parse_go_duration("500ms"), Some(500_000_000));
         assert_eq!(parse_go_duration("h"), None);

@@ -62,11 +62,7 @@ impl Map {
 
     /// A copy with keys sorted, recursively (what Go does to `map[string]interface{}`).
     pub fn sorted(&self) -> Map {
-        let mut entries: Vec<(String, Value)> = self
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.sorted()))
-            .collect();
+        let mut entries: Vec<(String, Value)> = self.entries.iter().map(|(k, v)| (k.clone(), v.sorted())).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Map { entries }
     }

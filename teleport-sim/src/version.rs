@@ -15,10 +15,7 @@ pub const TCTL: Command = Command::new("version", "Print the version of your tct
 
 /// `tsh version`.
 pub const TSH: Command = Command::new("version", "Print the tsh client and Proxy server versions.")
-    .flags(&[
-        Flag::one_of("format", &["text", "json", "yaml"]),
-        Flag::bool("client"),
-    ]);
+    .flags(&[Flag::one_of("format", &["text", "json", "yaml"]), Flag::bool("client")]);
 
 /// A fake but stable `git describe` suffix for a version.
 fn gitref(version: &str) -> String {
@@ -29,12 +26,8 @@ fn gitref(version: &str) -> String {
 /// Prints the version line (or its JSON form).
 pub fn run(parsed: &Parsed, version: &str) -> Outcome {
     if parsed.flag("format") == Some("json") {
-        let value =
-            obj! { "version" => version, "gitref" => gitref(version), "runtime" => GO_VERSION };
+        let value = obj! { "version" => version, "gitref" => gitref(version), "runtime" => GO_VERSION };
         return Outcome::stdout(gojson::write_object(&value, gojson::TSH));
     }
-    Outcome::stdout(format!(
-        "Teleport v{version} git:{} {GO_VERSION}\n",
-        gitref(version)
-    ))
+    Outcome::stdout(format!("Teleport v{version} git:{} {GO_VERSION}\n", gitref(version)))
 }

@@ -7,10 +7,7 @@ use common::{tctl, tsh};
 use serde_json::Value;
 
 fn kinds(items: &[Value]) -> Vec<&str> {
-    items
-        .iter()
-        .map(|i| i["kind"].as_str().unwrap_or(""))
-        .collect()
+    items.iter().map(|i| i["kind"].as_str().unwrap_or("")).collect()
 }
 
 #[test]
@@ -19,10 +16,7 @@ fn get_nodes_is_a_4_space_array_of_nodes_with_heartbeats() {
     let nodes = out.array();
     assert!(nodes.len() >= 20);
     assert!(kinds(&nodes).iter().all(|k| *k == "node"));
-    assert!(
-        out.stdout
-            .starts_with("[\n    {\n        \"kind\": \"node\",\n")
-    );
+    assert!(out.stdout.starts_with("[\n    {\n        \"kind\": \"node\",\n"));
     assert!(out.stdout.ends_with("}\n]\n"));
     for node in &nodes {
         assert_eq!(node["version"], "v2");
@@ -31,14 +25,8 @@ fn get_nodes_is_a_4_space_array_of_nodes_with_heartbeats() {
         assert_eq!(node["spec"]["rotation"]["started"], "0001-01-01T00:00:00Z");
     }
     // `nodes ls` and the singular kind print the same array.
-    assert_eq!(
-        tctl(&["nodes", "ls", "--format=json"]).run().stdout,
-        out.stdout
-    );
-    assert_eq!(
-        tctl(&["get", "node", "--format", "json"]).run().stdout,
-        out.stdout
-    );
+    assert_eq!(tctl(&["nodes", "ls", "--format=json"]).run().stdout, out.stdout);
+    assert_eq!(tctl(&["get", "node", "--format", "json"]).run().stdout, out.stdout);
 }
 
 #[test]
@@ -59,15 +47,9 @@ fn every_kind_lists_its_own_resources() {
     let cas = tctl(&["get", "cas", "--format=json"]).run().array();
     assert!(cas.iter().all(|ca| ca["sub_kind"] == ca["spec"]["type"]));
     let roles = tctl(&["get", "roles", "--format=json"]).run().array();
-    let access = roles
-        .iter()
-        .find(|r| r["metadata"]["name"] == "access")
-        .unwrap();
+    let access = roles.iter().find(|r| r["metadata"]["name"] == "access").unwrap();
     assert_eq!(access["spec"]["options"]["max_session_ttl"], "30h0m0s");
-    assert_eq!(
-        access["spec"]["allow"]["node_labels"]["*"], "*",
-        "one label value prints as a string"
-    );
+    assert_eq!(access["spec"]["allow"]["node_labels"]["*"], "*", "one label value prints as a string");
 }
 
 #[test]
@@ -79,65 +61,31 @@ fn single_resources_are_one_element_arrays_and_missing_ones_are_not_found() {
     assert_eq!(by_host.len(), 1);
     assert_eq!(by_host[0]["spec"]["hostname"], "web-01");
     let uuid = by_host[0]["metadata"]["name"].as_str().unwrap().to_owned();
-    let by_uuid = tctl(&["get", &format!("node/{uuid}"), "--format=json"])
-        .run()
-        .array();
+    let by_uuid = tctl(&["get", &format!("node/{uuid}"), "--format=json"]).run().array();
     assert_eq!(by_uuid, by_host);
-    let host_ca = tctl(&[
-        "get",
-        "cert_authority/host/teleport.example.com",
-        "--format=json",
-    ])
-    .run();
-    assert_eq!(
-        host_ca.array()[0]["spec"]["rotation"]["phase"],
-        "update_clients"
-    );
+    let host_ca = tctl(&["get", "cert_authority/host/teleport.example.com", "--format=json"]).run();
+    assert_eq!(host_ca.array()[0]["spec"]["rotation"]["phase"], "update_clients");
 
-    assert_eq!(
-        tctl(&["get", "role/nope"]).run().error(),
-        "role nope is not found"
-    );
-    assert_eq!(
-        tctl(&["get", "node/nope"]).run().error(),
-        "node with ID \"nope\" not found"
-    );
-    assert_eq!(
-        tctl(&["get", "user/nope"]).run().error(),
-        "user \"nope\" is not found"
-    );
-    assert_eq!(
-        tctl(&["get", "cap/x"]).run().error(),
-        "only simple `tctl get cluster_auth_preference` can be used"
-    );
+    assert_eq!(tctl(&["get", "role/nope"]).run().error(), "role nope is not found");
+    assert_eq!(tctl(&["get", "node/nope"]).run().error(), "node with ID \"nope\" not found");
+    assert_eq!(tctl(&["get", "user/nope"]).run().error(), "user \"nope\" is not found");
+    assert_eq!(tctl(&["get", "cap/x"]).run().error(), "only simple `tctl get cluster_auth_preference` can be used");
 }
 
 #[test]
 fn tokens_are_sorted_by_expiry_and_unmasked_in_json() {
     let tokens = tctl(&["tokens", "ls", "--format=json"]).run().array();
     assert!(tokens.len() >= 4);
-    let expiry = |t: &Value| {
-        t["metadata"]["expires"]
-            .as_str()
-            .unwrap_or("0001-01-01T00:00:00Z")
-            .to_owned()
-    };
+    let expiry = |t: &Value| t["metadata"]["expires"].as_str().unwrap_or("0001-01-01T00:00:00Z").to_owned();
     let expiries: Vec<String> = tokens.iter().map(expiry).collect();
     let mut sorted = expiries.clone();
     sorted.sort();
     assert_eq!(expiries, sorted);
-    assert!(
-        tokens
-            .iter()
-            .any(|t| t["metadata"]["name"].as_str().unwrap().len() == 32
-                && !t["metadata"]["name"].as_str().unwrap().contains('*'))
-    );
+    assert!(tokens.iter().any(|t| t["metadata"]["name"].as_str().unwrap().len() == 32
+        && !t["metadata"]["name"].as_str().unwrap().contains('*')));
     let text = tctl(&["tokens", "ls"]).run().stdout;
     assert!(text.starts_with("Token "));
-    assert!(
-        text.contains("************"),
-        "the text table masks secrets"
-    );
+    assert!(text.contains("************"), "the text table masks secrets");
 }
 
 #[test]
@@ -145,26 +93,13 @@ fn status_json_and_text_describe_the_cas() {
     let status = tctl(&["status", "--format=json"]).run().json();
     assert_eq!(status["cluster"]["name"], "teleport.example.com");
     assert_eq!(status["cluster"]["version"], "18.1.4");
-    assert!(
-        status["cluster"]["ca_pins"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("sha256:")
-    );
+    assert!(status["cluster"]["ca_pins"][0].as_str().unwrap().starts_with("sha256:"));
     let host = &status["authorities"][0];
     assert_eq!(host["type"], "host");
     assert_eq!(host["rotation"]["state"], "in_progress");
     assert_eq!(host["keys"][0]["protocol"], "SSH");
-    let db = status["authorities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["type"] == "db")
-        .unwrap();
-    assert!(
-        db["rotation"].get("started").is_none(),
-        "zero times are omitted"
-    );
+    let db = status["authorities"].as_array().unwrap().iter().find(|a| a["type"] == "db").unwrap();
+    assert!(db["rotation"].get("started").is_none(), "zero times are omitted");
 
     let text = tctl(&["status"]).run().stdout;
     assert!(text.starts_with("Cluster: teleport.example.com\nVersion: 18.1.4\nCA pins: sha256:"));
@@ -175,14 +110,8 @@ fn status_json_and_text_describe_the_cas() {
 #[test]
 fn yaml_and_text_formats() {
     let yaml = tctl(&["get", "roles"]).run().stdout;
-    assert!(
-        yaml.starts_with("kind: role\n"),
-        "yaml is the default, keys sorted"
-    );
-    assert_eq!(
-        yaml.matches("\n---\n").count() + 1,
-        yaml.matches("kind: role").count()
-    );
+    assert!(yaml.starts_with("kind: role\n"), "yaml is the default, keys sorted");
+    assert_eq!(yaml.matches("\n---\n").count() + 1, yaml.matches("kind: role").count());
     let table = tctl(&["nodes", "ls"]).run().stdout;
     assert!(table.starts_with("Host "));
     assert!(table.contains("⟵ Tunnel"));
@@ -196,14 +125,6 @@ fn version_lines() {
     assert_eq!(line.code, Some(0), "version needs no credentials");
     assert!(line.stdout.starts_with("Teleport v18.1.4 git:v18.1.4-0-g"));
     assert!(line.stdout.ends_with(" go1.24.4\n"));
-    assert!(
-        tsh(&["version"])
-            .run()
-            .stdout
-            .starts_with("Teleport v18.1.4 ")
-    );
-    assert_eq!(
-        tsh(&["version", "--format=json"]).run().json()["version"],
-        "18.1.4"
-    );
+    assert!(tsh(&["version"]).run().stdout.starts_with("Teleport v18.1.4 "));
+    assert_eq!(tsh(&["version", "--format=json"]).run().json()["version"], "18.1.4");
 }

@@ -13,15 +13,9 @@ fn unknown_kinds_flags_commands_and_formats() {
     );
     let flag = tctl(&["get", "nodes", "--foo"]).run();
     assert_eq!(flag.error(), "unknown long flag '--foo'");
-    assert!(
-        flag.stderr.starts_with("usage: tctl "),
-        "kingpin prints usage first"
-    );
+    assert!(flag.stderr.starts_with("usage: tctl "), "kingpin prints usage first");
     assert_eq!(tctl(&["x"]).run().error(), "expected command but got \"x\"");
-    assert_eq!(
-        tsh(&["bogus"]).run().error(),
-        "expected command but got \"bogus\""
-    );
+    assert_eq!(tsh(&["bogus"]).run().error(), "expected command but got \"bogus\"");
     assert_eq!(
         tctl(&["get", "nodes", "--format=xml"]).run().error(),
         "enum value must be one of text,json,yaml, got 'xml'"
@@ -30,10 +24,7 @@ fn unknown_kinds_flags_commands_and_formats() {
         tctl(&["nodes", "ls", "--format=xml"]).run().error(),
         "Invalid format xml, only text, json and yaml are supported"
     );
-    assert_eq!(
-        tctl(&["get"]).run().error(),
-        "required argument 'resources' not provided"
-    );
+    assert_eq!(tctl(&["get"]).run().error(), "required argument 'resources' not provided");
 }
 
 #[test]
@@ -45,38 +36,15 @@ fn credentials_are_required_unless_allowed() {
     let dir = TempDir::new();
     let identity = dir.file("identity", "not checked");
     let id = identity.to_str().unwrap();
-    assert_eq!(
-        tctl(&["-i", id, "get", "nodes"]).strict().run().error(),
-        "tctl --identity also requires --auth-server"
-    );
-    assert_eq!(
-        tsh(&["-i", id, "--user", "bot", "version"])
-            .strict()
-            .run()
-            .code,
-        Some(0),
-        "version is local"
-    );
+    assert_eq!(tctl(&["-i", id, "get", "nodes"]).strict().run().error(), "tctl --identity also requires --auth-server");
+    assert_eq!(tsh(&["-i", id, "--user", "bot", "version"]).strict().run().code, Some(0), "version is local");
     let missing = dir.0.join("missing");
     let missing = missing.to_str().unwrap();
     assert_eq!(
-        tctl(&["get", "nodes", "--auth-server=a:443", "-i", missing])
-            .strict()
-            .run()
-            .error(),
+        tctl(&["get", "nodes", "--auth-server=a:443", "-i", missing]).strict().run().error(),
         format!("open {missing}: no such file or directory")
     );
-    let ok = tctl(&[
-        "get",
-        "nodes",
-        "--format=json",
-        "--auth-server",
-        "a:443",
-        "--identity",
-        id,
-    ])
-    .strict()
-    .run();
+    let ok = tctl(&["get", "nodes", "--format=json", "--auth-server", "a:443", "--identity", id]).strict().run();
     assert!(!ok.array().is_empty());
     let by_env = tctl(&["get", "users", "--format=json"])
         .strict()
@@ -93,10 +61,7 @@ fn a_symlink_named_tctl_acts_as_tctl() {
     std::os::unix::fs::symlink(BIN, &link).unwrap();
     let via_link = Sim::program(&link, &["get", "nodes", "--format=json"]).run();
     assert!(!via_link.array().is_empty());
-    assert_eq!(
-        via_link.stdout,
-        tctl(&["get", "nodes", "--format=json"]).run().stdout
-    );
+    assert_eq!(via_link.stdout, tctl(&["get", "nodes", "--format=json"]).run().stdout);
     let tsh_link = dir.0.join("tsh");
     std::os::unix::fs::symlink(BIN, &tsh_link).unwrap();
     let err = Sim::program(&tsh_link, &["get", "nodes"]).run().error();
@@ -105,8 +70,5 @@ fn a_symlink_named_tctl_acts_as_tctl() {
 
 #[test]
 fn the_wrapper_rejects_unknown_tools() {
-    assert_eq!(
-        Sim::new(&["kubectl"]).run().error(),
-        "expected command but got \"kubectl\""
-    );
+    assert_eq!(Sim::new(&["kubectl"]).run().error(), "expected command but got \"kubectl\"");
 }

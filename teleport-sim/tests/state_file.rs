@@ -45,18 +45,12 @@ fn demo_state_round_trips_to_identical_output() {
 fn missing_sections_are_empty_and_empty_lists_print_bare_brackets() {
     let dir = TempDir::new();
     let state = dir.file("empty.yaml", "cluster_name: other.example.com\n");
-    for args in [
-        ["get", "nodes", "--format=json"],
-        ["tokens", "ls", "--format=json"],
-    ] {
+    for args in [["get", "nodes", "--format=json"], ["tokens", "ls", "--format=json"]] {
         let out = tctl(&args).env("TELEPORT_SIM_STATE", &state).run();
         assert_eq!(out.code, Some(0));
         assert_eq!(out.stdout, "[]", "no newline after an empty list");
     }
-    let status = tctl(&["status", "--format=json"])
-        .env("TELEPORT_SIM_STATE", &state)
-        .run()
-        .json();
+    let status = tctl(&["status", "--format=json"]).env("TELEPORT_SIM_STATE", &state).run().json();
     assert_eq!(status["cluster"]["name"], "other.example.com");
 }
 
@@ -66,36 +60,22 @@ fn pasted_output_with_canaries_is_echoed_untouched() {
         "spec": {"addr": "", "hostname": "h1", "x_canary": {"z": "AKIAFAKESECRET", "a": [1, 2.5, null]}}}"#;
     let dir = TempDir::new();
     let state = dir.file("paste.json", &format!(r#"{{"nodes": [{node}]}}"#));
-    let out = tctl(&["get", "nodes", "--format=json"])
-        .env("TELEPORT_SIM_STATE", &state)
-        .run();
+    let out = tctl(&["get", "nodes", "--format=json"]).env("TELEPORT_SIM_STATE", &state).run();
     let nodes = out.array();
     assert_eq!(nodes[0]["spec"]["x_canary"]["z"], "AKIAFAKESECRET");
-    assert!(
-        out.stdout.contains(r#""a": "\u003cb\u0026c\u003e""#),
-        "HTML-escaped like Go"
-    );
+    assert!(out.stdout.contains(r#""a": "\u003cb\u0026c\u003e""#), "HTML-escaped like Go");
     let canary_at = out.stdout.find("x_canary").unwrap();
-    assert!(
-        out.stdout.find("\"hostname\"").unwrap() < canary_at,
-        "field order kept"
-    );
+    assert!(out.stdout.find("\"hostname\"").unwrap() < canary_at, "field order kept");
 }
 
 #[test]
 fn bad_state_files_are_reported() {
     let dir = TempDir::new();
     let typo = dir.file("typo.json", r#"{"node": []}"#);
-    let err = tctl(&["get", "nodes"])
-        .env("TELEPORT_SIM_STATE", &typo)
-        .run()
-        .error();
+    let err = tctl(&["get", "nodes"]).env("TELEPORT_SIM_STATE", &typo).run().error();
     assert!(err.contains("unknown field `node`"), "{err}");
     let missing = dir.0.join("absent.json");
-    let err = tctl(&["get", "nodes"])
-        .env("TELEPORT_SIM_STATE", &missing)
-        .run()
-        .error();
+    let err = tctl(&["get", "nodes"]).env("TELEPORT_SIM_STATE", &missing).run().error();
     assert!(err.contains("cannot read state file"), "{err}");
 }
 
@@ -106,8 +86,5 @@ fn starts_fast() {
         assert_eq!(tctl(&["get", "nodes", "--format=json"]).run().code, Some(0));
     }
     let each = start.elapsed() / 10;
-    assert!(
-        each < std::time::Duration::from_millis(200),
-        "{each:?} per run"
-    );
+    assert!(each < std::time::Duration::from_millis(200), "{each:?} per run");
 }

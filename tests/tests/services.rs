@@ -52,10 +52,8 @@ async fn the_worker_registers_and_heartbeats_and_deregisters_on_stop() {
     }
     assert_eq!(online, 1);
     stack.stop().await;
-    let offline: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE status = 'offline'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let offline: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM agents WHERE status = 'offline'").fetch_one(&pool).await.unwrap();
     assert_eq!(offline, 1, "a clean stop marks the incarnation offline");
 }
 
@@ -74,16 +72,15 @@ async fn the_reaper_marks_silent_agents_offline_and_only_them() {
         .await
         .unwrap();
     }
-    let settings = mtcp_shared::config::ReaperConfig { agent_offline_after: Duration::from_secs(30), ..Default::default() };
+    let settings =
+        mtcp_shared::config::ReaperConfig { agent_offline_after: Duration::from_secs(30), ..Default::default() };
     let reaper = mtcp_reaper::Reaper::new(db.pool.clone(), settings);
     let report = reaper.run_once(now).await.unwrap();
     assert_eq!(report.agents_marked_offline, 1);
     // Idempotent: a second sweep at the same time does nothing more.
     assert_eq!(reaper.run_once(now).await.unwrap().agents_marked_offline, 0);
-    let online: i64 = sqlx::query_scalar("SELECT count(*) FROM agents WHERE status = 'online'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let online: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM agents WHERE status = 'online'").fetch_one(&db.pool).await.unwrap();
     assert_eq!(online, 1);
 }
 

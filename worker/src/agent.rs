@@ -19,7 +19,8 @@ impl Agent {
     pub async fn register(pool: &PgPool) -> Result<Self, db::DbError> {
         let id = Uuid::from(ulid::Ulid::generate());
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
-        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_owned()).unwrap_or_default();
+        let boot_id =
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_owned()).unwrap_or_default();
         db::agents::register(
             pool,
             &NewAgent {

@@ -23,7 +23,6 @@ pub(crate) struct JobContext {
     runner: Runner,
     /// `operations.worker_id` of runs claimed by this incarnation.
     worker_id: String,
-    shutdown: CancellationToken,
 }
 
 /// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
@@ -45,12 +44,14 @@ pub fn runner_settings(config: &Config, home_subdir: &str) -> RunnerSettings {
 
 /// Run a worker until `shutdown` fires (or the reaper declares it offline).
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let pool = db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
+    let pool =
+        db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
     db::ensure_migrated(&pool).await?;
     let agent = Agent::register(&pool).await.context("registering the worker in `agents`")?;
     let span = tracing::info_span!("worker", agent_id = %agent.id);
     let _enter = span.enter();
-    let runner = Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
+    let runner =
+        Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
     let stop = shutdown.child_token();
 
     let ops = tokio::net::TcpListener::bind(config.worker.listen)
@@ -63,8 +64,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
     });
 
-    let heartbeat = tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
-    let ctx = Arc::new(JobContext { pool: pool.clone(), runner, worker_id: agent.id.to_string(), shutdown: stop.clone() });
+    let heartbeat =
+        tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let ctx = Arc::new(JobContext { pool: pool.clone(), runner, worker_id: agent.id.to_string() });
     let storage = PostgresStorage::<ToolJob>::new(&pool)
         .with_config(
             apalis_postgres::Config::default()

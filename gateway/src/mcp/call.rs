@@ -39,7 +39,13 @@ fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> {
 }
 
 /// Run one tool call for an authenticated actor.
-pub async fn call(st: &AppState, actor: &Actor, spec: &'static ToolSpec, args: JsonObject, request_id: Option<String>) -> CallToolResult {
+pub async fn call(
+    st: &AppState,
+    actor: &Actor,
+    spec: &'static ToolSpec,
+    args: JsonObject,
+    request_id: Option<String>,
+) -> CallToolResult {
     let started = Instant::now();
     let (outcome, result) = call_inner(st, actor, spec, args, request_id).await;
     metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
@@ -82,7 +88,10 @@ async fn call_inner(
         if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
             tracing::error!(op_id = %op_id, error = %e, "recording a denial");
         }
-        let text = format!("denied by policy: {} (policy version {}, op_id {op_id})", decision.reason, decision.policy_version);
+        let text = format!(
+            "denied by policy: {} (policy version {}, op_id {op_id})",
+            decision.reason, decision.policy_version
+        );
         return ("denied", error_text(text));
     }
     match spec.execution {
@@ -118,12 +127,20 @@ async fn answer_locally(
     }
 }
 
-async fn enqueue_and_wait(st: &AppState, spec: &ToolSpec, op: &NewOperation<'_>, args: Value) -> (&'static str, CallToolResult) {
+async fn enqueue_and_wait(
+    st: &AppState,
+    spec: &ToolSpec,
+    op: &NewOperation<'_>,
+    args: Value,
+) -> (&'static str, CallToolResult) {
     let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
     let registration = st.waiter.register(op.op_id);
     if let Err(e) = enqueue(st, op, &job, spec.mutating).await {
         tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
-        return ("error", error_text("the control plane's database is unavailable; nothing was run. Try again.".into()));
+        return (
+            "error",
+            error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
+        );
     }
     match st.waiter.wait(&registration, st.config.service.call_budget).await {
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),
@@ -154,7 +171,9 @@ async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob, mutating: 
 fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
     let op_id = OpId(row.op_id);
     match (row.status(), row.result) {
-        (OperationStatus::Succeeded, Some(result)) => ("succeeded", with_op_id(CallToolResult::structured(result), op_id)),
+        (OperationStatus::Succeeded, Some(result)) => {
+            ("succeeded", with_op_id(CallToolResult::structured(result), op_id))
+        }
         (status, _) => {
             let label = match status {
                 OperationStatus::TimedOut => "timed_out",

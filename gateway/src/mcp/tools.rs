@@ -44,9 +44,8 @@ fn to_tool(spec: &ToolSpec) -> Tool {
         .idempotent(spec.idempotent)
         // Teleport is the outside world for every tool that runs a CLI.
         .open_world(matches!(spec.execution, mtcp_shared::domain::Execution::Worker));
-    let mut tool = Tool::new(spec.name, spec.description, input_schema(spec))
-        .with_title(spec.title)
-        .with_annotations(annotations);
+    let mut tool =
+        Tool::new(spec.name, spec.description, input_schema(spec)).with_title(spec.title).with_annotations(annotations);
     if let Some(out) = output_schema(spec) {
         tool = tool.with_raw_output_schema(out);
     }

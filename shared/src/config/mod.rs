@@ -26,10 +26,7 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError::File {
-                    path: path.display().to_string(),
-                    message: "no such file".into(),
-                });
+                return Err(ConfigError::File { path: path.display().to_string(), message: "no such file".into() });
             }
             fig = fig.merge(Yaml::file_exact(path));
         }

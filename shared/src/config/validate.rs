@@ -34,7 +34,9 @@ impl Config {
             }
         }
         if let Some(proxy) = &t.proxy
-            && (proxy.is_empty() || proxy.starts_with('-') || proxy.chars().any(|c| c.is_whitespace() || c.is_control()))
+            && (proxy.is_empty()
+                || proxy.starts_with('-')
+                || proxy.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
             return Err(invalid("teleport.proxy", format!("{proxy:?} is not a host:port address")));
         }

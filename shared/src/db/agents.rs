@@ -21,17 +21,15 @@ pub struct NewAgent<'a> {
 
 /// Register an incarnation as online.
 pub async fn register(conn: impl PgExecutor<'_>, a: &NewAgent<'_>) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO agents (agent_id, kind, host, boot_id, pid, version) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(a.agent_id)
-    .bind(a.kind)
-    .bind(a.host)
-    .bind(a.boot_id)
-    .bind(a.pid as i32)
-    .bind(a.version)
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO agents (agent_id, kind, host, boot_id, pid, version) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(a.agent_id)
+        .bind(a.kind)
+        .bind(a.host)
+        .bind(a.boot_id)
+        .bind(a.pid as i32)
+        .bind(a.version)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -87,8 +85,5 @@ pub async fn count_online(conn: impl PgExecutor<'_>, kind: &str) -> Result<i64, 
 
 /// An agent's status text, if it exists.
 pub async fn status(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT status FROM agents WHERE agent_id = $1")
-        .bind(agent_id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT status FROM agents WHERE agent_id = $1").bind(agent_id).fetch_optional(conn).await?)
 }

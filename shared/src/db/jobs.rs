@@ -18,17 +18,13 @@ pub async fn push_tool_job(conn: &mut PgConnection, job: &ToolJob, mutating: boo
         .task_id(apalis::prelude::TaskId::from_ulid(ulid::Ulid::from(job.op_id.0)))
         .max_attempts(if mutating { 1 } else { 3 })
         .build();
-    apalis_postgres::queries::push_tasks(conn, TOOLS_QUEUE, vec![task])
-        .await
-        .map_err(|e| DbError::Queue(e.to_string()))
+    apalis_postgres::queries::push_tasks(conn, TOOLS_QUEUE, vec![task]).await.map_err(|e| DbError::Queue(e.to_string()))
 }
 
 /// Jobs waiting on the tools queue (for metrics and health checks).
 pub async fn queue_depth(pool: &sqlx::PgPool) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued')",
-    )
-    .bind(TOOLS_QUEUE)
-    .fetch_one(pool)
-    .await?)
+    Ok(sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued')")
+        .bind(TOOLS_QUEUE)
+        .fetch_one(pool)
+        .await?)
 }

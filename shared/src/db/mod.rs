@@ -51,16 +51,15 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
 
 /// Refuse to run on a database that lacks any of our migrations or the apalis schema.
 pub async fn ensure_migrated(pool: &PgPool) -> Result<(), DbError> {
-    let applied: Vec<i64> = match sqlx::query_scalar(
-        "SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version",
-    )
-    .fetch_all(pool)
-    .await
-    {
-        Ok(v) => v,
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
-        Err(e) => return Err(e.into()),
-    };
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
     let missing: Vec<String> = MIGRATOR
         .iter()
         .filter(|m| !applied.contains(&m.version))

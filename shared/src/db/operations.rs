@@ -86,7 +86,12 @@ pub enum Claim {
 
 /// Move an operation to `running` for `worker_id`. Read-only operations left `running` by a dead
 /// attempt may be taken over; mutating ones may not (at-most-once).
-pub async fn claim(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, rerun_allowed: bool) -> Result<Claim, DbError> {
+pub async fn claim(
+    conn: impl PgExecutor<'_>,
+    op_id: OpId,
+    worker_id: &str,
+    rerun_allowed: bool,
+) -> Result<Claim, DbError> {
     let row = sqlx::query(
         "WITH prev AS (SELECT status, attempt FROM operations WHERE op_id = $1 FOR UPDATE),
               upd AS (
@@ -199,7 +204,6 @@ impl OperationRow {
     }
 }
 
-
 /// Read one operation.
 pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
     Ok(sqlx::query_as(
@@ -207,16 +211,14 @@ pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<Operat
                 attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
          FROM operations WHERE op_id = $1",
     )
-        .bind(op_id.0)
-        .fetch_optional(conn)
-        .await?)
+    .bind(op_id.0)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Status only (the waiter's fallback poll).
 pub async fn status(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationStatus>, DbError> {
-    let s: Option<String> = sqlx::query_scalar("SELECT status FROM operations WHERE op_id = $1")
-        .bind(op_id.0)
-        .fetch_optional(conn)
-        .await?;
+    let s: Option<String> =
+        sqlx::query_scalar("SELECT status FROM operations WHERE op_id = $1").bind(op_id.0).fetch_optional(conn).await?;
     Ok(s.as_deref().and_then(OperationStatus::parse))
 }

@@ -9,7 +9,7 @@ mod status;
 
 pub use actor::{Actor, ActorKind, AuthSource};
 pub use capability::{Capability, UnknownCapability};
-pub use catalog::{ToolSpec, Execution, CATALOG, find_tool};
+pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;
 pub use status::OperationStatus;

@@ -36,18 +36,18 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
             "operator".to_owned(),
             role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &operator_own),
         ),
-        (
-            "user".to_owned(),
-            role(&["access.list", "access.show", "access.create", "access.drop", "proxy.*"], &user),
-        ),
+        ("user".to_owned(), role(&["access.list", "access.show", "access.create", "access.drop", "proxy.*"], &user)),
         (
             "readonly".to_owned(),
-            role(&["inventory.*", "security.rbac_scan", "health.*", "audit.*"], &Constraints {
-                max_concurrent_proxies: 0,
-                allowed_proxy_kinds: vec![],
-                own_objects_only: true,
-                ..wide.clone()
-            }),
+            role(
+                &["inventory.*", "security.rbac_scan", "health.*", "audit.*"],
+                &Constraints {
+                    max_concurrent_proxies: 0,
+                    allowed_proxy_kinds: vec![],
+                    own_objects_only: true,
+                    ..wide.clone()
+                },
+            ),
         ),
     ])
 }

@@ -61,8 +61,8 @@ impl Policy {
             roles: &'a BTreeMap<String, RoleDef>,
             settings: &'a PolicySettings,
         }
-        let canonical = serde_json::to_vec(&Versioned { roles: &roles, settings: &settings })
-            .expect("policy serializes");
+        let canonical =
+            serde_json::to_vec(&Versioned { roles: &roles, settings: &settings }).expect("policy serializes");
         let version = hex::encode(&Sha256::digest(&canonical)[..8]);
         let roles = roles
             .into_iter()

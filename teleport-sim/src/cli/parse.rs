@@ -18,11 +18,7 @@ pub struct Parsed {
 impl Parsed {
     /// The last value given for a flag (kingpin flags are repeatable; the last one wins).
     pub fn flag(&self, long: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .rev()
-            .find(|(name, _)| *name == long)
-            .map(|(_, v)| v.as_str())
+        self.flags.iter().rev().find(|(name, _)| *name == long).map(|(_, v)| v.as_str())
     }
 
     /// Whether a boolean flag ended up on.
@@ -48,10 +44,7 @@ pub fn usage_line(app: &App) -> String {
 
 /// Parses `args` (without the program name).
 pub fn parse(app: &App, args: &[String]) -> Result<ParseOutcome, SimError> {
-    let fail = |message: String| SimError::Usage {
-        usage: format!("{}\n", usage_line(app)),
-        message,
-    };
+    let fail = |message: String| SimError::Usage { usage: format!("{}\n", usage_line(app)), message };
     let mut scope: Vec<&Flag> = app.flags.iter().chain(std::iter::once(&HELP)).collect();
     let mut path: Vec<&Command> = Vec::new();
     let mut parsed = Parsed::default();
@@ -68,18 +61,15 @@ pub fn parse(app: &App, args: &[String]) -> Result<ParseOutcome, SimError> {
                 Some((name, value)) => (name, Some(value.to_owned())),
                 None => (body, None),
             };
-            let (flag, negated) = find_long(&scope, name)
-                .ok_or_else(|| fail(format!("unknown long flag '--{name}'")))?;
+            let (flag, negated) =
+                find_long(&scope, name).ok_or_else(|| fail(format!("unknown long flag '--{name}'")))?;
             let value = match flag.kind {
                 FlagKind::Bool if negated => "false".to_owned(),
                 FlagKind::Bool => inline.unwrap_or_else(|| "true".to_owned()),
                 _ => match inline.or_else(|| next(args, &mut i)) {
                     Some(value) => value,
                     None => {
-                        return Err(fail(format!(
-                            "expected argument for flag '--{}'",
-                            flag.long
-                        )));
+                        return Err(fail(format!("expected argument for flag '--{}'", flag.long)));
                     }
                 },
             };
@@ -95,13 +85,8 @@ pub fn parse(app: &App, args: &[String]) -> Result<ParseOutcome, SimError> {
                     continue;
                 }
                 let rest = &token[1 + pos + c.len_utf8()..];
-                let value = if rest.is_empty() {
-                    next(args, &mut i)
-                } else {
-                    Some(rest.to_owned())
-                };
-                let value = value
-                    .ok_or_else(|| fail(format!("expected argument for flag '--{}'", flag.long)))?;
+                let value = if rest.is_empty() { next(args, &mut i) } else { Some(rest.to_owned()) };
+                let value = value.ok_or_else(|| fail(format!("expected argument for flag '--{}'", flag.long)))?;
                 record(&mut parsed, flag, value).map_err(fail)?;
                 break;
             }
@@ -127,10 +112,7 @@ pub fn parse(app: &App, args: &[String]) -> Result<ParseOutcome, SimError> {
     };
     parsed.command = path.iter().map(|c| c.name).collect::<Vec<_>>().join(" ");
     if !command.subcommands.is_empty() {
-        return Err(fail(format!(
-            "must select a subcommand of '{}'",
-            parsed.command
-        )));
+        return Err(fail(format!("must select a subcommand of '{}'", parsed.command)));
     }
     check_args(command, &parsed.args).map_err(fail)?;
     Ok(ParseOutcome::Run(parsed))
@@ -150,20 +132,14 @@ fn find_long<'a>(scope: &[&'a Flag], name: &str) -> Option<(&'a Flag, bool)> {
         return Some((flag, false));
     }
     let positive = name.strip_prefix("no-")?;
-    scope
-        .iter()
-        .find(|f| f.long == positive && f.kind == FlagKind::Bool)
-        .map(|f| (*f, true))
+    scope.iter().find(|f| f.long == positive && f.kind == FlagKind::Bool).map(|f| (*f, true))
 }
 
 fn record(parsed: &mut Parsed, flag: &Flag, value: String) -> Result<(), String> {
     if let FlagKind::Enum(allowed) = flag.kind
         && !allowed.contains(&value.as_str())
     {
-        return Err(format!(
-            "enum value must be one of {}, got '{value}'",
-            allowed.join(",")
-        ));
+        return Err(format!("enum value must be one of {}, got '{value}'", allowed.join(",")));
     }
     parsed.flags.push((flag.long, value));
     Ok(())
@@ -187,12 +163,7 @@ fn help_text(app: &App, path: &[&Command]) -> String {
     if !level.is_empty() {
         out.push_str("\nCommands:\n");
         for command in level {
-            let name = prefix
-                .iter()
-                .copied()
-                .chain([command.name])
-                .collect::<Vec<_>>()
-                .join(" ");
+            let name = prefix.iter().copied().chain([command.name]).collect::<Vec<_>>().join(" ");
             out.push_str(&format!("  {name:<24} {}\n", command.help));
         }
     }

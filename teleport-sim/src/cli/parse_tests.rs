@@ -6,11 +6,7 @@ use crate::cli::{Arg, Command};
 const LS: Command = Command::new("ls", "List").flags(&[Flag::value("format")]);
 const APP: App = App {
     name: "tctl",
-    flags: &[
-        Flag::value("auth-server"),
-        Flag::value("identity").short('i'),
-        Flag::bool("insecure"),
-    ],
+    flags: &[Flag::value("auth-server"), Flag::value("identity").short('i'), Flag::bool("insecure")],
     commands: &[
         Command::new("get", "Get")
             .flags(&[Flag::one_of("format", &["text", "json", "yaml"])])
@@ -57,22 +53,13 @@ fn kingpin_error_messages() {
     assert_eq!(message(""), "command not specified");
     assert_eq!(message("get"), "required argument 'resources' not provided");
     assert_eq!(message("get nodes roles"), "unexpected roles");
-    assert_eq!(
-        message("get nodes --format"),
-        "expected argument for flag '--format'"
-    );
-    assert_eq!(
-        message("get nodes --format=xml"),
-        "enum value must be one of text,json,yaml, got 'xml'"
-    );
+    assert_eq!(message("get nodes --format"), "expected argument for flag '--format'");
+    assert_eq!(message("get nodes --format=xml"), "enum value must be one of text,json,yaml, got 'xml'");
 }
 
 #[test]
 fn command_flags_are_unknown_before_their_command() {
-    assert_eq!(
-        message("--format=json get nodes"),
-        "unknown long flag '--format'"
-    );
+    assert_eq!(message("--format=json get nodes"), "unknown long flag '--format'");
 }
 
 #[test]
@@ -85,7 +72,5 @@ fn usage_errors_print_usage_before_the_error_block() {
 #[test]
 fn double_dash_ends_flags_and_help_is_recognised() {
     assert_eq!(parsed("get -- --weird").args, vec!["--weird"]);
-    assert!(
-        matches!(run("nodes --help"), Ok(ParseOutcome::Help(text)) if text.contains("nodes ls"))
-    );
+    assert!(matches!(run("nodes --help"), Ok(ParseOutcome::Help(text)) if text.contains("nodes ls")));
 }

@@ -22,29 +22,17 @@ pub struct Flag {
 impl Flag {
     /// A boolean switch.
     pub const fn bool(long: &'static str) -> Self {
-        Flag {
-            long,
-            short: None,
-            kind: FlagKind::Bool,
-        }
+        Flag { long, short: None, kind: FlagKind::Bool }
     }
 
     /// A flag with a free value.
     pub const fn value(long: &'static str) -> Self {
-        Flag {
-            long,
-            short: None,
-            kind: FlagKind::Value,
-        }
+        Flag { long, short: None, kind: FlagKind::Value }
     }
 
     /// A flag whose value must be one of `values`.
     pub const fn one_of(long: &'static str, values: &'static [&'static str]) -> Self {
-        Flag {
-            long,
-            short: None,
-            kind: FlagKind::Enum(values),
-        }
+        Flag { long, short: None, kind: FlagKind::Enum(values) }
     }
 
     /// Adds a short form (`-i`).
@@ -65,19 +53,11 @@ pub struct Arg {
 
 impl Arg {
     pub const fn required(name: &'static str) -> Self {
-        Arg {
-            name,
-            required: true,
-            repeated: false,
-        }
+        Arg { name, required: true, repeated: false }
     }
 
     pub const fn optional(name: &'static str) -> Self {
-        Arg {
-            name,
-            required: false,
-            repeated: false,
-        }
+        Arg { name, required: false, repeated: false }
     }
 }
 
@@ -95,14 +75,7 @@ pub struct Command {
 impl Command {
     /// A command with no flags, arguments or subcommands yet.
     pub const fn new(name: &'static str, help: &'static str) -> Self {
-        Command {
-            name,
-            aliases: &[],
-            help,
-            flags: &[],
-            args: &[],
-            subcommands: &[],
-        }
+        Command { name, aliases: &[], help, flags: &[], args: &[], subcommands: &[] }
     }
 
     pub const fn flags(mut self, flags: &'static [Flag]) -> Self {

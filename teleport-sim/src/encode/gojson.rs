@@ -13,16 +13,10 @@ pub struct Style {
 }
 
 /// `tctl get`, `tctl nodes ls`, `tctl tokens ls`, `tctl status`: `encoding/json`, 4 spaces.
-pub const TCTL: Style = Style {
-    indent: "    ",
-    escape_html: true,
-};
+pub const TCTL: Style = Style { indent: "    ", escape_html: true };
 
 /// `tsh … --format=json` listings: jsoniter, 2 spaces, no HTML escaping.
-pub const TSH: Style = Style {
-    indent: "  ",
-    escape_html: false,
-};
+pub const TSH: Style = Style { indent: "  ", escape_html: false };
 
 /// Marshals one value with `MarshalIndent` (no trailing newline).
 pub fn marshal(value: &Value, style: Style) -> String {

@@ -45,16 +45,8 @@ mod tests {
     #[test]
     fn matches_the_tsh_ls_golden_layout() {
         let rows = vec![
-            vec![
-                "unscoped-direct-name".into(),
-                "1.2.3.4:22".into(),
-                "key=val".into(),
-            ],
-            vec![
-                "unscoped-tunnel-name".into(),
-                "⟵ Tunnel".into(),
-                String::new(),
-            ],
+            vec!["unscoped-direct-name".into(), "1.2.3.4:22".into(), "key=val".into()],
+            vec!["unscoped-tunnel-name".into(), "⟵ Tunnel".into(), String::new()],
         ];
         let expected = "Node Name            Address    Labels  \n\
                         -------------------- ---------- ------- \n\

@@ -26,10 +26,7 @@ mod tests {
     fn documents_are_sorted_and_separated() {
         let a = obj! { "version" => "v2", "kind" => "node" };
         let out = write_documents(&[a.clone(), a]);
-        assert_eq!(
-            out,
-            "kind: node\nversion: v2\n---\nkind: node\nversion: v2\n"
-        );
+        assert_eq!(out, "kind: node\nversion: v2\n---\nkind: node\nversion: v2\n");
         assert_eq!(write_documents(&[]), "[]");
     }
 }

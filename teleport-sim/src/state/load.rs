@@ -5,13 +5,9 @@ use crate::error::SimError;
 
 /// Reads and parses the state file at `path`.
 pub fn from_file(path: &str) -> Result<State, SimError> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        SimError::msg(format!(
-            "teleport-sim: cannot read state file {path}: {err}"
-        ))
-    })?;
-    parse(path, &text)
-        .map_err(|err| SimError::msg(format!("teleport-sim: invalid state file {path}: {err}")))
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| SimError::msg(format!("teleport-sim: cannot read state file {path}: {err}")))?;
+    parse(path, &text).map_err(|err| SimError::msg(format!("teleport-sim: invalid state file {path}: {err}")))
 }
 
 /// Parses state text; `path` only decides the syntax.
@@ -59,15 +55,9 @@ mod tests {
 
     #[test]
     fn key_order_and_extra_fields_survive() {
-        let json =
-            r#"{"nodes": [{"kind": "node", "zz_canary": "s3cr3t", "aa": {"b": 1, "a": 2}}]}"#;
+        let json = r#"{"nodes": [{"kind": "node", "zz_canary": "s3cr3t", "aa": {"b": 1, "a": 2}}]}"#;
         let state = parse("s.json", json).unwrap();
-        let keys: Vec<&str> = state.nodes[0]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<&str> = state.nodes[0].as_object().unwrap().iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec!["kind", "zz_canary", "aa"]);
     }
 }

@@ -11,16 +11,13 @@ use crate::state::State;
 use crate::value::Value;
 
 /// The `get` command.
-pub const COMMAND: Command = Command::new(
-    "get",
-    "Print a YAML declaration of various Teleport resources.",
-)
-.flags(&[
-    Flag::one_of("format", &["text", "json", "yaml"]),
-    Flag::bool("with-secrets"),
-    Flag::bool("verbose").short('v'),
-])
-.args(&[Arg::required("resources")]);
+pub const COMMAND: Command = Command::new("get", "Print a YAML declaration of various Teleport resources.")
+    .flags(&[
+        Flag::one_of("format", &["text", "json", "yaml"]),
+        Flag::bool("with-secrets"),
+        Flag::bool("verbose").short('v'),
+    ])
+    .args(&[Arg::required("resources")]);
 
 /// The references named on the command line (parsed before connecting, as kingpin does).
 pub fn refs(parsed: &Parsed) -> Result<Vec<Ref>, SimError> {
@@ -40,10 +37,9 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             let all: Vec<Value> = selected.into_iter().flat_map(|(_, items)| items).collect();
             gojson::write_array(&all, gojson::TCTL)
         }
-        "text" => selected
-            .iter()
-            .map(|(kind, items)| text::table(*kind, items, parsed.switch("verbose"), ctx.now))
-            .collect(),
+        "text" => {
+            selected.iter().map(|(kind, items)| text::table(*kind, items, parsed.switch("verbose"), ctx.now)).collect()
+        }
         _ => {
             let all: Vec<Value> = selected.into_iter().flat_map(|(_, items)| items).collect();
             yaml::write_documents(&all)
@@ -87,9 +83,7 @@ pub fn select(state: &State, r: &Ref) -> Result<Vec<Value>, SimError> {
             format!("key \"/authorities/{ca_type}/{name}\" is not found")
         }
         Kind::AuthPreference => {
-            return Err(SimError::msg(
-                "only simple `tctl get cluster_auth_preference` can be used",
-            ));
+            return Err(SimError::msg("only simple `tctl get cluster_auth_preference` can be used"));
         }
         Kind::Empty(resource) => format!("{resource} {name:?} is not found"),
     };

@@ -23,10 +23,7 @@ pub const CA_TYPES: [&str; 12] = [
 
 /// Position of a CA type in [`CA_TYPES`]; unknown types sort last.
 pub fn ca_type_rank(ca_type: &str) -> usize {
-    CA_TYPES
-        .iter()
-        .position(|t| *t == ca_type)
-        .unwrap_or(CA_TYPES.len())
+    CA_TYPES.iter().position(|t| *t == ca_type).unwrap_or(CA_TYPES.len())
 }
 
 /// A kind `tctl get` understands.
@@ -82,10 +79,9 @@ pub fn parse_kind(text: &str) -> Result<Kind, SimError> {
         "user" | "users" => Kind::User,
         "token" | "tokens" => Kind::Token,
         "cert_authority" | "cert_authorities" | "cas" => Kind::CertAuthority,
-        "cluster_auth_preference"
-        | "cluster_auth_preferences"
-        | "cluster_authentication_preferences"
-        | "cap" => Kind::AuthPreference,
+        "cluster_auth_preference" | "cluster_auth_preferences" | "cluster_authentication_preferences" | "cap" => {
+            Kind::AuthPreference
+        }
         "trusted_cluster" | "tc" | "cluster" | "clusters" => Kind::Empty("trusted_cluster"),
         "remote_cluster" | "remote_clusters" | "rc" | "rcs" => Kind::Empty("remote_cluster"),
         "lock" | "locks" => Kind::Empty("lock"),
@@ -117,27 +113,12 @@ fn parse_ref(text: &str) -> Result<Ref, SimError> {
     if text.is_empty() {
         return Err(SimError::msg("missing value"));
     }
-    let parts: Vec<&str> = text
-        .split(['/', ' ', '\t'])
-        .filter(|part| !part.is_empty())
-        .collect();
+    let parts: Vec<&str> = text.split(['/', ' ', '\t']).filter(|part| !part.is_empty()).collect();
     let owned = |s: &str| Some(s.to_owned());
     match parts.as_slice() {
-        [kind] => Ok(Ref {
-            kind: parse_kind(kind)?,
-            sub_kind: None,
-            name: None,
-        }),
-        [kind, name] => Ok(Ref {
-            kind: parse_kind(kind)?,
-            sub_kind: None,
-            name: owned(name),
-        }),
-        [kind, sub, name] => Ok(Ref {
-            kind: parse_kind(kind)?,
-            sub_kind: owned(sub),
-            name: owned(name),
-        }),
+        [kind] => Ok(Ref { kind: parse_kind(kind)?, sub_kind: None, name: None }),
+        [kind, name] => Ok(Ref { kind: parse_kind(kind)?, sub_kind: None, name: owned(name) }),
+        [kind, sub, name] => Ok(Ref { kind: parse_kind(kind)?, sub_kind: owned(sub), name: owned(name) }),
         _ => Err(SimError::msg(format!("failed to parse '{text}'"))),
     }
 }

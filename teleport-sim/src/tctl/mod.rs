@@ -24,13 +24,7 @@ pub const APP: App = App {
         Flag::bool("insecure"),
         Flag::bool("debug").short('d'),
     ],
-    commands: &[
-        get::COMMAND,
-        nodes::COMMAND,
-        tokens::COMMAND,
-        status::COMMAND,
-        crate::version::TCTL,
-    ],
+    commands: &[get::COMMAND, nodes::COMMAND, tokens::COMMAND, status::COMMAND, crate::version::TCTL],
 };
 
 /// The resources a command reads; argument errors that kingpin would raise surface here,
@@ -39,15 +33,8 @@ pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
     Ok(match parsed.command.as_str() {
         "get" => {
             let refs = get::refs(parsed)?;
-            let verb = if refs.iter().all(|r| r.name.is_some()) {
-                "read"
-            } else {
-                "list"
-            };
-            Target {
-                verb,
-                resources: refs.iter().map(|r| r.kind.resource()).collect(),
-            }
+            let verb = if refs.iter().all(|r| r.name.is_some()) { "read" } else { "list" };
+            Target { verb, resources: refs.iter().map(|r| r.kind.resource()).collect() }
         }
         "nodes ls" => Target::new("list", "node"),
         "tokens ls" => Target::new("list", "token"),

@@ -20,11 +20,8 @@ const LS: Command = Command::new("ls", "List all SSH nodes within the cluster.")
     .args(&[Arg::optional("labels")]);
 
 /// The `nodes` command group.
-pub const COMMAND: Command = Command::new(
-    "nodes",
-    "Issue invites for other nodes to join the cluster.",
-)
-.subcommands(&[LS]);
+pub const COMMAND: Command =
+    Command::new("nodes", "Issue invites for other nodes to join the cluster.").subcommands(&[LS]);
 
 /// Runs `tctl nodes ls`; unlike `get`, a bad format is caught at run time, with its own wording.
 pub fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
@@ -34,9 +31,7 @@ pub fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         "yaml" => yaml::write_documents(&nodes),
         "text" => text::nodes(&nodes, parsed.switch("verbose")),
         other => {
-            return Err(SimError::msg(format!(
-                "Invalid format {other}, only text, json and yaml are supported"
-            )));
+            return Err(SimError::msg(format!("Invalid format {other}, only text, json and yaml are supported")));
         }
     };
     Ok(Outcome::stdout(out))

@@ -13,8 +13,8 @@ use crate::timefmt::{human_seconds, parse_go_duration, parse_time};
 use crate::value::{Map, Value, obj};
 
 /// The `status` command.
-pub const COMMAND: Command = Command::new("status", "Report cluster status.")
-    .flags(&[Flag::one_of("format", &["text", "json", "yaml"])]);
+pub const COMMAND: Command =
+    Command::new("status", "Report cluster status.").flags(&[Flag::one_of("format", &["text", "json", "yaml"])]);
 
 /// Runs `tctl status`.
 pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
@@ -34,9 +34,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
 
 /// `sha256:<hex>` for each TLS certificate of the local host CA, trusted ones included.
 fn ca_pins(authorities: &[Value]) -> Vec<String> {
-    let host = authorities
-        .iter()
-        .filter(|ca| ca.str_at(&["spec", "type"]) == "host");
+    let host = authorities.iter().filter(|ca| ca.str_at(&["spec", "type"]) == "host");
     host.flat_map(|ca| {
         let active = ca.array_at(&["spec", "active_keys", "tls"]).iter();
         active.chain(ca.array_at(&["spec", "additional_trusted_keys", "tls"]))
@@ -50,21 +48,12 @@ fn ca_pins(authorities: &[Value]) -> Vec<String> {
 fn keys(ca: &Value) -> Vec<(&'static str, &'static str, String)> {
     let ca_type = ca.str_at(&["spec", "type"]);
     let mut rows = Vec::new();
-    for (protocol, field, material) in [
-        ("SSH", "ssh", "public_key"),
-        ("TLS", "tls", "cert"),
-        ("JWT", "jwt", "public_key"),
-    ] {
-        for (set, status) in [
-            ("active_keys", "active"),
-            ("additional_trusted_keys", "trusted"),
-        ] {
+    for (protocol, field, material) in
+        [("SSH", "ssh", "public_key"), ("TLS", "tls", "cert"), ("JWT", "jwt", "public_key")]
+    {
+        for (set, status) in [("active_keys", "active"), ("additional_trusted_keys", "trusted")] {
             for key in ca.array_at(&["spec", set, field]) {
-                rows.push((
-                    protocol,
-                    status,
-                    algorithm(protocol, ca_type, key.str_at(&[material])),
-                ));
+                rows.push((protocol, status, algorithm(protocol, ca_type, key.str_at(&[material]))));
             }
         }
     }
@@ -76,11 +65,7 @@ fn algorithm(protocol: &str, ca_type: &str, material: &str) -> String {
     let bytes = unbase64(material).unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
     if protocol == "SSH" {
-        let blob_len = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(unbase64)
-            .map_or(0, |b| b.len());
+        let blob_len = text.split_whitespace().nth(1).and_then(unbase64).map_or(0, |b| b.len());
         return match text.split_whitespace().next().unwrap_or("") {
             "ssh-ed25519" => "Ed25519".to_owned(),
             "ecdsa-sha2-nistp256" => "ECDSA P-256".to_owned(),
@@ -97,9 +82,7 @@ fn algorithm(protocol: &str, ca_type: &str, material: &str) -> String {
         ("JWT", 80..=100) | ("TLS", 1..=650) => "ECDSA P-256".to_owned(),
         ("JWT", 101..=130) => "ECDSA P-384".to_owned(),
         ("JWT", 131..) | ("TLS", 651..) => "RSA 2048".to_owned(),
-        _ if matches!(ca_type, "db" | "db_client" | "saml_idp" | "oidc_idp") => {
-            "RSA 2048".to_owned()
-        }
+        _ if matches!(ca_type, "db" | "db_client" | "saml_idp" | "oidc_idp") => "RSA 2048".to_owned(),
         _ => "ECDSA P-256".to_owned(),
     }
 }
@@ -113,8 +96,7 @@ fn rotation_text(ca: &Value) -> String {
             let started = time("started");
             let grace = parse_go_duration(rotation.str_at(&["grace_period"])).unwrap_or(0);
             let ending = started.map(|s| s + chrono::Duration::nanoseconds(grace as i64));
-            let fmt =
-                |t: Option<chrono::DateTime<chrono::Utc>>| t.map(human_seconds).unwrap_or_default();
+            let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(human_seconds).unwrap_or_default();
             format!(
                 "{} (mode: {}, started: {}, ending: {})",
                 rotation.str_at(&["phase"]),
@@ -142,25 +124,11 @@ fn text(ctx: &Ctx, pins: &[String], authorities: &[Value]) -> String {
                 (String::new(), String::new())
             };
             first = false;
-            let cells = [
-                name,
-                rotation,
-                protocol.into(),
-                status.into(),
-                algorithm,
-                "software".into(),
-            ];
+            let cells = [name, rotation, protocol.into(), status.into(), algorithm, "software".into()];
             rows.push(cells.to_vec());
         }
     }
-    let headers = [
-        "authority",
-        "rotation",
-        "protocol",
-        "status",
-        "algorithm",
-        "storage",
-    ];
+    let headers = ["authority", "rotation", "protocol", "status", "algorithm", "storage"];
     format!(
         "Cluster: {}\nVersion: {}\nCA pins: {}\n\n{}",
         ctx.state.cluster_name,

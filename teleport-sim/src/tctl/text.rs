@@ -16,10 +16,7 @@ pub fn table(kind: Kind, items: &[Value], verbose: bool, now: DateTime<Utc>) -> 
         Kind::User => render(
             &["User", "Roles"],
             &rows(items, |u| {
-                vec![
-                    u.str_at(&["metadata", "name"]).to_owned(),
-                    strings(u.array_at(&["spec", "roles"]), ","),
-                ]
+                vec![u.str_at(&["metadata", "name"]).to_owned(), strings(u.array_at(&["spec", "roles"]), ",")]
             }),
         ),
         Kind::Token => tokens(items, false, now),
@@ -27,10 +24,7 @@ pub fn table(kind: Kind, items: &[Value], verbose: bool, now: DateTime<Utc>) -> 
         Kind::AuthPreference => render(
             &["Type", "Second Factors"],
             &rows(items, |p| {
-                vec![
-                    p.str_at(&["spec", "type"]).to_owned(),
-                    strings(p.array_at(&["spec", "second_factors"]), ", "),
-                ]
+                vec![p.str_at(&["spec", "type"]).to_owned(), strings(p.array_at(&["spec", "second_factors"]), ", ")]
             }),
         ),
         Kind::Empty(_) => render(&["Name"], &[]),
@@ -43,27 +37,16 @@ fn rows(items: &[Value], row: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>
 
 /// Joins the string members of a list.
 fn strings(items: &[Value], sep: &str) -> String {
-    items
-        .iter()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(sep)
+    items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(sep)
 }
 
 /// `Host UUID Public Address Labels Version`, sorted by hostname.
 pub fn nodes(items: &[Value], verbose: bool) -> String {
     let mut items = items.to_vec();
-    items.sort_by(|a, b| {
-        a.str_at(&["spec", "hostname"])
-            .cmp(b.str_at(&["spec", "hostname"]))
-    });
+    items.sort_by(|a, b| a.str_at(&["spec", "hostname"]).cmp(b.str_at(&["spec", "hostname"])));
     let rows = rows(&items, |n| {
         let tunnel = n.at(&["spec", "use_tunnel"]).and_then(Value::as_bool) == Some(true);
-        let addr = if tunnel {
-            "⟵ Tunnel"
-        } else {
-            n.str_at(&["spec", "addr"])
-        };
+        let addr = if tunnel { "⟵ Tunnel" } else { n.str_at(&["spec", "addr"]) };
         vec![
             n.str_at(&["spec", "hostname"]).to_owned(),
             n.str_at(&["metadata", "name"]).to_owned(),
@@ -72,27 +55,17 @@ pub fn nodes(items: &[Value], verbose: bool) -> String {
             n.str_at(&["spec", "version"]).to_owned(),
         ]
     });
-    render(
-        &["Host", "UUID", "Public Address", "Labels", "Version"],
-        &rows,
-    )
+    render(&["Host", "UUID", "Public Address", "Labels", "Version"], &rows)
 }
 
 /// Static and command labels as `k=v,…`; internal labels only when verbose.
 fn node_labels(node: &Value, verbose: bool) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
     if let Some(labels) = node.at(&["metadata", "labels"]).and_then(Value::as_object) {
-        pairs.extend(
-            labels
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.as_str().unwrap_or("").to_owned())),
-        );
+        pairs.extend(labels.iter().map(|(k, v)| (k.to_owned(), v.as_str().unwrap_or("").to_owned())));
     }
     if let Some(cmd) = node.at(&["spec", "cmd_labels"]).and_then(Value::as_object) {
-        pairs.extend(
-            cmd.iter()
-                .map(|(k, v)| (k.to_owned(), v.str_at(&["result"]).to_owned())),
-        );
+        pairs.extend(cmd.iter().map(|(k, v)| (k.to_owned(), v.str_at(&["result"]).to_owned())));
     }
     pairs.sort();
     pairs
@@ -107,9 +80,7 @@ fn roles(items: &[Value]) -> String {
     let rows = rows(items, |r| {
         let allow = r.at(&["spec", "allow"]).cloned().unwrap_or(Value::Null);
         let labels = match allow.get("node_labels").and_then(Value::as_object) {
-            Some(map) if map.get("*").and_then(Value::as_str) == Some("*") => {
-                "<all nodes>".to_owned()
-            }
+            Some(map) if map.get("*").and_then(Value::as_str) == Some("*") => "<all nodes>".to_owned(),
             Some(map) => map
                 .iter()
                 .map(|(k, v)| match v {
@@ -124,30 +95,13 @@ fn roles(items: &[Value]) -> String {
             .array_at(&["rules"])
             .iter()
             .map(|rule| {
-                format!(
-                    "{}:{}",
-                    strings(rule.array_at(&["resources"]), ","),
-                    strings(rule.array_at(&["verbs"]), ",")
-                )
+                format!("{}:{}", strings(rule.array_at(&["resources"]), ","), strings(rule.array_at(&["verbs"]), ","))
             })
             .collect::<Vec<_>>()
             .join(",");
-        vec![
-            r.str_at(&["metadata", "name"]).to_owned(),
-            strings(allow.array_at(&["logins"]), ","),
-            labels,
-            rules,
-        ]
+        vec![r.str_at(&["metadata", "name"]).to_owned(), strings(allow.array_at(&["logins"]), ","), labels, rules]
     });
-    render(
-        &[
-            "Role",
-            "Allowed to login as",
-            "Node Labels",
-            "Access to resources",
-        ],
-        &rows,
-    )
+    render(&["Role", "Allowed to login as", "Node Labels", "Access to resources"], &rows)
 }
 
 /// `Token Type Labels Expiry Time (UTC)`; names masked unless `with_secrets`.
@@ -157,12 +111,7 @@ pub fn tokens(items: &[Value], with_secrets: bool, now: DateTime<Utc>) -> String
         let labels = t
             .at(&["metadata", "labels"])
             .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
+            .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
             .unwrap_or_default();
         let expiry = match parse_time(t.str_at(&["metadata", "expires"])) {
             Some(at) => {
@@ -177,11 +126,7 @@ pub fn tokens(items: &[Value], with_secrets: bool, now: DateTime<Utc>) -> String
             None => "never".to_owned(),
         };
         vec![
-            if with_secrets {
-                name.to_owned()
-            } else {
-                mask(name)
-            },
+            if with_secrets { name.to_owned() } else { mask(name) },
             strings(t.array_at(&["spec", "roles"]), ","),
             labels,
             expiry,
@@ -205,11 +150,7 @@ fn authorities(items: &[Value]) -> String {
     let mut rows = Vec::new();
     for ca in items {
         let ca_type = ca.str_at(&["spec", "type"]);
-        let role_map = if ca_type == "host" {
-            "N/A".to_owned()
-        } else {
-            String::new()
-        };
+        let role_map = if ca_type == "host" { "N/A".to_owned() } else { String::new() };
         for key in ca.array_at(&["spec", "active_keys", "ssh"]) {
             rows.push(vec![
                 ca.str_at(&["spec", "cluster_name"]).to_owned(),
@@ -219,22 +160,13 @@ fn authorities(items: &[Value]) -> String {
             ]);
         }
     }
-    render(
-        &["Cluster Name", "CA Type", "Fingerprint", "Role Map"],
-        &rows,
-    )
+    render(&["Cluster Name", "CA Type", "Fingerprint", "Role Map"], &rows)
 }
 
 /// `ssh.FingerprintSHA256` of a base64 `authorized_keys` line.
 fn fingerprint(public_key: &str) -> String {
-    let line = unbase64(public_key)
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default();
-    let blob = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(unbase64)
-        .unwrap_or_default();
+    let line = unbase64(public_key).and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
+    let blob = line.split_whitespace().nth(1).and_then(unbase64).unwrap_or_default();
     format!("SHA256:{}", base64(&sha256(&blob)).trim_end_matches('='))
 }
 

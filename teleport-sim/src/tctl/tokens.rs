@@ -17,8 +17,7 @@ const LS: Command = Command::new("ls", "List node and user invitation tokens.").
 ]);
 
 /// The `tokens` command group.
-pub const COMMAND: Command =
-    Command::new("tokens", "List or revoke invitation tokens").subcommands(&[LS]);
+pub const COMMAND: Command = Command::new("tokens", "List or revoke invitation tokens").subcommands(&[LS]);
 
 /// Runs `tctl tokens ls`.
 pub fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {

@@ -23,10 +23,7 @@ pub const APP: App = App {
         Flag::bool("insecure"),
         Flag::bool("debug").short('d'),
         Flag::one_of("add-keys-to-agent", &["auto", "no", "yes", "only"]).short('k'),
-        Flag::one_of(
-            "mfa-mode",
-            &["auto", "cross-platform", "platform", "otp", "sso"],
-        ),
+        Flag::one_of("mfa-mode", &["auto", "cross-platform", "platform", "otp", "sso"]),
         Flag::bool("headless"),
         Flag::bool("skip-version-check"),
     ],

@@ -22,12 +22,8 @@ pub struct Out {
 impl Out {
     /// Parses stdout as JSON, failing the test with the output if it is not.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 
     /// Asserts a successful run and returns its JSON array.
@@ -39,20 +35,13 @@ impl Out {
     /// Asserts Teleport's error shape and returns the message.
     pub fn error(&self) -> String {
         assert_eq!(self.code, Some(1), "stdout: {}", self.stdout);
-        assert!(
-            self.stdout.is_empty(),
-            "errors print nothing on stdout: {}",
-            self.stdout
-        );
+        assert!(self.stdout.is_empty(), "errors print nothing on stdout: {}", self.stdout);
         let block = self
             .stderr
             .rfind(ERROR_PREFIX)
             .map(|i| &self.stderr[i..])
             .unwrap_or_else(|| panic!("no ERROR prefix in stderr: {:?}", self.stderr));
-        assert!(
-            block.ends_with("\n\n"),
-            "error block ends with an empty line: {block:?}"
-        );
+        assert!(block.ends_with("\n\n"), "error block ends with an empty line: {block:?}");
         block[ERROR_PREFIX.len()..block.len() - 2].to_owned()
     }
 }
@@ -67,10 +56,7 @@ impl Sim {
     /// permission to run without an identity.
     pub fn new(args: &[&str]) -> Self {
         let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env_clear()
-            .env("TELEPORT_SIM_NOW", NOW)
-            .env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1");
+        cmd.args(args).env_clear().env("TELEPORT_SIM_NOW", NOW).env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1");
         Sim { cmd }
     }
 
@@ -78,10 +64,7 @@ impl Sim {
     pub fn program(path: &Path, args: &[&str]) -> Self {
         let mut sim = Self::new(args);
         let mut cmd = Command::new(path);
-        cmd.args(args)
-            .env_clear()
-            .env("TELEPORT_SIM_NOW", NOW)
-            .env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1");
+        cmd.args(args).env_clear().env("TELEPORT_SIM_NOW", NOW).env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1");
         sim.cmd = cmd;
         sim
     }
@@ -107,11 +90,7 @@ impl Sim {
     }
 
     pub fn spawn(mut self) -> Child {
-        self.cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the simulator starts")
+        self.cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the simulator starts")
     }
 }
 
@@ -136,8 +115,7 @@ impl TempDir {
     pub fn new() -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("teleport-sim-test-{}-{n}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("teleport-sim-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).expect("temp dir");
         TempDir(path)
     }

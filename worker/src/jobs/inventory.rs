@@ -5,6 +5,7 @@ use mtcp_shared::domain::OperationStatus;
 use mtcp_shared::teleport::inventory;
 use mtcp_shared::teleport::{RunRecord, ToolFailure, ToolRun};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::JobContext;
 
@@ -18,7 +19,10 @@ pub(super) fn handles(tool: &str) -> bool {
 
 /// Run an inventory tool and turn the run into the stored outcome.
 pub(super) async fn run(ctx: &JobContext, tool: &str) -> Outcome {
-    let (r, cancel, now) = (&ctx.runner, &ctx.shutdown, chrono::Utc::now());
+    // A shutting-down worker lets in-flight runs finish (apalis waits for them); the CLI timeout
+    // bounds that wait. Caller-requested cancellation arrives with the streaming work.
+    let cancel = CancellationToken::new();
+    let (r, cancel, now) = (&ctx.runner, &cancel, chrono::Utc::now());
     match tool {
         "list_nodes" => outcome(inventory::list_nodes(r, cancel, now).await),
         "list_proxies" => outcome(inventory::list_proxies(r, cancel, now).await),
@@ -39,7 +43,8 @@ fn record_cli_run(record: &RunRecord) {
         Some(_) => "error",
         None => "killed",
     };
-    metrics::counter!("mtcp_cli_runs_total", "binary" => binary, "subcommand" => subcommand, "exit" => exit).increment(1);
+    metrics::counter!("mtcp_cli_runs_total", "binary" => binary, "subcommand" => subcommand, "exit" => exit)
+        .increment(1);
     metrics::histogram!("mtcp_cli_run_duration_seconds", "binary" => binary).record(record.duration.as_secs_f64());
 }
 

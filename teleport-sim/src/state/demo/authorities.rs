@@ -10,18 +10,12 @@ use crate::value::{Map, Value, obj};
 /// Which key sets a CA type carries, and whether its TLS/JWT keys are RSA.
 fn key_set(ca_type: &str, rng: &mut Gen) -> Value {
     let mut map = Map::new();
-    let rsa = matches!(
-        ca_type,
-        "db" | "db_client" | "saml_idp" | "oidc_idp" | "spiffe"
-    );
+    let rsa = matches!(ca_type, "db" | "db_client" | "saml_idp" | "oidc_idp" | "spiffe");
     if matches!(ca_type, "host" | "user" | "openssh") {
         let key = obj! { "public_key" => keys::ssh_ed25519(rng) };
         map.insert("ssh", Value::Array(vec![key]));
     }
-    if matches!(
-        ca_type,
-        "host" | "user" | "db" | "db_client" | "saml_idp" | "spiffe"
-    ) {
+    if matches!(ca_type, "host" | "user" | "db" | "db_client" | "saml_idp" | "spiffe") {
         let cert = obj! { "cert" => keys::tls_cert(rng, rsa && ca_type != "spiffe") };
         map.insert("tls", Value::Array(vec![cert]));
     }
@@ -50,16 +44,8 @@ fn never_rotated() -> Value {
 /// A rotation that started `started_days_ago` with a 30h grace period.
 fn rotation(clock: &Clock, rng: &mut Gen, in_progress: bool, started_days_ago: i64) -> Value {
     let started = -started_days_ago * 86_400;
-    let (state, phase) = if in_progress {
-        ("in_progress", "update_clients")
-    } else {
-        ("standby", "standby")
-    };
-    let last_rotated = if in_progress {
-        clock.days_ago(210)
-    } else {
-        clock.offset(started + 30 * 3600)
-    };
+    let (state, phase) = if in_progress { ("in_progress", "update_clients") } else { ("standby", "standby") };
+    let last_rotated = if in_progress { clock.days_ago(210) } else { clock.offset(started + 30 * 3600) };
     obj! {
         "state" => state,
         "phase" => phase,
@@ -79,17 +65,7 @@ fn rotation(clock: &Clock, rng: &mut Gen, in_progress: bool, started_days_ago: i
 /// One CA per type of the local cluster, in `types.CertAuthTypes` order.
 pub fn all(clock: &Clock) -> Vec<Value> {
     let mut rng = Gen::new(0x6361_7320);
-    let types = [
-        "host",
-        "user",
-        "db",
-        "db_client",
-        "openssh",
-        "jwt",
-        "saml_idp",
-        "oidc_idp",
-        "spiffe",
-    ];
+    let types = ["host", "user", "db", "db_client", "openssh", "jwt", "saml_idp", "oidc_idp", "spiffe"];
     types
         .iter()
         .map(|ca_type| {

@@ -11,10 +11,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn named<'a>(items: &'a [Value], name: &str) -> &'a Value {
-    items
-        .iter()
-        .find(|v| v.str_at(&["metadata", "name"]) == name)
-        .unwrap()
+    items.iter().find(|v| v.str_at(&["metadata", "name"]) == name).unwrap()
 }
 
 #[test]
@@ -23,60 +20,22 @@ fn nodes_have_version_skew_tunnels_openssh_and_silent_hosts() {
     let nodes = &state.nodes;
     assert!(nodes.len() >= 20, "{} nodes", nodes.len());
     let version = |n: &Value| n.str_at(&["spec", "version"]).to_owned();
-    let v18 = nodes
-        .iter()
-        .filter(|n| version(n).starts_with("18.1."))
-        .count();
+    let v18 = nodes.iter().filter(|n| version(n).starts_with("18.1.")).count();
     assert!(v18 * 2 > nodes.len(), "most nodes run 18.1.x");
-    assert!(
-        nodes
-            .iter()
-            .filter(|n| version(n).starts_with("17."))
-            .count()
-            >= 2
-    );
-    assert_eq!(
-        nodes
-            .iter()
-            .filter(|n| version(n).starts_with("16."))
-            .count(),
-        1
-    );
-    let tunnels: Vec<&Value> = nodes
-        .iter()
-        .filter(|n| n.at(&["spec", "use_tunnel"]) == Some(&Value::Bool(true)))
-        .collect();
+    assert!(nodes.iter().filter(|n| version(n).starts_with("17.")).count() >= 2);
+    assert_eq!(nodes.iter().filter(|n| version(n).starts_with("16.")).count(), 1);
+    let tunnels: Vec<&Value> =
+        nodes.iter().filter(|n| n.at(&["spec", "use_tunnel"]) == Some(&Value::Bool(true))).collect();
     assert!(tunnels.len() >= 3);
-    assert!(
-        tunnels
-            .iter()
-            .all(|n| n.str_at(&["spec", "addr"]).is_empty())
-    );
-    assert_eq!(
-        nodes
-            .iter()
-            .filter(|n| n.str_at(&["sub_kind"]) == "openssh")
-            .count(),
-        1
-    );
+    assert!(tunnels.iter().all(|n| n.str_at(&["spec", "addr"]).is_empty()));
+    assert_eq!(nodes.iter().filter(|n| n.str_at(&["sub_kind"]) == "openssh").count(), 1);
 
     let expires = |n: &Value| parse_time(n.str_at(&["metadata", "expires"])).unwrap();
-    let silent = nodes
-        .iter()
-        .filter(|n| expires(n) < now() - Duration::days(1))
-        .count();
+    let silent = nodes.iter().filter(|n| expires(n) < now() - Duration::days(1)).count();
     assert!(silent >= 2, "{silent} silent nodes");
     let fresh = nodes.iter().filter(|n| expires(n) > now()).count();
-    assert_eq!(
-        fresh + silent,
-        nodes.len(),
-        "every live heartbeat is in the future"
-    );
-    assert!(
-        nodes
-            .iter()
-            .all(|n| expires(n) <= now() + Duration::minutes(11))
-    );
+    assert_eq!(fresh + silent, nodes.len(), "every live heartbeat is in the future");
+    assert!(nodes.iter().all(|n| expires(n) <= now() + Duration::minutes(11)));
     assert_eq!(state.proxies.len(), 3);
 }
 
@@ -95,62 +54,28 @@ fn roles_include_presets_and_each_risky_pattern() {
     }));
     assert!(roles.iter().any(|r| {
         allow(r, "node_labels").and_then(|l| l.get("*").cloned()) == Some(Value::from("*"))
-            && r.array_at(&["spec", "allow", "logins"])
-                .contains(&Value::from("root"))
+            && r.array_at(&["spec", "allow", "logins"]).contains(&Value::from("root"))
     }));
     assert!(roles.iter().any(|r| allow(r, "impersonate").is_some()));
     assert!(roles.iter().any(|r| {
         let request = allow(r, "request").unwrap_or(Value::Null);
-        request
-            .array_at(&["roles"])
-            .contains(&Value::from("editor"))
-            && request.get("thresholds").is_none()
+        request.array_at(&["roles"]).contains(&Value::from("editor")) && request.get("thresholds").is_none()
     }));
-    assert!(
-        roles
-            .iter()
-            .any(|r| r.str_at(&["spec", "options", "max_session_ttl"]) == "720h0m0s")
-    );
-    let reviews = |r: &Value| {
-        r.array_at(&["spec", "allow", "review_requests", "roles"])
-            .to_vec()
-    };
-    assert!(
-        roles
-            .iter()
-            .any(|r| reviews(r).contains(&Value::from("editor")))
-    );
+    assert!(roles.iter().any(|r| r.str_at(&["spec", "options", "max_session_ttl"]) == "720h0m0s"));
+    let reviews = |r: &Value| r.array_at(&["spec", "allow", "review_requests", "roles"]).to_vec();
+    assert!(roles.iter().any(|r| reviews(r).contains(&Value::from("editor"))));
 }
 
 #[test]
 fn users_include_admins_a_locked_an_expired_and_an_sso_user() {
     let users = build(now()).users;
-    let has_role =
-        |u: &Value, role: &str| u.array_at(&["spec", "roles"]).contains(&Value::from(role));
-    assert!(
-        users
-            .iter()
-            .filter(|u| has_role(u, "editor") || has_role(u, "cluster-admin"))
-            .count()
-            >= 2
-    );
-    assert_eq!(
-        users
-            .iter()
-            .filter(|u| u.at(&["spec", "status", "is_locked"]) == Some(&Value::Bool(true)))
-            .count(),
-        1
-    );
+    let has_role = |u: &Value, role: &str| u.array_at(&["spec", "roles"]).contains(&Value::from(role));
+    assert!(users.iter().filter(|u| has_role(u, "editor") || has_role(u, "cluster-admin")).count() >= 2);
+    assert_eq!(users.iter().filter(|u| u.at(&["spec", "status", "is_locked"]) == Some(&Value::Bool(true))).count(), 1);
     let expired = |u: &Value| parse_time(u.str_at(&["spec", "expires"])).is_some_and(|t| t < now());
     assert_eq!(users.iter().filter(|u| expired(u)).count(), 1);
-    let sso = users
-        .iter()
-        .find(|u| !u.array_at(&["spec", "github_identities"]).is_empty())
-        .unwrap();
-    assert_eq!(
-        sso.str_at(&["spec", "created_by", "connector", "type"]),
-        "github"
-    );
+    let sso = users.iter().find(|u| !u.array_at(&["spec", "github_identities"]).is_empty()).unwrap();
+    assert_eq!(sso.str_at(&["spec", "created_by", "connector", "type"]), "github");
     assert!(parse_time(sso.str_at(&["metadata", "expires"])).is_some());
 }
 
@@ -159,17 +84,8 @@ fn tokens_cover_static_short_lived_iam_and_github() {
     let tokens = build(now()).tokens;
     let method = |t: &Value| t.str_at(&["spec", "join_method"]).to_owned();
     let expiry = |t: &Value| parse_time(t.str_at(&["metadata", "expires"]));
-    assert!(
-        tokens
-            .iter()
-            .any(|t| method(t) == "token" && expiry(t).is_none())
-    );
-    assert!(
-        tokens
-            .iter()
-            .any(|t| method(t) == "token"
-                && expiry(t).is_some_and(|e| e < now() + Duration::hours(1)))
-    );
+    assert!(tokens.iter().any(|t| method(t) == "token" && expiry(t).is_none()));
+    assert!(tokens.iter().any(|t| method(t) == "token" && expiry(t).is_some_and(|e| e < now() + Duration::hours(1))));
     assert!(tokens.iter().any(|t| method(t) == "iam"));
     let bot = tokens.iter().find(|t| method(t) == "github").unwrap();
     assert_eq!(bot.str_at(&["spec", "bot_name"]), "ci");
@@ -178,39 +94,17 @@ fn tokens_cover_static_short_lived_iam_and_github() {
 #[test]
 fn host_ca_is_stuck_mid_rotation_and_others_never_rotated() {
     let state = build(now());
-    let types: Vec<&str> = state
-        .cert_authorities
-        .iter()
-        .map(|c| c.str_at(&["spec", "type"]))
-        .collect();
-    let expected = [
-        "host",
-        "user",
-        "db",
-        "db_client",
-        "openssh",
-        "jwt",
-        "saml_idp",
-        "oidc_idp",
-        "spiffe",
-    ];
+    let types: Vec<&str> = state.cert_authorities.iter().map(|c| c.str_at(&["spec", "type"])).collect();
+    let expected = ["host", "user", "db", "db_client", "openssh", "jwt", "saml_idp", "oidc_idp", "spiffe"];
     assert_eq!(types, expected);
     let host = &state.cert_authorities[0];
     assert_eq!(host.str_at(&["spec", "rotation", "state"]), "in_progress");
-    assert_eq!(
-        host.str_at(&["spec", "rotation", "phase"]),
-        "update_clients"
-    );
+    assert_eq!(host.str_at(&["spec", "rotation", "phase"]), "update_clients");
     let started = parse_time(host.str_at(&["spec", "rotation", "started"])).unwrap();
     let grace = parse_go_duration(host.str_at(&["spec", "rotation", "grace_period"])).unwrap();
-    assert!(
-        started + Duration::nanoseconds(grace as i64) < now(),
-        "past its grace period"
-    );
-    let never = state
-        .cert_authorities
-        .iter()
-        .filter(|c| parse_time(c.str_at(&["spec", "rotation", "last_rotated"])).is_none());
+    assert!(started + Duration::nanoseconds(grace as i64) < now(), "past its grace period");
+    let never =
+        state.cert_authorities.iter().filter(|c| parse_time(c.str_at(&["spec", "rotation", "last_rotated"])).is_none());
     assert!(never.count() >= 5);
     let pref = &state.auth_preference[0];
     assert_eq!(pref.str_at(&["spec", "second_factor"]), "optional");

@@ -20,10 +20,7 @@ pub fn options(max_session_ttl: &str, forward_agent: bool, require_mfa: Option<b
     if let Some(mfa) = require_mfa {
         map.insert("require_session_mfa", Value::Bool(mfa));
     }
-    map.insert(
-        "record_session",
-        obj! { "desktop" => true, "default" => "best_effort" },
-    );
+    map.insert("record_session", obj! { "desktop" => true, "default" => "best_effort" });
     map.insert("desktop_clipboard", Value::Bool(true));
     map.insert("desktop_directory_sharing", Value::Bool(true));
     map.insert("pin_source_ip", Value::Bool(false));
@@ -83,15 +80,7 @@ pub fn access(rng: &mut Gen) -> Value {
         "mcp" => obj! { "tools" => vec!["{{internal.mcp_tools}}"] },
     };
     let options = options("30h0m0s", false, None);
-    role(
-        "access",
-        "Access cluster resources",
-        true,
-        options,
-        allow,
-        obj! {},
-        rng,
-    )
+    role("access", "Access cluster resources", true, options, allow, obj! {}, rng)
 }
 
 /// The preset `editor` role: full control of cluster configuration.
@@ -116,21 +105,10 @@ pub fn editor(rng: &mut Gen) -> Value {
     ];
     let mut rules: Vec<Value> = configurable.iter().map(|r| rule(&[*r], CRUD)).collect();
     rules.push(rule(&["event"], &["list", "read"]));
-    rules.push(rule(
-        &["access_request"],
-        &["list", "read", "update", "delete"],
-    ));
+    rules.push(rule(&["access_request"], &["list", "read", "update", "delete"]));
     let allow = obj! { "rules" => rules };
     let options = options("30h0m0s", true, None);
-    role(
-        "editor",
-        "Edit cluster configuration",
-        true,
-        options,
-        allow,
-        obj! {},
-        rng,
-    )
+    role("editor", "Edit cluster configuration", true, options, allow, obj! {}, rng)
 }
 
 /// The preset `auditor` role: read audit events and recordings, log in nowhere.

@@ -128,9 +128,6 @@ pub fn all() -> Vec<Value> {
             g,
         ),
     ];
-    roles.sort_by(|a, b| {
-        a.str_at(&["metadata", "name"])
-            .cmp(b.str_at(&["metadata", "name"]))
-    });
+    roles.sort_by(|a, b| a.str_at(&["metadata", "name"]).cmp(b.str_at(&["metadata", "name"])));
     roles
 }

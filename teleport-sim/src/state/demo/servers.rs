@@ -21,13 +21,7 @@ const fn host(
     version: &'static str,
     labels: &'static [(&'static str, &'static str)],
 ) -> Host {
-    Host {
-        name,
-        addr,
-        version,
-        labels,
-        silent_days: None,
-    }
+    Host { name, addr, version, labels, silent_days: None }
 }
 
 const fn silent(mut h: Host, days: i64) -> Host {
@@ -52,68 +46,22 @@ const HOSTS: &[Host] = &[
     host("api-01", "10.0.2.21", "18.1.4", PROD_API),
     host("api-02", "10.0.2.22", "18.1.4", PROD_API),
     host("api-03", "10.0.2.23", "18.1.2", PROD_API),
-    host(
-        "db-01",
-        "10.0.3.31",
-        "18.1.4",
-        &[("env", "prod"), ("team", "data"), ("role", "postgres")],
-    ),
-    host(
-        "db-tunnel-02",
-        "",
-        "18.1.4",
-        &[("env", "staging"), ("team", "data")],
-    ),
+    host("db-01", "10.0.3.31", "18.1.4", &[("env", "prod"), ("team", "data"), ("role", "postgres")]),
+    host("db-tunnel-02", "", "18.1.4", &[("env", "staging"), ("team", "data")]),
     host("worker-01", "10.0.4.41", "18.1.0", PROD_BATCH),
     host("worker-02", "10.0.4.42", "18.1.0", PROD_BATCH),
     host("worker-03", "", "18.1.4", PROD_BATCH),
-    host(
-        "bastion-01",
-        "10.0.0.10",
-        "18.1.4",
-        &[("env", "prod"), ("role", "bastion")],
-    ),
-    host(
-        "ci-runner-01",
-        "",
-        "18.1.3",
-        &[("env", "ci"), ("team", "platform")],
-    ),
-    host(
-        "monitoring-01",
-        "10.0.5.51",
-        "18.1.4",
-        &[("env", "prod"), ("team", "sre")],
-    ),
+    host("bastion-01", "10.0.0.10", "18.1.4", &[("env", "prod"), ("role", "bastion")]),
+    host("ci-runner-01", "", "18.1.3", &[("env", "ci"), ("team", "platform")]),
+    host("monitoring-01", "10.0.5.51", "18.1.4", &[("env", "prod"), ("team", "sre")]),
     host("kafka-01", "10.0.6.61", "17.5.4", PROD_DATA),
     host("kafka-02", "10.0.6.62", "17.5.4", PROD_DATA),
     host("staging-web-01", "10.1.1.11", "17.7.1", STAGING),
     silent(host("staging-web-02", "", "17.7.1", STAGING), 3),
-    silent(
-        host(
-            "legacy-billing-01",
-            "10.2.0.5",
-            "16.4.8",
-            &[("env", "prod"), ("team", "billing")],
-        ),
-        21,
-    ),
-    host(
-        OPENSSH_HOST,
-        "10.0.7.70",
-        "",
-        &[("env", "prod"), ("team", "it")],
-    ),
-    silent(
-        host("dev-sandbox-01", "10.3.0.9", "18.1.4", &[("env", "dev")]),
-        45,
-    ),
-    host(
-        "edge-gw-01",
-        "",
-        "18.1.4",
-        &[("env", "prod"), ("region", "eu-west-1")],
-    ),
+    silent(host("legacy-billing-01", "10.2.0.5", "16.4.8", &[("env", "prod"), ("team", "billing")]), 21),
+    host(OPENSSH_HOST, "10.0.7.70", "", &[("env", "prod"), ("team", "it")]),
+    silent(host("dev-sandbox-01", "10.3.0.9", "18.1.4", &[("env", "dev")]), 45),
+    host("edge-gw-01", "", "18.1.4", &[("env", "prod"), ("region", "eu-west-1")]),
 ];
 
 /// The zero `rotation` block every server carries (a non-nullable struct).
@@ -134,10 +82,7 @@ pub fn zero_rotation() -> Value {
 pub fn nodes(clock: &Clock) -> Vec<Value> {
     let mut rng = Gen::new(0x6e6f_6465);
     let mut nodes: Vec<Value> = HOSTS.iter().map(|h| node(h, clock, &mut rng)).collect();
-    nodes.sort_by(|a, b| {
-        a.str_at(&["metadata", "name"])
-            .cmp(b.str_at(&["metadata", "name"]))
-    });
+    nodes.sort_by(|a, b| a.str_at(&["metadata", "name"]).cmp(b.str_at(&["metadata", "name"])));
     nodes
 }
 
@@ -153,11 +98,7 @@ fn node(h: &Host, clock: &Clock, rng: &mut Gen) -> Value {
     let meta = metadata(&uuid, None, Some(labels(h.labels)), Some(expires), rng);
     let mut spec = Map::new();
     let port = if openssh { 22 } else { 3022 };
-    let addr = if h.addr.is_empty() {
-        String::new()
-    } else {
-        format!("{}:{port}", h.addr)
-    };
+    let addr = if h.addr.is_empty() { String::new() } else { format!("{}:{port}", h.addr) };
     spec.insert("addr", Value::from(addr));
     spec.insert("hostname", Value::from(h.name));
     if matches!(h.name, "web-01" | "db-01" | "monitoring-01") {
@@ -224,9 +165,6 @@ pub fn proxies(clock: &Clock) -> Vec<Value> {
             }
         })
         .collect();
-    proxies.sort_by(|a, b| {
-        a.str_at(&["metadata", "name"])
-            .cmp(b.str_at(&["metadata", "name"]))
-    });
+    proxies.sort_by(|a, b| a.str_at(&["metadata", "name"]).cmp(b.str_at(&["metadata", "name"])));
     proxies
 }

@@ -13,33 +13,15 @@ pub fn all(clock: &Clock) -> Vec<Value> {
     let kube_name = g.hex(16);
     let mut tokens = vec![
         token(
-            metadata(
-                &static_name,
-                None,
-                Some(labels(&[("teleport.dev/origin", "config-file")])),
-                None,
-                g,
-            ),
+            metadata(&static_name, None, Some(labels(&[("teleport.dev/origin", "config-file")])), None, g),
             obj! { "roles" => vec!["Node", "App", "Db"], "join_method" => "token" },
         ),
         token(
-            metadata(
-                &node_name,
-                None,
-                None,
-                Some(clock.offset_jitter(25 * 60, g)),
-                g,
-            ),
+            metadata(&node_name, None, None, Some(clock.offset_jitter(25 * 60, g)), g),
             obj! { "roles" => vec!["Node"], "join_method" => "token" },
         ),
         token(
-            metadata(
-                &kube_name,
-                None,
-                None,
-                Some(clock.offset_jitter(365 * 86_400, g)),
-                g,
-            ),
+            metadata(&kube_name, None, None, Some(clock.offset_jitter(365 * 86_400, g)), g),
             obj! { "roles" => vec!["Kube", "App"], "join_method" => "token" },
         ),
         token(
@@ -65,10 +47,7 @@ pub fn all(clock: &Clock) -> Vec<Value> {
             },
         ),
     ];
-    tokens.sort_by(|a, b| {
-        a.str_at(&["metadata", "name"])
-            .cmp(b.str_at(&["metadata", "name"]))
-    });
+    tokens.sort_by(|a, b| a.str_at(&["metadata", "name"]).cmp(b.str_at(&["metadata", "name"])));
     tokens
 }
 

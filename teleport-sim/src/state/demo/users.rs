@@ -20,86 +20,17 @@ struct Person {
 }
 
 const PEOPLE: &[Person] = &[
-    Person {
-        name: "admin",
-        roles: &["access", "editor", "cluster-admin"],
-        logins: &["root", "ubuntu"],
-        mfa: 3,
-        ..P
-    },
-    Person {
-        name: "alice",
-        roles: &["access", "editor"],
-        logins: &["ubuntu"],
-        mfa: 3,
-        ..P
-    },
-    Person {
-        name: "bob",
-        roles: &["access", "request-approver"],
-        logins: &["ubuntu"],
-        mfa: 2,
-        ..P
-    },
-    Person {
-        name: "carol",
-        roles: &["dev", "dev-requester"],
-        logins: &["ubuntu"],
-        mfa: 3,
-        ..P
-    },
-    Person {
-        name: "dave",
-        roles: &["access", "ops-root"],
-        logins: &["root"],
-        locked: true,
-        mfa: 2,
-        ..P
-    },
-    Person {
-        name: "erin",
-        roles: &["auditor", "long-session"],
-        logins: &[],
-        expires_in_days: Some(-12),
-        mfa: 1,
-        ..P
-    },
-    Person {
-        name: "frank",
-        roles: &["access", "long-session"],
-        logins: &["frank"],
-        github: Some("frank-gh"),
-        ..P
-    },
-    Person {
-        name: "grace",
-        roles: &["access", "impersonator"],
-        logins: &["ubuntu"],
-        mfa: 3,
-        ..P
-    },
-    Person {
-        name: "heidi",
-        roles: &["db-readonly", "mcp-user"],
-        logins: &[],
-        expires_in_days: Some(60),
-        mfa: 3,
-        ..P
-    },
-    Person {
-        name: "oncall",
-        roles: &["ops-root"],
-        logins: &["root", "ec2-user"],
-        mfa: 2,
-        ..P
-    },
-    Person {
-        name: "bot-ci",
-        roles: &["bot-ci"],
-        logins: &[],
-        bot: true,
-        ..P
-    },
+    Person { name: "admin", roles: &["access", "editor", "cluster-admin"], logins: &["root", "ubuntu"], mfa: 3, ..P },
+    Person { name: "alice", roles: &["access", "editor"], logins: &["ubuntu"], mfa: 3, ..P },
+    Person { name: "bob", roles: &["access", "request-approver"], logins: &["ubuntu"], mfa: 2, ..P },
+    Person { name: "carol", roles: &["dev", "dev-requester"], logins: &["ubuntu"], mfa: 3, ..P },
+    Person { name: "dave", roles: &["access", "ops-root"], logins: &["root"], locked: true, mfa: 2, ..P },
+    Person { name: "erin", roles: &["auditor", "long-session"], logins: &[], expires_in_days: Some(-12), mfa: 1, ..P },
+    Person { name: "frank", roles: &["access", "long-session"], logins: &["frank"], github: Some("frank-gh"), ..P },
+    Person { name: "grace", roles: &["access", "impersonator"], logins: &["ubuntu"], mfa: 3, ..P },
+    Person { name: "heidi", roles: &["db-readonly", "mcp-user"], logins: &[], expires_in_days: Some(60), mfa: 3, ..P },
+    Person { name: "oncall", roles: &["ops-root"], logins: &["root", "ec2-user"], mfa: 2, ..P },
+    Person { name: "bot-ci", roles: &["bot-ci"], logins: &[], bot: true, ..P },
 ];
 
 /// The defaults each entry of [`PEOPLE`] starts from.
@@ -118,10 +49,7 @@ const P: Person = Person {
 pub fn all(clock: &Clock) -> Vec<Value> {
     let mut rng = Gen::new(0x7573_6572);
     let mut users: Vec<Value> = PEOPLE.iter().map(|p| user(p, clock, &mut rng)).collect();
-    users.sort_by(|a, b| {
-        a.str_at(&["metadata", "name"])
-            .cmp(b.str_at(&["metadata", "name"]))
-    });
+    users.sort_by(|a, b| a.str_at(&["metadata", "name"]).cmp(b.str_at(&["metadata", "name"])));
     users
 }
 
@@ -133,16 +61,13 @@ fn user(p: &Person, clock: &Clock, rng: &mut Gen) -> Value {
 
     let mut spec = Map::new();
     if let Some(login) = p.github {
-        let identity =
-            obj! { "connector_id" => "github", "username" => login, "user_id" => "8317465" };
+        let identity = obj! { "connector_id" => "github", "username" => login, "user_id" => "8317465" };
         spec.insert("github_identities", Value::Array(vec![identity]));
     }
     spec.insert("roles", Value::from(p.roles.to_vec()));
     spec.insert("traits", traits(p));
     spec.insert("status", login_status(p, clock));
-    let expires = p
-        .expires_in_days
-        .map_or(ZERO_TIME.to_owned(), |d| clock.offset(d * 86_400));
+    let expires = p.expires_in_days.map_or(ZERO_TIME.to_owned(), |d| clock.offset(d * 86_400));
     spec.insert("expires", Value::from(expires));
     spec.insert("created_by", created_by(p, clock));
 
@@ -159,21 +84,10 @@ fn user(p: &Person, clock: &Clock, rng: &mut Gen) -> Value {
 /// `map[string][]string`: keys sorted, nil lists print as `null`.
 fn traits(p: &Person) -> Value {
     let list = |items: &[&str]| {
-        if items.is_empty() {
-            Value::Null
-        } else {
-            Value::from(items.to_vec())
-        }
+        if items.is_empty() { Value::Null } else { Value::from(items.to_vec()) }
     };
     let mut map = Map::new();
-    map.insert(
-        "db_users",
-        list(if p.name == "heidi" {
-            &["readonly"]
-        } else {
-            &[]
-        }),
-    );
+    map.insert("db_users", list(if p.name == "heidi" { &["readonly"] } else { &[] }));
     if p.github.is_some() {
         map.insert("github_teams", list(&["acme/platform"]));
     }

@@ -1,0 +1,101 @@
+//! `mtcp up` as a real process: zero-config start, printed URL and dev keys, a real MCP call.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mtcp_tests::{McpClient, TestDb};
+use serde_json::json;
+
+fn mtcp_binary() -> std::path::PathBuf {
+    let sim = mtcp_cli::dev::simulator_binary().expect("binaries are built (scripts/test builds them)");
+    sim.with_file_name("mtcp")
+}
+
+struct Up {
+    child: Child,
+    url: String,
+    keys: Vec<(String, String)>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = nix_kill(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+fn nix_kill(pid: u32) -> std::io::Result<()> {
+    Command::new("kill").arg("-TERM").arg(pid.to_string()).status().map(|_| ())
+}
+
+/// Start `mtcp up` and read its banner until the keys are printed.
+fn start_up(args: &[&str]) -> Up {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(mtcp_binary())
+        .arg("up")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut url, mut keys) = (String::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while keys.len() < 4 {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("mtcp up printed its banner");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["MCP", "endpoint:", u] => url = u.to_string(),
+            [role, key] if key.starts_with("mtcp_") => keys.push((role.to_string(), key.to_string())),
+            _ => {}
+        }
+    }
+    Up { child, url, keys }
+}
+
+#[tokio::test]
+async fn up_with_a_database_url_serves_list_nodes_from_the_simulator() {
+    let db = TestDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let up = start_up(&["--database-url", &db.url, "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(up.url.ends_with("/mcp"), "{}", up.url);
+    let roles: Vec<&str> = up.keys.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["admin", "operator", "user", "readonly"]);
+    let admin = &up.keys[0].1;
+    let client = McpClient::connect(&up.url, Some(admin)).await.unwrap();
+    let r = client.call("list_nodes", json!({})).await.unwrap();
+    assert_eq!(r.is_error, Some(false), "{:?}", r.content);
+    let nodes = r.structured_content.unwrap();
+    assert!(nodes.to_string().contains("hostname"), "{nodes}");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn up_with_no_database_starts_a_private_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    // Under root the private server runs as `postgres`, which must be able to enter the directory.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    {
+        let up = start_up(&["--data-dir", &data_dir]);
+        let client = McpClient::connect(&up.url, Some(&up.keys[3].1)).await.unwrap();
+        let r = client.call("list_users", json!({})).await.unwrap();
+        assert_eq!(r.is_error, Some(false), "{:?}", r.content);
+        client.close().await;
+    }
+    let stop = Command::new(mtcp_binary()).args(["postgres", "stop", "--data-dir", &data_dir]).status().unwrap();
+    assert!(stop.success());
+}
