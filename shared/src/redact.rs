@@ -1,1 +1,320 @@
 //! Redaction of secrets in text and JSON before anything is stored, logged or returned.
+//!
+//! Pattern-based and deliberately greedy: a false positive costs a `[REDACTED]` in a log, a false
+//! negative leaks a credential. The patterns are tuned not to touch ordinary inventory text
+//! (host names, UUIDs, role names, `host:port` addresses, Teleport enum values).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+use serde_json::Value;
+
+/// The marker that replaces every secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Literal secrets shorter than this are ignored: replacing a three-letter string everywhere
+/// would mangle the text without protecting anything worth protecting.
+const MIN_LITERAL_LEN: usize = 4;
+/// Lines of a multi-line literal (e.g. an identity file) at least this long are scrubbed on their
+/// own too, because a CLI may echo one line of it (a certificate, a key) rather than the whole.
+const MIN_LITERAL_LINE_LEN: usize = 16;
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("redaction pattern compiles")
+}
+
+/// Complete PEM blocks: private keys (PKCS#1/#8, EC, OpenSSH) and certificates alike.
+static PEM_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?s)-----BEGIN [A-Z0-9 ]{1,64}-----.*?-----END [A-Z0-9 ]{1,64}-----"));
+/// A PEM header whose END line was cut off (output cap): everything after it goes.
+static PEM_OPEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)-----BEGIN [A-Z0-9 ]{1,64}-----.*"));
+/// Base64 of a PEM document (`LS0tLS1CRUdJTi` is base64 of `-----BEGIN`): kubeconfig
+/// `client-key-data`, Teleport CA `cert` fields.
+static PEM_BASE64: LazyLock<Regex> = LazyLock::new(|| re(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]*"));
+static JWT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"));
+static URL_CREDENTIALS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"));
+static BEARER: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"));
+/// HTTP credential headers: the whole value up to the end of the line or a closing quote.
+static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)([ \t]*:[ \t]*)[^\s'\x22][^\r\n'\x22]*")
+});
+/// Command-line flags carrying a secret: `--token=X`, `--token X`, `--client-secret X`.
+static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(--(?:[a-z0-9]+-)*(?:token|password|passwd|secret|api-key|private-key|access-key)(?:=|[ \t]+))("[^"\n]*"|'[^'\n]*'|[^\s"'\-][^\s"']*)"#,
+    )
+});
+/// `key=value`, `key: value`, `"key": "value"` where the key names a secret.
+static SECRET_KV: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(["']?\b[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)["']?[ \t]*[:=][ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'{}\[\]][^\s,;&"'}\]]*)"#,
+    )
+});
+static AWS_ACCESS_KEY_ID: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"));
+/// A bare 40-character AWS secret access key; the closure below demands mixed case and a digit,
+/// which keeps hex digests (git SHAs) out.
+static AWS_SECRET_KEY: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})([^A-Za-z0-9/+=]|$)"));
+/// `tctl get token/<name>`: the name of a join token is its secret.
+static TOKEN_RESOURCE_REF: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(tokens?/)[^\s,]+"));
+
+/// Flags whose following argument is a secret (argv form, `--token X`).
+const SECRET_FLAGS: &[&str] = &[
+    "--token",
+    "--auth-token",
+    "--password",
+    "--secret",
+    "--client-secret",
+    "--api-key",
+    "--private-key",
+    "--access-key",
+];
+
+/// Scrubs secrets from text and JSON. Cheap to clone; the regexes are compiled once per process.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so a literal that contains another is replaced whole.
+    literals: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    // Never print the literals: they are the secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("literals", &self.literals.len())
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// A redactor that also scrubs these known secrets verbatim (e.g. the contents of the
+    /// operator's identity file). Literals under 4 characters are ignored; long lines of a
+    /// multi-line literal are scrubbed individually as well.
+    pub fn with_literals(literals: Vec<String>) -> Redactor {
+        let mut all: Vec<String> = Vec::new();
+        for literal in literals {
+            for line in literal.lines().map(str::trim) {
+                if line.len() >= MIN_LITERAL_LINE_LEN && line != literal.trim() {
+                    all.push(line.to_owned());
+                }
+            }
+            if literal.trim().len() >= MIN_LITERAL_LEN {
+                all.push(literal.trim().to_owned());
+            }
+        }
+        all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        all.dedup();
+        Redactor { literals: all }
+    }
+
+    /// Returns `s` with every recognised secret replaced by `[REDACTED]`.
+    pub fn text(&self, s: &str) -> String {
+        let mut out: Cow<'_, str> = Cow::Borrowed(s);
+        for literal in &self.literals {
+            if out.contains(literal.as_str()) {
+                out = Cow::Owned(out.replace(literal.as_str(), REDACTED));
+            }
+        }
+        apply_patterns(out).into_owned()
+    }
+
+    /// Replaces the values of secret-named keys and passes every other string through [`Self::text`].
+    pub fn json(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                let red = self.text(s);
+                if red != *s {
+                    *s = red;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.json(item)),
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if is_secret_key(key) {
+                        // Null and booleans carry no secret and keep flags readable.
+                        if !matches!(value, Value::Null | Value::Bool(_)) {
+                            *value = Value::String(REDACTED.to_owned());
+                        }
+                    } else {
+                        self.json(value);
+                    }
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Redacts a command line: each argument through [`Self::text`], plus the argument after a
+    /// secret flag (`--token X`) and the token name in `tctl tokens rm X` / `tctl get token/X`.
+    pub fn argv(&self, args: &[String]) -> Vec<String> {
+        let mut out = Vec::with_capacity(args.len());
+        let mut secret_next = false;
+        for (i, arg) in args.iter().enumerate() {
+            if secret_next && !arg.starts_with('-') {
+                out.push(REDACTED.to_owned());
+                secret_next = false;
+                continue;
+            }
+            let lower = arg.to_ascii_lowercase();
+            secret_next = SECRET_FLAGS.contains(&lower.as_str())
+                || (matches!(lower.as_str(), "rm" | "del")
+                    && i > 0
+                    && args[i - 1].eq_ignore_ascii_case("tokens"));
+            let text = self.text(arg);
+            out.push(
+                TOKEN_RESOURCE_REF
+                    .replace_all(&text, "${1}[REDACTED]")
+                    .into_owned(),
+            );
+        }
+        out
+    }
+}
+
+static DEFAULT: LazyLock<Redactor> = LazyLock::new(Redactor::default);
+
+/// Redacts `s` with the default [`Redactor`] (patterns only, no literals).
+pub fn redact_text(s: &str) -> String {
+    DEFAULT.text(s)
+}
+
+/// Redacts `v` in place with the default [`Redactor`].
+pub fn redact_json(v: &mut Value) {
+    DEFAULT.json(v)
+}
+
+/// Redacts a command line with the default [`Redactor`]; see [`Redactor::argv`].
+pub fn redact_argv(args: &[String]) -> Vec<String> {
+    DEFAULT.argv(args)
+}
+
+fn apply_patterns(s: Cow<'_, str>) -> Cow<'_, str> {
+    let mut s = s;
+    let mut replace = |re: &Regex, with: &str| {
+        if re.is_match(&s) {
+            s = Cow::Owned(re.replace_all(&s, with).into_owned());
+        }
+    };
+    replace(&PEM_BLOCK, REDACTED);
+    replace(&PEM_OPEN, REDACTED);
+    replace(&PEM_BASE64, REDACTED);
+    replace(&JWT, REDACTED);
+    replace(&URL_CREDENTIALS, "${1}[REDACTED]@");
+    replace(&BEARER, "${1}[REDACTED]");
+    replace(&HEADER, "${1}${2}[REDACTED]");
+    replace(&SECRET_FLAG, "${1}[REDACTED]");
+    replace(&AWS_ACCESS_KEY_ID, REDACTED);
+    if SECRET_KV.is_match(&s) {
+        s = Cow::Owned(SECRET_KV.replace_all(&s, kv_replacement).into_owned());
+    }
+    if AWS_SECRET_KEY.is_match(&s) {
+        s = Cow::Owned(
+            AWS_SECRET_KEY
+                .replace_all(&s, aws_secret_replacement)
+                .into_owned(),
+        );
+    }
+    s
+}
+
+fn kv_replacement(caps: &Captures<'_>) -> String {
+    let (prefix, value) = (&caps[1], &caps[2]);
+    let keep = matches!(
+        value.to_ascii_lowercase().as_str(),
+        "null" | "true" | "false" | "~" | "\"\"" | "''" | "\"[redacted]\"" | "[redacted]"
+    );
+    if keep {
+        return caps[0].to_owned();
+    }
+    match value.chars().next() {
+        Some(q @ ('"' | '\'')) => format!("{prefix}{q}{REDACTED}{q}"),
+        _ => format!("{prefix}{REDACTED}"),
+    }
+}
+
+fn aws_secret_replacement(caps: &Captures<'_>) -> String {
+    let candidate = &caps[2];
+    let looks_random = candidate.bytes().any(|b| b.is_ascii_uppercase())
+        && candidate.bytes().any(|b| b.is_ascii_lowercase())
+        && candidate.bytes().any(|b| b.is_ascii_digit());
+    if looks_random {
+        format!("{}{REDACTED}{}", &caps[1], &caps[3])
+    } else {
+        caps[0].to_owned()
+    }
+}
+
+/// Key names (compared on their last words, case-insensitively) whose values are secrets.
+const SECRET_LAST_WORDS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "priv",
+    "cookie",
+    "cookies",
+    "authorization",
+    "apikey",
+];
+const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
+    ("private", "key"),
+    ("priv", "key"),
+    ("key", "pem"),
+    ("client", "secret"),
+    ("api", "key"),
+    ("access", "key"),
+    ("secret", "key"),
+    ("password", "hash"),
+    ("totp", "key"),
+    ("local", "auth"),
+];
+
+/// Whether a JSON key names a secret: `token`, `auth_token`, `accessToken`, `client_secret`,
+/// `private_key`, … but not `password_state`, `allow_passwordless`, `token_ttl` or `tokens`.
+pub fn is_secret_key(key: &str) -> bool {
+    let words = split_words(key);
+    let Some(last) = words.last() else {
+        return false;
+    };
+    let single = SECRET_LAST_WORDS.iter().any(|w| last == w)
+        || ["token", "secret", "password"]
+            .iter()
+            .any(|w| last.ends_with(w));
+    let pair = words.len() >= 2 && {
+        let before = &words[words.len() - 2];
+        SECRET_LAST_PAIRS
+            .iter()
+            .any(|(a, b)| before == a && last == b)
+    };
+    single || pair
+}
+
+/// Splits `snake_case`, `kebab-case`, `dotted.names` and `camelCase` into lowercase words.
+fn split_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}

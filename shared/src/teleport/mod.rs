@@ -1,1 +1,23 @@
-//! Running `tctl`/`tsh` safely and parsing what they print into typed models.
+//! Running `tctl`/`tsh` safely and parsing what they print into typed models and compact views.
+
+pub mod commands;
+pub mod duration;
+pub mod error;
+pub mod inventory;
+pub mod models;
+pub mod parse;
+pub mod record;
+pub mod runner;
+pub mod table;
+pub mod views;
+
+pub use error::{TeleportError, classify};
+pub use inventory::{
+    ToolFailure, ToolRun, get_auth_preference, list_cas, list_nodes, list_proxies, list_roles,
+    list_tokens, list_users,
+};
+pub use parse::ParseError;
+pub use record::RunRecord;
+pub use runner::{
+    ArgError, Binary, RunError, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional,
+};
