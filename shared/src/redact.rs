@@ -33,15 +33,12 @@ static PEM_OPEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)-----BEGIN [A-Z0-9 
 /// Base64 of a PEM document (`LS0tLS1CRUdJTi` is base64 of `-----BEGIN`): kubeconfig
 /// `client-key-data`, Teleport CA `cert` fields.
 static PEM_BASE64: LazyLock<Regex> = LazyLock::new(|| re(r"LS0tLS1CRUdJTi[A-Za-z0-9+/=]*"));
-static JWT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"));
-static URL_CREDENTIALS: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"));
+static JWT: LazyLock<Regex> = LazyLock::new(|| re(r"\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"));
+static URL_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"));
 static BEARER: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"));
 /// HTTP credential headers: the whole value up to the end of the line or a closing quote.
-static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)([ \t]*:[ \t]*)[^\s'\x22][^\r\n'\x22]*")
-});
+static HEADER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)([ \t]*:[ \t]*)[^\s'\x22][^\r\n'\x22]*"));
 /// Command-line flags carrying a secret: `--token=X`, `--token X`, `--client-secret X`.
 static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -84,9 +81,7 @@ pub struct Redactor {
 impl fmt::Debug for Redactor {
     // Never print the literals: they are the secrets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Redactor")
-            .field("literals", &self.literals.len())
-            .finish()
+        f.debug_struct("Redactor").field("literals", &self.literals.len()).finish()
     }
 }
 
@@ -161,15 +156,9 @@ impl Redactor {
             }
             let lower = arg.to_ascii_lowercase();
             secret_next = SECRET_FLAGS.contains(&lower.as_str())
-                || (matches!(lower.as_str(), "rm" | "del")
-                    && i > 0
-                    && args[i - 1].eq_ignore_ascii_case("tokens"));
+                || (matches!(lower.as_str(), "rm" | "del") && i > 0 && args[i - 1].eq_ignore_ascii_case("tokens"));
             let text = self.text(arg);
-            out.push(
-                TOKEN_RESOURCE_REF
-                    .replace_all(&text, "${1}[REDACTED]")
-                    .into_owned(),
-            );
+            out.push(TOKEN_RESOURCE_REF.replace_all(&text, "${1}[REDACTED]").into_owned());
         }
         out
     }
@@ -212,11 +201,7 @@ fn apply_patterns(s: Cow<'_, str>) -> Cow<'_, str> {
         s = Cow::Owned(SECRET_KV.replace_all(&s, kv_replacement).into_owned());
     }
     if AWS_SECRET_KEY.is_match(&s) {
-        s = Cow::Owned(
-            AWS_SECRET_KEY
-                .replace_all(&s, aws_secret_replacement)
-                .into_owned(),
-        );
+        s = Cow::Owned(AWS_SECRET_KEY.replace_all(&s, aws_secret_replacement).into_owned());
     }
     s
 }
@@ -241,26 +226,12 @@ fn aws_secret_replacement(caps: &Captures<'_>) -> String {
     let looks_random = candidate.bytes().any(|b| b.is_ascii_uppercase())
         && candidate.bytes().any(|b| b.is_ascii_lowercase())
         && candidate.bytes().any(|b| b.is_ascii_digit());
-    if looks_random {
-        format!("{}{REDACTED}{}", &caps[1], &caps[3])
-    } else {
-        caps[0].to_owned()
-    }
+    if looks_random { format!("{}{REDACTED}{}", &caps[1], &caps[3]) } else { caps[0].to_owned() }
 }
 
 /// Key names (compared on their last words, case-insensitively) whose values are secrets.
-const SECRET_LAST_WORDS: &[&str] = &[
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "passphrase",
-    "priv",
-    "cookie",
-    "cookies",
-    "authorization",
-    "apikey",
-];
+const SECRET_LAST_WORDS: &[&str] =
+    &["token", "secret", "password", "passwd", "passphrase", "priv", "cookie", "cookies", "authorization", "apikey"];
 const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
     ("private", "key"),
     ("priv", "key"),
@@ -282,14 +253,10 @@ pub fn is_secret_key(key: &str) -> bool {
         return false;
     };
     let single = SECRET_LAST_WORDS.iter().any(|w| last == w)
-        || ["token", "secret", "password"]
-            .iter()
-            .any(|w| last.ends_with(w));
+        || ["token", "secret", "password"].iter().any(|w| last.ends_with(w));
     let pair = words.len() >= 2 && {
         let before = &words[words.len() - 2];
-        SECRET_LAST_PAIRS
-            .iter()
-            .any(|(a, b)| before == a && last == b)
+        SECRET_LAST_PAIRS.iter().any(|(a, b)| before == a && last == b)
     };
     single || pair
 }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use mtcp_shared::teleport::models::{MfaRequirement, RequestState};
 use mtcp_shared::teleport::parse::{
-    parse_access_request, parse_audit_events, parse_auth_preference, parse_cert_authorities,
-    parse_cluster_status, parse_mcp_apps, parse_nodes, parse_proxies, parse_roles, parse_tokens,
-    parse_users,
+    parse_access_request, parse_audit_events, parse_auth_preference, parse_cert_authorities, parse_cluster_status,
+    parse_mcp_apps, parse_nodes, parse_proxies, parse_roles, parse_tokens, parse_users,
 };
 use mtcp_shared::teleport::table::{parse_table, parse_tsh_ls_text};
 
@@ -37,14 +36,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 /// Parses one fixture with the parser its name calls for; returns the number of items.
 fn parse_fixture(rel: &str, text: &str) -> usize {
     let name = rel.rsplit('/').next().unwrap();
-    let ok = |r: Result<usize, _>| {
-        r.unwrap_or_else(|e: mtcp_shared::teleport::ParseError| panic!("{rel}: {e}"))
-    };
+    let ok = |r: Result<usize, _>| r.unwrap_or_else(|e: mtcp_shared::teleport::ParseError| panic!("{rel}: {e}"));
     match name {
         n if n.ends_with(".yaml") => ok(parse_roles(text).map(|v| v.len())),
-        n if n.contains("ProvisionToken") || n == "tctl-tokens-ls.json" => {
-            ok(parse_tokens(text).map(|v| v.len()))
-        }
+        n if n.contains("ProvisionToken") || n == "tctl-tokens-ls.json" => ok(parse_tokens(text).map(|v| v.len())),
         "audit-event-examples.json" => ok(parse_audit_events(text).map(|v| v.len())),
         "tsh-mcp-ls.JSON_format.golden" => ok(parse_mcp_apps(text).map(|v| v.len())),
         n if n.starts_with("tsh-ls.") => ok(parse_tsh_ls_text(text).map(|v| v.len())),
@@ -66,11 +61,7 @@ fn every_fixture_parses() {
     let root = fixtures();
     let mut parsed = 0;
     for path in files(&root) {
-        let rel = path
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
         if rel.ends_with("SOURCES.txt") {
             continue;
         }
@@ -92,11 +83,7 @@ fn copied_fixtures_match_the_reference() {
     for path in files(&reference) {
         let rel = path.strip_prefix(&reference).unwrap();
         let copy = std::fs::read(fixtures().join(rel)).unwrap_or_else(|e| panic!("{rel:?}: {e}"));
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            copy,
-            "{rel:?} differs from the reference"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), copy, "{rel:?} differs from the reference");
     }
 }
 
@@ -108,14 +95,8 @@ fn yaml_roles_with_null_logins_and_wildcards() {
     assert!(admin.spec.allow.logins.contains(&"root".to_owned()));
     assert_eq!(admin.spec.allow.node_labels["*"], vec!["*"]);
     assert_eq!(admin.spec.allow.rules[0].resources, vec!["*"]);
-    assert!(
-        admin.spec.deny.logins.is_empty(),
-        "logins: null is an empty list"
-    );
-    assert_eq!(
-        admin.spec.options.max_session_ttl,
-        Some(Duration::from_secs(30 * 3600))
-    );
+    assert!(admin.spec.deny.logins.is_empty(), "logins: null is an empty list");
+    assert_eq!(admin.spec.options.max_session_ttl, Some(Duration::from_secs(30 * 3600)));
     assert!(admin.spec.options.forward_agent);
     assert_eq!(admin.spec.options.require_session_mfa, MfaRequirement::Off);
 
@@ -130,33 +111,24 @@ fn yaml_roles_with_null_logins_and_wildcards() {
 
 #[test]
 fn multi_document_yaml_skips_empty_documents() {
-    let roles = parse_roles(&read(
-        "resources/lib-services-testdata-roles-v8_kube_accessrequest_validate.yaml",
-    ))
-    .unwrap();
+    let roles =
+        parse_roles(&read("resources/lib-services-testdata-roles-v8_kube_accessrequest_validate.yaml")).unwrap();
     assert_eq!(roles.len(), 19);
     assert_eq!(roles[0].metadata.name, "v8-kube-access-wildcard");
     assert_eq!(roles[0].spec.allow.kubernetes_resources[0].api_group, "*");
-    let search = roles
-        .iter()
-        .find(|r| r.metadata.name == "v8-kube-request-wildcard_search-wildcard");
+    let search = roles.iter().find(|r| r.metadata.name == "v8-kube-request-wildcard_search-wildcard");
     let request = search.unwrap().spec.allow.request.clone().unwrap();
     assert_eq!(request.search_as_roles.len(), 2);
 }
 
 #[test]
 fn compact_token_golden_is_a_one_element_list() {
-    let tokens = parse_tokens(&read(
-        "resources/lib-services-testdata-TestMarshalProvisionToken-v2.golden.json",
-    ))
-    .unwrap();
+    let tokens =
+        parse_tokens(&read("resources/lib-services-testdata-TestMarshalProvisionToken-v2.golden.json")).unwrap();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].metadata.name, "foo");
     assert!(tokens[0].name_is_secret());
-    assert_eq!(
-        tokens[0].metadata.expires.unwrap().to_rfc3339(),
-        "1999-11-30T00:00:00+00:00"
-    );
+    assert_eq!(tokens[0].metadata.expires.unwrap().to_rfc3339(), "1999-11-30T00:00:00+00:00");
 }
 
 #[test]
@@ -195,22 +167,13 @@ fn tsh_ls_tables_handle_the_tunnel_cell() {
 #[test]
 fn mcp_tables_and_json() {
     let table = parse_table(&read("cli-golden/tsh-mcp-ls.text_format.golden")).unwrap();
-    assert_eq!(
-        table.headers,
-        vec!["Name", "Description", "Type", "Allowed Tools", "Labels"]
-    );
+    assert_eq!(table.headers, vec!["Name", "Description", "Type", "Allowed Tools", "Labels"]);
     assert_eq!(table.cell(1, "Allowed Tools"), Some("[*], except: [wr..."));
     assert_eq!(table.cell(1, "Labels"), Some("env=dev"));
 
-    let warned = parse_table(&read(
-        "cli-golden/tsh-mcp-ls.text_format_with_rbac_warning.golden",
-    ));
+    let warned = parse_table(&read("cli-golden/tsh-mcp-ls.text_format_with_rbac_warning.golden"));
     let warned = warned.unwrap();
-    assert_eq!(
-        warned.rows.len(),
-        1,
-        "the footnote after the blank line is not a row"
-    );
+    assert_eq!(warned.rows.len(), 1, "the footnote after the blank line is not a row");
     assert_eq!(warned.cell(0, "Allowed Tools"), Some("(none) [!]"));
 
     let apps = parse_mcp_apps(&read("cli-golden/tsh-mcp-ls.JSON_format.golden")).unwrap();
@@ -222,16 +185,9 @@ fn mcp_tables_and_json() {
 #[test]
 fn composed_reference_shapes() {
     let nodes = parse_nodes(&read("composed/tctl-get-nodes.json")).unwrap();
-    assert_eq!(
-        nodes[0].spec.cmd_labels["arch"].period,
-        Some(Duration::from_secs(3600))
-    );
+    assert_eq!(nodes[0].spec.cmd_labels["arch"].period, Some(Duration::from_secs(3600)));
     assert!(nodes[1].spec.use_tunnel);
-    assert_eq!(
-        nodes[0].spec.rotation.as_ref().unwrap().started,
-        None,
-        "zero time is None"
-    );
+    assert_eq!(nodes[0].spec.rotation.as_ref().unwrap().started, None, "zero time is None");
     let expires = nodes[0].metadata.expires.unwrap();
     assert_eq!(expires.timestamp_subsec_nanos(), 123_456_789);
 
@@ -242,17 +198,11 @@ fn composed_reference_shapes() {
 
     let roles = parse_roles(&read("composed/tctl-get-roles.json")).unwrap();
     assert_eq!(roles[0].spec.allow.mcp.as_ref().unwrap().tools.len(), 3);
-    assert_eq!(
-        roles[0].spec.allow.review_requests.as_ref().unwrap().roles,
-        vec!["access"]
-    );
+    assert_eq!(roles[0].spec.allow.review_requests.as_ref().unwrap().roles, vec!["access"]);
 
     let request = parse_access_request(&read("composed/tsh-request-show.json")).unwrap();
     assert_eq!(request.spec.state, RequestState::Approved);
-    assert_eq!(
-        request.spec.reviews[0].proposed_state,
-        RequestState::Approved
-    );
+    assert_eq!(request.spec.reviews[0].proposed_state, RequestState::Approved);
     assert_eq!(
         request.spec.resource_ids[0].to_string(),
         "/teleport.example.com/node/5e5b5b4e-8c1a-4c8e-9a3e-0b7c1d2e3f40"

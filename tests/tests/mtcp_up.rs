@@ -15,6 +15,8 @@ fn mtcp_binary() -> std::path::PathBuf {
 
 struct Up {
     child: Child,
+    /// Kept so the reader thread drains the child's stdout until it exits.
+    _lines: std::sync::mpsc::Receiver<String>,
     url: String,
     keys: Vec<(String, String)>,
 }
@@ -55,7 +57,8 @@ fn start_up(args: &[&str]) -> Up {
     let (mut url, mut keys) = (String::new(), Vec::new());
     let deadline = Instant::now() + Duration::from_secs(60);
     while keys.len() < 4 {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("mtcp up printed its banner");
+        let line =
+            rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("mtcp up printed its banner");
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["MCP", "endpoint:", u] => url = u.to_string(),
@@ -63,7 +66,7 @@ fn start_up(args: &[&str]) -> Up {
             _ => {}
         }
     }
-    Up { child, url, keys }
+    Up { child, _lines: rx, url, keys }
 }
 
 #[tokio::test]

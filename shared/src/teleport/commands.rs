@@ -32,17 +32,11 @@ impl fmt::Display for CliCommand {
 }
 
 const fn tctl(args: &'static [&'static str]) -> CliCommand {
-    CliCommand {
-        binary: Binary::Tctl,
-        args,
-    }
+    CliCommand { binary: Binary::Tctl, args }
 }
 
 const fn tsh(args: &'static [&'static str]) -> CliCommand {
-    CliCommand {
-        binary: Binary::Tsh,
-        args,
-    }
+    CliCommand { binary: Binary::Tsh, args }
 }
 
 /// `tctl get nodes --format=json`.
@@ -58,8 +52,7 @@ pub const LIST_TOKENS: CliCommand = tctl(&["tokens", "ls", "--format=json"]);
 /// `tctl get cert_authorities --format=json`.
 pub const GET_CERT_AUTHORITIES: CliCommand = tctl(&["get", "cert_authorities", "--format=json"]);
 /// `tctl get cluster_auth_preference --format=json`.
-pub const GET_AUTH_PREFERENCE: CliCommand =
-    tctl(&["get", "cluster_auth_preference", "--format=json"]);
+pub const GET_AUTH_PREFERENCE: CliCommand = tctl(&["get", "cluster_auth_preference", "--format=json"]);
 /// `tctl status --format=json`.
 pub const STATUS: CliCommand = tctl(&["status", "--format=json"]);
 /// `tsh request ls --format=json`.

@@ -29,19 +29,14 @@ pub enum DurationError {
 /// `m`, `h` (`"0"` alone is allowed, as in Go).
 pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
     let s = input.trim();
-    let invalid = |reason| DurationError::Invalid {
-        input: input.to_owned(),
-        reason,
-    };
+    let invalid = |reason| DurationError::Invalid { input: input.to_owned(), reason };
     if s.is_empty() {
         return Err(DurationError::Empty);
     }
     let s = match s.strip_prefix('-') {
         Some(rest) if rest.trim_start_matches(['0', '.']).is_empty() => return Ok(Duration::ZERO),
         Some(_) => {
-            return Err(DurationError::Negative {
-                input: input.to_owned(),
-            });
+            return Err(DurationError::Negative { input: input.to_owned() });
         }
         None => s.strip_prefix('+').unwrap_or(s),
     };
@@ -51,19 +46,14 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
     let mut total_nanos: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| invalid("missing unit"))?;
+        let number_len =
+            rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| invalid("missing unit"))?;
         if number_len == 0 {
             return Err(invalid("expected a number"));
         }
-        let number: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| invalid("bad number"))?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| invalid("bad number"))?;
         rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -134,15 +124,9 @@ mod tests {
 
     #[test]
     fn formats_like_go() {
-        assert_eq!(
-            format_go_duration(Duration::from_secs(30 * 3600)),
-            "30h0m0s"
-        );
+        assert_eq!(format_go_duration(Duration::from_secs(30 * 3600)), "30h0m0s");
         assert_eq!(format_go_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_go_duration(Duration::ZERO), "0s");
-        assert_eq!(
-            format_go_duration(Duration::from_millis(3723500)),
-            "1h2m3.5s"
-        );
+        assert_eq!(format_go_duration(Duration::from_millis(3723500)), "1h2m3.5s");
     }
 }

@@ -13,10 +13,8 @@ const MAX_MESSAGE_CHARS: usize = 2000;
 /// Lines of stderr used when there is no `ERROR:` line.
 const FALLBACK_LINES: usize = 3;
 
-static ANSI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("ANSI pattern compiles"));
-static ERROR_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^ERROR: ?").expect("ERROR pattern compiles"));
+static ANSI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("ANSI pattern compiles"));
+static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^ERROR: ?").expect("ERROR pattern compiles"));
 
 /// Why Teleport refused or failed a command (messages are redacted).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,10 +71,7 @@ pub fn classify(output: &RunOutput) -> Option<TeleportError> {
     } else if lower.contains("not found") {
         TeleportError::NotFound { message }
     } else {
-        TeleportError::Failed {
-            message,
-            exit_code: output.exit_code,
-        }
+        TeleportError::Failed { message, exit_code: output.exit_code }
     })
 }
 
@@ -87,11 +82,7 @@ pub fn error_message(output: &RunOutput) -> String {
     let text = match ERROR_LINE.find(&stderr) {
         Some(m) => stderr[m.end()..].trim().to_owned(),
         None => {
-            let lines: Vec<&str> = stderr
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
+            let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
             lines[lines.len().saturating_sub(FALLBACK_LINES)..].join("\n")
         }
     };

@@ -11,9 +11,7 @@ use super::error::{TeleportError, classify};
 use super::parse::{self, ParseError};
 use super::record::{RunRecord, Scrub};
 use super::runner::{RunError, Runner};
-use super::views::{
-    AuthPreferenceView, CaList, NodeList, ProxyList, RoleList, TokenList, UserList,
-};
+use super::views::{AuthPreferenceView, CaList, NodeList, ProxyList, RoleList, TokenList, UserList};
 use crate::redact::redact_text;
 
 /// A tool's typed result and the record of the run that produced it.
@@ -90,20 +88,13 @@ async fn run_tool<M, V>(
     let output = match runner.run(command.binary, &command.to_args(), cancel).await {
         Ok(output) => output,
         Err(RunError::Spawn { binary, source }) => {
-            return Err(ToolFailure::Spawn {
-                message: redact_text(&format!("{binary}: {source}")),
-            });
+            return Err(ToolFailure::Spawn { message: redact_text(&format!("{binary}: {source}")) });
         }
         Err(RunError::TimedOut { after, output }) => {
-            return Err(ToolFailure::TimedOut {
-                after,
-                record: RunRecord::scrubbed(&output, scrub),
-            });
+            return Err(ToolFailure::TimedOut { after, record: RunRecord::scrubbed(&output, scrub) });
         }
         Err(RunError::Cancelled { output }) => {
-            return Err(ToolFailure::Cancelled {
-                record: RunRecord::scrubbed(&output, scrub),
-            });
+            return Err(ToolFailure::Cancelled { record: RunRecord::scrubbed(&output, scrub) });
         }
     };
     let record = RunRecord::scrubbed(&output, scrub);
@@ -111,19 +102,13 @@ async fn run_tool<M, V>(
         return Err(ToolFailure::Teleport { error, record });
     }
     match parse(&output.stdout) {
-        Ok(model) => Ok(ToolRun {
-            value: view(&model),
-            record,
-        }),
+        Ok(model) => Ok(ToolRun { value: view(&model), record }),
         Err(error) if output.stdout_truncated => {
             let detail = format!(
                 "the output was cut at the runner's size limit ({} bytes), so it is incomplete ({error})",
                 output.stdout.len()
             );
-            Err(ToolFailure::Parse {
-                error: ParseError::malformed(command, detail),
-                record,
-            })
+            Err(ToolFailure::Parse { error: ParseError::malformed(command, detail), record })
         }
         Err(error) => Err(ToolFailure::Parse { error, record }),
     }
@@ -135,15 +120,7 @@ pub async fn list_nodes(
     cancel: &CancellationToken,
     now: DateTime<Utc>,
 ) -> Result<ToolRun<NodeList>, ToolFailure> {
-    run_tool(
-        r,
-        cancel,
-        commands::GET_NODES,
-        Scrub::Plain,
-        parse::parse_nodes,
-        |m| NodeList::build(m, now),
-    )
-    .await
+    run_tool(r, cancel, commands::GET_NODES, Scrub::Plain, parse::parse_nodes, |m| NodeList::build(m, now)).await
 }
 
 /// `list_proxies`: `tctl get proxies --format=json`.
@@ -152,15 +129,7 @@ pub async fn list_proxies(
     cancel: &CancellationToken,
     now: DateTime<Utc>,
 ) -> Result<ToolRun<ProxyList>, ToolFailure> {
-    run_tool(
-        r,
-        cancel,
-        commands::GET_PROXIES,
-        Scrub::Plain,
-        parse::parse_proxies,
-        |m| ProxyList::build(m, now),
-    )
-    .await
+    run_tool(r, cancel, commands::GET_PROXIES, Scrub::Plain, parse::parse_proxies, |m| ProxyList::build(m, now)).await
 }
 
 /// `list_roles`: `tctl get roles --format=json`.
@@ -169,15 +138,7 @@ pub async fn list_roles(
     cancel: &CancellationToken,
     _now: DateTime<Utc>,
 ) -> Result<ToolRun<RoleList>, ToolFailure> {
-    run_tool(
-        r,
-        cancel,
-        commands::GET_ROLES,
-        Scrub::Plain,
-        parse::parse_roles,
-        |m| RoleList::build(m),
-    )
-    .await
+    run_tool(r, cancel, commands::GET_ROLES, Scrub::Plain, parse::parse_roles, |m| RoleList::build(m)).await
 }
 
 /// `list_users`: `tctl get users --format=json`.
@@ -186,15 +147,7 @@ pub async fn list_users(
     cancel: &CancellationToken,
     now: DateTime<Utc>,
 ) -> Result<ToolRun<UserList>, ToolFailure> {
-    run_tool(
-        r,
-        cancel,
-        commands::GET_USERS,
-        Scrub::Plain,
-        parse::parse_users,
-        |m| UserList::build(m, now),
-    )
-    .await
+    run_tool(r, cancel, commands::GET_USERS, Scrub::Plain, parse::parse_users, |m| UserList::build(m, now)).await
 }
 
 /// `list_tokens`: `tctl tokens ls --format=json`. Secret token names are masked in the view and
@@ -204,15 +157,7 @@ pub async fn list_tokens(
     cancel: &CancellationToken,
     now: DateTime<Utc>,
 ) -> Result<ToolRun<TokenList>, ToolFailure> {
-    run_tool(
-        r,
-        cancel,
-        commands::LIST_TOKENS,
-        Scrub::Tokens,
-        parse::parse_tokens,
-        |m| TokenList::build(m, now),
-    )
-    .await
+    run_tool(r, cancel, commands::LIST_TOKENS, Scrub::Tokens, parse::parse_tokens, |m| TokenList::build(m, now)).await
 }
 
 /// `list_cas`: `tctl get cert_authorities --format=json`. Key material is dropped from the view
@@ -223,15 +168,8 @@ pub async fn list_cas(
     now: DateTime<Utc>,
 ) -> Result<ToolRun<CaList>, ToolFailure> {
     let scrub = Scrub::CertAuthorities;
-    run_tool(
-        r,
-        cancel,
-        commands::GET_CERT_AUTHORITIES,
-        scrub,
-        parse::parse_cert_authorities,
-        |m| CaList::build(m, now),
-    )
-    .await
+    run_tool(r, cancel, commands::GET_CERT_AUTHORITIES, scrub, parse::parse_cert_authorities, |m| CaList::build(m, now))
+        .await
 }
 
 /// `get_auth_preference`: `tctl get cluster_auth_preference --format=json`.
@@ -241,13 +179,5 @@ pub async fn get_auth_preference(
     _now: DateTime<Utc>,
 ) -> Result<ToolRun<AuthPreferenceView>, ToolFailure> {
     let command = commands::GET_AUTH_PREFERENCE;
-    run_tool(
-        r,
-        cancel,
-        command,
-        Scrub::Plain,
-        parse::parse_auth_preference,
-        AuthPreferenceView::build,
-    )
-    .await
+    run_tool(r, cancel, command, Scrub::Plain, parse::parse_auth_preference, AuthPreferenceView::build).await
 }

@@ -13,11 +13,8 @@ pub mod views;
 
 pub use error::{TeleportError, classify};
 pub use inventory::{
-    ToolFailure, ToolRun, get_auth_preference, list_cas, list_nodes, list_proxies, list_roles,
-    list_tokens, list_users,
+    ToolFailure, ToolRun, get_auth_preference, list_cas, list_nodes, list_proxies, list_roles, list_tokens, list_users,
 };
 pub use parse::ParseError;
 pub use record::RunRecord;
-pub use runner::{
-    ArgError, Binary, RunError, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional,
-};
+pub use runner::{ArgError, Binary, RunError, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional};

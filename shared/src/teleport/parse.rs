@@ -7,8 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::commands::{self, CliCommand};
 use super::models::{
-    AccessRequest, AuditEvent, AuthPreference, CertAuthority, ClusterStatus, McpApp,
-    ProvisionToken, Role, Server, User,
+    AccessRequest, AuditEvent, AuthPreference, CertAuthority, ClusterStatus, McpApp, ProvisionToken, Role, Server, User,
 };
 
 /// Output that does not have the expected shape.
@@ -41,27 +40,20 @@ impl ParseError {
     }
 
     pub(crate) fn malformed(command: impl ToString, detail: impl ToString) -> ParseError {
-        ParseError::Malformed {
-            command: command.to_string(),
-            detail: detail.to_string(),
-        }
+        ParseError::Malformed { command: command.to_string(), detail: detail.to_string() }
     }
 }
 
 /// Parses a list of resources of any kind from JSON (array, object, concatenated objects) or YAML
 /// (one or more documents, each a resource or a list). Empty, `[]` and `null` give an empty list.
-pub fn parse_resources<T: DeserializeOwned>(
-    command: &str,
-    text: &str,
-) -> Result<Vec<T>, ParseError> {
+pub fn parse_resources<T: DeserializeOwned>(command: &str, text: &str) -> Result<Vec<T>, ParseError> {
     let text = text.trim_start_matches('\u{feff}');
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed == "null" {
         return Ok(Vec::new());
     }
     if trimmed.starts_with('[') {
-        let items: Vec<Option<T>> =
-            serde_json::from_str(text).map_err(|e| ParseError::malformed(command, e))?;
+        let items: Vec<Option<T>> = serde_json::from_str(text).map_err(|e| ParseError::malformed(command, e))?;
         return Ok(items.into_iter().flatten().collect());
     }
     if trimmed.starts_with('{') {
@@ -73,15 +65,11 @@ pub fn parse_resources<T: DeserializeOwned>(
     parse_yaml_documents(command, text)
 }
 
-fn parse_yaml_documents<T: DeserializeOwned>(
-    command: &str,
-    text: &str,
-) -> Result<Vec<T>, ParseError> {
+fn parse_yaml_documents<T: DeserializeOwned>(command: &str, text: &str) -> Result<Vec<T>, ParseError> {
     let mut out = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let doc_err = |e: serde_yaml::Error| {
-            ParseError::malformed(command, format!("YAML document {}: {e}", index + 1))
-        };
+        let doc_err =
+            |e: serde_yaml::Error| ParseError::malformed(command, format!("YAML document {}: {e}", index + 1));
         let value = serde_yaml::Value::deserialize(document).map_err(doc_err)?;
         let items = match value {
             serde_yaml::Value::Null => continue,
@@ -95,18 +83,11 @@ fn parse_yaml_documents<T: DeserializeOwned>(
     Ok(out)
 }
 
-fn parse_one<T: DeserializeOwned>(
-    command: &CliCommand,
-    text: &str,
-    expected: &str,
-) -> Result<T, ParseError> {
+fn parse_one<T: DeserializeOwned>(command: &CliCommand, text: &str, expected: &str) -> Result<T, ParseError> {
     parse_resources(&command.to_string(), text)?
         .into_iter()
         .next()
-        .ok_or_else(|| ParseError::Missing {
-            command: command.to_string(),
-            expected: expected.to_owned(),
-        })
+        .ok_or_else(|| ParseError::Missing { command: command.to_string(), expected: expected.to_owned() })
 }
 
 /// `tctl get nodes --format=json` (also `tctl nodes ls --format=json`).
@@ -141,11 +122,7 @@ pub fn parse_cert_authorities(stdout: &str) -> Result<Vec<CertAuthority>, ParseE
 
 /// `tctl get cluster_auth_preference --format=json` (a one-element array).
 pub fn parse_auth_preference(stdout: &str) -> Result<AuthPreference, ParseError> {
-    parse_one(
-        &commands::GET_AUTH_PREFERENCE,
-        stdout,
-        "one cluster_auth_preference",
-    )
+    parse_one(&commands::GET_AUTH_PREFERENCE, stdout, "one cluster_auth_preference")
 }
 
 /// `tctl status --format=json` (one JSON object).
@@ -181,8 +158,8 @@ pub fn parse_audit_events(text: &str) -> Result<Vec<AuditEvent>, ParseError> {
         };
         for item in items {
             let n = out.len() + 1;
-            let event = AuditEvent::from_value(item)
-                .map_err(|e| ParseError::malformed(SOURCE, format!("event {n}: {e}")))?;
+            let event =
+                AuditEvent::from_value(item).map_err(|e| ParseError::malformed(SOURCE, format!("event {n}: {e}")))?;
             out.push(event);
         }
     }

@@ -86,10 +86,7 @@ fn withheld(stdout: &str, what: &str) -> String {
     if stdout.trim().is_empty() {
         return String::new();
     }
-    format!(
-        "[withheld: {} bytes of output that could not be parsed and may contain {what}]",
-        stdout.len()
-    )
+    format!("[withheld: {} bytes of output that could not be parsed and may contain {what}]", stdout.len())
 }
 
 /// Elements of a JSON list (or the single object) printed by `tctl`.
@@ -111,10 +108,7 @@ fn scrub_tokens(stdout: &str) -> (String, Vec<String>) {
     if let Ok(mut v) = serde_json::from_str::<Value>(stdout) {
         let mut names = Vec::new();
         for token in elements(&mut v) {
-            let method = token
-                .pointer("/spec/join_method")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let method = token.pointer("/spec/join_method").and_then(Value::as_str).unwrap_or("");
             if !matches!(method, "" | "token") {
                 continue;
             }
@@ -130,11 +124,8 @@ fn scrub_tokens(stdout: &str) -> (String, Vec<String>) {
     // Not JSON (e.g. YAML): mask each secret name wherever it appears.
     match parse_tokens(stdout) {
         Ok(tokens) => {
-            let names: Vec<String> = tokens
-                .iter()
-                .filter(|t| t.name_is_secret())
-                .map(|t| t.metadata.name.clone())
-                .collect();
+            let names: Vec<String> =
+                tokens.iter().filter(|t| t.name_is_secret()).map(|t| t.metadata.name.clone()).collect();
             (mask_names(stdout, &names), names)
         }
         Err(_) => (withheld(stdout, "join token secrets"), Vec::new()),
@@ -144,9 +135,7 @@ fn scrub_tokens(stdout: &str) -> (String, Vec<String>) {
 fn mask_names(text: &str, names: &[String]) -> String {
     let mut names: Vec<&String> = names.iter().filter(|n| !n.is_empty()).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    names.iter().fold(text.to_owned(), |acc, name| {
-        acc.replace(name.as_str(), &mask_token_name(name))
-    })
+    names.iter().fold(text.to_owned(), |acc, name| acc.replace(name.as_str(), &mask_token_name(name)))
 }
 
 fn scrub_cert_authorities(stdout: &str) -> String {
@@ -160,9 +149,7 @@ fn scrub_cert_authorities(stdout: &str) -> String {
             };
             for entries in protocols.values_mut() {
                 match entries {
-                    Value::Array(items) => items
-                        .iter_mut()
-                        .for_each(|e| *e = Value::String(REDACTED.to_owned())),
+                    Value::Array(items) => items.iter_mut().for_each(|e| *e = Value::String(REDACTED.to_owned())),
                     Value::Null => {}
                     other => *other = Value::String(REDACTED.to_owned()),
                 }

@@ -130,10 +130,7 @@ pub struct Runner {
 impl Runner {
     /// Checks the settings and creates `home_dir` (mode 0700) if it is missing.
     pub fn new(settings: RunnerSettings) -> Result<Runner, RunnerError> {
-        let invalid = |name, reason: &str| RunnerError::InvalidSetting {
-            name,
-            reason: reason.into(),
-        };
+        let invalid = |name, reason: &str| RunnerError::InvalidSetting { name, reason: reason.into() };
         if settings.timeout.is_zero() {
             return Err(invalid("timeout", "must be greater than zero"));
         }
@@ -142,10 +139,7 @@ impl Runner {
         }
         for name in settings.env.keys().chain(&settings.env_passthrough) {
             if name.is_empty() || name.contains(['=', '\0']) {
-                return Err(invalid(
-                    "env",
-                    "variable names must be non-empty, without '=' or NUL",
-                ));
+                return Err(invalid("env", "variable names must be non-empty, without '=' or NUL"));
             }
             if FORBIDDEN_ENV.contains(&name.as_str()) {
                 return Err(RunnerError::InvalidSetting {
@@ -155,9 +149,7 @@ impl Runner {
             }
         }
         prepare_home(&settings.home_dir)?;
-        Ok(Runner {
-            settings: Arc::new(settings),
-        })
+        Ok(Runner { settings: Arc::new(settings) })
     }
 
     /// The settings this runner was built with.
@@ -185,9 +177,7 @@ impl Runner {
         argv.extend(redact_argv(&full_args));
         let started = Instant::now();
         if cancel.is_cancelled() {
-            return Err(RunError::Cancelled {
-                output: RunOutput::empty(argv),
-            });
+            return Err(RunError::Cancelled { output: RunOutput::empty(argv) });
         }
 
         let mut command = Command::new(path);
@@ -206,10 +196,7 @@ impl Runner {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let child = command.spawn().map_err(|source| RunError::Spawn {
-            binary: path.display().to_string(),
-            source,
-        })?;
+        let child = command.spawn().map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })?;
         let supervised = Supervised::start(child, s.output_limit_bytes);
         let finished = supervised.finish(s.timeout, s.kill_grace, cancel).await;
 
@@ -234,10 +221,7 @@ impl Runner {
         );
         match finished.exit {
             Exit::Exited => Ok(output),
-            Exit::TimedOut => Err(RunError::TimedOut {
-                after: s.timeout,
-                output,
-            }),
+            Exit::TimedOut => Err(RunError::TimedOut { after: s.timeout, output }),
             Exit::Cancelled => Err(RunError::Cancelled { output }),
         }
     }
@@ -269,16 +253,11 @@ impl Runner {
 }
 
 fn program_name(path: &Path, binary: Binary) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| binary.to_string())
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| binary.to_string())
 }
 
 fn prepare_home(path: &Path) -> Result<(), RunnerError> {
-    let err = |source| RunnerError::HomeDir {
-        path: path.to_owned(),
-        source,
-    };
+    let err = |source| RunnerError::HomeDir { path: path.to_owned(), source };
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
             if meta.permissions().mode() & 0o077 != 0 {
@@ -286,15 +265,10 @@ fn prepare_home(path: &Path) -> Result<(), RunnerError> {
             }
             Ok(())
         }
-        Ok(_) => Err(err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "exists and is not a directory",
-        ))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .map_err(err),
+        Ok(_) => Err(err(io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a directory"))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(err)
+        }
         Err(e) => Err(err(e)),
     }
 }

@@ -19,9 +19,7 @@ pub struct Table {
 impl Table {
     /// Index of the column titled `name` (case-insensitive).
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.headers
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(name))
+        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// The cell of `row` in the column titled `name`.
@@ -40,41 +38,24 @@ fn is_dash_row(line: &str) -> bool {
 /// after the blank line that ends it, is ignored). `None` when there is no header + dash row.
 pub fn parse_table(text: &str) -> Option<Table> {
     let lines: Vec<&str> = text.lines().collect();
-    let dash_at =
-        (1..lines.len()).find(|&i| is_dash_row(lines[i]) && !lines[i - 1].trim().is_empty())?;
+    let dash_at = (1..lines.len()).find(|&i| is_dash_row(lines[i]) && !lines[i - 1].trim().is_empty())?;
     let dashes: Vec<char> = lines[dash_at].chars().collect();
-    let starts: Vec<usize> = (0..dashes.len())
-        .filter(|&i| dashes[i] == '-' && (i == 0 || dashes[i - 1] == ' '))
-        .collect();
+    let starts: Vec<usize> =
+        (0..dashes.len()).filter(|&i| dashes[i] == '-' && (i == 0 || dashes[i - 1] == ' ')).collect();
     let split = |line: &str| -> Vec<String> {
         let chars: Vec<char> = line.chars().collect();
         starts
             .iter()
             .enumerate()
             .map(|(k, &start)| {
-                let end = starts
-                    .get(k + 1)
-                    .copied()
-                    .unwrap_or(usize::MAX)
-                    .min(chars.len());
+                let end = starts.get(k + 1).copied().unwrap_or(usize::MAX).min(chars.len());
                 let start = start.min(end);
-                chars[start..end]
-                    .iter()
-                    .collect::<String>()
-                    .trim()
-                    .to_owned()
+                chars[start..end].iter().collect::<String>().trim().to_owned()
             })
             .collect()
     };
-    let rows = lines[dash_at + 1..]
-        .iter()
-        .take_while(|l| !l.trim().is_empty())
-        .map(|l| split(l))
-        .collect();
-    Some(Table {
-        headers: split(lines[dash_at - 1]),
-        rows,
-    })
+    let rows = lines[dash_at + 1..].iter().take_while(|l| !l.trim().is_empty()).map(|l| split(l)).collect();
+    Some(Table { headers: split(lines[dash_at - 1]), rows })
 }
 
 /// The address cell `tsh ls` prints for reverse-tunnel nodes.
@@ -100,25 +81,13 @@ pub fn parse_tsh_ls_text(text: &str) -> Result<Vec<TshNodeRow>, ParseError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let table = parse_table(text).ok_or_else(|| {
-        ParseError::malformed(
-            commands::LIST_SSH_NODES,
-            "no table (header and dash rows) found",
-        )
-    })?;
-    let name_col = table.column("Node Name").ok_or_else(|| {
-        ParseError::malformed(
-            commands::LIST_SSH_NODES,
-            "the table has no \"Node Name\" column",
-        )
-    })?;
-    let cell = |row: &[String], name: &str| {
-        table
-            .column(name)
-            .and_then(|c| row.get(c))
-            .filter(|v| !v.is_empty())
-            .cloned()
-    };
+    let table = parse_table(text)
+        .ok_or_else(|| ParseError::malformed(commands::LIST_SSH_NODES, "no table (header and dash rows) found"))?;
+    let name_col = table
+        .column("Node Name")
+        .ok_or_else(|| ParseError::malformed(commands::LIST_SSH_NODES, "the table has no \"Node Name\" column"))?;
+    let cell =
+        |row: &[String], name: &str| table.column(name).and_then(|c| row.get(c)).filter(|v| !v.is_empty()).cloned();
     Ok(table
         .rows
         .iter()
@@ -130,9 +99,7 @@ pub fn parse_tsh_ls_text(text: &str) -> Result<Vec<TshNodeRow>, ParseError> {
                 id: cell(row, "Node ID"),
                 address: address.filter(|_| !tunnel),
                 tunnel,
-                labels: cell(row, "Labels")
-                    .map(|l| parse_label_cell(&l))
-                    .unwrap_or_default(),
+                labels: cell(row, "Labels").map(|l| parse_label_cell(&l)).unwrap_or_default(),
             }
         })
         .collect())

@@ -171,9 +171,7 @@ impl<'de> Deserialize<'de> for RequestState {
             "3" | "DENIED" => RequestState::Denied,
             "4" | "PROMOTED" => RequestState::Promoted,
             other => {
-                return Err(de::Error::custom(format!(
-                    "unknown request state {other:?}"
-                )));
+                return Err(de::Error::custom(format!("unknown request state {other:?}")));
             }
         })
     }

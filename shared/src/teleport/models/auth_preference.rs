@@ -143,11 +143,7 @@ impl<'de> Deserialize<'de> for MfaRequirement {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::Null => Ok(MfaRequirement::Off),
-            serde_json::Value::Bool(b) => Ok(if b {
-                MfaRequirement::Session
-            } else {
-                MfaRequirement::Off
-            }),
+            serde_json::Value::Bool(b) => Ok(if b { MfaRequirement::Session } else { MfaRequirement::Off }),
             serde_json::Value::Number(n) => Ok(MfaRequirement::from_text(&n.to_string())),
             serde_json::Value::String(s) => Ok(MfaRequirement::from_text(&s)),
             other => Err(de::Error::custom(format!(

@@ -72,9 +72,7 @@ pub fn go_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
                 .map_err(|_| E::custom(format!("negative duration {n}ns")))
         }
         fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-            Duration::try_from_secs_f64(n / 1e9)
-                .map(Some)
-                .map_err(|_| E::custom(format!("invalid duration {n}ns")))
+            Duration::try_from_secs_f64(n / 1e9).map(Some).map_err(|_| E::custom(format!("invalid duration {n}ns")))
         }
     }
     d.deserialize_option(V)
@@ -108,15 +106,11 @@ pub fn lenient_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>,
         serde_json::Value::String(s) => match s.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" => Ok(Some(true)),
             "false" | "no" | "off" | "" => Ok(Some(false)),
-            _ => Err(de::Error::custom(format!(
-                "expected a boolean, found {s:?}"
-            ))),
+            _ => Err(de::Error::custom(format!("expected a boolean, found {s:?}"))),
         },
         // Older releases wrapped BoolOption as {"Value": true}.
         serde_json::Value::Object(map) => Ok(map.get("Value").and_then(|v| v.as_bool())),
-        other => Err(de::Error::custom(format!(
-            "expected a boolean, found {other}"
-        ))),
+        other => Err(de::Error::custom(format!("expected a boolean, found {other}"))),
     }
 }
 
@@ -124,19 +118,13 @@ pub fn lenient_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>,
 pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Null => Vec::new(),
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter(|v| !v.is_null())
-            .map(scalar_text)
-            .collect(),
+        serde_json::Value::Array(items) => items.into_iter().filter(|v| !v.is_null()).map(scalar_text).collect(),
         other => vec![scalar_text(other)],
     })
 }
 
 /// Label maps (`node_labels`, traits): each value is a string or a list of strings (`utils.Strings`).
-pub fn label_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+pub fn label_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = BTreeMap<String, Vec<String>>;
@@ -178,8 +166,5 @@ pub fn label_map<'de, D: Deserializer<'de>>(
 
 /// Resource metadata labels: plain `string → string`, with lists joined by `,` just in case.
 pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    Ok(label_map(d)?
-        .into_iter()
-        .map(|(k, v)| (k, v.join(",")))
-        .collect())
+    Ok(label_map(d)?.into_iter().map(|(k, v)| (k, v.join(","))).collect())
 }

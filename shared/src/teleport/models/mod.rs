@@ -14,17 +14,15 @@ mod status;
 mod token;
 mod user;
 
-pub use access_request::{
-    AccessRequest, AccessRequestSpec, AccessReview, RequestState, ResourceId,
-};
+pub use access_request::{AccessRequest, AccessRequestSpec, AccessReview, RequestState, ResourceId};
 pub use audit_event::AuditEvent;
 pub use auth_preference::{AuthPreference, AuthPreferenceSpec, DeviceTrust, MfaRequirement};
 pub use cert_authority::{CaKeySet, CertAuthority, CertAuthoritySpec, KeyEntry, RoleMapping};
 pub use mcp_app::{McpApp, McpAppSpec, McpToolPermissions};
 pub use role::{Role, RoleOptions, RoleSpec};
 pub use role_conditions::{
-    AccessRequestConditions, AccessReviewConditions, ClaimMapping, ImpersonateConditions,
-    KubernetesResource, McpConditions, RoleConditions, Rule,
+    AccessRequestConditions, AccessReviewConditions, ClaimMapping, ImpersonateConditions, KubernetesResource,
+    McpConditions, RoleConditions, Rule,
 };
 pub use server::{CommandLabel, Server, ServerSpec};
 pub use status::{AuthorityKey, AuthorityStatus, ClusterInfo, ClusterStatus};

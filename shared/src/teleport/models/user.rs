@@ -148,13 +148,9 @@ impl User {
             return Some(c.kind.as_str());
         }
         let s = &self.spec;
-        [
-            ("github", &s.github_identities),
-            ("oidc", &s.oidc_identities),
-            ("saml", &s.saml_identities),
-        ]
-        .into_iter()
-        .find(|(_, ids)| !ids.is_empty())
-        .map(|(kind, _)| kind)
+        [("github", &s.github_identities), ("oidc", &s.oidc_identities), ("saml", &s.saml_identities)]
+            .into_iter()
+            .find(|(_, ids)| !ids.is_empty())
+            .map(|(kind, _)| kind)
     }
 }

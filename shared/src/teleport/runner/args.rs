@@ -61,11 +61,7 @@ pub fn safe_positional<'a>(kind: &str, value: &'a str) -> Result<&'a str, ArgErr
     }
     let len = value.chars().count();
     if len > MAX_POSITIONAL_LEN {
-        return Err(ArgError::TooLong {
-            kind,
-            len,
-            max: MAX_POSITIONAL_LEN,
-        });
+        return Err(ArgError::TooLong { kind, len, max: MAX_POSITIONAL_LEN });
     }
     Ok(value)
 }
@@ -78,8 +74,7 @@ pub fn subcommand(args: &[String]) -> String {
         .take_while(|a| {
             !a.is_empty()
                 && a.len() <= 32
-                && a.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+                && a.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
                 && !a.starts_with('-')
         })
         .cloned()

@@ -50,11 +50,7 @@ impl RunOutput {
 
     /// A copy with stdout/stderr passed through `redactor` (e.g. one that knows literal secrets).
     pub fn redacted_with(&self, redactor: &Redactor) -> RunOutput {
-        RunOutput {
-            stdout: redactor.text(&self.stdout),
-            stderr: redactor.text(&self.stderr),
-            ..self.clone()
-        }
+        RunOutput { stdout: redactor.text(&self.stdout), stderr: redactor.text(&self.stderr), ..self.clone() }
     }
 }
 
@@ -86,9 +82,5 @@ pub enum RunError {
 }
 
 fn program(output: &RunOutput) -> &str {
-    output
-        .argv
-        .first()
-        .map(String::as_str)
-        .unwrap_or("the Teleport CLI")
+    output.argv.first().map(String::as_str).unwrap_or("the Teleport CLI")
 }

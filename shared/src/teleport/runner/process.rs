@@ -62,29 +62,15 @@ impl Supervised {
     /// Starts reading both streams (so a chatty child never blocks on a full pipe).
     pub fn start(mut child: Child, limit: usize) -> Supervised {
         // The child was spawned with process_group(0): its pid is its process group id.
-        let group = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw);
+        let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
         let stop_readers = CancellationToken::new();
         let stdout = tokio::spawn(capture(child.stdout.take(), limit, stop_readers.clone()));
         let stderr = tokio::spawn(capture(child.stderr.take(), limit, stop_readers.clone()));
-        Supervised {
-            child,
-            group,
-            stop_readers,
-            stdout,
-            stderr,
-        }
+        Supervised { child, group, stop_readers, stdout, stderr }
     }
 
     /// Waits for exit, the timeout or cancellation; always leaves no process of the group behind.
-    pub async fn finish(
-        mut self,
-        timeout: Duration,
-        grace: Duration,
-        cancel: &CancellationToken,
-    ) -> Finished {
+    pub async fn finish(mut self, timeout: Duration, grace: Duration, cancel: &CancellationToken) -> Finished {
         let waited = tokio::select! {
             status = self.child.wait() => Ok(status.ok()),
             _ = tokio::time::sleep(timeout) => Err(Exit::TimedOut),
@@ -99,12 +85,7 @@ impl Supervised {
         self.signal_group(Signal::SIGKILL);
         let stdout = collect(&mut self.stdout, &self.stop_readers).await;
         let stderr = collect(&mut self.stderr, &self.stop_readers).await;
-        Finished {
-            exit,
-            status,
-            stdout,
-            stderr,
-        }
+        Finished { exit, status, stdout, stderr }
     }
 
     async fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
@@ -139,11 +120,7 @@ async fn collect(handle: &mut JoinHandle<Captured>, stop: &CancellationToken) ->
     handle.await.unwrap_or_default()
 }
 
-async fn capture<R: AsyncRead + Unpin>(
-    reader: Option<R>,
-    limit: usize,
-    stop: CancellationToken,
-) -> Captured {
+async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize, stop: CancellationToken) -> Captured {
     let mut captured = Captured::default();
     let Some(mut reader) = reader else {
         return captured;

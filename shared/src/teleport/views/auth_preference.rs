@@ -61,8 +61,7 @@ impl AuthPreferenceView {
     pub fn build(pref: &AuthPreference) -> AuthPreferenceView {
         let s = &pref.spec;
         let second_factor = non_empty(&s.second_factor).map(|f| f.to_ascii_lowercase());
-        let mut second_factors: Vec<String> =
-            s.second_factors.iter().map(|f| factor_name(f)).collect();
+        let mut second_factors: Vec<String> = s.second_factors.iter().map(|f| factor_name(f)).collect();
         second_factors.retain(|f| !f.is_empty() && f != "0");
         if second_factors.is_empty() {
             second_factors = match second_factor.as_deref() {

@@ -72,32 +72,16 @@ impl CaList {
     /// Builds the view; `now` decides whether a rotation overran its grace period.
     pub fn build(cas: &[CertAuthority], now: DateTime<Utc>) -> CaList {
         let mut cas: Vec<CaView> = cas.iter().map(|ca| CaView::build(ca, now)).collect();
-        cas.sort_by(|a, b| {
-            a.cluster
-                .cmp(&b.cluster)
-                .then_with(|| a.ca_type.cmp(&b.ca_type))
-        });
-        CaList {
-            count: cas.len(),
-            with_warnings: cas.iter().filter(|c| !c.warnings.is_empty()).count(),
-            cas,
-        }
+        cas.sort_by(|a, b| a.cluster.cmp(&b.cluster).then_with(|| a.ca_type.cmp(&b.ca_type)));
+        CaList { count: cas.len(), with_warnings: cas.iter().filter(|c| !c.warnings.is_empty()).count(), cas }
     }
 }
 
 impl CaView {
     fn build(ca: &CertAuthority, now: DateTime<Utc>) -> CaView {
         let spec = &ca.spec;
-        let ca_type = if spec.ca_type.is_empty() {
-            ca.sub_kind.clone()
-        } else {
-            spec.ca_type.clone()
-        };
-        let cluster = if spec.cluster_name.is_empty() {
-            ca.metadata.name.clone()
-        } else {
-            spec.cluster_name.clone()
-        };
+        let ca_type = if spec.ca_type.is_empty() { ca.sub_kind.clone() } else { spec.ca_type.clone() };
+        let cluster = if spec.cluster_name.is_empty() { ca.metadata.name.clone() } else { spec.cluster_name.clone() };
         CaView {
             warnings: rotation_warnings(spec.rotation.as_ref(), now),
             ca_type,
@@ -117,11 +101,7 @@ impl CaView {
 }
 
 fn counts(keys: &CaKeySet) -> KeyCounts {
-    KeyCounts {
-        ssh: keys.ssh.len(),
-        tls: keys.tls.len(),
-        jwt: keys.jwt.len(),
-    }
+    KeyCounts { ssh: keys.ssh.len(), tls: keys.tls.len(), jwt: keys.jwt.len() }
 }
 
 fn rotation_warnings(rotation: Option<&Rotation>, now: DateTime<Utc>) -> Vec<String> {
@@ -131,19 +111,14 @@ fn rotation_warnings(rotation: Option<&Rotation>, now: DateTime<Utc>) -> Vec<Str
         return warnings;
     };
     if r.state == "in_progress" {
-        let started = r
-            .started
-            .map(|s| format!(", started {}", s.to_rfc3339()))
-            .unwrap_or_default();
+        let started = r.started.map(|s| format!(", started {}", s.to_rfc3339())).unwrap_or_default();
         warnings.push(format!(
             "rotation in progress (phase {}, mode {}{started})",
             or_unknown(&r.phase),
             or_unknown(&r.mode)
         ));
         if let (Some(started), Some(grace)) = (r.started, r.grace_period) {
-            let deadline = TimeDelta::from_std(grace)
-                .ok()
-                .and_then(|g| started.checked_add_signed(g));
+            let deadline = TimeDelta::from_std(grace).ok().and_then(|g| started.checked_add_signed(g));
             if deadline.is_some_and(|d| d < now) {
                 warnings.push(format!(
                     "rotation in progress past its grace period ({} since {}): complete or roll it back",

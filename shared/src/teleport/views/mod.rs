@@ -31,9 +31,7 @@ pub(crate) fn seconds(d: Option<Duration>) -> Option<u64> {
 }
 
 /// Counts of each distinct value, e.g. agent versions.
-pub(crate) fn histogram<'a>(
-    values: impl Iterator<Item = &'a str>,
-) -> std::collections::BTreeMap<String, usize> {
+pub(crate) fn histogram<'a>(values: impl Iterator<Item = &'a str>) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
     for v in values {
         let key = if v.is_empty() { "unknown" } else { v };

@@ -99,10 +99,7 @@ impl RoleList {
     pub fn build(roles: &[Role]) -> RoleList {
         let mut roles: Vec<RoleView> = roles.iter().map(RoleView::build).collect();
         roles.sort_by(|a, b| a.name.cmp(&b.name));
-        RoleList {
-            count: roles.len(),
-            roles,
-        }
+        RoleList { count: roles.len(), roles }
     }
 }
 
@@ -143,21 +140,14 @@ impl ConditionsView {
             impersonate_roles: impersonate.roles,
             request_roles: request.roles,
             request_search_as_roles: request.search_as_roles,
-            review_roles: c
-                .review_requests
-                .as_ref()
-                .map(|r| r.roles.clone())
-                .unwrap_or_default(),
+            review_roles: c.review_requests.as_ref().map(|r| r.roles.clone()).unwrap_or_default(),
             mcp_tools: c.mcp.as_ref().map(|m| m.tools.clone()).unwrap_or_default(),
         }
     }
 }
 
 fn label_pairs(labels: &BTreeMap<String, Vec<String>>) -> Vec<String> {
-    labels
-        .iter()
-        .flat_map(|(k, values)| values.iter().map(move |v| format!("{k}={v}")))
-        .collect()
+    labels.iter().flat_map(|(k, values)| values.iter().map(move |v| format!("{k}={v}"))).collect()
 }
 
 /// `res1,res2:verb1,verb2`, the way `tctl get roles --format=text` prints rules.

@@ -89,11 +89,7 @@ impl NodeList {
     /// Builds the view; `now` decides staleness.
     pub fn build(servers: &[Server], now: DateTime<Utc>) -> NodeList {
         let mut nodes: Vec<NodeView> = servers.iter().map(|s| NodeView::build(s, now)).collect();
-        nodes.sort_by(|a, b| {
-            a.hostname
-                .cmp(&b.hostname)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        nodes.sort_by(|a, b| a.hostname.cmp(&b.hostname).then_with(|| a.name.cmp(&b.name)));
         NodeList {
             count: nodes.len(),
             stale_count: nodes.iter().filter(|n| n.stale).count(),
@@ -113,18 +109,10 @@ impl NodeView {
         NodeView {
             name: s.metadata.name.clone(),
             hostname: s.spec.hostname.clone(),
-            addr: if tunnel {
-                "tunnel".to_owned()
-            } else {
-                s.spec.addr.clone()
-            },
+            addr: if tunnel { "tunnel".to_owned() } else { s.spec.addr.clone() },
             labels,
             version: s.spec.version.clone(),
-            sub_kind: if s.sub_kind.is_empty() {
-                "teleport".to_owned()
-            } else {
-                s.sub_kind.clone()
-            },
+            sub_kind: if s.sub_kind.is_empty() { "teleport".to_owned() } else { s.sub_kind.clone() },
             tunnel,
             expires: to_second(s.metadata.expires),
             stale: is_stale(s.metadata.expires, now),
@@ -148,11 +136,7 @@ impl ProxyList {
                 stale: is_stale(s.metadata.expires, now),
             })
             .collect();
-        proxies.sort_by(|a, b| {
-            a.hostname
-                .cmp(&b.hostname)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        proxies.sort_by(|a, b| a.hostname.cmp(&b.hostname).then_with(|| a.name.cmp(&b.name)));
         ProxyList {
             count: proxies.len(),
             stale_count: proxies.iter().filter(|p| p.stale).count(),

@@ -67,11 +67,7 @@ impl TokenList {
         let mut tokens: Vec<TokenView> = tokens.iter().map(|t| TokenView::build(t, now)).collect();
         // Never-expiring last, like tctl's sort by expiry.
         tokens.sort_by_key(|t| (t.expires.is_none(), t.expires));
-        TokenList {
-            count: tokens.len(),
-            long_lived_count: tokens.iter().filter(|t| t.long_lived).count(),
-            tokens,
-        }
+        TokenList { count: tokens.len(), long_lived_count: tokens.iter().filter(|t| t.long_lived).count(), tokens }
     }
 }
 
@@ -81,29 +77,13 @@ impl TokenView {
         let secret = t.name_is_secret();
         // Static tokens carry the Unix epoch as expiry; tctl prints "never" for them.
         let epoch = t.metadata.expires.is_some_and(|e| e.timestamp() <= 0);
-        let expires = if epoch {
-            None
-        } else {
-            to_second(t.metadata.expires)
-        };
-        let from_config = t
-            .metadata
-            .labels
-            .get(ORIGIN_LABEL)
-            .is_some_and(|o| o == "config-file");
+        let expires = if epoch { None } else { to_second(t.metadata.expires) };
+        let from_config = t.metadata.labels.get(ORIGIN_LABEL).is_some_and(|o| o == "config-file");
         TokenView {
-            name: if secret {
-                mask_token_name(&t.metadata.name)
-            } else {
-                t.metadata.name.clone()
-            },
+            name: if secret { mask_token_name(&t.metadata.name) } else { t.metadata.name.clone() },
             masked: secret,
             roles: t.spec.roles.clone(),
-            join_method: if t.spec.join_method.is_empty() {
-                "token".to_owned()
-            } else {
-                t.spec.join_method.clone()
-            },
+            join_method: if t.spec.join_method.is_empty() { "token".to_owned() } else { t.spec.join_method.clone() },
             bot_name: Some(t.spec.bot_name.clone()).filter(|b| !b.is_empty()),
             expires,
             is_static: epoch || from_config,

@@ -47,11 +47,7 @@ impl UserList {
     pub fn build(users: &[User], now: DateTime<Utc>) -> UserList {
         let mut users: Vec<UserView> = users.iter().map(|u| UserView::build(u, now)).collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));
-        UserList {
-            count: users.len(),
-            locked_count: users.iter().filter(|u| u.locked).count(),
-            users,
-        }
+        UserList { count: users.len(), locked_count: users.iter().filter(|u| u.locked).count(), users }
     }
 }
 
@@ -65,11 +61,7 @@ impl UserView {
             name: u.metadata.name.clone(),
             roles: u.spec.roles.clone(),
             locked,
-            lock_expires: if locked {
-                to_second(status.lock_expires)
-            } else {
-                None
-            },
+            lock_expires: if locked { to_second(status.lock_expires) } else { None },
             expires: to_second(u.spec.expires.or(u.metadata.expires)),
             sso_connector: u.sso_kind().map(str::to_owned),
             created: to_second(created_by.time),
