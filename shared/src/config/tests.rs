@@ -86,3 +86,22 @@ fn the_example_documents_every_key_and_parses() {
     }
     assert!(!c.policy.allow_tsh_passthrough);
 }
+
+#[test]
+fn environment_overrides_the_file_and_names_bad_values() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("config.yaml", "service: { port: 8000 }\nteleport: { timeout: 30s }\n")?;
+        jail.set_env("MTCP_SERVICE__PORT", "9443");
+        jail.set_env("MTCP_TELEPORT__TIMEOUT", "45s");
+        jail.set_env("DATABASE_URL", "postgres://u@db:5432/mtcp");
+        let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.service.port, 9443);
+        assert_eq!(c.teleport.timeout.as_secs(), 45);
+        assert_eq!(c.database_url().unwrap(), "postgres://u@db:5432/mtcp");
+
+        jail.set_env("MTCP_WORKER__CONCURRENCY", "lots");
+        let err = Config::load(Some(std::path::Path::new("config.yaml"))).unwrap_err().to_string();
+        assert!(err.contains("worker.concurrency"), "{err}");
+        Ok(())
+    });
+}
