@@ -60,16 +60,8 @@ static AWS_SECRET_KEY: LazyLock<Regex> =
 static TOKEN_RESOURCE_REF: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(tokens?/)[^\s,]+"));
 
 /// Flags whose following argument is a secret (argv form, `--token X`).
-const SECRET_FLAGS: &[&str] = &[
-    "--token",
-    "--auth-token",
-    "--password",
-    "--secret",
-    "--client-secret",
-    "--api-key",
-    "--private-key",
-    "--access-key",
-];
+const SECRET_FLAGS: &str =
+    "--token --auth-token --password --secret --client-secret --api-key --private-key --access-key";
 
 /// Scrubs secrets from text and JSON. Cheap to clone; the regexes are compiled once per process.
 #[derive(Clone, Default)]
@@ -155,7 +147,7 @@ impl Redactor {
                 continue;
             }
             let lower = arg.to_ascii_lowercase();
-            secret_next = SECRET_FLAGS.contains(&lower.as_str())
+            secret_next = SECRET_FLAGS.split_whitespace().any(|f| f == lower)
                 || (matches!(lower.as_str(), "rm" | "del") && i > 0 && args[i - 1].eq_ignore_ascii_case("tokens"));
             let text = self.text(arg);
             out.push(TOKEN_RESOURCE_REF.replace_all(&text, "${1}[REDACTED]").into_owned());
@@ -230,20 +222,10 @@ fn aws_secret_replacement(caps: &Captures<'_>) -> String {
 }
 
 /// Key names (compared on their last words, case-insensitively) whose values are secrets.
-const SECRET_LAST_WORDS: &[&str] =
-    &["token", "secret", "password", "passwd", "passphrase", "priv", "cookie", "cookies", "authorization", "apikey"];
-const SECRET_LAST_PAIRS: &[(&str, &str)] = &[
-    ("private", "key"),
-    ("priv", "key"),
-    ("key", "pem"),
-    ("client", "secret"),
-    ("api", "key"),
-    ("access", "key"),
-    ("secret", "key"),
-    ("password", "hash"),
-    ("totp", "key"),
-    ("local", "auth"),
-];
+const SECRET_LAST_WORDS: &str = "token secret password passwd passphrase priv cookie cookies authorization apikey";
+/// The same for the last two words, joined by `_`.
+const SECRET_LAST_PAIRS: &str = "private_key priv_key key_pem client_secret api_key access_key \
+     secret_key password_hash totp_key local_auth";
 
 /// Whether a JSON key names a secret: `token`, `auth_token`, `accessToken`, `client_secret`,
 /// `private_key`, … but not `password_state`, `allow_passwordless`, `token_ttl` or `tokens`.
@@ -252,11 +234,14 @@ pub fn is_secret_key(key: &str) -> bool {
     let Some(last) = words.last() else {
         return false;
     };
-    let single = SECRET_LAST_WORDS.iter().any(|w| last == w)
+    let single = SECRET_LAST_WORDS.split_whitespace().any(|w| last == w)
         || ["token", "secret", "password"].iter().any(|w| last.ends_with(w));
-    let pair = words.len() >= 2 && {
-        let before = &words[words.len() - 2];
-        SECRET_LAST_PAIRS.iter().any(|(a, b)| before == a && last == b)
+    let pair = match words.len().checked_sub(2) {
+        Some(i) => {
+            let last_two = format!("{}_{last}", words[i]);
+            SECRET_LAST_PAIRS.split_whitespace().any(|p| p == last_two)
+        }
+        None => false,
     };
     single || pair
 }

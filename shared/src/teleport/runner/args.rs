@@ -66,8 +66,8 @@ pub fn safe_positional<'a>(kind: &str, value: &'a str) -> Result<&'a str, ArgErr
     Ok(value)
 }
 
-/// The leading command words of `args` (at most two, e.g. `get nodes`, `request ls`), skipping
-/// nothing: it stops at the first flag or at a word that looks like a value (digits, `/`, `.`).
+/// The leading command words of `args` (at most two, e.g. `get nodes`, `request ls`) for logs and
+/// metrics: it stops at the first flag or at a word that looks like a value (digits, `/`, `.`).
 pub fn subcommand(args: &[String]) -> String {
     args.iter()
         .take(2)
