@@ -32,6 +32,9 @@ async fn health_ready_and_metrics_answer() {
     let metrics = http.get(format!("{}/metrics", stack.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("mtcp_tool_calls_total"), "{metrics}");
     assert!(metrics.contains(r#"tool="list_nodes""#));
+    // CLI runs are labelled by command words only: never paths, addresses or arguments.
+    assert!(metrics.contains(r#"subcommand="get nodes""#), "{metrics}");
+    assert!(!metrics.contains("sim-identity"), "a path leaked into a label");
     stack.stop().await;
 }
 

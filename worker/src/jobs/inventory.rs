@@ -37,7 +37,14 @@ pub(super) async fn run(ctx: &JobContext, tool: &str) -> Outcome {
 fn record_cli_run(record: &RunRecord) {
     let binary = record.argv.first().cloned().unwrap_or_default();
     let binary = if binary.ends_with("tsh") { "tsh" } else { "tctl" };
-    let subcommand = record.argv.iter().skip(1).find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
+    // The runner puts its global flags (each with a value) before the command words.
+    let mut rest = &record.argv[1.min(record.argv.len())..];
+    while let [flag, _value, tail @ ..] = rest
+        && matches!(flag.as_str(), "-i" | "--identity" | "--auth-server" | "--proxy")
+    {
+        rest = tail;
+    }
+    let subcommand = mtcp_shared::teleport::runner::subcommand(rest);
     let exit = match record.exit_code {
         Some(0) => "ok",
         Some(_) => "error",
