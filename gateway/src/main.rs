@@ -1,19 +1,7 @@
 //! `mtcp-gateway`: the MCP endpoint.
 
-use clap::Parser;
-
-#[derive(Parser)]
-#[command(version, about = "MCP Teleport Control Plane gateway")]
-struct Args {
-    /// Configuration file (YAML); environment overrides apply on top.
-    #[arg(long, env = "MTCP_CONFIG")]
-    config: Option<std::path::PathBuf>,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let config = mtcp_shared::config::Config::load(args.config.as_deref())?;
-    mtcp_shared::telemetry::init_tracing(&config.service);
+    let config = mtcp_shared::service::start("mtcp-gateway", "MCP Teleport Control Plane gateway: the MCP endpoint")?;
     mtcp_gateway::run(config, mtcp_shared::shutdown::on_signal()).await
 }

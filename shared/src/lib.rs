@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod policy;
 pub mod redact;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod teleport;

@@ -38,19 +38,17 @@ fn with_database(url: &str, db: &str) -> String {
 impl TestDb {
     /// Create and migrate a fresh database.
     pub async fn new() -> anyhow::Result<Self> {
-        let server = server_url();
-        let admin_url = with_database(&server, "postgres");
-        let name = format!("mtcp_t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
-        let url = with_database(&server, &name);
-        let pool = mtcp_shared::db::connect(&url, 5, std::time::Duration::from_secs(10)).await?;
-        mtcp_shared::db::migrate(&pool).await?;
-        Ok(Self { name, url, admin_url, pool })
+        let db = Self::create().await?;
+        mtcp_shared::db::migrate(&db.pool).await?;
+        Ok(db)
     }
 
     /// A database that exists but was never migrated.
     pub async fn unmigrated() -> anyhow::Result<Self> {
+        Self::create().await
+    }
+
+    async fn create() -> anyhow::Result<Self> {
         let server = server_url();
         let admin_url = with_database(&server, "postgres");
         let name = format!("mtcp_t_{}", uuid::Uuid::new_v4().simple());

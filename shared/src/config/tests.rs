@@ -88,6 +88,7 @@ fn the_example_documents_every_key_and_parses() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
 fn environment_overrides_the_file_and_names_bad_values() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("config.yaml", "service: { port: 8000 }\nteleport: { timeout: 30s }\n")?;

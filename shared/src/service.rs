@@ -1,0 +1,25 @@
+//! Start-up shared by the service binaries: the `--config` flag, configuration loading and logging.
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use crate::config::Config;
+
+/// Command line of a service binary.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct ServiceArgs {
+    /// Configuration file (YAML); environment overrides apply on top.
+    #[arg(long, env = "MTCP_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Parse the command line of service `name`, load and validate its configuration, start logging.
+pub fn start(name: &'static str, about: &'static str) -> anyhow::Result<Config> {
+    let matches = ServiceArgs::command().name(name).about(about).get_matches();
+    let args = ServiceArgs::from_arg_matches(&matches)?;
+    let config = Config::load(args.config.as_deref())?;
+    crate::telemetry::init_tracing(&config.service);
+    Ok(config)
+}
