@@ -2,6 +2,7 @@
 //! the requests waiting on those op ids, with a slow status poll as the safety net.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +24,22 @@ pub enum WaitOutcome {
     StillRunning,
 }
 
-type Registry = Arc<Mutex<HashMap<OpId, (Arc<Notify>, usize)>>>;
+/// A completion signal: the flag remembers a wake-up that came while nobody was waiting yet
+/// (`Notify::notify_waiters` alone would lose it).
+#[derive(Default)]
+struct Signal {
+    fired: AtomicBool,
+    notify: Notify,
+}
+
+impl Signal {
+    fn fire(&self) {
+        self.fired.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+}
+
+type Registry = Arc<Mutex<HashMap<OpId, (Arc<Signal>, usize)>>>;
 
 /// Fan-out of operation completions.
 #[derive(Clone)]
@@ -35,7 +51,7 @@ pub struct Waiter {
 /// A registration; dropping it unregisters.
 pub struct Registration {
     op_id: OpId,
-    notify: Arc<Notify>,
+    signal: Arc<Signal>,
     registry: Registry,
 }
 
@@ -62,28 +78,31 @@ impl Waiter {
     /// Register interest in an operation. Call before the operation can finish (before commit).
     pub fn register(&self, op_id: OpId) -> Registration {
         let mut map = self.registry.lock().expect("waiter registry poisoned");
-        let entry = map.entry(op_id).or_insert_with(|| (Arc::new(Notify::new()), 0));
+        let entry = map.entry(op_id).or_default();
         entry.1 += 1;
-        Registration { op_id, notify: entry.0.clone(), registry: self.registry.clone() }
+        Registration { op_id, signal: entry.0.clone(), registry: self.registry.clone() }
     }
 
     /// Wait until the operation is terminal or `budget` passes.
     pub async fn wait(&self, reg: &Registration, budget: Duration) -> Result<WaitOutcome, db::DbError> {
         let deadline = tokio::time::Instant::now() + budget;
-        let mut first = true;
+        let mut poll_due = false;
         loop {
-            let notified = reg.notify.notified();
+            let notified = reg.signal.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            // The first pass needs no read: registration happened before the commit, so the
-            // completion's notification cannot have been missed yet.
-            if !first && let Some(row) = self.terminal(reg.op_id).await? {
+            // Read the status only when told to (or as the slow safety net): registration happened
+            // before the commit, so no completion can slip by unannounced.
+            let fired = reg.signal.fired.swap(false, Ordering::AcqRel);
+            if (fired || poll_due)
+                && let Some(row) = self.terminal(reg.op_id).await?
+            {
                 return Ok(WaitOutcome::Done(Box::new(row)));
             }
-            first = false;
+            poll_due = false;
             tokio::select! {
                 _ = &mut notified => {}
-                _ = tokio::time::sleep(FALLBACK_POLL) => {}
+                _ = tokio::time::sleep(FALLBACK_POLL) => poll_due = true,
                 _ = tokio::time::sleep_until(deadline) => {
                     return Ok(match self.terminal(reg.op_id).await? {
                         Some(row) => WaitOutcome::Done(Box::new(row)),
@@ -106,12 +125,12 @@ fn wake(registry: &Registry, op_id: Option<OpId>) {
     let map = registry.lock().expect("waiter registry poisoned");
     match op_id {
         Some(id) => {
-            if let Some((n, _)) = map.get(&id) {
-                n.notify_waiters();
+            if let Some((signal, _)) = map.get(&id) {
+                signal.fire();
             }
         }
         // Notifications may have been lost: let every waiter re-read its status.
-        None => map.values().for_each(|(n, _)| n.notify_waiters()),
+        None => map.values().for_each(|(signal, _)| signal.fire()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod agent;
 mod jobs;
+mod wakeup;
 
 use std::sync::Arc;
 
@@ -67,15 +68,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let heartbeat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
     let ctx = Arc::new(JobContext { pool: pool.clone(), runner, worker_id: agent.id.to_string() });
-    let storage = PostgresStorage::<ToolJob>::new(&pool)
-        .with_config(
-            apalis_postgres::Config::default()
-                .queue(TOOLS_QUEUE)
-                .batch_size(1)
-                .heartbeat_interval(config.worker.heartbeat_interval)
-                .missed_heartbeats(3),
-        )
-        .with_pubsub();
+    let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
+        apalis_postgres::Config::default()
+            .queue(TOOLS_QUEUE)
+            .batch_size(config.worker.concurrency)
+            .heartbeat_interval(config.worker.heartbeat_interval)
+            .missed_heartbeats(3),
+    );
+    let wakeups =
+        wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), TOOLS_QUEUE.into()), wakeup::ECHO_DELAY);
+    let storage = apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups));
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
     let stopped = stop.clone();
     WorkerBuilder::new(agent.apalis_name())

@@ -19,6 +19,9 @@ struct Args {
     /// Jobs the worker runs at once.
     #[arg(long, default_value_t = 16)]
     worker_concurrency: usize,
+    /// Print the phases of the N slowest calls of each round (stderr).
+    #[arg(long, default_value_t = 0)]
+    worst: usize,
     /// Tool to call.
     #[arg(long, default_value = "list_nodes")]
     tool: String,
@@ -98,7 +101,15 @@ async fn main() -> anyhow::Result<()> {
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     match c.call(&tool, serde_json::json!({})).await {
-                        Ok(r) if r.is_error != Some(true) => lat.push(t.elapsed()),
+                        Ok(r) if r.is_error != Some(true) => {
+                            let id = r
+                                .meta
+                                .as_ref()
+                                .and_then(|m| m.0.get("mtcp/op_id"))
+                                .and_then(|v| v.as_str())
+                                .and_then(|s| s.parse::<uuid::Uuid>().ok());
+                            lat.push((t.elapsed(), id))
+                        }
                         _ => errors += 1,
                     }
                 }
@@ -106,15 +117,41 @@ async fn main() -> anyhow::Result<()> {
                 (lat, errors)
             }));
         }
-        let mut all = Vec::new();
+        let mut with_ids = Vec::new();
         let mut errors = 0;
         for t in tasks {
             let (lat, e) = t.await?;
-            all.extend(lat);
+            with_ids.extend(lat);
             errors += e;
         }
         let elapsed = started.elapsed();
-        all.sort();
+        with_ids.sort();
+        let all: Vec<Duration> = with_ids.iter().map(|(d, _)| *d).collect();
+        if args.worst > 0 {
+            for (d, id) in with_ids.iter().rev().take(args.worst) {
+                let phases: Option<(f64, f64)> = sqlx::query_as(
+                    "SELECT (extract(epoch FROM started_at - created_at) * 1000)::float8, (extract(epoch FROM ended_at - started_at) * 1000)::float8
+                     FROM operations WHERE op_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&stack.db.pool)
+                .await?;
+                let job_id = id.map(|u| mtcp_shared::domain::OpId(u).job_id());
+                let fetched: Option<(f64, Option<f64>)> = sqlx::query_as(
+                    "SELECT (extract(epoch FROM j.lock_at - o.created_at) * 1000)::float8,
+                            (extract(epoch FROM j.done_at - o.created_at) * 1000)::float8
+                     FROM apalis.jobs j, operations o WHERE j.id = $1 AND o.op_id = $2",
+                )
+                .bind(&job_id)
+                .bind(id)
+                .fetch_optional(&stack.db.pool)
+                .await?;
+                eprintln!(
+                    "slow call {} ms: (queue, run) ms {phases:?}; apalis (lock, done) after create {fetched:?}",
+                    ms(*d)
+                );
+            }
+        }
         println!(
             "| {n} | {} | {:.1} | {} | {} | {} | {errors} |",
             all.len(),
@@ -124,6 +161,20 @@ async fn main() -> anyhow::Result<()> {
             ms(percentile(&all, 0.99)),
         );
     }
+    let phases: (f64, f64, f64, f64) = sqlx::query_as(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) * 1000,
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) * 1000,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at)) * 1000,
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - started_at)) * 1000
+         FROM operations WHERE status = 'succeeded' AND started_at IS NOT NULL",
+    )
+    .fetch_one(&stack.db.pool)
+    .await?;
+    println!(
+        "\nall rounds, from the operations table: queue wait (created → started) p50 {:.2} ms, p99 {:.2} ms; \
+         worker run (started → ended) p50 {:.2} ms, p99 {:.2} ms",
+        phases.0, phases.1, phases.2, phases.3
+    );
     stack.stop().await;
     Ok(())
 }

@@ -55,15 +55,30 @@ fn record_cli_run(record: &RunRecord) {
     metrics::histogram!("mtcp_cli_run_duration_seconds", "binary" => binary).record(record.duration.as_secs_f64());
 }
 
-fn stored(record: &RunRecord) -> (Option<i32>, Option<String>, Option<String>) {
-    (record.exit_code, Some(record.stdout.clone()), Some(record.stderr.clone()))
+/// Stdout kept on a successful run: the typed result holds the data, so only a head of the raw
+/// output is stored for forensics. Keeping the row small also keeps the finishing UPDATE below
+/// the size at which sqlx 0.9.0's socket (no TCP_NODELAY, transact-rs/sqlx#4335) waits ~40 ms for
+/// a delayed ACK.
+const SUCCESS_STDOUT_BYTES: usize = 4096;
+
+fn stored(record: &RunRecord, succeeded: bool) -> (Option<i32>, Option<String>, Option<String>) {
+    let stdout = if succeeded && record.stdout.len() > SUCCESS_STDOUT_BYTES {
+        let mut cut = SUCCESS_STDOUT_BYTES;
+        while !record.stdout.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}\n[… {} more bytes not stored; see the result]", &record.stdout[..cut], record.stdout.len() - cut)
+    } else {
+        record.stdout.clone()
+    };
+    (record.exit_code, Some(stdout), Some(record.stderr.clone()))
 }
 
 fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Outcome {
     match run {
         Ok(ToolRun { value, record }) => {
             record_cli_run(&record);
-            let (exit_code, stdout, stderr) = stored(&record);
+            let (exit_code, stdout, stderr) = stored(&record, true);
             Outcome {
                 status: OperationStatus::Succeeded,
                 exit_code,
@@ -85,7 +100,7 @@ fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Outcome {
                 | ToolFailure::Teleport { record, .. }
                 | ToolFailure::Parse { record, .. } => {
                     record_cli_run(record);
-                    stored(record)
+                    stored(record, false)
                 }
                 ToolFailure::Spawn { .. } => (None, None, None),
             };
