@@ -134,6 +134,15 @@ async fn roles_see_and_call_only_what_the_policy_grants_and_denials_are_recorded
     assert!(text_of(&r).contains("takes no arguments") && text_of(&r).contains("--proxy"), "{}", text_of(&r));
     let r = readonly.call("get_operation", json!({ "op_id": "-rf" })).await.unwrap();
     assert!(text_of(&r).contains("not an operation id"), "{}", text_of(&r));
+    // Refused and invalid calls are in the trail too, with their (redacted) inputs.
+    let trail: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT tool, status, error FROM operations WHERE actor = 'dev-readonly' ORDER BY created_at")
+            .fetch_all(&stack.db.pool)
+            .await
+            .unwrap();
+    let failed: Vec<_> = trail.iter().filter(|(_, s, _)| s == "failed").collect();
+    assert_eq!(failed.len(), 3, "{trail:?}");
+    assert!(failed.iter().all(|(_, _, e)| e.is_some()), "{trail:?}");
     stack.stop().await;
 }
 

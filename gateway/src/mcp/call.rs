@@ -60,26 +60,24 @@ async fn call_inner(
     args: JsonObject,
     request_id: Option<String>,
 ) -> (&'static str, CallToolResult) {
-    let valid = match validate(spec, args) {
-        Ok(v) => v,
-        Err(msg) => return ("invalid", error_text(format!("invalid arguments for {}: {msg}", spec.name))),
-    };
-    let ctx = CallContext { mutating: spec.mutating, reason: valid.reason.as_deref() };
+    // Policy first: a caller that may not use the tool learns nothing about its arguments.
+    let raw_reason = args.get("reason").and_then(Value::as_str).map(str::to_owned);
+    let ctx = CallContext { mutating: spec.mutating, reason: raw_reason.as_deref() };
     let decision = st.policy.evaluate(actor, spec.capability, &ctx);
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
         .increment(1);
-    let mut inputs = valid.args.clone();
+    let mut inputs = Value::Object(args.clone());
     redact_json(&mut inputs);
     let op_id = OpId::generate();
-    let op = NewOperation {
+    let mut op = NewOperation {
         op_id,
         request_id,
         actor,
         capability: spec.capability,
         tool: spec.name,
         inputs,
-        reason: valid.reason.as_deref(),
+        reason: None,
         ticket: None,
         decision: &decision,
     };
@@ -94,6 +92,15 @@ async fn call_inner(
         );
         return ("denied", error_text(text));
     }
+    let valid = match validate(spec, args) {
+        Ok(v) => v,
+        Err(msg) => {
+            let text = format!("invalid arguments for {}: {msg}", spec.name);
+            record_failure(st, &op, &text).await;
+            return ("invalid", error_text(text));
+        }
+    };
+    op.reason = valid.reason.as_deref();
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
         Execution::Worker => enqueue_and_wait(st, spec, &op, valid.args).await,
@@ -123,7 +130,17 @@ async fn answer_locally(
             }
             ("succeeded", with_op_id(CallToolResult::structured(value), op.op_id))
         }
-        Err(msg) => ("failed", error_text(msg)),
+        Err(msg) => {
+            record_failure(st, op, &msg).await;
+            ("failed", with_op_id(error_text(msg), op.op_id))
+        }
+    }
+}
+
+/// Record a call that ended before it could run (invalid arguments, a refused lookup).
+async fn record_failure(st: &AppState, op: &NewOperation<'_>, error: &str) {
+    if let Err(e) = db::operations::insert_failed(&st.pool, op, error).await {
+        tracing::error!(op_id = %op.op_id, error = %e, "recording a failed call");
     }
 }
 

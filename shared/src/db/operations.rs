@@ -35,6 +35,11 @@ pub async fn insert_denied(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> 
     insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason)).await
 }
 
+/// Insert a call that failed before anything ran (invalid arguments, a refused lookup).
+pub async fn insert_failed(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, error: &str) -> Result<(), DbError> {
+    insert(conn, op, OperationStatus::Failed, None, Some(error)).await
+}
+
 /// Insert a call the gateway answered itself, already `succeeded` with its result.
 pub async fn insert_answered(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, result: &Value) -> Result<(), DbError> {
     insert(conn, op, OperationStatus::Succeeded, Some(result), None).await
