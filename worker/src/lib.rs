@@ -76,7 +76,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             .missed_heartbeats(3),
     );
     let wakeups =
-        wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), TOOLS_QUEUE.into()), wakeup::ECHO_DELAY);
+        wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), TOOLS_QUEUE.into()), wakeup::ECHO_DELAYS);
     let storage = apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups));
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
     let stopped = stop.clone();

@@ -1,31 +1,45 @@
-//! Job wake-ups: apalis' LISTEN stream plus one delayed echo after each notification.
+//! Job wake-ups: apalis' LISTEN stream plus delayed echoes after each notification.
 //!
 //! apalis only uses a notification as a waker. One that arrives while a fetch is already in flight
 //! (a fetch whose snapshot predates the new job's commit) wakes nothing new: the fetch comes back
-//! empty and the worker parks until its next heartbeat, seconds later. Echoing the last
-//! notification once, shortly after, forces a fetch that sees the job. Idle workers cost nothing.
+//! empty and the worker parks until its next heartbeat, seconds later. Echoing the latest
+//! notification shortly after (and once more later, in case the first echo met a busy worker)
+//! forces a fetch that sees the job. Idle workers cost nothing.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use std::future::Future;
 use tokio::time::Sleep;
 
-/// Delay of the echo: longer than a fetch round trip, short against any human-noticeable wait.
-pub const ECHO_DELAY: Duration = Duration::from_millis(25);
+/// Delays of the echoes after a notification: the first just past a fetch round trip, the second
+/// a safety net still far below any human-noticeable wait.
+pub const ECHO_DELAYS: &[Duration] = &[Duration::from_millis(3), Duration::from_millis(40)];
 
-/// A stream that yields for every item of `inner`, and once more `delay` after the latest one.
+/// A stream that yields for every item of `inner`, then once after each of `delays` (measured
+/// from the latest item).
 pub struct WithEcho<S> {
     inner: S,
-    echo: Option<Pin<Box<Sleep>>>,
-    delay: Duration,
+    delays: &'static [Duration],
+    /// The pending echo and the index of the delay after it.
+    echo: Option<(Pin<Box<Sleep>>, usize)>,
 }
 
 impl<S> WithEcho<S> {
-    pub fn new(inner: S, delay: Duration) -> Self {
-        Self { inner, echo: None, delay }
+    pub fn new(inner: S, delays: &'static [Duration]) -> Self {
+        Self { inner, delays, echo: None }
+    }
+
+    /// Arm the echo `index`, registering its timer with `cx` at once: the caller may not poll this
+    /// stream again until something wakes it.
+    fn arm(&mut self, index: usize, elapsed: Duration, cx: &mut Context<'_>) {
+        self.echo = self.delays.get(index).map(|d| {
+            let mut sleep = Box::pin(tokio::time::sleep(d.saturating_sub(elapsed)));
+            let _ = sleep.as_mut().poll(cx);
+            (sleep, index + 1)
+        });
     }
 }
 
@@ -33,19 +47,18 @@ impl<S: Stream + Unpin> Stream for WithEcho<S> {
     type Item = ();
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        if let Some(sleep) = self.echo.as_mut()
-            && sleep.as_mut().poll(cx).is_ready()
-        {
-            self.echo = None;
+        let fired = match self.echo.as_mut() {
+            Some((sleep, next)) => sleep.as_mut().poll(cx).is_ready().then_some(*next),
+            None => None,
+        };
+        if let Some(next) = fired {
+            let fired_at = self.delays[next - 1];
+            self.arm(next, fired_at, cx);
             return Poll::Ready(Some(()));
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(_)) => {
-                let mut sleep = Box::pin(tokio::time::sleep(self.delay));
-                // Register the timer now: the caller may not poll this stream again until woken,
-                // and the echo must be able to wake it.
-                let _ = sleep.as_mut().poll(cx);
-                self.echo = Some(sleep);
+                self.arm(0, Duration::ZERO, cx);
                 Poll::Ready(Some(()))
             }
             Poll::Ready(None) => Poll::Ready(None),
@@ -59,14 +72,16 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn every_item_is_echoed_once_after_the_delay() {
+    async fn every_item_is_echoed_after_each_delay_then_silence() {
         let (tx, rx) = futures::channel::mpsc::unbounded::<u8>();
-        let mut s = WithEcho::new(rx, ECHO_DELAY);
+        let mut s = WithEcho::new(rx, ECHO_DELAYS);
         tx.unbounded_send(1).unwrap();
-        assert_eq!(s.next().await, Some(()));
         let start = tokio::time::Instant::now();
-        assert_eq!(s.next().await, Some(()), "the echo");
-        assert!(start.elapsed() >= ECHO_DELAY);
+        assert_eq!(s.next().await, Some(()));
+        for delay in ECHO_DELAYS {
+            assert_eq!(s.next().await, Some(()), "echo at {delay:?}");
+            assert_eq!(start.elapsed(), *delay);
+        }
         // Nothing more until a new item arrives.
         let quiet = tokio::time::timeout(Duration::from_secs(10), s.next()).await;
         assert!(quiet.is_err());
