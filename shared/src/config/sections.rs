@@ -145,6 +145,8 @@ fn ser_secret_opt<S: serde::Serializer>(_: &Option<SecretString>, s: S) -> Resul
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
+    /// Policy file (YAML): custom roles, bindings, constraints. Reloaded on SIGHUP.
+    pub path: Option<PathBuf>,
     pub allow_tsh_passthrough: bool,
     pub allow_tctl_passthrough: bool,
     pub default_proxy_ttl_seconds: u64,
@@ -154,6 +156,7 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
+            path: None,
             allow_tsh_passthrough: false,
             allow_tctl_passthrough: false,
             default_proxy_ttl_seconds: 3600,
@@ -163,10 +166,73 @@ impl Default for PolicyConfig {
 }
 
 /// Credentials accepted by the gateway.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     pub api_keys: Vec<ApiKeyEntry>,
+    /// Also accept keys managed with `mtcp keys` (table `api_keys`).
+    pub database_keys: bool,
+    /// OIDC/JWT bearer tokens; off when absent.
+    pub oidc: Option<OidcConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { api_keys: Vec::new(), database_keys: true, oidc: None }
+    }
+}
+
+/// JWT bearer tokens from an OIDC identity provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud` (one of, when the token carries several).
+    pub audience: String,
+    /// JWKS document URL (fetched at start and refreshed); or `jwks_file`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// JWKS document on disk; or `jwks_url`.
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// Accepted signature algorithms: RS256, ES256.
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Clock skew tolerated on `exp`/`nbf`/`iat`.
+    #[serde(default = "default_leeway", with = "humantime_serde")]
+    pub leeway: Duration,
+    /// How often the JWKS is re-read; an unknown `kid` also triggers a (rate-limited) refresh.
+    #[serde(default = "default_jwks_refresh", with = "humantime_serde")]
+    pub jwks_refresh: Duration,
+    /// Claim holding the actor id.
+    #[serde(default = "default_actor_claim")]
+    pub actor_claim: String,
+    /// Claim holding a policy role name; when absent, policy bindings decide the role.
+    #[serde(default)]
+    pub role_claim: Option<String>,
+    /// Claim holding the caller's groups (for policy bindings).
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// A scope the token must carry (`scope` or `scp` claim); missing → 403.
+    #[serde(default)]
+    pub required_scope: Option<String>,
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into(), "ES256".into()]
+}
+fn default_leeway() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_jwks_refresh() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_actor_claim() -> String {
+    "sub".into()
+}
+fn default_groups_claim() -> String {
+    "groups".into()
 }
 
 /// An API key, stored as the hex SHA-256 of the key: the key itself is never in the config.

@@ -59,6 +59,7 @@ impl Config {
             return Err(invalid("policy.default_proxy_ttl_seconds", "must be greater than zero"));
         }
         self.validate_keys()?;
+        self.validate_oidc()?;
         if self.worker.concurrency == 0 {
             return Err(invalid("worker.concurrency", "must be at least 1"));
         }
@@ -100,6 +101,37 @@ impl Config {
             if !seen.insert(hash) {
                 return Err(invalid(&at("sha256"), "the same key is listed twice"));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_oidc(&self) -> Result<(), ConfigError> {
+        let Some(o) = &self.auth.oidc else { return Ok(()) };
+        if o.issuer.trim().is_empty() {
+            return Err(invalid("auth.oidc.issuer", "must be the issuer URL your identity provider puts in `iss`"));
+        }
+        if o.audience.trim().is_empty() {
+            return Err(invalid("auth.oidc.audience", "must be the audience tokens are issued for"));
+        }
+        match (&o.jwks_url, &o.jwks_file) {
+            (Some(_), Some(_)) => return Err(invalid("auth.oidc.jwks_url", "set jwks_url or jwks_file, not both")),
+            (None, None) => return Err(invalid("auth.oidc.jwks_url", "set jwks_url or jwks_file")),
+            (Some(url), None) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return Err(invalid("auth.oidc.jwks_url", format!("{url:?} is not an http(s) URL")));
+            }
+            _ => {}
+        }
+        if o.algorithms.is_empty() {
+            return Err(invalid("auth.oidc.algorithms", "list at least one of RS256, ES256"));
+        }
+        if let Some(bad) = o.algorithms.iter().find(|a| !matches!(a.as_str(), "RS256" | "ES256")) {
+            return Err(invalid("auth.oidc.algorithms", format!("{bad:?} is not supported; use RS256 or ES256")));
+        }
+        if o.jwks_refresh < std::time::Duration::from_secs(10) {
+            return Err(invalid("auth.oidc.jwks_refresh", "must be at least 10s"));
+        }
+        if o.actor_claim.trim().is_empty() {
+            return Err(invalid("auth.oidc.actor_claim", "must name a claim, e.g. sub or email"));
         }
         Ok(())
     }
