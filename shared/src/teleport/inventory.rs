@@ -10,7 +10,7 @@ use super::commands::{self, CliCommand};
 use super::error::{TeleportError, classify};
 use super::parse::{self, ParseError};
 use super::record::{RunRecord, Scrub};
-use super::runner::{RunError, Runner};
+use super::runner::{Binary, RunError, RunOutput, Runner};
 use super::views::{AuthPreferenceView, CaList, NodeList, ProxyList, RoleList, TokenList, UserList};
 use crate::redact::redact_text;
 
@@ -77,15 +77,17 @@ impl ToolFailure {
     }
 }
 
-async fn run_tool<M, V>(
+/// Runs `args` and maps how the run ended, the same way for every tool: the process could not
+/// start, timed out, was cancelled, or exited non-zero (classified from stderr). On a zero exit,
+/// the raw output (parsers need it verbatim) and its redacted, capped record.
+pub(crate) async fn run_checked(
     runner: &Runner,
-    cancel: &CancellationToken,
-    command: CliCommand,
+    binary: Binary,
+    args: &[String],
     scrub: Scrub,
-    parse: fn(&str) -> Result<M, ParseError>,
-    view: impl FnOnce(&M) -> V,
-) -> Result<ToolRun<V>, ToolFailure> {
-    let output = match runner.run(command.binary, &command.to_args(), cancel).await {
+    cancel: &CancellationToken,
+) -> Result<(RunOutput, RunRecord), ToolFailure> {
+    let output = match runner.run(binary, args, cancel).await {
         Ok(output) => output,
         Err(RunError::Spawn { binary, source }) => {
             return Err(ToolFailure::Spawn { message: redact_text(&format!("{binary}: {source}")) });
@@ -98,9 +100,21 @@ async fn run_tool<M, V>(
         }
     };
     let record = RunRecord::scrubbed(&output, scrub);
-    if let Some(error) = classify(&output) {
-        return Err(ToolFailure::Teleport { error, record });
+    match classify(&output) {
+        Some(error) => Err(ToolFailure::Teleport { error, record }),
+        None => Ok((output, record)),
     }
+}
+
+async fn run_tool<M, V>(
+    runner: &Runner,
+    cancel: &CancellationToken,
+    command: CliCommand,
+    scrub: Scrub,
+    parse: fn(&str) -> Result<M, ParseError>,
+    view: impl FnOnce(&M) -> V,
+) -> Result<ToolRun<V>, ToolFailure> {
+    let (output, record) = run_checked(runner, command.binary, &command.to_args(), scrub, cancel).await?;
     match parse(&output.stdout) {
         Ok(model) => Ok(ToolRun { value: view(&model), record }),
         Err(error) if output.stdout_truncated => {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod inventory;
 pub mod models;
 pub mod parse;
+pub mod passthrough;
 pub mod record;
 pub mod runner;
 pub mod table;
