@@ -37,6 +37,8 @@ pub struct SimEnv {
     pub garbage: Option<String>,
     /// `TELEPORT_SIM_STDERR_NOISE`
     pub stderr_noise: Option<String>,
+    /// `TELEPORT_SIM_ARGV_LOG`: a file that gets one JSON line per invocation (see [`crate::argv_log`]).
+    pub argv_log: Option<String>,
 }
 
 impl SimEnv {
@@ -65,6 +67,7 @@ impl SimEnv {
             exit: get("TELEPORT_SIM_EXIT"),
             garbage: get("TELEPORT_SIM_GARBAGE"),
             stderr_noise: get("TELEPORT_SIM_STDERR_NOISE"),
+            argv_log: get("TELEPORT_SIM_ARGV_LOG"),
         }
     }
 

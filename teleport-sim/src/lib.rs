@@ -8,12 +8,15 @@
 //!   clock; `TELEPORT_SIM_ALLOW_NO_IDENTITY=1` skips the credential requirement.
 //! - Faults (see [`faults`]): `TELEPORT_SIM_DELAY_MS`, `_HANG`, `_FAIL`, `_FAIL_ON`, `_EXIT`,
 //!   `_GARBAGE`, `_STDERR_NOISE`, or the state file's `faults` section (the environment wins).
+//! - Observation: `TELEPORT_SIM_ARGV_LOG=<path>` appends `{"tool":"tctl","argv":[…]}` per
+//!   invocation (see [`argv_log`]), for tests that check exactly what reached the CLI.
 //!
 //! Flow of one command: parse (kingpin errors) → resolve what it reads (argument errors) →
 //! credentials → load the state → faults (noise, delay, hang) → deny list / injected error →
 //! handler → garbage / exit-code overrides.
 
 mod access;
+pub mod argv_log;
 mod cli;
 mod credentials;
 mod digest;
@@ -46,6 +49,14 @@ use crate::state::State;
 pub struct Ctx<'a> {
     pub state: &'a State,
     pub now: DateTime<Utc>,
+}
+
+/// Appends `argv` to the `TELEPORT_SIM_ARGV_LOG` file when the knob is set; `main` calls it
+/// before [`run`], so the log sees every invocation, including the ones that fail.
+pub fn log_argv(argv: &[String], env: &SimEnv) {
+    if let Some(path) = &env.argv_log {
+        argv_log::append(path, argv);
+    }
 }
 
 /// Runs one command line (`argv[0]` included) and returns what to print and the exit code.
