@@ -1,6 +1,8 @@
 //! Bearer authentication: API keys (configured as SHA-256) → `Actor`; 401 with an RFC 9728
 //! `WWW-Authenticate` challenge otherwise, and the protected resource metadata document.
 
+pub mod jwt;
+
 use std::collections::HashMap;
 
 use axum::extract::{Request, State};
