@@ -2,6 +2,7 @@
 //! private PostgreSQL for development and tests). Also the dev-stack wiring the tests reuse.
 
 pub mod dev;
+mod keys;
 pub mod postgres;
 mod up;
 
@@ -31,6 +32,8 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Manage API keys stored in the database (shown once, stored as SHA-256).
+    Keys(keys::KeysArgs),
     /// A private PostgreSQL server in a data directory, started from the local PostgreSQL binaries.
     Postgres {
         #[command(subcommand)]
@@ -56,6 +59,7 @@ enum PgAction {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
         Command::Migrate { config, database_url } => {
             let mut config = Config::load(config.as_deref())?;
             if let Some(url) = database_url {

@@ -37,15 +37,46 @@ impl Application {
         self.listener.local_addr().expect("bound listener has an address")
     }
 
-    /// Serve until the shutdown token fires.
+    /// A handle that reloads the policy file (what SIGHUP does), usable after `run_until_stopped`.
+    pub fn reloader(&self) -> PolicyReloader {
+        PolicyReloader(self.state.clone())
+    }
+
+    /// Serve until the shutdown token fires. SIGHUP reloads the policy file.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
+        tokio::spawn(reload_on_sighup(self.state.clone()));
         let app = http::router(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "gateway listening");
-        axum::serve(self.listener, app)
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
             .context("serving HTTP")
+    }
+}
+
+/// Reloads the gateway's policy file.
+#[derive(Clone)]
+pub struct PolicyReloader(AppState);
+
+impl PolicyReloader {
+    /// Reload now; returns the new policy version, or why the file was rejected (the running
+    /// policy then stays).
+    pub fn reload(&self) -> Result<String, mtcp_shared::policy::PolicyError> {
+        self.0.reload_policy()
+    }
+}
+
+async fn reload_on_sighup(state: AppState) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; policy reload by signal is off");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = hup.recv() => { let _ = state.reload_policy(); }
+        }
     }
 }
 

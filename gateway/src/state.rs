@@ -1,15 +1,18 @@
-//! Process state shared by every request: configuration, pool, policy, credentials, waiter.
+//! Process state shared by every request: configuration, pool, policy (hot-swappable),
+//! credentials, the waiter.
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use mtcp_shared::config::Config;
 use mtcp_shared::db;
-use mtcp_shared::policy::{Policy, PolicySettings};
+use mtcp_shared::policy::{Policy, PolicyError};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::KeyStore;
+use crate::auth::jwt::JwtVerifier;
+use crate::auth::{FailureRecorder, KeyStore};
 use crate::waiter::Waiter;
 
 /// Cheap to clone; one per process.
@@ -17,31 +20,56 @@ use crate::waiter::Waiter;
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: PgPool,
-    pub policy: Arc<Policy>,
+    /// Swapped whole on reload: a request evaluates against one consistent policy.
+    pub policy: Arc<ArcSwap<Policy>>,
     pub keys: Arc<KeyStore>,
+    /// OIDC token verification, when configured.
+    pub jwt: Option<JwtVerifier>,
+    pub auth_failures: Arc<FailureRecorder>,
     pub waiter: Waiter,
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
     pub(crate) async fn connect(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let policy = config.load_policy().context("loading the policy")?;
         let url = config.database_url()?;
         let pool = db::connect(url, config.database.max_connections, config.database.connect_timeout).await?;
         db::ensure_migrated(&pool).await?;
-        let policy = Policy::builtin(policy_settings(&config));
-        let keys = KeyStore::from_config(&config.auth).context("loading API keys")?;
+        let keys = KeyStore::from_config(&config.auth, &policy)?;
+        let jwt = match &config.auth.oidc {
+            Some(oidc) => Some(JwtVerifier::new(oidc, shutdown.clone()).await.context("setting up OIDC (auth.oidc)")?),
+            None => None,
+        };
         let waiter = Waiter::start(pool.clone(), shutdown.clone());
-        Ok(Self { config: Arc::new(config), pool, policy: Arc::new(policy), keys: Arc::new(keys), waiter, shutdown })
+        tracing::info!(policy_version = policy.version(), "policy loaded");
+        Ok(Self {
+            config: Arc::new(config),
+            pool,
+            policy: Arc::new(ArcSwap::from_pointee(policy)),
+            keys: Arc::new(keys),
+            jwt,
+            auth_failures: Arc::default(),
+            waiter,
+            shutdown,
+        })
     }
-}
 
-/// The policy switches of the configuration.
-pub fn policy_settings(config: &Config) -> PolicySettings {
-    let p = &config.policy;
-    PolicySettings {
-        allow_tsh_passthrough: p.allow_tsh_passthrough,
-        allow_tctl_passthrough: p.allow_tctl_passthrough,
-        default_proxy_ttl_seconds: p.default_proxy_ttl_seconds,
-        max_concurrent_proxies_per_actor: p.max_concurrent_proxies_per_actor,
+    /// Re-read the policy file. An invalid file is rejected and the running policy stays.
+    pub fn reload_policy(&self) -> Result<String, PolicyError> {
+        match self.config.load_policy() {
+            Ok(policy) => {
+                let version = policy.version().to_owned();
+                let old = self.policy.swap(Arc::new(policy));
+                metrics::counter!("mtcp_policy_reloads_total", "result" => "ok").increment(1);
+                tracing::info!(from = old.version(), to = %version, "policy reloaded");
+                Ok(version)
+            }
+            Err(e) => {
+                metrics::counter!("mtcp_policy_reloads_total", "result" => "rejected").increment(1);
+                tracing::error!(error = %e, kept = self.policy.load().version(), "policy reload rejected; keeping the running policy");
+                Err(e)
+            }
+        }
     }
 }

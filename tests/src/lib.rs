@@ -3,8 +3,9 @@
 
 pub mod client;
 mod db;
+pub mod process;
 mod stack;
 
 pub use client::McpClient;
 pub use db::TestDb;
-pub use stack::{Stack, StackOptions};
+pub use stack::{Stack, StackOptions, Tweak};

@@ -11,8 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{McpClient, TestDb};
 
+/// A change to the stack's configuration before it starts.
+pub type Tweak = std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 /// Knobs for one stack.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StackOptions {
     /// Timeout of one CLI run.
     pub cli_timeout: Duration,
@@ -25,6 +28,8 @@ pub struct StackOptions {
     pub call_budget: Duration,
     /// Jobs the worker runs at once.
     pub worker_concurrency: usize,
+    /// Applied to the configuration last (policy file, passthrough switches, OIDC…).
+    pub tweak: Option<Tweak>,
 }
 
 impl Default for StackOptions {
@@ -36,6 +41,7 @@ impl Default for StackOptions {
             worker: true,
             call_budget: Duration::from_secs(30),
             worker_concurrency: 8,
+            tweak: None,
         }
     }
 }
@@ -50,6 +56,8 @@ pub struct Stack {
     pub db: TestDb,
     pub shutdown: CancellationToken,
     pub dir: tempfile::TempDir,
+    /// Reloads the gateway's policy file (what SIGHUP does).
+    pub reloader: mtcp_gateway::PolicyReloader,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
@@ -75,17 +83,21 @@ impl Stack {
         mtcp_cli::dev::use_simulator(&mut config, &dir.path().join("sim"), opts.sim_state.as_deref())?;
         config.teleport.env.extend(opts.sim_env.clone());
         let keys = mtcp_cli::dev::add_dev_keys(&mut config).into_iter().map(|k| (k.role, k.key)).collect();
+        if let Some(tweak) = &opts.tweak {
+            tweak(&mut config);
+        }
         config.validate()?;
 
         let shutdown = CancellationToken::new();
         let gateway = mtcp_gateway::Application::build(config.clone(), shutdown.clone()).await?;
         let base = format!("http://{}", gateway.local_addr());
+        let reloader = gateway.reloader();
         let mut tasks = vec![tokio::spawn(gateway.run_until_stopped())];
         if opts.worker {
             tasks.push(tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone())));
         }
         tasks.push(tokio::spawn(mtcp_reaper::run(config.clone(), shutdown.clone())));
-        Ok(Self { url: format!("{base}/mcp"), base, keys, config, db, shutdown, dir, tasks })
+        Ok(Self { url: format!("{base}/mcp"), base, keys, config, db, shutdown, dir, tasks, reloader })
     }
 
     /// The key of a built-in role.

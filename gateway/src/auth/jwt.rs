@@ -1,9 +1,6 @@
 //! OIDC bearer tokens: verifies a JWT against the identity provider's JWKS (file or URL, refreshed)
 //! and extracts the actor, role, groups and scopes that authorization needs.
 
-// Not wired into the request path yet (the auth rewrite does that): until then only tests use it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod claims;
 mod error;
 mod header;

@@ -1,80 +1,126 @@
-//! Bearer authentication: API keys (configured as SHA-256) → `Actor`; 401 with an RFC 9728
-//! `WWW-Authenticate` challenge otherwise, and the protected resource metadata document.
+//! Bearer authentication: API keys (config or database) and, when configured, OIDC JWTs →
+//! `Actor`. 401 with an RFC 9728 challenge for missing/invalid/expired credentials, 403 for a
+//! valid caller without a role or the required scope. Every refusal is counted and recorded.
 
+mod failures;
 pub mod jwt;
+mod keys;
+mod metadata;
 
-use std::collections::HashMap;
+pub use failures::FailureRecorder;
+pub use keys::KeyStore;
+pub use metadata::{PRM_PATH, protected_resource_metadata};
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use mtcp_shared::config::AuthConfig;
-use mtcp_shared::domain::{Actor, AuthSource};
-use sha2::{Digest, Sha256};
+use mtcp_shared::domain::{Actor, ActorKind, AuthSource};
+use mtcp_shared::policy::Claimed;
 
 use crate::state::AppState;
 
-/// Path of the protected resource metadata for `/mcp`.
-pub const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
-
-/// The API keys the gateway accepts, by SHA-256 of the key.
-pub struct KeyStore {
-    by_hash: HashMap<[u8; 32], Actor>,
-}
-
-impl KeyStore {
-    /// Build from the (already validated) configuration.
-    pub fn from_config(auth: &AuthConfig) -> anyhow::Result<Self> {
-        let mut by_hash = HashMap::new();
-        for k in &auth.api_keys {
-            let mut hash = [0u8; 32];
-            hex::decode_to_slice(k.sha256.to_ascii_lowercase(), &mut hash)?;
-            let actor =
-                Actor { id: k.actor.clone(), kind: k.kind, role: k.role.clone(), source: AuthSource::ConfigApiKey };
-            by_hash.insert(hash, actor);
-        }
-        Ok(Self { by_hash })
-    }
-
-    /// The actor a presented key belongs to. Only the key's hash is ever compared or kept.
-    pub fn authenticate(&self, key: &str) -> Option<&Actor> {
-        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.by_hash.get(&hash)
-    }
-}
-
-/// Why a request was not authenticated (a bounded label set for metrics).
-#[derive(Debug, Clone, Copy)]
-enum AuthFailure {
+/// Why a request was refused. `label()` is a bounded metric label; Display is for the caller and
+/// never contains the credential.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("missing credential: send `Authorization: Bearer <api key or token>`")]
     Missing,
+    #[error("malformed Authorization header: expected `Bearer <api key or token>`")]
     Malformed,
+    #[error("the API key is not valid")]
     UnknownKey,
+    #[error("the API key has expired")]
+    ExpiredKey { actor: String },
+    #[error("the API key was revoked")]
+    RevokedKey { actor: String },
+    #[error("the bearer token is not valid: {message}")]
+    InvalidToken { label: &'static str, message: String },
+    #[error("{actor:?} is authenticated but the policy gives it no role")]
+    NoRole { actor: String },
+    #[error("the token lacks the required scope {scope:?}")]
+    InsufficientScope { actor: String, scope: String },
+    #[error("authentication is temporarily unavailable")]
+    Unavailable,
 }
 
 impl AuthFailure {
-    fn label(self) -> &'static str {
+    /// Bounded label for metrics and the trail.
+    pub fn label(&self) -> &'static str {
         match self {
             Self::Missing => "missing",
             Self::Malformed => "malformed",
             Self::UnknownKey => "unknown_key",
+            Self::ExpiredKey { .. } => "expired_key",
+            Self::RevokedKey { .. } => "revoked_key",
+            Self::InvalidToken { label, .. } => label,
+            Self::NoRole { .. } => "no_role",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// The actor a refused credential belonged to, when it named one.
+    pub fn claimed_actor(&self) -> Option<&str> {
+        match self {
+            Self::ExpiredKey { actor } | Self::RevokedKey { actor } | Self::NoRole { actor } => Some(actor),
+            Self::InsufficientScope { actor, .. } => Some(actor),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NoRole { .. } | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
         }
     }
 }
 
+fn bearer(req: &Request) -> Result<&str, AuthFailure> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or(AuthFailure::Missing)?;
+    let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 16 * 1024 {
+        return Err(AuthFailure::Malformed);
+    }
+    Ok(token)
+}
+
+/// Authenticate a bearer credential: a JWT when OIDC is configured and it looks like one, an API
+/// key otherwise.
+pub async fn authenticate(st: &AppState, token: &str) -> Result<Actor, AuthFailure> {
+    match &st.jwt {
+        Some(verifier) if jwt::looks_like_jwt(token) => from_token(st, verifier, token).await,
+        _ => st.keys.authenticate(&st.pool, token).await,
+    }
+}
+
+async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> Result<Actor, AuthFailure> {
+    let t = verifier
+        .verify(token)
+        .await
+        .map_err(|e| AuthFailure::InvalidToken { label: e.label(), message: e.to_string() })?;
+    if !t.has_required_scope {
+        let scope = st.config.auth.oidc.as_ref().and_then(|o| o.required_scope.clone()).unwrap_or_default();
+        return Err(AuthFailure::InsufficientScope { actor: t.actor, scope });
+    }
+    let claimed = Claimed { actor: &t.actor, role: t.role.as_deref(), groups: &t.groups, claims: Some(&t.claims) };
+    let Some(role) = st.policy.load().resolve_role(&claimed) else {
+        return Err(AuthFailure::NoRole { actor: t.actor });
+    };
+    Ok(Actor { id: t.actor, kind: ActorKind::User, role, source: AuthSource::Jwt })
+}
+
 /// Middleware: authenticate the bearer credential and attach the `Actor` to the request.
 pub async fn require_bearer(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    let header = req.headers().get(header::AUTHORIZATION);
-    let outcome = match header {
-        None => Err(AuthFailure::Missing),
-        Some(v) => {
-            match v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))) {
-                Some(token) if !token.trim().is_empty() => {
-                    st.keys.authenticate(token.trim()).cloned().ok_or(AuthFailure::UnknownKey)
-                }
-                _ => Err(AuthFailure::Malformed),
-            }
-        }
+    let outcome = match bearer(&req) {
+        Ok(token) => authenticate(&st, token).await,
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(actor) => {
@@ -82,54 +128,33 @@ pub async fn require_bearer(State(st): State<AppState>, mut req: Request, next: 
             next.run(req).await
         }
         Err(failure) => {
-            metrics::counter!("mtcp_auth_failures_total", "reason" => failure.label()).increment(1);
-            tracing::info!(reason = failure.label(), "authentication failed");
-            unauthorized(&st, failure)
+            let remote = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            st.auth_failures.record(&st.pool, &failure, remote);
+            refuse(&st, &failure)
         }
     }
 }
 
-fn unauthorized(st: &AppState, failure: AuthFailure) -> Response {
+fn refuse(st: &AppState, failure: &AuthFailure) -> Response {
+    let prm = metadata::metadata_url(st);
     let challenge = match failure {
-        AuthFailure::Missing => format!(r#"Bearer resource_metadata="{}""#, metadata_url(st)),
+        AuthFailure::Missing => format!(r#"Bearer resource_metadata="{prm}""#),
+        AuthFailure::InsufficientScope { scope, .. } => {
+            format!(r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{prm}""#)
+        }
+        AuthFailure::NoRole { .. } => format!(
+            r#"Bearer error="insufficient_scope", error_description="no role is bound to this identity", resource_metadata="{prm}""#
+        ),
         _ => format!(
-            r#"Bearer error="invalid_token", error_description="the bearer credential is not valid", resource_metadata="{}""#,
-            metadata_url(st)
+            r#"Bearer error="invalid_token", error_description="the bearer credential is not valid", resource_metadata="{prm}""#
         ),
     };
-    let body = axum::Json(serde_json::json!({
-        "error": "unauthorized",
-        "message": match failure {
-            AuthFailure::Missing => "missing credential: send `Authorization: Bearer <api key>`",
-            AuthFailure::Malformed => "malformed Authorization header: expected `Bearer <api key>`",
-            AuthFailure::UnknownKey => "the API key is not valid",
-        }
-    }));
-    let mut resp = (StatusCode::UNAUTHORIZED, body).into_response();
+    let error = if failure.status() == StatusCode::FORBIDDEN { "forbidden" } else { "unauthorized" };
+    let body =
+        axum::Json(serde_json::json!({ "error": error, "reason": failure.label(), "message": failure.to_string() }));
+    let mut resp = (failure.status(), body).into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
-}
-
-fn public_base(st: &AppState) -> String {
-    match &st.config.service.public_url {
-        Some(url) => url.trim_end_matches('/').trim_end_matches("/mcp").to_owned(),
-        None => format!("http://{}:{}", st.config.service.host, st.config.service.port),
-    }
-}
-
-fn metadata_url(st: &AppState) -> String {
-    format!("{}{PRM_PATH}", public_base(st))
-}
-
-/// RFC 9728 protected resource metadata. API keys are issued out of band, so no authorization
-/// server is listed yet (OIDC comes with the identity work).
-pub async fn protected_resource_metadata(State(st): State<AppState>) -> impl IntoResponse {
-    axum::Json(serde_json::json!({
-        "resource": format!("{}/mcp", public_base(&st)),
-        "authorization_servers": [],
-        "bearer_methods_supported": ["header"],
-        "resource_name": "MCP Teleport Control Plane",
-    }))
 }

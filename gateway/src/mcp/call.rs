@@ -1,5 +1,5 @@
-//! The one call path every tool takes: validate → policy → record (+ enqueue, in one transaction)
-//! → wait → map the stored outcome to an MCP result.
+//! The one call path every tool takes: rate limit → policy → validate → record (+ enqueue, in one
+//! transaction) → wait → map the stored outcome to an MCP result.
 
 use std::time::Instant;
 
@@ -10,33 +10,10 @@ use mtcp_shared::redact::redact_json;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 
+use super::args;
 use super::local;
 use crate::state::AppState;
 use crate::waiter::WaitOutcome;
-
-/// Arguments after validation.
-struct Validated {
-    args: Value,
-    reason: Option<String>,
-}
-
-/// Check the arguments against the tool's contract; the message says exactly what is wrong.
-fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> {
-    match spec.name {
-        "get_operation" => {
-            let parsed: local::GetOperationArgs =
-                serde_json::from_value(Value::Object(args.clone())).map_err(|e| e.to_string())?;
-            parsed.op_id.parse::<OpId>().map_err(|e| e.to_string())?;
-            Ok(Validated { args: Value::Object(args), reason: None })
-        }
-        _ => {
-            if let Some(extra) = args.keys().next() {
-                return Err(format!("{} takes no arguments, but `{extra}` was given", spec.name));
-            }
-            Ok(Validated { args: Value::Object(args), reason: None })
-        }
-    }
-}
 
 /// Run one tool call for an authenticated actor.
 pub async fn call(
@@ -60,10 +37,15 @@ async fn call_inner(
     args: JsonObject,
     request_id: Option<String>,
 ) -> (&'static str, CallToolResult) {
+    let policy = st.policy.load_full();
+    if let Some(limited) = rate_limit(st, actor, &policy, spec, &args, request_id.clone()).await {
+        return limited;
+    }
     // Policy first: a caller that may not use the tool learns nothing about its arguments.
     let raw_reason = args.get("reason").and_then(Value::as_str).map(str::to_owned);
-    let ctx = CallContext { mutating: spec.mutating, reason: raw_reason.as_deref() };
-    let decision = st.policy.evaluate(actor, spec.capability, &ctx);
+    let raw_ticket = args.get("ticket").and_then(Value::as_str).map(str::to_owned);
+    let ctx = CallContext { mutating: spec.mutating, reason: raw_reason.as_deref(), ticket: raw_ticket.as_deref() };
+    let decision = policy.evaluate(actor, spec.capability, &ctx);
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
         .increment(1);
@@ -92,7 +74,7 @@ async fn call_inner(
         );
         return ("denied", error_text(text));
     }
-    let valid = match validate(spec, args) {
+    let valid = match args::validate(spec, args) {
         Ok(v) => v,
         Err(msg) => {
             let text = format!("invalid arguments for {}: {msg}", spec.name);
@@ -101,10 +83,61 @@ async fn call_inner(
         }
     };
     op.reason = valid.reason.as_deref();
+    op.ticket = valid.ticket.as_deref();
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
         Execution::Worker => enqueue_and_wait(st, spec, &op, valid.args).await,
     }
+}
+
+/// Take one call from the actor's allowance (shared by every replica through Postgres). A refusal
+/// is recorded and answered with when to retry.
+async fn rate_limit(
+    st: &AppState,
+    actor: &Actor,
+    policy: &mtcp_shared::policy::Policy,
+    spec: &'static ToolSpec,
+    args: &JsonObject,
+    request_id: Option<String>,
+) -> Option<(&'static str, CallToolResult)> {
+    let limit = policy.rate_limit_of(&actor.role)?;
+    let retry_after = match db::rate_limit::take(&st.pool, &actor.id, limit).await {
+        Ok(Ok(())) => return None,
+        Ok(Err(retry_after)) => retry_after,
+        Err(e) => {
+            tracing::error!(error = %e, "rate limit check");
+            return Some(("error", error_text("the control plane's database is unavailable; try again".into())));
+        }
+    };
+    metrics::counter!("mtcp_rate_limited_total", "role" => role_label(&actor.role)).increment(1);
+    let secs = retry_after.as_secs_f64().ceil().max(1.0);
+    let reason = format!(
+        "rate limit of role '{}' exceeded ({} calls per {} s); retry after {secs} s",
+        actor.role, limit.requests, limit.per_seconds
+    );
+    let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
+    let mut inputs = Value::Object(args.clone());
+    redact_json(&mut inputs);
+    let op = NewOperation {
+        op_id: OpId::generate(),
+        request_id,
+        actor,
+        capability: spec.capability,
+        tool: spec.name,
+        inputs,
+        reason: None,
+        ticket: None,
+        decision: &decision,
+    };
+    if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
+        tracing::error!(error = %e, "recording a rate-limited call");
+    }
+    Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
+}
+
+/// Role names are operator-defined: only built-in ones become metric labels.
+fn role_label(role: &str) -> &'static str {
+    mtcp_shared::policy::BUILTIN_ROLES.iter().find(|r| **r == role).copied().unwrap_or("custom")
 }
 
 async fn answer_locally(
@@ -117,8 +150,16 @@ async fn answer_locally(
     let value = match spec.name {
         "whoami" => Ok(serde_json::to_value(local::whoami(st, actor)).expect("view serializes")),
         "get_operation" => {
-            let args: local::GetOperationArgs = serde_json::from_value(args.clone()).expect("validated above");
+            let args: args::GetOperationArgs = serde_json::from_value(args.clone()).expect("validated above");
             local::get_operation(st, actor, &args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
+        }
+        "check_policy" => {
+            let args: args::CheckPolicyArgs = serde_json::from_value(args.clone()).expect("validated above");
+            local::check_policy(st, actor, args).map(|v| serde_json::to_value(v).expect("view serializes"))
+        }
+        "search_operations" => {
+            let args: args::SearchOperationsArgs = serde_json::from_value(args.clone()).expect("validated above");
+            local::search_operations(st, args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
         }
         other => Err(format!("tool {other} has no gateway implementation")),
     };

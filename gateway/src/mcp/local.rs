@@ -7,6 +7,7 @@ use mtcp_shared::policy::{CallContext, Constraints};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::args::{self, CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
 use crate::state::AppState;
 
 /// Result of `whoami`.
@@ -26,23 +27,16 @@ pub struct WhoamiView {
 }
 
 pub fn whoami(st: &AppState, actor: &Actor) -> WhoamiView {
-    let probe = st.policy.evaluate(actor, mtcp_shared::domain::Capability::SelfWhoami, &CallContext::default());
+    let policy = st.policy.load();
+    let probe = policy.evaluate(actor, mtcp_shared::domain::Capability::SelfWhoami, &CallContext::default());
     WhoamiView {
         actor: actor.id.clone(),
         kind: actor.kind,
         role: actor.role.clone(),
-        capabilities: st.policy.capabilities_of(&actor.role).iter().map(|c| c.as_str().to_owned()).collect(),
+        capabilities: policy.capabilities_of(&actor.role).iter().map(|c| c.as_str().to_owned()).collect(),
         constraints: probe.constraints,
-        policy_version: st.policy.version().to_owned(),
+        policy_version: policy.version().to_owned(),
     }
-}
-
-/// Arguments of `get_operation`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetOperationArgs {
-    /// The op_id a previous call returned (a UUID).
-    pub op_id: String,
 }
 
 /// Result of `get_operation`.
@@ -101,4 +95,116 @@ pub async fn get_operation(st: &AppState, actor: &Actor, args: &GetOperationArgs
         Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row.into()),
         _ => Err(format!("no operation {op_id} is visible to you")),
     }
+}
+
+/// Result of `check_policy`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyCheckView {
+    pub tool: String,
+    pub capability: String,
+    /// Whether the call would be allowed (arguments included).
+    pub allow: bool,
+    /// The policy's reason, or what is wrong with the arguments.
+    pub reason: String,
+    /// Limits that would apply.
+    pub constraints: Option<Constraints>,
+    pub policy_version: String,
+    /// Whether the arguments pass validation (checked only when the policy allows the tool).
+    pub arguments_valid: Option<bool>,
+}
+
+/// The decision for a call, without making it.
+pub fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> Result<PolicyCheckView, String> {
+    let spec = mtcp_shared::domain::find_tool(&a.tool)
+        .ok_or_else(|| format!("unknown tool {:?}; call tools/list for the tools available to you", a.tool))?;
+    let arguments = a.arguments.unwrap_or_default();
+    let reason = arguments.get("reason").and_then(|v| v.as_str());
+    let ticket = arguments.get("ticket").and_then(|v| v.as_str());
+    let policy = st.policy.load();
+    let d = policy.evaluate(actor, spec.capability, &CallContext { mutating: spec.mutating, reason, ticket });
+    let mut view = PolicyCheckView {
+        tool: spec.name.to_owned(),
+        capability: spec.capability.as_str().to_owned(),
+        allow: d.allow,
+        reason: d.reason,
+        constraints: d.constraints,
+        policy_version: d.policy_version,
+        arguments_valid: None,
+    };
+    if view.allow {
+        match args::validate(spec, arguments) {
+            Ok(_) => view.arguments_valid = Some(true),
+            Err(e) => {
+                view.allow = false;
+                view.arguments_valid = Some(false);
+                view.reason = format!("invalid arguments for {}: {e}", spec.name);
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// One row of `search_operations`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct OperationSummary {
+    pub op_id: String,
+    pub actor: String,
+    pub actor_role: String,
+    pub capability: String,
+    pub tool: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Redacted arguments.
+    pub inputs: serde_json::Value,
+    /// The policy's reason for the decision.
+    pub decision: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Result of `search_operations`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct OperationSearchView {
+    pub count: usize,
+    pub operations: Vec<OperationSummary>,
+}
+
+/// The trail, filtered (admin-only by policy).
+pub async fn search_operations(st: &AppState, a: SearchOperationsArgs) -> Result<OperationSearchView, String> {
+    let filter = db::operations::SearchFilter {
+        actor: a.actor,
+        capability: a.capability,
+        status: a.status,
+        since: a.since,
+        limit: i64::from(a.limit.unwrap_or(50)),
+    };
+    let rows = db::operations::search(&st.pool, &filter).await.map_err(|e| {
+        tracing::error!(error = %e, "searching operations");
+        "the operation store is unavailable; try again".to_owned()
+    })?;
+    let operations: Vec<OperationSummary> = rows
+        .into_iter()
+        .map(|r| OperationSummary {
+            op_id: r.op_id.to_string(),
+            decision: r.decision.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+            actor: r.actor,
+            actor_role: r.actor_role,
+            capability: r.capability,
+            tool: r.tool,
+            status: r.status,
+            created_at: r.created_at,
+            ended_at: r.ended_at,
+            reason: r.reason,
+            ticket: r.ticket,
+            inputs: r.inputs,
+            error: r.error,
+        })
+        .collect();
+    Ok(OperationSearchView { count: operations.len(), operations })
 }

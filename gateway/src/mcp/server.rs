@@ -30,8 +30,7 @@ impl McpHandler {
     /// A tool is listed when the policy would allow the caller to call it (arguments aside).
     fn visible(&self, actor: &Actor, capability: Capability) -> bool {
         // Mutating tools are listed if granted; the reason is checked at call time.
-        let ctx = CallContext { mutating: false, reason: None };
-        self.state.policy.evaluate(actor, capability, &ctx).allow
+        self.state.policy.load().evaluate(actor, capability, &CallContext::default()).allow
     }
 }
 

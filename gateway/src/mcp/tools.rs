@@ -7,7 +7,8 @@ use mtcp_shared::teleport::views;
 use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
-use super::local::{GetOperationArgs, OperationView, WhoamiView};
+use super::args::{CheckPolicyArgs, GetOperationArgs, PassthroughArgs, SearchOperationsArgs};
+use super::local::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
 
 /// Input schema of tools that take no arguments: strict, so a stray argument is visible.
 fn no_arguments() -> Arc<JsonObject> {
@@ -18,6 +19,9 @@ fn no_arguments() -> Arc<JsonObject> {
 fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
     match spec.name {
         "get_operation" => schema_for_type::<GetOperationArgs>(),
+        "check_policy" => schema_for_type::<CheckPolicyArgs>(),
+        "search_operations" => schema_for_type::<SearchOperationsArgs>(),
+        "run_tsh_command" | "run_tctl_command" => schema_for_type::<PassthroughArgs>(),
         _ => no_arguments(),
     }
 }
@@ -33,6 +37,11 @@ fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
         "get_auth_preference" => schema_for_output::<views::AuthPreferenceView>(),
         "whoami" => schema_for_output::<WhoamiView>(),
         "get_operation" => schema_for_output::<OperationView>(),
+        "check_policy" => schema_for_output::<PolicyCheckView>(),
+        "search_operations" => schema_for_output::<OperationSearchView>(),
+        "run_tsh_command" | "run_tctl_command" => {
+            schema_for_output::<mtcp_shared::teleport::passthrough::PassthroughResult>()
+        }
         _ => return None,
     })
 }

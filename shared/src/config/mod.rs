@@ -49,6 +49,34 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The policy switches of the configuration.
+    pub fn policy_settings(&self) -> crate::policy::PolicySettings {
+        let p = &self.policy;
+        crate::policy::PolicySettings {
+            allow_tsh_passthrough: p.allow_tsh_passthrough,
+            allow_tctl_passthrough: p.allow_tctl_passthrough,
+            default_proxy_ttl_seconds: p.default_proxy_ttl_seconds,
+            max_concurrent_proxies_per_actor: p.max_concurrent_proxies_per_actor,
+            rate_limit: (p.rate_limit_per_minute > 0)
+                .then_some(crate::policy::RateLimit { requests: p.rate_limit_per_minute, per_seconds: 60 }),
+        }
+    }
+
+    /// The effective policy: built-in roles, plus the policy file when `policy.path` is set.
+    pub fn load_policy(&self) -> Result<crate::policy::Policy, crate::policy::PolicyError> {
+        match &self.policy.path {
+            None => Ok(crate::policy::Policy::builtin(self.policy_settings())),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| crate::policy::PolicyError(format!("{}: {e}", path.display())))?;
+                crate::policy::Policy::from_file(self.policy_settings(), &text)
+                    .map_err(|e| crate::policy::PolicyError(format!("{}: {}", path.display(), e.0)))
+            }
+        }
+    }
+}
+
 /// Turn figment's error chain into one line per problem, each naming the key.
 fn describe(err: figment::Error, file: Option<&Path>) -> ConfigError {
     let problems: Vec<String> = err

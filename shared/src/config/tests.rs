@@ -49,7 +49,7 @@ fn bad_values_name_the_key() {
         ("service: { log_level: 'loud[' }", "service.log_level"),
         ("database: { url: mysql://x }", "database.url"),
         ("worker: { concurrency: 0 }", "worker.concurrency"),
-        ("auth: { api_keys: [ { actor: a, role: root, sha256: x } ] }", "auth.api_keys[0].role"),
+        ("auth: { api_keys: [ { actor: a, role: 'Root Admin', sha256: x } ] }", "auth.api_keys[0].role"),
         ("auth: { api_keys: [ { actor: a, role: user, sha256: abc } ] }", "auth.api_keys[0].sha256"),
         ("auth: { api_keys: [ { actor: a, role: user, sha256: x, key: y } ] }", "key"),
         ("teleport: { env: { TELEPORT_DEBUG: '1' } }", "teleport.env"),

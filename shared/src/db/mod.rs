@@ -2,9 +2,11 @@
 //! Functions take an executor so callers can combine them in one transaction.
 
 pub mod agents;
+pub mod api_keys;
 pub mod jobs;
 pub mod leader;
 pub mod operations;
+pub mod rate_limit;
 
 use std::time::Duration;
 

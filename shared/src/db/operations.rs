@@ -77,6 +77,32 @@ async fn insert(
     Ok(())
 }
 
+/// Record a refused authentication: who it claimed to be (when a credential named someone), from
+/// where, and why — never the presented secret.
+pub async fn insert_auth_failure(
+    conn: impl PgExecutor<'_>,
+    claimed_actor: Option<&str>,
+    remote_addr: Option<&str>,
+    reason: &str,
+    message: &str,
+) -> Result<OpId, DbError> {
+    let op_id = OpId::generate();
+    let decision = serde_json::json!({ "allow": false, "reason": message, "policy_version": "" });
+    let inputs = serde_json::json!({ "remote_addr": remote_addr, "failure": reason });
+    sqlx::query(
+        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, inputs, decision, status, error, ended_at)
+         VALUES ($1, $2, 'none', 'auth.authenticate', '(authentication)', $3, $4, 'denied', $5, now())",
+    )
+    .bind(op_id.0)
+    .bind(claimed_actor.unwrap_or("anonymous"))
+    .bind(inputs)
+    .bind(decision)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(op_id)
+}
+
 /// How a worker's claim of an operation went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -226,4 +252,33 @@ pub async fn status(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<Ope
     let s: Option<String> =
         sqlx::query_scalar("SELECT status FROM operations WHERE op_id = $1").bind(op_id.0).fetch_optional(conn).await?;
     Ok(s.as_deref().and_then(OperationStatus::parse))
+}
+
+/// Filters of `search_operations`; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub actor: Option<String>,
+    pub capability: Option<String>,
+    pub status: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// The newest operations matching `f`.
+pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<OperationRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+         FROM operations
+         WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
+           AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
+         ORDER BY created_at DESC LIMIT $5",
+    )
+    .bind(&f.actor)
+    .bind(&f.capability)
+    .bind(&f.status)
+    .bind(f.since)
+    .bind(f.limit)
+    .fetch_all(conn)
+    .await?)
 }

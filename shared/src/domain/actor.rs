@@ -16,6 +16,10 @@ pub enum ActorKind {
 pub enum AuthSource {
     /// An API key listed in the configuration (stored as its SHA-256).
     ConfigApiKey,
+    /// An API key created with `mtcp keys` (stored as its SHA-256 in the database).
+    DatabaseApiKey,
+    /// A JWT from the configured OIDC identity provider.
+    Jwt,
 }
 
 /// An authenticated caller: who it is and which policy role it holds.

@@ -42,8 +42,21 @@ const fn read(
     ToolSpec { name, title, description, capability, mutating: false, idempotent: true, execution }
 }
 
+const fn write(name: &'static str, title: &'static str, capability: Capability, description: &'static str) -> ToolSpec {
+    ToolSpec { name, title, description, capability, mutating: true, idempotent: false, execution: Execution::Worker }
+}
+
 /// Every tool this build serves, in name order (MCP asks for a deterministic order).
 pub static CATALOG: &[ToolSpec] = &[
+    read(
+        "check_policy",
+        "Check the policy",
+        Capability::SelfCheckPolicy,
+        Execution::Gateway,
+        "Dry run: would calling `tool` with `arguments` be allowed for you? Returns the decision, its reason, \
+         the constraints that would apply and the policy version, and whether the arguments are valid. \
+         Nothing runs. Use it before a change.",
+    ),
     read(
         "get_auth_preference",
         "Cluster auth preference",
@@ -105,6 +118,30 @@ pub static CATALOG: &[ToolSpec] = &[
         Capability::InventoryUsers,
         Execution::Worker,
         "List Teleport users with their roles, lock state, expiry and SSO connector.",
+    ),
+    write(
+        "run_tctl_command",
+        "Run tctl (passthrough)",
+        Capability::PassthroughTctl,
+        "Run a read-only `tctl` command with the control plane's identity, e.g. args [\"get\", \"nodes\", \
+         \"--format=json\"]. Admin-only and off unless enabled. Identity, proxy, TLS and login options and \
+         commands that write files are refused. Requires a reason; output is redacted.",
+    ),
+    write(
+        "run_tsh_command",
+        "Run tsh (passthrough)",
+        Capability::PassthroughTsh,
+        "Run a read-only `tsh` command with the control plane's identity, e.g. args [\"ls\", \"--format=json\"]. \
+         Admin-only and off unless enabled. Identity, proxy, TLS and login options and commands that write \
+         files are refused. Requires a reason; output is redacted.",
+    ),
+    read(
+        "search_operations",
+        "Search the operations trail",
+        Capability::AdminOperations,
+        Execution::Gateway,
+        "Admin: search recorded operations (every call, allowed or denied, and refused authentications) by \
+         actor, capability, status and time, newest first.",
     ),
     read(
         "whoami",

@@ -7,7 +7,7 @@ use super::{Constraints, PolicySettings, RoleDef};
 /// Names of the built-in roles.
 pub const BUILTIN_ROLES: &[&str] = &["admin", "operator", "user", "readonly"];
 
-const ALL_PROXY_KINDS: &[&str] = &["proxy_ssh", "proxy_db", "proxy_app", "proxy_kube", "proxy_mcp", "vnet"];
+pub(super) const ALL_PROXY_KINDS: &[&str] = &["proxy_ssh", "proxy_db", "proxy_app", "proxy_kube", "proxy_mcp", "vnet"];
 
 pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
     let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -16,6 +16,9 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         max_concurrent_proxies: s.max_concurrent_proxies_per_actor,
         allowed_proxy_kinds: kinds(ALL_PROXY_KINDS),
         own_objects_only: false,
+        require_ticket: false,
+        ticket_pattern: None,
+        rate_limit: s.rate_limit,
     };
     // Users get tighter caps: a quarter of the concurrency (at least one) and at most half the TTL
     // (at least ten minutes), and no machine-wide VNet.
@@ -24,6 +27,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         max_concurrent_proxies: (s.max_concurrent_proxies_per_actor / 4).max(1),
         allowed_proxy_kinds: kinds(&ALL_PROXY_KINDS[..5]),
         own_objects_only: true,
+        ..wide.clone()
     };
     let role = |grants: &[&str], constraints: &Constraints| RoleDef {
         grants: grants.iter().map(|g| g.to_string()).collect(),

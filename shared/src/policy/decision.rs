@@ -13,6 +13,22 @@ pub struct Constraints {
     pub allowed_proxy_kinds: Vec<String>,
     /// The caller sees and acts only on its own leases, requests and operations.
     pub own_objects_only: bool,
+    /// Mutating calls must carry a ticket.
+    #[serde(default)]
+    pub require_ticket: bool,
+    /// A ticket, when given, must match this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_pattern: Option<String>,
+    /// Calls the actor may make per window (all tools together), across every gateway replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A rate: `requests` per `per_seconds`, with bursts up to `requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_seconds: u64,
 }
 
 /// The outcome of `Policy::evaluate`.
@@ -28,6 +44,11 @@ pub struct Decision {
 impl Decision {
     pub(crate) fn allow(reason: String, constraints: Constraints, version: &str) -> Self {
         Self { allow: true, reason, constraints: Some(constraints), policy_version: version.to_owned() }
+    }
+
+    /// A denial made outside `evaluate` (e.g. a rate limit), recorded like any other.
+    pub fn denied(reason: String, version: &str) -> Self {
+        Self::deny(reason, version)
     }
 
     pub(crate) fn deny(reason: String, version: &str) -> Self {

@@ -1,19 +1,23 @@
-//! The capability policy: roles, constraints and `evaluate()`, a pure function from (actor,
-//! capability, context) to a recorded `Decision`. No IO here.
+//! The capability policy: roles, bindings, constraints and `evaluate()`, a pure function from
+//! (actor, capability, context) to a recorded `Decision`. No IO here: the policy file's text is
+//! parsed by `file`, reading it is the caller's job.
 
 mod builtin;
 mod decision;
+mod file;
 mod glob;
 
 pub use builtin::BUILTIN_ROLES;
-pub use decision::{Constraints, Decision};
+pub use decision::{Constraints, Decision, RateLimit};
+pub use file::{Binding, PolicyError};
 
 use std::collections::BTreeMap;
 
+use regex::Regex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Actor, Capability};
+use crate::domain::{Actor, ActorKind, AuthSource, Capability};
 use glob::CapabilityGlob;
 
 /// Switches and defaults from the `policy` section of the configuration.
@@ -23,6 +27,8 @@ pub struct PolicySettings {
     pub allow_tctl_passthrough: bool,
     pub default_proxy_ttl_seconds: u64,
     pub max_concurrent_proxies_per_actor: u32,
+    /// Rate of the built-in roles (None: unlimited).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// A role: the capabilities it grants (globs) and the constraints it carries.
@@ -32,18 +38,39 @@ pub struct RoleDef {
     pub constraints: Constraints,
 }
 
+/// A role ready to evaluate.
+#[derive(Debug, Clone)]
+struct CompiledRole {
+    def: RoleDef,
+    globs: Vec<CapabilityGlob>,
+    ticket: Option<Regex>,
+}
+
 /// What a call is about, beyond the capability.
 #[derive(Debug, Clone, Default)]
 pub struct CallContext<'a> {
     /// The tool changes something: a non-empty reason is required.
     pub mutating: bool,
     pub reason: Option<&'a str>,
+    pub ticket: Option<&'a str>,
+}
+
+/// Who a verified token says the caller is, for role resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Claimed<'a> {
+    pub actor: &'a str,
+    /// Role named by the credential itself (an API key's role, a token's role claim).
+    pub role: Option<&'a str>,
+    pub groups: &'a [String],
+    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The effective policy with its version (a hash of everything that decides).
 #[derive(Debug, Clone)]
 pub struct Policy {
-    roles: BTreeMap<String, (RoleDef, Vec<CapabilityGlob>)>,
+    roles: BTreeMap<String, CompiledRole>,
+    bindings: Vec<Binding>,
+    default_role: Option<String>,
     settings: PolicySettings,
     version: String,
 }
@@ -52,26 +79,52 @@ impl Policy {
     /// The built-in roles of DESIGN §6 with the configured switches and defaults.
     pub fn builtin(settings: PolicySettings) -> Self {
         let roles = builtin::roles(&settings);
-        Self::from_roles(roles, settings)
+        Self::assemble(roles, Vec::new(), None, settings).expect("built-in roles are valid")
     }
 
-    fn from_roles(roles: BTreeMap<String, RoleDef>, settings: PolicySettings) -> Self {
+    /// The built-in roles plus (and overridden by) the roles of a policy file, with its bindings.
+    /// Errors name the line and the key.
+    pub fn from_file(settings: PolicySettings, yaml: &str) -> Result<Self, PolicyError> {
+        let mut roles = builtin::roles(&settings);
+        let parsed = file::parse(yaml, &roles)?;
+        roles.extend(parsed.roles);
+        Self::assemble(roles, parsed.bindings, parsed.default_role, settings)
+    }
+
+    fn assemble(
+        roles: BTreeMap<String, RoleDef>,
+        bindings: Vec<Binding>,
+        default_role: Option<String>,
+        settings: PolicySettings,
+    ) -> Result<Self, PolicyError> {
         #[derive(Serialize)]
         struct Versioned<'a> {
             roles: &'a BTreeMap<String, RoleDef>,
+            bindings: &'a [Binding],
+            default_role: &'a Option<String>,
             settings: &'a PolicySettings,
         }
-        let canonical =
-            serde_json::to_vec(&Versioned { roles: &roles, settings: &settings }).expect("policy serializes");
+        let canonical = serde_json::to_vec(&Versioned {
+            roles: &roles,
+            bindings: &bindings,
+            default_role: &default_role,
+            settings: &settings,
+        })
+        .expect("policy serializes");
         let version = hex::encode(&Sha256::digest(&canonical)[..8]);
-        let roles = roles
-            .into_iter()
-            .map(|(name, def)| {
-                let globs = def.grants.iter().map(|g| CapabilityGlob::new(g)).collect();
-                (name, (def, globs))
-            })
-            .collect();
-        Self { roles, settings, version }
+        let mut compiled = BTreeMap::new();
+        for (name, def) in roles {
+            let ticket = match &def.constraints.ticket_pattern {
+                Some(p) => Some(
+                    Regex::new(p)
+                        .map_err(|e| PolicyError::at(&format!("roles.{name}.constraints.ticket_pattern"), e))?,
+                ),
+                None => None,
+            };
+            let globs = def.grants.iter().map(|g| CapabilityGlob::new(g)).collect();
+            compiled.insert(name, CompiledRole { def, globs, ticket });
+        }
+        Ok(Self { roles: compiled, bindings, default_role, settings, version })
     }
 
     /// The version recorded with every decision.
@@ -89,13 +142,26 @@ impl Policy {
         self.roles.keys().map(String::as_str)
     }
 
+    /// The role of a caller: the credential's own role if it names one, else the first binding
+    /// that matches (actor, then group, then claim), else the default role. None: no role (403).
+    pub fn resolve_role(&self, who: &Claimed<'_>) -> Option<String> {
+        if let Some(role) = who.role {
+            return self.has_role(role).then(|| role.to_owned());
+        }
+        let by = |pred: &dyn Fn(&Binding) -> bool| self.bindings.iter().find(|b| pred(b)).map(|b| b.role.clone());
+        by(&|b| b.actor.as_deref() == Some(who.actor))
+            .or_else(|| by(&|b| b.group.as_ref().is_some_and(|g| who.groups.contains(g))))
+            .or_else(|| by(&|b| b.claim.as_ref().is_some_and(|c| c.matches(who.claims))))
+            .or_else(|| self.default_role.clone())
+    }
+
     /// Decide whether `actor` may use `capability` in `ctx`. Deny by default.
     pub fn evaluate(&self, actor: &Actor, capability: Capability, ctx: &CallContext<'_>) -> Decision {
         let deny = |reason: String| Decision::deny(reason, &self.version);
-        let Some((role, globs)) = self.roles.get(&actor.role) else {
+        let Some(role) = self.roles.get(&actor.role) else {
             return deny(format!("actor {:?} has role {:?}, which this policy does not define", actor.id, actor.role));
         };
-        let granted = capability.is_self_service() || globs.iter().any(|g| g.matches(capability));
+        let granted = capability.is_self_service() || role.globs.iter().any(|g| g.matches(capability));
         if !granted {
             return deny(format!("capability '{capability}' is not granted to role '{}'", actor.role));
         }
@@ -111,25 +177,40 @@ impl Policy {
                 return deny(format!("capability '{capability}' is admin-only"));
             }
         }
-        if ctx.mutating && ctx.reason.is_none_or(|r| r.trim().is_empty()) {
-            return deny(format!("capability '{capability}' changes something: a non-empty `reason` is required"));
+        if ctx.mutating {
+            if ctx.reason.is_none_or(|r| r.trim().is_empty()) {
+                return deny(format!("capability '{capability}' changes something: a non-empty `reason` is required"));
+            }
+            if role.def.constraints.require_ticket && ctx.ticket.is_none_or(|t| t.trim().is_empty()) {
+                return deny(format!("role '{}' must give a `ticket` for changes", actor.role));
+            }
+        }
+        if let (Some(ticket), Some(pattern)) = (ctx.ticket, &role.ticket)
+            && !pattern.is_match(ticket)
+        {
+            return deny(format!(
+                "ticket {ticket:?} does not match the pattern {:?} of role '{}'",
+                pattern.as_str(),
+                actor.role
+            ));
         }
         Decision::allow(
             format!("capability '{capability}' allowed for role '{}'", actor.role),
-            role.constraints.clone(),
+            role.def.constraints.clone(),
             &self.version,
         )
     }
 
+    /// The rate limit of a role (None: unlimited, or no such role).
+    pub fn rate_limit_of(&self, role: &str) -> Option<RateLimit> {
+        self.roles.get(role).and_then(|r| r.def.constraints.rate_limit)
+    }
+
     /// Every capability the role grants (for `whoami` and the tool list).
     pub fn capabilities_of(&self, role: &str) -> Vec<Capability> {
-        let probe = Actor {
-            id: "probe".into(),
-            kind: crate::domain::ActorKind::User,
-            role: role.into(),
-            source: crate::domain::AuthSource::ConfigApiKey,
-        };
-        let ctx = CallContext { mutating: false, reason: Some("probe") };
+        let probe =
+            Actor { id: "probe".into(), kind: ActorKind::User, role: role.into(), source: AuthSource::ConfigApiKey };
+        let ctx = CallContext { mutating: false, reason: Some("probe"), ticket: None };
         Capability::ALL.iter().copied().filter(|c| self.evaluate(&probe, *c, &ctx).allow).collect()
     }
 }

@@ -9,6 +9,7 @@ fn settings(passthrough: bool) -> PolicySettings {
         allow_tctl_passthrough: passthrough,
         default_proxy_ttl_seconds: 3600,
         max_concurrent_proxies_per_actor: 10,
+        rate_limit: Some(RateLimit { requests: 600, per_seconds: 60 }),
     }
 }
 
@@ -36,7 +37,7 @@ fn expected(role: &str, cap: Capability) -> bool {
 #[test]
 fn builtin_roles_match_the_design_matrix() {
     let policy = Policy::builtin(settings(false));
-    let ctx = CallContext { mutating: false, reason: None };
+    let ctx = CallContext::default();
     for role in BUILTIN_ROLES {
         for cap in Capability::ALL {
             let d = policy.evaluate(&actor(role), *cap, &ctx);
@@ -56,7 +57,7 @@ fn unknown_role_is_denied_everything_but_says_why() {
 
 #[test]
 fn passthrough_needs_the_switch_and_admin() {
-    let ctx = CallContext { mutating: true, reason: Some("INC-1 debugging") };
+    let ctx = CallContext { mutating: true, reason: Some("INC-1 debugging"), ticket: None };
     let off = Policy::builtin(settings(false));
     let d = off.evaluate(&actor("admin"), Capability::PassthroughTsh, &ctx);
     assert!(!d.allow);
@@ -72,11 +73,15 @@ fn passthrough_needs_the_switch_and_admin() {
 fn mutating_calls_need_a_reason() {
     let policy = Policy::builtin(settings(false));
     for reason in [None, Some(""), Some("   ")] {
-        let d = policy.evaluate(&actor("operator"), Capability::AccessCreate, &CallContext { mutating: true, reason });
+        let d = policy.evaluate(
+            &actor("operator"),
+            Capability::AccessCreate,
+            &CallContext { mutating: true, reason, ticket: None },
+        );
         assert!(!d.allow);
         assert!(d.reason.contains("reason"), "{}", d.reason);
     }
-    let ok = CallContext { mutating: true, reason: Some("INC-42") };
+    let ok = CallContext { mutating: true, reason: Some("INC-42"), ticket: None };
     assert!(policy.evaluate(&actor("operator"), Capability::AccessCreate, &ok).allow);
 }
 
@@ -100,4 +105,102 @@ fn capabilities_of_lists_exactly_the_granted_ones() {
     assert!(caps.contains(&Capability::SelfWhoami));
     assert!(!caps.contains(&Capability::AccessCreate));
     assert!(!caps.contains(&Capability::AdminOperations));
+}
+
+const FILE: &str = r#"
+roles:
+  auditor:
+    description: read the trail and inventory
+    grants: ["inventory.*", "audit.*", "admin.operations"]
+    constraints:
+      rate_limit: { requests: 5, per: 1m }
+  change-manager:
+    grants: ["access.*"]
+    constraints:
+      require_ticket: true
+      ticket_pattern: "^CHG-[0-9]+$"
+      max_ttl_seconds: 600
+bindings:
+  - { actor: carol, role: auditor }
+  - { group: sre, role: operator }
+  - { claim: { name: department, value: security }, role: auditor }
+default_role: readonly
+"#;
+
+fn who<'a>(
+    actor: &'a str,
+    groups: &'a [String],
+    claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+) -> Claimed<'a> {
+    Claimed { actor, role: None, groups, claims }
+}
+
+#[test]
+fn a_policy_file_adds_roles_with_globs_and_constraints() {
+    let p = Policy::from_file(settings(false), FILE).unwrap();
+    assert!(p.has_role("admin"), "built-in roles stay");
+    let auditor = actor("auditor");
+    assert!(p.evaluate(&auditor, Capability::InventoryNodes, &CallContext::default()).allow);
+    assert!(p.evaluate(&auditor, Capability::AdminOperations, &CallContext::default()).allow);
+    assert!(!p.evaluate(&auditor, Capability::AccessCreate, &CallContext::default()).allow);
+    assert_eq!(p.rate_limit_of("auditor"), Some(RateLimit { requests: 5, per_seconds: 60 }));
+    assert_ne!(p.version(), Policy::builtin(settings(false)).version());
+}
+
+#[test]
+fn tickets_are_required_and_pattern_checked_where_the_role_says_so() {
+    let p = Policy::from_file(settings(false), FILE).unwrap();
+    let cm = actor("change-manager");
+    let ctx = |ticket| CallContext { mutating: true, reason: Some("rotate"), ticket };
+    let d = p.evaluate(&cm, Capability::AccessCreate, &ctx(None));
+    assert!(!d.allow && d.reason.contains("ticket"), "{}", d.reason);
+    let d = p.evaluate(&cm, Capability::AccessCreate, &ctx(Some("JIRA-1")));
+    assert!(!d.allow && d.reason.contains("CHG-"), "{}", d.reason);
+    assert!(p.evaluate(&cm, Capability::AccessCreate, &ctx(Some("CHG-42"))).allow);
+    // Read-only calls need no ticket.
+    assert!(p.evaluate(&cm, Capability::AccessList, &CallContext::default()).allow);
+}
+
+#[test]
+fn bindings_resolve_roles_in_order_actor_group_claim_default() {
+    let p = Policy::from_file(settings(false), FILE).unwrap();
+    let none: Vec<String> = vec![];
+    let sre = vec!["sre".to_owned()];
+    let mut claims = serde_json::Map::new();
+    claims.insert("department".into(), serde_json::json!(["security", "it"]));
+    assert_eq!(p.resolve_role(&who("carol", &sre, None)).as_deref(), Some("auditor"), "actor beats group");
+    assert_eq!(p.resolve_role(&who("dave", &sre, None)).as_deref(), Some("operator"));
+    assert_eq!(p.resolve_role(&who("erin", &none, Some(&claims))).as_deref(), Some("auditor"));
+    assert_eq!(p.resolve_role(&who("frank", &none, None)).as_deref(), Some("readonly"), "default role");
+    let explicit = Claimed { actor: "gina", role: Some("user"), groups: &sre, claims: None };
+    assert_eq!(p.resolve_role(&explicit).as_deref(), Some("user"), "the credential's own role wins");
+    let bogus = Claimed { actor: "gina", role: Some("root"), groups: &none, claims: None };
+    assert_eq!(p.resolve_role(&bogus), None, "an unknown role claim gives no role");
+    assert_eq!(Policy::builtin(settings(false)).resolve_role(&who("frank", &none, None)), None, "no default: no role");
+}
+
+#[test]
+fn invalid_files_name_the_line_or_the_key() {
+    for (yaml, needle) in [
+        ("roles:\n  x:\n    grantz: []\n", "line 3"),
+        ("roles:\n  x:\n    grants: [inventory.nodez]\n", "roles.x.grants[0]"),
+        ("roles:\n  x:\n    grants: ['nope.*']\n", "roles.x.grants[0]"),
+        ("roles:\n  Bad Name:\n    grants: ['*']\n", "roles.Bad Name"),
+        (
+            "roles:\n  x:\n    grants: ['*']\n    constraints: { ticket_pattern: '[' }\n",
+            "roles.x.constraints.ticket_pattern",
+        ),
+        (
+            "roles:\n  x:\n    grants: ['*']\n    constraints: { allowed_proxy_kinds: [telnet] }\n",
+            "allowed_proxy_kinds",
+        ),
+        ("roles:\n  x:\n    grants: ['*']\n    constraints: { rate_limit: { requests: 0, per: 1m } }\n", "rate_limit"),
+        ("bindings:\n  - { actor: a, group: g, role: admin }\n", "bindings[0]"),
+        ("bindings:\n  - { actor: a, role: wizard }\n", "bindings[0].role"),
+        ("default_role: wizard\n", "default_role"),
+        ("rolez: {}\n", "rolez"),
+    ] {
+        let err = Policy::from_file(settings(false), yaml).unwrap_err().to_string();
+        assert!(err.contains(needle), "{yaml:?} → {err}");
+    }
 }

@@ -2,6 +2,8 @@
 //! outcome and announce it.
 
 mod inventory;
+mod outcome;
+mod passthrough;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +48,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
     let started = Instant::now();
     let outcome = match spec.name {
         name if inventory::handles(name) => inventory::run(&ctx, name).await,
+        name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args).await,
         other => Outcome {
             status: OperationStatus::Failed,
             exit_code: None,

@@ -1,0 +1,73 @@
+//! API keys: from the configuration (SHA-256 in `auth.api_keys`) and from the database (`mtcp
+//! keys`). Only hashes are compared or kept.
+
+use std::collections::HashMap;
+
+use mtcp_shared::config::AuthConfig;
+use mtcp_shared::db;
+use mtcp_shared::domain::{Actor, ActorKind, AuthSource};
+use mtcp_shared::policy::Policy;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::AuthFailure;
+
+/// The keys the gateway accepts.
+pub struct KeyStore {
+    by_hash: HashMap<[u8; 32], Actor>,
+    database: bool,
+}
+
+impl KeyStore {
+    /// Build from the (already validated) configuration; every key's role must exist in `policy`.
+    pub fn from_config(auth: &AuthConfig, policy: &Policy) -> anyhow::Result<Self> {
+        let mut by_hash = HashMap::new();
+        for (i, k) in auth.api_keys.iter().enumerate() {
+            if !policy.has_role(&k.role) {
+                let roles: Vec<&str> = policy.role_names().collect();
+                anyhow::bail!(
+                    "invalid configuration: `auth.api_keys[{i}].role`: unknown role {:?}; the effective policy defines {}",
+                    k.role,
+                    roles.join(", ")
+                );
+            }
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(k.sha256.to_ascii_lowercase(), &mut hash)?;
+            let actor =
+                Actor { id: k.actor.clone(), kind: k.kind, role: k.role.clone(), source: AuthSource::ConfigApiKey };
+            by_hash.insert(hash, actor);
+        }
+        Ok(Self { by_hash, database: auth.database_keys })
+    }
+
+    /// The actor a presented key belongs to.
+    pub async fn authenticate(&self, pool: &PgPool, key: &str) -> Result<Actor, AuthFailure> {
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some(actor) = self.by_hash.get(&hash) {
+            return Ok(actor.clone());
+        }
+        if !self.database {
+            return Err(AuthFailure::UnknownKey);
+        }
+        let row = db::api_keys::find_by_hash(pool, &hash).await.map_err(|e| {
+            tracing::error!(error = %e, "looking up an API key");
+            AuthFailure::Unavailable
+        })?;
+        let Some(row) = row else { return Err(AuthFailure::UnknownKey) };
+        if row.revoked_at.is_some() {
+            return Err(AuthFailure::RevokedKey { actor: row.actor });
+        }
+        if row.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+            return Err(AuthFailure::ExpiredKey { actor: row.actor });
+        }
+        let pool = pool.clone();
+        // Off the request path: last-used is bookkeeping, not a reason to slow or fail a call.
+        tokio::spawn(async move {
+            if let Err(e) = db::api_keys::touch(&pool, row.key_id).await {
+                tracing::warn!(error = %e, "recording an API key's last use");
+            }
+        });
+        let kind = if row.kind == "service" { ActorKind::Service } else { ActorKind::User };
+        Ok(Actor { id: row.actor, kind, role: row.role, source: AuthSource::DatabaseApiKey })
+    }
+}

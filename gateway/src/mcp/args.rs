@@ -1,0 +1,150 @@
+//! Tool arguments: one typed struct per tool (its input schema), parsed strictly, then checked
+//! against domain rules. Every error names the argument and what is wrong with it.
+
+use chrono::{DateTime, Utc};
+use mtcp_shared::domain::{OpId, ToolSpec};
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Longest accepted `reason`.
+pub const MAX_REASON: usize = 1024;
+/// Longest accepted `ticket`.
+pub const MAX_TICKET: usize = 128;
+
+/// Arguments of `get_operation`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetOperationArgs {
+    /// The op_id a previous call returned (a UUID).
+    pub op_id: String,
+}
+
+/// Arguments of `check_policy`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckPolicyArgs {
+    /// The tool you are thinking of calling, e.g. `list_nodes`.
+    pub tool: String,
+    /// The arguments you would pass (checked too, nothing runs).
+    #[serde(default)]
+    pub arguments: Option<JsonObject>,
+}
+
+/// Arguments of `search_operations`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchOperationsArgs {
+    /// Only operations of this actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only this capability, e.g. `inventory.nodes` or `auth.authenticate` (refused authentications).
+    #[serde(default)]
+    pub capability: Option<String>,
+    /// Only this status: denied, queued, running, succeeded, failed, timed_out, cancelled.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Only operations created at or after this time (RFC 3339).
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many, newest first (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `run_tsh_command` / `run_tctl_command`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PassthroughArgs {
+    /// Arguments after the binary name, e.g. ["get", "nodes", "--format=json"]. Identity, proxy,
+    /// TLS and login options, and commands that write local files, are refused.
+    pub args: Vec<String>,
+    /// Why you run it (recorded with the operation).
+    pub reason: String,
+    /// Change ticket, when your role requires one.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Arguments after validation: the normalized value and the audit fields.
+#[derive(Debug)]
+pub struct Validated {
+    pub args: Value,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+}
+
+fn parse<T: DeserializeOwned>(args: &JsonObject) -> Result<T, String> {
+    serde_json::from_value(Value::Object(args.clone())).map_err(|e| e.to_string())
+}
+
+fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("`{name}` must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(format!("`{name}` is longer than {max} characters"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(format!("`{name}` contains control characters"));
+    }
+    Ok(())
+}
+
+/// Check `args` against `spec`'s contract.
+pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> {
+    let plain = |args: JsonObject| Validated { args: Value::Object(args), reason: None, ticket: None };
+    match spec.name {
+        "get_operation" => {
+            let a: GetOperationArgs = parse(&args)?;
+            a.op_id.parse::<OpId>().map_err(|e| format!("`op_id`: {e}"))?;
+            Ok(plain(args))
+        }
+        "check_policy" => {
+            let a: CheckPolicyArgs = parse(&args)?;
+            text_field("tool", &a.tool, 128)?;
+            Ok(plain(args))
+        }
+        "search_operations" => {
+            let a: SearchOperationsArgs = parse(&args)?;
+            if let Some(status) = &a.status
+                && mtcp_shared::domain::OperationStatus::parse(status).is_none()
+            {
+                return Err(format!(
+                    "`status`: {status:?} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled"
+                ));
+            }
+            if a.limit.is_some_and(|l| l == 0 || l > 500) {
+                return Err("`limit` must be between 1 and 500".into());
+            }
+            for (name, v) in [("actor", &a.actor), ("capability", &a.capability)] {
+                if let Some(v) = v {
+                    text_field(name, v, 256)?;
+                }
+            }
+            Ok(plain(args))
+        }
+        "run_tsh_command" | "run_tctl_command" => {
+            let a: PassthroughArgs = parse(&args)?;
+            text_field("reason", &a.reason, MAX_REASON)?;
+            if let Some(t) = &a.ticket {
+                text_field("ticket", t, MAX_TICKET)?;
+            }
+            let binary = if spec.name == "run_tsh_command" {
+                mtcp_shared::teleport::Binary::Tsh
+            } else {
+                mtcp_shared::teleport::Binary::Tctl
+            };
+            mtcp_shared::teleport::passthrough::validate_args(binary, &a.args).map_err(|e| format!("`args`: {e}"))?;
+            Ok(Validated { args: Value::Object(args), reason: Some(a.reason), ticket: a.ticket })
+        }
+        _ => {
+            if let Some(extra) = args.keys().next() {
+                return Err(format!("{} takes no arguments, but `{extra}` was given", spec.name));
+            }
+            Ok(plain(args))
+        }
+    }
+}

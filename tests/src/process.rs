@@ -1,0 +1,65 @@
+//! Real service processes (the built binaries) with a generated config file, for tests that need
+//! separate processes: signals, several gateways on one database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A built binary of this workspace (next to the simulator).
+pub fn binary(name: &str) -> PathBuf {
+    mtcp_cli::dev::simulator_binary().expect("binaries are built (scripts/test builds them)").with_file_name(name)
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running service process; killed when dropped.
+pub struct ServiceProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ServiceProcess {
+    /// Start `mtcp-gateway --config <file>` on `port` and wait until `/health` answers.
+    pub async fn gateway(config_file: &Path, port: u16) -> anyhow::Result<Self> {
+        let child = Command::new(binary("mtcp-gateway"))
+            .arg("--config")
+            .arg(config_file)
+            .env_remove("DATABASE_URL")
+            .env("MTCP_SERVICE__PORT", port.to_string())
+            .env("MTCP_SERVICE__LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let me = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if http.get(format!("{}/health", me.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(me);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("mtcp-gateway did not become healthy on port {port}")
+    }
+
+    /// The MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// Send a signal (e.g. "HUP") to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,172 @@
+//! The authorization matrix of DESIGN §6, end to end: every built-in role against every tool,
+//! through a real MCP client — what it sees in tools/list, what it may call, and whose objects.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use mtcp_shared::domain::CATALOG;
+use mtcp_tests::client::text_of;
+use mtcp_tests::{Stack, StackOptions};
+use serde_json::{Value, json};
+
+/// Written out by hand from DESIGN §6 (passthrough switched on for this stack).
+fn allowed(role: &str, tool: &str) -> bool {
+    let inventory = tool.starts_with("list_") || tool == "get_auth_preference";
+    match tool {
+        "whoami" | "get_operation" | "check_policy" => true,
+        "search_operations" | "run_tsh_command" | "run_tctl_command" => role == "admin",
+        _ if inventory => matches!(role, "admin" | "operator" | "readonly"),
+        other => panic!("the matrix does not know {other}: add it"),
+    }
+}
+
+fn sample_args(tool: &str, own_op: &str) -> Value {
+    match tool {
+        "get_operation" => json!({ "op_id": own_op }),
+        "check_policy" => json!({ "tool": "list_nodes" }),
+        "run_tsh_command" => json!({ "args": ["version"], "reason": "authorization matrix" }),
+        "run_tctl_command" => json!({ "args": ["status"], "reason": "authorization matrix" }),
+        _ => json!({}),
+    }
+}
+
+fn op_id(r: &rmcp::model::CallToolResult) -> String {
+    r.meta.as_ref().unwrap().0["mtcp/op_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
+    let tweak: mtcp_tests::Tweak = Arc::new(|c| {
+        c.policy.allow_tsh_passthrough = true;
+        c.policy.allow_tctl_passthrough = true;
+    });
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    for role in ["admin", "operator", "user", "readonly"] {
+        let client = stack.client(role).await.unwrap();
+        let listed: BTreeSet<String> = client.tool_names().await.unwrap().into_iter().collect();
+        let expected: BTreeSet<String> =
+            CATALOG.iter().filter(|t| allowed(role, t.name)).map(|t| t.name.to_owned()).collect();
+        assert_eq!(listed, expected, "tools/list of {role}");
+        let own = op_id(&client.call("whoami", json!({})).await.unwrap());
+        for tool in CATALOG {
+            let r = client.call(tool.name, sample_args(tool.name, &own)).await.unwrap();
+            let text = text_of(&r);
+            if allowed(role, tool.name) {
+                assert!(!text.contains("denied by policy"), "{role} must be allowed {}: {text}", tool.name);
+                assert_eq!(r.is_error, Some(false), "{role} {}: {text}", tool.name);
+            } else {
+                assert_eq!(r.is_error, Some(true), "{role} must be denied {}", tool.name);
+                assert!(text.contains("denied by policy"), "{role} {}: {text}", tool.name);
+            }
+        }
+        client.close().await;
+    }
+    // Every denial is in the trail with the role and the policy version.
+    let denied: Vec<(String, String, Value)> =
+        sqlx::query_as("SELECT actor_role, tool, decision FROM operations WHERE status = 'denied'")
+            .fetch_all(&stack.db.pool)
+            .await
+            .unwrap();
+    let expected_denials: usize = ["admin", "operator", "user", "readonly"]
+        .iter()
+        .map(|r| CATALOG.iter().filter(|t| !allowed(r, t.name)).count())
+        .sum();
+    assert_eq!(denied.len(), expected_denials, "{denied:?}");
+    assert!(denied.iter().all(|(_, _, d)| d["allow"] == false && d["policy_version"].as_str().is_some()));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn own_operations_are_visible_to_their_actor_and_to_admins_only() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    let ops = op_id(&operator.call("list_nodes", json!({})).await.unwrap());
+    for (role, visible) in [("operator", true), ("admin", true), ("readonly", false), ("user", false)] {
+        let c = stack.client(role).await.unwrap();
+        let r = c.call("get_operation", json!({ "op_id": ops })).await.unwrap();
+        assert_eq!(r.is_error == Some(false), visible, "{role}: {}", text_of(&r));
+        if !visible {
+            assert!(text_of(&r).contains("no operation"), "{}", text_of(&r));
+        }
+        c.close().await;
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn check_policy_explains_without_running_and_search_finds_the_trail() {
+    let tweak: mtcp_tests::Tweak = Arc::new(|c| c.policy.allow_tctl_passthrough = true);
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    let user = stack.client("user").await.unwrap();
+    let r = user.call("check_policy", json!({ "tool": "list_nodes" })).await.unwrap().structured_content.unwrap();
+    assert_eq!(r["allow"], false);
+    assert!(r["reason"].as_str().unwrap().contains("inventory.nodes"), "{r}");
+    let admin = stack.client("admin").await.unwrap();
+    let check = |args: Value| {
+        let admin = &admin;
+        async move { admin.call("check_policy", args).await.unwrap().structured_content.unwrap() }
+    };
+    let r = check(json!({ "tool": "run_tctl_command", "arguments": { "args": ["get", "nodes"] } })).await;
+    assert_eq!(r["allow"], false, "no reason given: {r}");
+    let r = check(
+        json!({ "tool": "run_tctl_command", "arguments": { "args": ["--insecure", "get", "nodes"], "reason": "x" } }),
+    )
+    .await;
+    assert_eq!((r["allow"].clone(), r["arguments_valid"].clone()), (json!(false), json!(false)), "{r}");
+    let r =
+        check(json!({ "tool": "run_tctl_command", "arguments": { "args": ["get", "nodes"], "reason": "x" } })).await;
+    assert_eq!(r["allow"], true, "{r}");
+    let ran: i64 = sqlx::query_scalar("SELECT count(*) FROM operations WHERE tool = 'run_tctl_command'")
+        .fetch_one(&stack.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ran, 0, "check_policy runs nothing");
+
+    let found = admin.call("search_operations", json!({ "actor": "dev-user" })).await.unwrap();
+    let found = found.structured_content.unwrap();
+    assert!(found["count"].as_u64().unwrap() >= 1, "{found}");
+    assert!(found["operations"].as_array().unwrap().iter().all(|o| o["actor"] == "dev-user"));
+    let bad = admin.call("search_operations", json!({ "status": "exploded" })).await.unwrap();
+    assert!(text_of(&bad).contains("status"), "{}", text_of(&bad));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn passthrough_is_off_by_default_and_admin_only_with_a_reason_when_on() {
+    let mut off = Stack::start(StackOptions::default()).await.unwrap();
+    let admin = off.client("admin").await.unwrap();
+    assert!(!admin.tool_names().await.unwrap().iter().any(|n| n.starts_with("run_")), "not listed when off");
+    let r = admin.call("run_tctl_command", json!({ "args": ["status"], "reason": "look" })).await.unwrap();
+    assert!(text_of(&r).contains("policy.allow_tctl_passthrough"), "{}", text_of(&r));
+    off.stop().await;
+
+    let tweak: mtcp_tests::Tweak = Arc::new(|c| c.policy.allow_tctl_passthrough = true);
+    let mut on = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    let admin = on.client("admin").await.unwrap();
+    let r = admin
+        .call("run_tctl_command", json!({ "args": ["get", "nodes", "--format=json"], "reason": "INC-7 check" }))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
+    let out = r.structured_content.unwrap();
+    assert_eq!(out["exit_code"], 0);
+    assert!(out["stdout"].as_str().unwrap().contains("\"kind\": \"node\""));
+    let r = admin.call("run_tctl_command", json!({ "args": ["get", "nodes"] })).await.unwrap();
+    assert!(text_of(&r).contains("reason"), "{}", text_of(&r));
+    for bad in [json!(["--insecure", "status"]), json!(["-i", "/etc/shadow", "status"]), json!(["login"])] {
+        let r = admin.call("run_tctl_command", json!({ "args": bad, "reason": "probe" })).await.unwrap();
+        assert_eq!(r.is_error, Some(true));
+        assert!(text_of(&r).contains("invalid arguments"), "{bad}: {}", text_of(&r));
+    }
+    let operator = on.client("operator").await.unwrap();
+    let r = operator.call("run_tctl_command", json!({ "args": ["status"], "reason": "x" })).await.unwrap();
+    assert!(text_of(&r).contains("denied by policy") && text_of(&r).contains("passthrough.tctl"), "{}", text_of(&r));
+    let (reason, status): (Option<String>, String) = sqlx::query_as(
+        "SELECT reason, status FROM operations WHERE tool = 'run_tctl_command' AND status = 'succeeded'",
+    )
+    .fetch_one(&on.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((reason.as_deref(), status.as_str()), (Some("INC-7 check"), "succeeded"));
+    on.stop().await;
+}
