@@ -68,7 +68,9 @@ fn simulator_times(stack: &Stack, n: usize) -> Vec<Duration> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let opts = StackOptions { worker_concurrency: args.worker_concurrency, ..Default::default() };
+    // A limit high enough never to refuse, so every call still pays for the rate-limit check.
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.policy.rate_limit_per_minute = 100_000_000);
+    let opts = StackOptions { worker_concurrency: args.worker_concurrency, tweak: Some(tweak), ..Default::default() };
     let mut stack = Stack::start(opts).await?;
     let key = stack.key("admin").to_owned();
 
