@@ -2,7 +2,7 @@
 //! against domain rules. Every error names the argument and what is wrong with it.
 
 use chrono::{DateTime, Utc};
-use mtcp_shared::domain::{OpId, ToolSpec};
+use mtcp_shared::domain::{OpId, RequestId, RequestedResource, ToolSpec};
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -68,12 +68,80 @@ pub struct PassthroughArgs {
     pub ticket: Option<String>,
 }
 
+/// Arguments of `list_access_requests`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequestsArgs {
+    /// At most this many, newest first (1-100, default 10).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `show_access_request`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestIdArgs {
+    /// The access request id (a UUID).
+    pub request_id: String,
+}
+
+/// Arguments of `create_access_request`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequestArgs {
+    /// Role names (e.g. `db-admin`) and/or resource ids (`/<cluster>/<kind>/<name>`), 1-20 entries.
+    pub resources: Vec<String>,
+    /// Why you need the access (recorded, and written into the Teleport request).
+    pub reason: String,
+    /// Change ticket, when your role requires one.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Arguments of `review_access_request`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequestArgs {
+    /// The access request id (a UUID).
+    pub request_id: String,
+    /// true approves, false denies.
+    #[allow(dead_code)] // read by the worker from the job's arguments
+    pub approve: bool,
+    /// Why (recorded, and sent to Teleport with the review).
+    pub reason: String,
+    /// Change ticket, when your role requires one.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Arguments of `drop_access_request`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DropRequestArgs {
+    /// The access request id (a UUID).
+    pub request_id: String,
+    /// Why you withdraw it (every change needs a reason).
+    pub reason: String,
+    /// Change ticket, when your role requires one.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
 /// Arguments after validation: the normalized value and the audit fields.
 #[derive(Debug)]
 pub struct Validated {
     pub args: Value,
     pub reason: Option<String>,
     pub ticket: Option<String>,
+}
+
+/// A mutating call's arguments with its reason and ticket checked.
+fn audited(args: JsonObject, reason: String, ticket: Option<String>) -> Result<Validated, String> {
+    text_field("reason", &reason, MAX_REASON)?;
+    if let Some(t) = &ticket {
+        text_field("ticket", t, MAX_TICKET)?;
+    }
+    Ok(Validated { args: Value::Object(args), reason: Some(reason), ticket })
 }
 
 fn parse<T: DeserializeOwned>(args: &JsonObject) -> Result<T, String> {
@@ -126,19 +194,47 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
             }
             Ok(plain(args))
         }
+        "list_access_requests" => {
+            let a: ListRequestsArgs = parse(&args)?;
+            if a.limit.is_some_and(|l| l == 0 || l > 100) {
+                return Err("`limit` must be between 1 and 100".into());
+            }
+            Ok(plain(args))
+        }
+        "show_access_request" => {
+            let a: RequestIdArgs = parse(&args)?;
+            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            Ok(plain(args))
+        }
+        "create_access_request" => {
+            let a: CreateRequestArgs = parse(&args)?;
+            if a.resources.is_empty() || a.resources.len() > 20 {
+                return Err("`resources` must list 1 to 20 roles or resource ids".into());
+            }
+            for (i, r) in a.resources.iter().enumerate() {
+                RequestedResource::parse(r).map_err(|e| format!("`resources[{i}]`: {e}"))?;
+            }
+            audited(args, a.reason, a.ticket)
+        }
+        "review_access_request" => {
+            let a: ReviewRequestArgs = parse(&args)?;
+            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            audited(args, a.reason, a.ticket)
+        }
+        "drop_access_request" => {
+            let a: DropRequestArgs = parse(&args)?;
+            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            audited(args, a.reason, a.ticket)
+        }
         "run_tsh_command" | "run_tctl_command" => {
             let a: PassthroughArgs = parse(&args)?;
-            text_field("reason", &a.reason, MAX_REASON)?;
-            if let Some(t) = &a.ticket {
-                text_field("ticket", t, MAX_TICKET)?;
-            }
             let binary = if spec.name == "run_tsh_command" {
                 mtcp_shared::teleport::Binary::Tsh
             } else {
                 mtcp_shared::teleport::Binary::Tctl
             };
             mtcp_shared::teleport::passthrough::validate_args(binary, &a.args).map_err(|e| format!("`args`: {e}"))?;
-            Ok(Validated { args: Value::Object(args), reason: Some(a.reason), ticket: a.ticket })
+            audited(args, a.reason, a.ticket)
         }
         _ => {
             if let Some(extra) = args.keys().next() {

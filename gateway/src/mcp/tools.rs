@@ -7,7 +7,11 @@ use mtcp_shared::teleport::views;
 use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
-use super::args::{CheckPolicyArgs, GetOperationArgs, PassthroughArgs, SearchOperationsArgs};
+use super::args::{
+    CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs, PassthroughArgs, RequestIdArgs,
+    ReviewRequestArgs, SearchOperationsArgs,
+};
+use mtcp_shared::teleport::access;
 use super::local::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
 
 /// Input schema of tools that take no arguments: strict, so a stray argument is visible.
@@ -22,6 +26,11 @@ fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
         "check_policy" => schema_for_type::<CheckPolicyArgs>(),
         "search_operations" => schema_for_type::<SearchOperationsArgs>(),
         "run_tsh_command" | "run_tctl_command" => schema_for_type::<PassthroughArgs>(),
+        "list_access_requests" => schema_for_type::<ListRequestsArgs>(),
+        "show_access_request" => schema_for_type::<RequestIdArgs>(),
+        "create_access_request" => schema_for_type::<CreateRequestArgs>(),
+        "review_access_request" => schema_for_type::<ReviewRequestArgs>(),
+        "drop_access_request" => schema_for_type::<DropRequestArgs>(),
         _ => no_arguments(),
     }
 }
@@ -42,6 +51,11 @@ fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
         "run_tsh_command" | "run_tctl_command" => {
             schema_for_output::<mtcp_shared::teleport::passthrough::PassthroughResult>()
         }
+        "list_access_requests" => schema_for_output::<access::AccessRequestList>(),
+        "show_access_request" => schema_for_output::<access::AccessRequestView>(),
+        "create_access_request" => schema_for_output::<access::CreatedRequest>(),
+        "review_access_request" => schema_for_output::<access::ReviewResult>(),
+        "drop_access_request" => schema_for_output::<access::DropResult>(),
         _ => return None,
     })
 }

@@ -153,11 +153,28 @@ pub async fn claim(
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub status: OperationStatus,
+    /// Teleport objects the run created or touched (e.g. `[{"kind":"access_request","id":…}]`).
+    pub audit_refs: Option<Value>,
     pub exit_code: Option<i32>,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
     pub result: Option<Value>,
     pub error: Option<String>,
+}
+
+impl Outcome {
+    /// A run that failed before (or instead of) running a command.
+    pub fn failed(error: impl Into<String>) -> Self {
+        Self {
+            status: OperationStatus::Failed,
+            audit_refs: None,
+            exit_code: None,
+            stdout: None,
+            stderr: None,
+            result: None,
+            error: Some(error.into()),
+        }
+    }
 }
 
 /// Finish a running operation and announce it, in one statement. Fenced on the worker that runs
@@ -167,7 +184,8 @@ pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out
     let done: Option<Uuid> = sqlx::query_scalar(
         "WITH upd AS (
             UPDATE operations SET status = $3, ended_at = now(), exit_code = $4, stdout = $5, stderr = $6,
-                                  result = $7, error = $8
+                                  result = $7, error = $8,
+                                  teleport_audit_refs = coalesce($10, teleport_audit_refs)
             WHERE op_id = $1 AND status = 'running' AND worker_id = $2
             RETURNING op_id)
          SELECT op_id FROM upd, LATERAL (SELECT pg_notify($9, op_id::text)) n",
@@ -181,6 +199,7 @@ pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out
     .bind(&out.result)
     .bind(&out.error)
     .bind(OPS_CHANNEL)
+    .bind(&out.audit_refs)
     .fetch_optional(conn)
     .await?;
     Ok(done.is_some())
@@ -279,6 +298,29 @@ pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<O
     .bind(&f.status)
     .bind(f.since)
     .bind(f.limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The actor whose call created Teleport access request `request_id`, by our records.
+pub async fn request_creator(conn: impl PgExecutor<'_>, request_id: &str) -> Result<Option<(String, Uuid)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT actor, op_id FROM operations
+         WHERE tool = 'create_access_request' AND status = 'succeeded' AND result->>'request_id' = $1
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Ids of the access requests `actor` created through the control plane.
+pub async fn requests_created_by(conn: impl PgExecutor<'_>, actor: &str) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT result->>'request_id' FROM operations
+         WHERE tool = 'create_access_request' AND status = 'succeeded' AND actor = $1 AND result ? 'request_id'",
+    )
+    .bind(actor)
     .fetch_all(conn)
     .await?)
 }

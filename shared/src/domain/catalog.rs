@@ -57,6 +57,22 @@ pub static CATALOG: &[ToolSpec] = &[
          the constraints that would apply and the policy version, and whether the arguments are valid. \
          Nothing runs. Use it before a change.",
     ),
+    write(
+        "create_access_request",
+        "Create an access request",
+        Capability::AccessCreate,
+        "Ask Teleport for temporary access: `resources` are role names or resource ids \
+         (/<cluster>/<kind>/<name>). The request is made by the control plane's Teleport identity; your \
+         actor, reason and ticket are written into its reason so Teleport reviewers see who asked. It stays \
+         pending until a human reviews it in Teleport.",
+    ),
+    write(
+        "drop_access_request",
+        "Withdraw an access request",
+        Capability::AccessDrop,
+        "Withdraw a request: a pending one is deleted; an approved one is dropped from the control plane's \
+         certificates (the request stays in Teleport's history). The result says which happened.",
+    ),
     read(
         "get_auth_preference",
         "Cluster auth preference",
@@ -72,6 +88,14 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Gateway,
         "Look up one of your own operations by op_id: status, timings, error and result. Use it when a call \
          returned an op_id because it was still running.",
+    ),
+    read(
+        "list_access_requests",
+        "List access requests",
+        Capability::AccessList,
+        Execution::Worker,
+        "List Teleport access requests, newest first (`limit`, default 10), with state, roles, resources, \
+         reason and reviews.",
     ),
     read(
         "list_cas",
@@ -120,6 +144,14 @@ pub static CATALOG: &[ToolSpec] = &[
         "List Teleport users with their roles, lock state, expiry and SSO connector.",
     ),
     write(
+        "review_access_request",
+        "Review an access request",
+        Capability::AccessReview,
+        "Approve or deny someone else's access request (`approve` true/false) with a reason. Requests \
+         created through the control plane cannot be reviewed through it: Teleport forbids an identity \
+         reviewing its own request, so a human must review those in Teleport.",
+    ),
+    write(
         "run_tctl_command",
         "Run tctl (passthrough)",
         Capability::PassthroughTctl,
@@ -142,6 +174,13 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Gateway,
         "Admin: search recorded operations (every call, allowed or denied, and refused authentications) by \
          actor, capability, status and time, newest first.",
+    ),
+    read(
+        "show_access_request",
+        "Show an access request",
+        Capability::AccessShow,
+        Execution::Worker,
+        "Show one access request by id: state, roles, resources, reason, reviews.",
     ),
     read(
         "whoami",

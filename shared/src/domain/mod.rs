@@ -1,5 +1,6 @@
 //! Domain types with no IO: identifiers, actors, capabilities, operation states and the tool catalog.
 
+mod access;
 mod actor;
 mod capability;
 mod catalog;
@@ -7,6 +8,7 @@ mod ids;
 mod job;
 mod status;
 
+pub use access::{InvalidAccessArg, RequestId, RequestedResource};
 pub use actor::{Actor, ActorKind, AuthSource};
 pub use capability::{Capability, UnknownCapability};
 pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};

@@ -33,12 +33,11 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         grants: grants.iter().map(|g| g.to_string()).collect(),
         constraints: constraints.clone(),
     };
-    let operator_own = Constraints { own_objects_only: true, ..wide.clone() };
     BTreeMap::from([
         ("admin".to_owned(), role(&["*"], &wide)),
         (
             "operator".to_owned(),
-            role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &operator_own),
+            role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &wide),
         ),
         ("user".to_owned(), role(&["access.list", "access.show", "access.create", "access.drop", "proxy.*"], &user)),
         (

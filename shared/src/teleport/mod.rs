@@ -1,5 +1,6 @@
 //! Running `tctl`/`tsh` safely and parsing what they print into typed models and compact views.
 
+pub mod access;
 pub mod commands;
 pub mod duration;
 pub mod error;

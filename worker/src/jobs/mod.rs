@@ -1,6 +1,7 @@
 //! The job handler: claim the operation (at most once for mutations), run the tool, store the
 //! outcome and announce it.
 
+mod access;
 mod inventory;
 mod outcome;
 mod passthrough;
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use apalis::prelude::{BoxDynError, Data};
 use mtcp_shared::db::{self, operations::Claim, operations::Outcome};
-use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
+use mtcp_shared::domain::{ToolJob, find_tool};
 
 use crate::JobContext;
 
@@ -49,14 +50,8 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
     let outcome = match spec.name {
         name if inventory::handles(name) => inventory::run(&ctx, name).await,
         name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args).await,
-        other => Outcome {
-            status: OperationStatus::Failed,
-            exit_code: None,
-            stdout: None,
-            stderr: None,
-            result: None,
-            error: Some(format!("this worker cannot run {other}; upgrade the worker")),
-        },
+        name if access::handles(name) => access::run(&ctx, &job).await,
+        other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
     };
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);

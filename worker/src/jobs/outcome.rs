@@ -53,6 +53,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
             let (exit_code, stdout, stderr) = stored(&record, true);
             Outcome {
                 status: OperationStatus::Succeeded,
+                audit_refs: None,
                 exit_code,
                 stdout,
                 stderr,
@@ -76,7 +77,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
                 }
                 ToolFailure::Spawn { .. } => (None, None, None),
             };
-            Outcome { status, exit_code, stdout, stderr, result: None, error: Some(failure.to_string()) }
+            Outcome { status, audit_refs: None, exit_code, stdout, stderr, result: None, error: Some(failure.to_string()) }
         }
     }
 }

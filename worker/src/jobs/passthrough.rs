@@ -2,7 +2,6 @@
 //! identity (the policy has already checked the switch, the role and the reason).
 
 use mtcp_shared::db::operations::Outcome;
-use mtcp_shared::domain::OperationStatus;
 use mtcp_shared::teleport::Binary;
 use mtcp_shared::teleport::passthrough::run_passthrough;
 use tokio_util::sync::CancellationToken;
@@ -21,14 +20,7 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value) 
     let argv: Vec<String> = match args.get("args").cloned().map(serde_json::from_value) {
         Some(Ok(v)) => v,
         _ => {
-            return Outcome {
-                status: OperationStatus::Failed,
-                exit_code: None,
-                stdout: None,
-                stderr: None,
-                result: None,
-                error: Some("the job carries no `args` list".into()),
-            };
+            return Outcome::failed("the job carries no `args` list");
         }
     };
     let cancel = CancellationToken::new();

@@ -1,0 +1,101 @@
+//! Access-request arguments parsed into types: request ids and requested resources (roles or
+//! resource ids). Nothing that could become a command-line flag survives parsing.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A Teleport access request id (a UUID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(String);
+
+/// A value that is not a valid access-request argument; the message says why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidAccessArg(pub String);
+
+impl RequestId {
+    /// Parse a request id.
+    pub fn parse(s: &str) -> Result<Self, InvalidAccessArg> {
+        uuid::Uuid::parse_str(s.trim())
+            .map(|u| Self(u.hyphenated().to_string()))
+            .map_err(|_| InvalidAccessArg(format!("{:?} is not an access request id (a UUID)", truncate(s))))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One thing to request: a role, or a resource `/<cluster>/<kind>/<name>[/<sub_resource>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestedResource {
+    Role(String),
+    Resource(String),
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+fn name_ok(s: &str, extra: &[char]) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':') || extra.contains(&c))
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+impl RequestedResource {
+    /// Parse one entry of `resources`.
+    pub fn parse(s: &str) -> Result<Self, InvalidAccessArg> {
+        if let Some(path) = s.strip_prefix('/') {
+            let parts: Vec<&str> = path.splitn(4, '/').collect();
+            let valid = parts.len() >= 3
+                && name_ok(parts[0], &[])
+                && !parts[1].is_empty()
+                && parts[1].chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && name_ok(parts[2], &[])
+                && parts.get(3).is_none_or(|sub| name_ok(sub, &['/']));
+            return if valid {
+                Ok(Self::Resource(s.to_owned()))
+            } else {
+                Err(InvalidAccessArg(format!(
+                    "{:?} is not a resource id; expected /<cluster>/<kind>/<name>, e.g. /teleport.example.com/node/web-01",
+                    truncate(s)
+                )))
+            };
+        }
+        if name_ok(s, &[]) {
+            Ok(Self::Role(s.to_owned()))
+        } else {
+            Err(InvalidAccessArg(format!(
+                "{:?} is neither a role name (letters, digits, . _ - @ :, starting with a letter or digit) nor a resource id (/<cluster>/<kind>/<name>)",
+                truncate(s)
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_resources_parse_and_flags_do_not() {
+        assert_eq!(RequestedResource::parse("db-admin").unwrap(), RequestedResource::Role("db-admin".into()));
+        assert!(matches!(RequestedResource::parse("/teleport.example.com/node/web-01").unwrap(), RequestedResource::Resource(_)));
+        assert!(matches!(RequestedResource::parse("/c/kube_cluster/prod/default/pod-1").unwrap(), RequestedResource::Resource(_)));
+        for bad in ["", "-x", "--roles=admin", "a b", "a\nb", "/c/node", "/c/Node/x", "/c/node/-x", "$(id)", "a,b"] {
+            assert!(RequestedResource::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(RequestId::parse("c418967c-2127-4f75-a6be-29b7983ceb3b").is_ok());
+        assert!(RequestId::parse("--approve").unwrap_err().to_string().contains("UUID"));
+    }
+}

@@ -1,0 +1,103 @@
+//! The access-request tools. The Teleport requester is the control plane's identity, so the MCP
+//! actor, reason and ticket are written into the request's reason where Teleport reviewers see them.
+
+use mtcp_shared::db::operations::Outcome;
+use mtcp_shared::domain::{RequestId, RequestedResource, ToolJob};
+use mtcp_shared::teleport::access;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::outcome::outcome;
+use crate::JobContext;
+
+/// Whether `tool` is an access-request tool.
+pub(super) fn handles(tool: &str) -> bool {
+    matches!(
+        tool,
+        "list_access_requests" | "show_access_request" | "create_access_request" | "review_access_request" | "drop_access_request"
+    )
+}
+
+fn text<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args.get(key).and_then(Value::as_str)
+}
+
+fn request_id(args: &Value) -> Result<RequestId, Outcome> {
+    RequestId::parse(text(args, "request_id").unwrap_or_default()).map_err(|e| Outcome::failed(format!("`request_id`: {e}")))
+}
+
+/// What Teleport reviewers read: the caller's reason, then who asked through the control plane.
+pub(crate) fn teleport_reason(job: &ToolJob) -> String {
+    let reason = text(&job.args, "reason").unwrap_or_default().trim();
+    match text(&job.args, "ticket").filter(|t| !t.trim().is_empty()) {
+        Some(ticket) => format!("{reason} [via MCP control plane: actor={}, ticket={}, op={}]", job.actor, ticket.trim(), job.op_id),
+        None => format!("{reason} [via MCP control plane: actor={}, op={}]", job.actor, job.op_id),
+    }
+}
+
+fn with_ref(mut out: Outcome, id: Option<String>) -> Outcome {
+    if let Some(id) = id {
+        out.audit_refs = Some(json!([{ "kind": "access_request", "id": id }]));
+    }
+    out
+}
+
+/// Run an access-request tool.
+pub(super) async fn run(ctx: &JobContext, job: &ToolJob) -> Outcome {
+    let cancel = CancellationToken::new();
+    let r = &ctx.runner;
+    let args = &job.args;
+    match job.tool.as_str() {
+        "list_access_requests" => {
+            let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(10) as usize;
+            let mut run = access::list(r, &cancel, usize::MAX).await;
+            // Callers limited to their own objects see only the requests they created (the gateway
+            // passes their ids; Teleport sees every request as the control plane's).
+            if let (Ok(run), Some(own)) = (run.as_mut(), args.get("_own_request_ids").and_then(Value::as_array)) {
+                let own: Vec<&str> = own.iter().filter_map(Value::as_str).collect();
+                run.value.requests.retain(|q| own.contains(&q.id.as_str()));
+                run.value.total = run.value.requests.len();
+                run.value.by_state.clear();
+                for q in &run.value.requests {
+                    *run.value.by_state.entry(q.state.clone()).or_insert(0) += 1;
+                }
+            }
+            if let Ok(run) = run.as_mut() {
+                run.value.requests.truncate(limit);
+                run.value.count = run.value.requests.len();
+            }
+            outcome(run)
+        }
+        "show_access_request" => match request_id(args) {
+            Ok(id) => with_ref(outcome(access::show(r, &cancel, &id).await), Some(id.to_string())),
+            Err(o) => o,
+        },
+        "create_access_request" => {
+            let wanted: Result<Vec<RequestedResource>, _> = args
+                .get("resources")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().map(|x| RequestedResource::parse(x.as_str().unwrap_or_default())).collect())
+                .unwrap_or_else(|| Ok(Vec::new()));
+            let wanted = match wanted {
+                Ok(w) if !w.is_empty() => w,
+                Ok(_) => return Outcome::failed("`resources` is empty"),
+                Err(e) => return Outcome::failed(format!("`resources`: {e}")),
+            };
+            let run = access::create(r, &cancel, &wanted, &teleport_reason(job)).await;
+            let id = run.as_ref().ok().map(|r| r.value.request_id.clone());
+            with_ref(outcome(run), id)
+        }
+        "review_access_request" => match request_id(args) {
+            Ok(id) => {
+                let approve = args.get("approve").and_then(Value::as_bool).unwrap_or(false);
+                let run = access::review(r, &cancel, &id, approve, &teleport_reason(job)).await;
+                with_ref(outcome(run), Some(id.to_string()))
+            }
+            Err(o) => o,
+        },
+        _ => match request_id(args) {
+            Ok(id) => with_ref(outcome(access::withdraw(r, &cancel, &id).await), Some(id.to_string())),
+            Err(o) => o,
+        },
+    }
+}
