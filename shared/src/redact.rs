@@ -45,17 +45,25 @@ static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)(--(?:[a-z0-9]+-)*(?:token|password|passwd|secret|api-key|private-key|access-key)(?:=|[ \t]+))("[^"\n]*"|'[^'\n]*'|[^\s"'\-][^\s"']*)"#,
     )
 });
-/// `key=value`, `key: value`, `"key": "value"` where the key names a secret.
+/// `key=value`, `key: value`, `"key": "value"` where the key names a secret — also with escaped
+/// quotes (`\"key\": \"value\"`, a JSON document inside a JSON string) and with a list value
+/// (`"key": ["a", "b"]`, possibly over several lines).
 static SECRET_KV: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)(["']?\b[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)["']?[ \t]*[:=][ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'{}\[\]][^\s,;&"'}\]]*)"#,
+        r#"(?i)((?:\\?["'])?\b[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)(?:\\?["'])?[ \t]*[:=][ \t]*)(\[[^\]]*\]|\\"(?:[^"\\\n]|\\[^"\n])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'{}\[\]\\][^\s,;&"'}\]\\]*)"#,
+    )
+});
+/// YAML: a secret-named key whose value is a block list (`key:` then `- item` lines).
+static SECRET_YAML_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?im)^([ \t]*[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)[ \t]*:[ \t]*\r?\n)((?:[ \t]*-[ \t]+[^\n]*(?:\n|$))+)"#,
     )
 });
 static AWS_ACCESS_KEY_ID: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"));
 /// A bare 40-character AWS secret access key; the closure below demands mixed case and a digit,
 /// which keeps hex digests (git SHAs) out.
 static AWS_SECRET_KEY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})([^A-Za-z0-9/+=]|$)"));
+    LazyLock::new(|| re(r"(^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})([^A-Za-z0-9/+=]|$)"));
 /// `tctl get token/<name>`: the name of a join token is its secret.
 static TOKEN_RESOURCE_REF: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(tokens?/)[^\s,]+"));
 
@@ -189,6 +197,9 @@ fn apply_patterns(s: Cow<'_, str>) -> Cow<'_, str> {
     replace(&HEADER, "${1}${2}[REDACTED]");
     replace(&SECRET_FLAG, "${1}[REDACTED]");
     replace(&AWS_ACCESS_KEY_ID, REDACTED);
+    if SECRET_YAML_LIST.is_match(&s) {
+        s = Cow::Owned(SECRET_YAML_LIST.replace_all(&s, "${1}- [REDACTED]\n").into_owned());
+    }
     if SECRET_KV.is_match(&s) {
         s = Cow::Owned(SECRET_KV.replace_all(&s, kv_replacement).into_owned());
     }
@@ -207,8 +218,12 @@ fn kv_replacement(caps: &Captures<'_>) -> String {
     if keep {
         return caps[0].to_owned();
     }
+    if value.starts_with("\\\"") {
+        return format!("{prefix}\\\"{REDACTED}\\\"");
+    }
     match value.chars().next() {
         Some(q @ ('"' | '\'')) => format!("{prefix}{q}{REDACTED}{q}"),
+        Some('[') => format!("{prefix}[\"{REDACTED}\"]"),
         _ => format!("{prefix}{REDACTED}"),
     }
 }

@@ -28,6 +28,14 @@ pub fn init_tracing(service: &ServiceConfig) {
     });
 }
 
+/// The tracing filter for a configured level. The MCP library logs whole requests (arguments
+/// included) at debug level, before any handler can redact them: it stays at info unless the
+/// operator names it explicitly.
+pub fn log_filter(level: &str) -> String {
+    let level = level.to_ascii_lowercase();
+    if level.contains("rmcp") { level } else { format!("{level},rmcp=info") }
+}
+
 /// The process's Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -254,3 +254,19 @@ fn argv_redaction() {
     let plain: Vec<String> = ["get", "nodes", "--format=json"].iter().map(|s| s.to_string()).collect();
     assert_eq!(redact_argv(&plain), plain);
 }
+
+#[test]
+fn nested_json_list_values_and_key_value_aws_secrets_are_caught() {
+    use mtcp_shared::redact::redact_text;
+    let nested = r#"{"note": "{\"client_secret\": \"s3cr3t-nested-value\"}"}"#;
+    assert!(!redact_text(nested).contains("s3cr3t-nested-value"), "{}", redact_text(nested));
+    let list = "{\n    \"api_key\": [\n        \"listed-secret-one\",\n        \"listed-secret-two\"\n    ]\n}";
+    let out = redact_text(list);
+    assert!(!out.contains("listed-secret-one") && !out.contains("listed-secret-two"), "{out}");
+    let yaml = "spec:\n  api_key:\n  - yaml-secret-one\n  - yaml-secret-two\n  roles:\n  - access\n";
+    let out = redact_text(yaml);
+    assert!(!out.contains("yaml-secret-one") && out.contains("- access"), "{out}");
+    let aws = "labels aws=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY env=prod";
+    let out = redact_text(aws);
+    assert!(!out.contains("wJalrXUtnFEMI") && out.contains("env=prod"), "{out}");
+}

@@ -15,19 +15,44 @@ fn allowed(role: &str, tool: &str) -> bool {
     match tool {
         "whoami" | "get_operation" | "check_policy" => true,
         "search_operations" | "run_tsh_command" | "run_tctl_command" => role == "admin",
+        "list_access_requests" | "show_access_request" | "create_access_request" | "drop_access_request" => {
+            matches!(role, "admin" | "operator" | "user")
+        }
+        "review_access_request" => matches!(role, "admin" | "operator"),
         _ if inventory => matches!(role, "admin" | "operator" | "readonly"),
         other => panic!("the matrix does not know {other}: add it"),
     }
 }
 
-fn sample_args(tool: &str, own_op: &str) -> Value {
+/// Arguments for each tool: the caller's own operation, its own request (created earlier in the
+/// catalog's order), and a request a human made in Teleport (for reviews).
+fn sample_args(tool: &str, own_op: &str, own: [Option<&str>; 2], human_request: &str) -> Value {
+    let [kept, own_request] = own.map(|r| r.unwrap_or("00000000-0000-4000-8000-000000000000"));
     match tool {
+        "create_access_request" => json!({ "resources": ["access"], "reason": "authorization matrix" }),
+        "show_access_request" => json!({ "request_id": kept }),
+        "drop_access_request" => json!({ "request_id": own_request, "reason": "authorization matrix" }),
+        "review_access_request" => json!({ "request_id": human_request, "approve": true, "reason": "matrix" }),
         "get_operation" => json!({ "op_id": own_op }),
         "check_policy" => json!({ "tool": "list_nodes" }),
         "run_tsh_command" => json!({ "args": ["version"], "reason": "authorization matrix" }),
         "run_tctl_command" => json!({ "args": ["status"], "reason": "authorization matrix" }),
         _ => json!({}),
     }
+}
+
+/// `tctl requests create alice --roles access` straight on the simulator's state: a request a
+/// human made, which the control plane may review.
+fn seed_human_request(state_dir: &std::path::Path) -> String {
+    let sim = mtcp_cli::dev::simulator_binary().unwrap();
+    let out = std::process::Command::new(sim)
+        .args(["tctl", "requests", "create", "alice", "--roles", "access", "--reason", "alice needs access"])
+        .env("TELEPORT_SIM_STATE_DIR", state_dir)
+        .env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seeding a request: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn op_id(r: &rmcp::model::CallToolResult) -> String {
@@ -40,7 +65,15 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
         c.policy.allow_tsh_passthrough = true;
         c.policy.allow_tctl_passthrough = true;
     });
-    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    // One access-request store shared by the workers' simulator runs and this test (to seed a
+    // request a human made).
+    let state_dir = tempfile::tempdir().unwrap();
+    let sim_env = std::collections::BTreeMap::from([(
+        "TELEPORT_SIM_STATE_DIR".to_owned(),
+        state_dir.path().display().to_string(),
+    )]);
+    let human_request = seed_human_request(state_dir.path());
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), sim_env, ..Default::default() }).await.unwrap();
     for role in ["admin", "operator", "user", "readonly"] {
         let client = stack.client(role).await.unwrap();
         let listed: BTreeSet<String> = client.tool_names().await.unwrap().into_iter().collect();
@@ -48,11 +81,24 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
             CATALOG.iter().filter(|t| allowed(role, t.name)).map(|t| t.name.to_owned()).collect();
         assert_eq!(listed, expected, "tools/list of {role}");
         let own = op_id(&client.call("whoami", json!({})).await.unwrap());
+        // A request of the caller's own that stays (for show), besides the one the loop creates
+        // and withdraws.
+        let created =
+            client.call("create_access_request", sample_args("create_access_request", &own, [None, None], "")).await;
+        let kept =
+            created.ok().and_then(|r| r.structured_content).and_then(|s| s["request_id"].as_str().map(str::to_owned));
+        let mut own_request: Option<String> = None;
         for tool in CATALOG {
-            let r = client.call(tool.name, sample_args(tool.name, &own)).await.unwrap();
+            let args = sample_args(tool.name, &own, [kept.as_deref(), own_request.as_deref()], &human_request);
+            let r = client.call(tool.name, args).await.unwrap();
             let text = text_of(&r);
+            if tool.name == "create_access_request" && r.is_error == Some(false) {
+                own_request = r.structured_content.as_ref().and_then(|s| s["request_id"].as_str()).map(str::to_owned);
+            }
             if allowed(role, tool.name) {
                 assert!(!text.contains("denied by policy"), "{role} must be allowed {}: {text}", tool.name);
+                // Reviewing the human's request again after it was approved is a Teleport-level
+                // no-op, not an error; everything else succeeds outright.
                 assert_eq!(r.is_error, Some(false), "{role} {}: {text}", tool.name);
             } else {
                 assert_eq!(r.is_error, Some(true), "{role} must be denied {}", tool.name);
@@ -67,9 +113,12 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
             .fetch_all(&stack.db.pool)
             .await
             .unwrap();
+    // Each role also tried one create before the loop (refused for readonly).
     let expected_denials: usize = ["admin", "operator", "user", "readonly"]
         .iter()
-        .map(|r| CATALOG.iter().filter(|t| !allowed(r, t.name)).count())
+        .map(|r| {
+            CATALOG.iter().filter(|t| !allowed(r, t.name)).count() + usize::from(!allowed(r, "create_access_request"))
+        })
         .sum();
     assert_eq!(denied.len(), expected_denials, "{denied:?}");
     assert!(denied.iter().all(|(_, _, d)| d["allow"] == false && d["policy_version"].as_str().is_some()));

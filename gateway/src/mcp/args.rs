@@ -127,6 +127,37 @@ pub struct DropRequestArgs {
     pub ticket: Option<String>,
 }
 
+/// The arguments as they are recorded: redacted, with `run_*_command` argv redacted as a command
+/// line (a token name in `get token/<name>` is a secret), and every string capped.
+pub fn recorded_inputs(spec: &ToolSpec, args: &JsonObject) -> Value {
+    const MAX_STORED: usize = 4096;
+    fn cap(v: &mut Value) {
+        match v {
+            Value::String(s) if s.len() > MAX_STORED => {
+                let mut cut = MAX_STORED;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                *s = format!("{}… [{} more bytes not stored]", &s[..cut], s.len() - cut);
+            }
+            Value::Array(items) => items.iter_mut().for_each(cap),
+            Value::Object(map) => map.values_mut().for_each(cap),
+            _ => {}
+        }
+    }
+    let mut inputs = Value::Object(args.clone());
+    if spec.name.starts_with("run_")
+        && let Some(Value::Array(items)) = inputs.get("args")
+        && items.iter().all(Value::is_string)
+    {
+        let argv: Vec<String> = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        inputs["args"] = Value::from(mtcp_shared::redact::redact_argv(&argv));
+    }
+    mtcp_shared::redact::redact_json(&mut inputs);
+    cap(&mut inputs);
+    inputs
+}
+
 /// Arguments after validation: the normalized value and the audit fields.
 #[derive(Debug)]
 pub struct Validated {
@@ -144,8 +175,30 @@ fn audited(args: JsonObject, reason: String, ticket: Option<String>) -> Result<V
     Ok(Validated { args: Value::Object(args), reason: Some(reason), ticket })
 }
 
+/// Longest error message echoed back (values in serde's messages can be huge).
+const MAX_MESSAGE: usize = 300;
+
+fn clip(s: String) -> String {
+    if s.chars().count() <= MAX_MESSAGE {
+        return s;
+    }
+    let head: String = s.chars().take(MAX_MESSAGE).collect();
+    format!("{head}… [cut]")
+}
+
+/// Parse into the tool's type; errors name the argument (`since`, `resources[2]`).
 fn parse<T: DeserializeOwned>(args: &JsonObject) -> Result<T, String> {
-    serde_json::from_value(Value::Object(args.clone())).map_err(|e| e.to_string())
+    serde_path_to_error::deserialize(Value::Object(args.clone())).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = clip(e.into_inner().to_string());
+        if path == "." { inner } else { format!("`{path}`: {inner}") }
+    })
+}
+
+/// Bidirectional overrides and invisible characters: they make a recorded text read differently
+/// from what it is.
+fn deceptive(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
@@ -155,8 +208,8 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
     if value.chars().count() > max {
         return Err(format!("`{name}` is longer than {max} characters"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(format!("`{name}` contains control characters"));
+    if value.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || deceptive(c)) {
+        return Err(format!("`{name}` contains control, bidirectional or invisible characters"));
     }
     Ok(())
 }
@@ -181,16 +234,24 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
                 && mtcp_shared::domain::OperationStatus::parse(status).is_none()
             {
                 return Err(format!(
-                    "`status`: {status:?} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled"
+                    "`status`: {:?} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled",
+                    clip(status.clone())
                 ));
             }
             if a.limit.is_some_and(|l| l == 0 || l > 500) {
                 return Err("`limit` must be between 1 and 500".into());
             }
-            for (name, v) in [("actor", &a.actor), ("capability", &a.capability)] {
-                if let Some(v) = v {
-                    text_field(name, v, 256)?;
-                }
+            if let Some(actor) = &a.actor {
+                text_field("actor", actor, 256)?;
+            }
+            if let Some(cap) = &a.capability
+                && cap != "auth.authenticate"
+                && cap.parse::<mtcp_shared::domain::Capability>().is_err()
+            {
+                return Err(format!(
+                    "`capability`: {:?} is not a capability (e.g. inventory.nodes, auth.authenticate)",
+                    clip(cap.clone())
+                ));
             }
             Ok(plain(args))
         }
@@ -238,7 +299,7 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         }
         _ => {
             if let Some(extra) = args.keys().next() {
-                return Err(format!("{} takes no arguments, but `{extra}` was given", spec.name));
+                return Err(format!("{} takes no arguments, but `{}` was given", spec.name, clip(extra.clone())));
             }
             Ok(plain(args))
         }

@@ -6,7 +6,6 @@ use std::time::Instant;
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
 use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
 use mtcp_shared::policy::CallContext;
-use mtcp_shared::redact::redact_json;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 
@@ -49,8 +48,7 @@ async fn call_inner(
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
         .increment(1);
-    let mut inputs = Value::Object(args.clone());
-    redact_json(&mut inputs);
+    let inputs = args::recorded_inputs(spec, &args);
     let op_id = OpId::generate();
     let mut op = NewOperation {
         op_id,
@@ -79,15 +77,96 @@ async fn call_inner(
         Err(msg) => {
             let text = format!("invalid arguments for {}: {msg}", spec.name);
             record_failure(st, &op, &text).await;
-            return ("invalid", error_text(text));
+            return ("invalid", with_op_id(error_text(text), op.op_id));
         }
     };
     op.reason = valid.reason.as_deref();
     op.ticket = valid.ticket.as_deref();
+    let mut valid_args = valid.args.clone();
+    match guard_objects(st, actor, spec, &decision, &mut valid_args).await {
+        Ok(()) => {}
+        Err(Refusal::Denied(reason)) => {
+            let denied = mtcp_shared::policy::Decision::denied(reason.clone(), &decision.policy_version);
+            let op = NewOperation { decision: &denied, ..op.clone() };
+            if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
+                tracing::error!(op_id = %op.op_id, error = %e, "recording a denial");
+            }
+            let text =
+                format!("denied by policy: {reason} (policy version {}, op_id {})", denied.policy_version, op.op_id);
+            return ("denied", with_op_id(error_text(text), op.op_id));
+        }
+        Err(Refusal::Unavailable) => {
+            return (
+                "error",
+                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
+            );
+        }
+    }
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid.args).await,
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args).await,
     }
+}
+
+enum Refusal {
+    Denied(String),
+    Unavailable,
+}
+
+/// Rules about whose objects a call touches, decided on our own records: nobody reviews a request
+/// made through the control plane (Teleport forbids its identity reviewing its own requests, and
+/// an actor must never approve its own ask); callers limited to their own objects only see and
+/// withdraw the requests they created.
+async fn guard_objects(
+    st: &AppState,
+    actor: &Actor,
+    spec: &ToolSpec,
+    decision: &mtcp_shared::policy::Decision,
+    args: &mut Value,
+) -> Result<(), Refusal> {
+    let own_only = decision.constraints.as_ref().is_some_and(|c| c.own_objects_only);
+    let request_id = args.get("request_id").and_then(Value::as_str).map(str::to_owned);
+    let creator = |id: String| async move {
+        db::operations::request_creator(&st.pool, &id).await.map_err(|e| {
+            tracing::error!(error = %e, "looking up an access request's creator");
+            Refusal::Unavailable
+        })
+    };
+    match spec.name {
+        "review_access_request" => {
+            if let Some((who, op)) = creator(request_id.unwrap_or_default()).await? {
+                return Err(Refusal::Denied(if who == actor.id {
+                    format!("you created this request (op_id {op}); nobody reviews their own request")
+                } else {
+                    format!(
+                        "this request was made through the control plane (by {who}, op_id {op}); Teleport forbids its \
+                         identity reviewing its own requests, so a human reviewer must review it in Teleport"
+                    )
+                }));
+            }
+        }
+        "show_access_request" | "drop_access_request" if own_only => {
+            let id = request_id.unwrap_or_default();
+            match creator(id.clone()).await? {
+                Some((who, _)) if who == actor.id => {}
+                _ => {
+                    return Err(Refusal::Denied(format!(
+                        "role '{}' may only act on its own requests, and {id} is not one of yours",
+                        actor.role
+                    )));
+                }
+            }
+        }
+        "list_access_requests" if own_only => {
+            let own = db::operations::requests_created_by(&st.pool, &actor.id).await.map_err(|e| {
+                tracing::error!(error = %e, "listing an actor's access requests");
+                Refusal::Unavailable
+            })?;
+            args["_own_request_ids"] = Value::from(own);
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Take one call from the actor's allowance (shared by every replica through Postgres). A refusal
@@ -116,8 +195,7 @@ async fn rate_limit(
         actor.role, limit.requests, limit.per_seconds
     );
     let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
-    let mut inputs = Value::Object(args.clone());
-    redact_json(&mut inputs);
+    let inputs = args::recorded_inputs(spec, args);
     let op = NewOperation {
         op_id: OpId::generate(),
         request_id,

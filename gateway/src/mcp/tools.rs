@@ -8,11 +8,11 @@ use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
 use super::args::{
-    CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs, PassthroughArgs, RequestIdArgs,
-    ReviewRequestArgs, SearchOperationsArgs,
+    CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs, PassthroughArgs,
+    RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs,
 };
-use mtcp_shared::teleport::access;
 use super::local::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
+use mtcp_shared::teleport::access;
 
 /// Input schema of tools that take no arguments: strict, so a stray argument is visible.
 fn no_arguments() -> Arc<JsonObject> {

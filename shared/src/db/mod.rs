@@ -77,6 +77,25 @@ pub async fn ensure_migrated(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Postgres text and jsonb cannot hold U+0000: a caller's NUL must not make a record vanish, so it
+/// is stored as U+FFFD.
+pub(crate) fn storable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') { std::borrow::Cow::Owned(s.replace('\0', "\u{fffd}")) } else { std::borrow::Cow::Borrowed(s) }
+}
+
+/// [`storable`] for every string (and key) of a JSON value.
+pub(crate) fn storable_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(storable(s).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(storable_json).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (storable(k).into_owned(), storable_json(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// A cheap round trip for readiness probes.
 pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
     sqlx::query("SELECT 1").execute(pool).await?;

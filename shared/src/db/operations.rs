@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::{PgExecutor, Row};
 use uuid::Uuid;
 
-use super::{DbError, OPS_CHANNEL};
+use super::{DbError, OPS_CHANNEL, storable, storable_json};
 use crate::domain::{Actor, Capability, OpId, OperationStatus};
 use crate::policy::Decision;
 
@@ -52,7 +52,9 @@ async fn insert(
     result: Option<&Value>,
     error: Option<&str>,
 ) -> Result<(), DbError> {
-    let decision = serde_json::to_value(op.decision).expect("decision serializes");
+    let decision = storable_json(&serde_json::to_value(op.decision).expect("decision serializes"));
+    let inputs = storable_json(&op.inputs);
+    let request_id = op.request_id.as_deref().map(storable);
     sqlx::query(
         "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
                                  decision, status, result, error, ended_at)
@@ -60,18 +62,18 @@ async fn insert(
                  CASE WHEN $11 IN ('queued', 'running') THEN NULL ELSE now() END)",
     )
     .bind(op.op_id.0)
-    .bind(&op.request_id)
+    .bind(request_id.as_deref())
     .bind(&op.actor.id)
     .bind(&op.actor.role)
     .bind(op.capability.as_str())
     .bind(op.tool)
-    .bind(&op.inputs)
-    .bind(op.reason)
-    .bind(op.ticket)
+    .bind(inputs)
+    .bind(op.reason.map(storable).as_deref())
+    .bind(op.ticket.map(storable).as_deref())
     .bind(decision)
     .bind(status.as_str())
-    .bind(result)
-    .bind(error)
+    .bind(result.map(storable_json))
+    .bind(error.map(storable).as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -87,17 +89,17 @@ pub async fn insert_auth_failure(
     message: &str,
 ) -> Result<OpId, DbError> {
     let op_id = OpId::generate();
-    let decision = serde_json::json!({ "allow": false, "reason": message, "policy_version": "" });
-    let inputs = serde_json::json!({ "remote_addr": remote_addr, "failure": reason });
+    let decision = storable_json(&serde_json::json!({ "allow": false, "reason": message, "policy_version": "" }));
+    let inputs = storable_json(&serde_json::json!({ "remote_addr": remote_addr, "failure": reason }));
     sqlx::query(
         "INSERT INTO operations (op_id, actor, actor_role, capability, tool, inputs, decision, status, error, ended_at)
          VALUES ($1, $2, 'none', 'auth.authenticate', '(authentication)', $3, $4, 'denied', $5, now())",
     )
     .bind(op_id.0)
-    .bind(claimed_actor.unwrap_or("anonymous"))
+    .bind(storable(claimed_actor.unwrap_or("anonymous")).as_ref())
     .bind(inputs)
     .bind(decision)
-    .bind(message)
+    .bind(storable(message).as_ref())
     .execute(conn)
     .await?;
     Ok(op_id)
@@ -194,10 +196,10 @@ pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out
     .bind(worker_id)
     .bind(out.status.as_str())
     .bind(out.exit_code)
-    .bind(&out.stdout)
-    .bind(&out.stderr)
-    .bind(&out.result)
-    .bind(&out.error)
+    .bind(out.stdout.as_deref().map(storable).as_deref())
+    .bind(out.stderr.as_deref().map(storable).as_deref())
+    .bind(out.result.as_ref().map(storable_json))
+    .bind(out.error.as_deref().map(storable).as_deref())
     .bind(OPS_CHANNEL)
     .bind(&out.audit_refs)
     .fetch_optional(conn)

@@ -48,7 +48,8 @@ fn truncate(s: &str) -> String {
 fn name_ok(s: &str, extra: &[char]) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':') || extra.contains(&c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':') || extra.contains(&c))
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
@@ -90,8 +91,14 @@ mod tests {
     #[test]
     fn roles_and_resources_parse_and_flags_do_not() {
         assert_eq!(RequestedResource::parse("db-admin").unwrap(), RequestedResource::Role("db-admin".into()));
-        assert!(matches!(RequestedResource::parse("/teleport.example.com/node/web-01").unwrap(), RequestedResource::Resource(_)));
-        assert!(matches!(RequestedResource::parse("/c/kube_cluster/prod/default/pod-1").unwrap(), RequestedResource::Resource(_)));
+        assert!(matches!(
+            RequestedResource::parse("/teleport.example.com/node/web-01").unwrap(),
+            RequestedResource::Resource(_)
+        ));
+        assert!(matches!(
+            RequestedResource::parse("/c/kube_cluster/prod/default/pod-1").unwrap(),
+            RequestedResource::Resource(_)
+        ));
         for bad in ["", "-x", "--roles=admin", "a b", "a\nb", "/c/node", "/c/Node/x", "/c/node/-x", "$(id)", "a,b"] {
             assert!(RequestedResource::parse(bad).is_err(), "{bad:?}");
         }

@@ -4,7 +4,9 @@
 
 mod view;
 
-pub use view::{AccessRequestList, AccessRequestView, CreatedRequest, DropResult, ReviewResult, ReviewView, state_word};
+pub use view::{
+    AccessRequestList, AccessRequestView, CreatedRequest, DropResult, ReviewResult, ReviewView, state_word,
+};
 
 use tokio_util::sync::CancellationToken;
 
@@ -20,8 +22,13 @@ fn parse_failure(command: &str, detail: &str, record: super::RunRecord) -> ToolF
 }
 
 /// `tsh request ls --format=json`, newest first, at most `limit`.
-pub async fn list(r: &Runner, cancel: &CancellationToken, limit: usize) -> Result<ToolRun<AccessRequestList>, ToolFailure> {
-    let (out, record) = run_checked(r, Binary::Tsh, &commands::LIST_ACCESS_REQUESTS.to_args(), Scrub::Plain, cancel).await?;
+pub async fn list(
+    r: &Runner,
+    cancel: &CancellationToken,
+    limit: usize,
+) -> Result<ToolRun<AccessRequestList>, ToolFailure> {
+    let (out, record) =
+        run_checked(r, Binary::Tsh, &commands::LIST_ACCESS_REQUESTS.to_args(), Scrub::Plain, cancel).await?;
     let mut requests = match parse::parse_access_requests(&out.stdout) {
         Ok(v) => v,
         Err(error) => return Err(ToolFailure::Parse { error, record }),
@@ -36,7 +43,11 @@ pub async fn list(r: &Runner, cancel: &CancellationToken, limit: usize) -> Resul
     Ok(ToolRun { value: AccessRequestList { count: requests.len(), total, by_state, requests }, record })
 }
 
-async fn fetch(r: &Runner, cancel: &CancellationToken, id: &RequestId) -> Result<(AccessRequestView, RequestState, super::RunRecord), ToolFailure> {
+async fn fetch(
+    r: &Runner,
+    cancel: &CancellationToken,
+    id: &RequestId,
+) -> Result<(AccessRequestView, RequestState, super::RunRecord), ToolFailure> {
     let args = vec!["request".into(), "show".into(), id.to_string(), "--format=json".into()];
     let (out, record) = run_checked(r, Binary::Tsh, &args, Scrub::Plain, cancel).await?;
     match parse::parse_access_request(&out.stdout) {
@@ -46,7 +57,11 @@ async fn fetch(r: &Runner, cancel: &CancellationToken, id: &RequestId) -> Result
 }
 
 /// `tsh request show ID --format=json`.
-pub async fn show(r: &Runner, cancel: &CancellationToken, id: &RequestId) -> Result<ToolRun<AccessRequestView>, ToolFailure> {
+pub async fn show(
+    r: &Runner,
+    cancel: &CancellationToken,
+    id: &RequestId,
+) -> Result<ToolRun<AccessRequestView>, ToolFailure> {
     let (value, _, record) = fetch(r, cancel, id).await?;
     Ok(ToolRun { value, record })
 }
@@ -59,8 +74,20 @@ pub async fn create(
     resources: &[RequestedResource],
     teleport_reason: &str,
 ) -> Result<ToolRun<CreatedRequest>, ToolFailure> {
-    let roles: Vec<String> = resources.iter().filter_map(|x| match x { RequestedResource::Role(r) => Some(r.clone()), _ => None }).collect();
-    let ids: Vec<String> = resources.iter().filter_map(|x| match x { RequestedResource::Resource(r) => Some(r.clone()), _ => None }).collect();
+    let roles: Vec<String> = resources
+        .iter()
+        .filter_map(|x| match x {
+            RequestedResource::Role(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<String> = resources
+        .iter()
+        .filter_map(|x| match x {
+            RequestedResource::Resource(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
     let mut args: Vec<String> = vec!["request".into(), "create".into()];
     if !roles.is_empty() {
         args.push(format!("--roles={}", roles.join(",")));
@@ -72,10 +99,20 @@ pub async fn create(
     let (out, record) = run_checked(r, Binary::Tsh, &args, Scrub::Plain, cancel).await?;
     let id = out.stdout.lines().find_map(|l| l.strip_prefix("Request ID:")).map(|s| s.trim().to_owned());
     let Some(request_id) = id.filter(|i| RequestId::parse(i).is_ok()) else {
-        return Err(parse_failure("tsh request create", "no `Request ID:` line with a request id in the output", record));
+        return Err(parse_failure(
+            "tsh request create",
+            "no `Request ID:` line with a request id in the output",
+            record,
+        ));
     };
     Ok(ToolRun {
-        value: CreatedRequest { request_id, state: "pending".into(), roles, resources: ids, teleport_reason: teleport_reason.to_owned() },
+        value: CreatedRequest {
+            request_id,
+            state: "pending".into(),
+            roles,
+            resources: ids,
+            teleport_reason: teleport_reason.to_owned(),
+        },
         record,
     })
 }
@@ -109,7 +146,11 @@ pub async fn review(
 
 /// Withdraw a request: a pending one is deleted (`tctl requests rm`), an approved one is dropped
 /// from the control plane's certificates (`tsh request drop`). Anything else has nothing to withdraw.
-pub async fn withdraw(r: &Runner, cancel: &CancellationToken, id: &RequestId) -> Result<ToolRun<DropResult>, ToolFailure> {
+pub async fn withdraw(
+    r: &Runner,
+    cancel: &CancellationToken,
+    id: &RequestId,
+) -> Result<ToolRun<DropResult>, ToolFailure> {
     let (_, state, show_record) = fetch(r, cancel, id).await?;
     let (binary, args, action) = match state {
         RequestState::Pending => (Binary::Tctl, vec!["requests".into(), "rm".into(), id.to_string()], "deleted"),
@@ -124,7 +165,11 @@ pub async fn withdraw(r: &Runner, cancel: &CancellationToken, id: &RequestId) ->
     };
     let (_, record) = run_checked(r, binary, &args, Scrub::Plain, cancel).await?;
     Ok(ToolRun {
-        value: DropResult { request_id: id.to_string(), action: action.into(), previous_state: state_word(state).into() },
+        value: DropResult {
+            request_id: id.to_string(),
+            action: action.into(),
+            previous_state: state_word(state).into(),
+        },
         record,
     })
 }

@@ -14,7 +14,11 @@ use crate::JobContext;
 pub(super) fn handles(tool: &str) -> bool {
     matches!(
         tool,
-        "list_access_requests" | "show_access_request" | "create_access_request" | "review_access_request" | "drop_access_request"
+        "list_access_requests"
+            | "show_access_request"
+            | "create_access_request"
+            | "review_access_request"
+            | "drop_access_request"
     )
 }
 
@@ -23,14 +27,17 @@ fn text<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn request_id(args: &Value) -> Result<RequestId, Outcome> {
-    RequestId::parse(text(args, "request_id").unwrap_or_default()).map_err(|e| Outcome::failed(format!("`request_id`: {e}")))
+    RequestId::parse(text(args, "request_id").unwrap_or_default())
+        .map_err(|e| Outcome::failed(format!("`request_id`: {e}")))
 }
 
 /// What Teleport reviewers read: the caller's reason, then who asked through the control plane.
 pub(crate) fn teleport_reason(job: &ToolJob) -> String {
     let reason = text(&job.args, "reason").unwrap_or_default().trim();
     match text(&job.args, "ticket").filter(|t| !t.trim().is_empty()) {
-        Some(ticket) => format!("{reason} [via MCP control plane: actor={}, ticket={}, op={}]", job.actor, ticket.trim(), job.op_id),
+        Some(ticket) => {
+            format!("{reason} [via MCP control plane: actor={}, ticket={}, op={}]", job.actor, ticket.trim(), job.op_id)
+        }
         None => format!("{reason} [via MCP control plane: actor={}, op={}]", job.actor, job.op_id),
     }
 }

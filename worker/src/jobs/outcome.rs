@@ -46,6 +46,15 @@ fn stored(record: &RunRecord, succeeded: bool) -> (Option<i32>, Option<String>, 
     (record.exit_code, Some(stdout), Some(record.stderr.clone()))
 }
 
+/// The typed result as stored and returned: through the same redaction stage as everything else,
+/// since Teleport resources carry free text (labels, descriptions, rule expressions) that may hold
+/// secrets.
+fn redacted<T: Serialize>(value: T) -> serde_json::Value {
+    let mut v = serde_json::to_value(value).expect("views serialize");
+    mtcp_shared::redact::redact_json(&mut v);
+    v
+}
+
 pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Outcome {
     match run {
         Ok(ToolRun { value, record }) => {
@@ -57,7 +66,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
                 exit_code,
                 stdout,
                 stderr,
-                result: Some(serde_json::to_value(value).expect("views serialize")),
+                result: Some(redacted(value)),
                 error: None,
             }
         }
@@ -77,7 +86,15 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
                 }
                 ToolFailure::Spawn { .. } => (None, None, None),
             };
-            Outcome { status, audit_refs: None, exit_code, stdout, stderr, result: None, error: Some(failure.to_string()) }
+            Outcome {
+                status,
+                audit_refs: None,
+                exit_code,
+                stdout,
+                stderr,
+                result: None,
+                error: Some(failure.to_string()),
+            }
         }
     }
 }
