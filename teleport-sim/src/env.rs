@@ -17,16 +17,26 @@ pub struct SimEnv {
     pub user: Option<String>,
     /// `TELEPORT_CLUSTER`
     pub cluster: Option<String>,
+    /// `TELEPORT_HOME`: the `tsh` profile directory; the default home of the state directory.
+    pub teleport_home: Option<String>,
+    /// `HOME`: `~/.tsh` is where `tsh` keeps profiles when `TELEPORT_HOME` is unset.
+    pub home: Option<String>,
     /// `TELEPORT_SIM_ALLOW_NO_IDENTITY=1`: run without any credential.
     pub allow_no_identity: bool,
     /// `TELEPORT_SIM_STATE`: path of a state file (YAML or JSON).
     pub state_file: Option<String>,
+    /// `TELEPORT_SIM_STATE_DIR`: where mutable state (access requests) lives (see [`crate::store`]).
+    pub state_dir: Option<String>,
+    /// `TELEPORT_SIM_USER`: the user the simulator acts as, over the state's `identity_user`.
+    pub sim_user: Option<String>,
     /// `TELEPORT_SIM_NOW`: an RFC 3339 time that replaces the clock (deterministic output).
     pub now: Option<String>,
     /// `TELEPORT_SIM_DELAY_MS`
     pub delay_ms: Option<String>,
     /// `TELEPORT_SIM_HANG`
     pub hang: Option<String>,
+    /// `TELEPORT_SIM_HANG_AFTER`
+    pub hang_after: Option<String>,
     /// `TELEPORT_SIM_FAIL`
     pub fail: Option<String>,
     /// `TELEPORT_SIM_FAIL_ON`
@@ -57,11 +67,16 @@ impl SimEnv {
             config_file: get("TELEPORT_CONFIG_FILE"),
             user: get("TELEPORT_USER"),
             cluster: get("TELEPORT_CLUSTER").or_else(|| get("TELEPORT_SITE")),
+            teleport_home: get("TELEPORT_HOME"),
+            home: get("HOME"),
             allow_no_identity: get("TELEPORT_SIM_ALLOW_NO_IDENTITY").is_some_and(|v| truthy(&v)),
             state_file: get("TELEPORT_SIM_STATE"),
+            state_dir: get("TELEPORT_SIM_STATE_DIR"),
+            sim_user: get("TELEPORT_SIM_USER"),
             now: get("TELEPORT_SIM_NOW"),
             delay_ms: get("TELEPORT_SIM_DELAY_MS"),
             hang: get("TELEPORT_SIM_HANG"),
+            hang_after: get("TELEPORT_SIM_HANG_AFTER"),
             fail: get("TELEPORT_SIM_FAIL"),
             fail_on: get("TELEPORT_SIM_FAIL_ON"),
             exit: get("TELEPORT_SIM_EXIT"),

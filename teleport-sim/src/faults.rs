@@ -17,6 +17,8 @@ pub struct FaultSpec {
     pub delay_ms: Option<u64>,
     /// Never answer (until killed).
     pub hang: Option<bool>,
+    /// Do the command completely (state written, output flushed), then never exit (until killed).
+    pub hang_after: Option<bool>,
     /// `access_denied`, `not_found`, `internal`, or any other text used as the error message.
     pub fail: Option<String>,
     /// Only inject faults when the command line contains this substring.
@@ -35,6 +37,7 @@ impl FaultSpec {
         obj! {
             "delay_ms" => self.delay_ms.unwrap_or(0),
             "hang" => self.hang.unwrap_or(false),
+            "hang_after" => self.hang_after.unwrap_or(false),
             "fail" => self.fail.clone().unwrap_or_default(),
             "fail_on" => self.fail_on.clone().unwrap_or_default(),
             "exit" => self.exit.unwrap_or(0),
@@ -49,6 +52,7 @@ impl FaultSpec {
 pub struct Faults {
     pub delay: Option<Duration>,
     pub hang: bool,
+    pub hang_after: bool,
     pub fail: Option<Failure>,
     pub exit: Option<i32>,
     pub garbage: bool,
@@ -85,6 +89,7 @@ impl Faults {
         Ok(Faults {
             delay: delay_ms.filter(|ms| *ms > 0).map(Duration::from_millis),
             hang: switch(&env.hang, spec.hang),
+            hang_after: switch(&env.hang_after, spec.hang_after),
             fail: fail.map(|f| match f.as_str() {
                 "access_denied" => Failure::AccessDenied,
                 "not_found" => Failure::NotFound,
@@ -104,9 +109,7 @@ impl Faults {
             std::thread::sleep(delay);
         }
         if self.hang {
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
+            hang_forever();
         }
     }
 
@@ -120,6 +123,13 @@ impl Faults {
             }
             Failure::Message(text) => SimError::msg(text.clone()),
         })
+    }
+}
+
+/// Sleeps until a signal ends the process (default dispositions: SIGTERM and SIGKILL work).
+pub fn hang_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
     }
 }
 

@@ -1,19 +1,28 @@
 //! A simulator of Teleport's `tctl` and `tsh` for tests, benchmarks and the zero-config demo.
-//! It prints what the real binaries print (REFERENCE.md §1-5) against a cluster described by a
+//! It prints what the real binaries print (REFERENCE.md §1-6) against a cluster described by a
 //! state file or a built-in demo, with knobs to inject faults.
 //!
 //! - Tool: `argv[0]` named `tctl`/`tsh`, else the first argument (`teleport-sim tctl …`);
 //!   `teleport-sim demo-state` prints the demo cluster as a state file.
 //! - Cluster: `TELEPORT_SIM_STATE` (see [`state`]), else the demo; `TELEPORT_SIM_NOW` pins the
 //!   clock; `TELEPORT_SIM_ALLOW_NO_IDENTITY=1` skips the credential requirement.
-//! - Faults (see [`faults`]): `TELEPORT_SIM_DELAY_MS`, `_HANG`, `_FAIL`, `_FAIL_ON`, `_EXIT`,
-//!   `_GARBAGE`, `_STDERR_NOISE`, or the state file's `faults` section (the environment wins).
+//! - Identity: the user the simulator acts as is `TELEPORT_SIM_USER`, else the state file's
+//!   `identity_user` (default `mcp-control-plane`); `tsh --user` does not change it.
+//! - Mutable state (access requests, dropped requests) lives in a state directory shared by
+//!   every invocation that names it (see [`store`]): `TELEPORT_SIM_STATE_DIR`, else
+//!   `<TELEPORT_SIM_STATE>.sim-state/`, else `$TELEPORT_HOME/sim-state`, else `~/.tsh/sim-state`.
+//!   Workers with their own `TELEPORT_HOME` share requests only through `TELEPORT_SIM_STATE_DIR`.
+//!   The state file's `access_requests` seed it; `deny_request_roles` lists the roles nobody may
+//!   request (see [`requests`] for the rule).
+//! - Faults (see [`faults`]): `TELEPORT_SIM_DELAY_MS`, `_HANG`, `_HANG_AFTER`, `_FAIL`, `_FAIL_ON`,
+//!   `_EXIT`, `_GARBAGE`, `_STDERR_NOISE`, or the state file's `faults` section (the environment
+//!   wins).
 //! - Observation: `TELEPORT_SIM_ARGV_LOG=<path>` appends `{"tool":"tctl","argv":[…]}` per
 //!   invocation (see [`argv_log`]), for tests that check exactly what reached the CLI.
 //!
 //! Flow of one command: parse (kingpin errors) → resolve what it reads (argument errors) →
 //! credentials → load the state → faults (noise, delay, hang) → deny list / injected error →
-//! handler → garbage / exit-code overrides.
+//! handler → garbage / exit-code overrides → (`hang_after`) print, flush and never exit.
 
 mod access;
 pub mod argv_log;
@@ -26,10 +35,13 @@ mod error;
 pub mod faults;
 mod invocation;
 mod outcome;
+pub mod requests;
 pub mod state;
+pub mod store;
 mod tctl;
 mod timefmt;
 mod tsh;
+mod uuid;
 mod value;
 mod version;
 
@@ -49,6 +61,15 @@ use crate::state::State;
 pub struct Ctx<'a> {
     pub state: &'a State,
     pub now: DateTime<Utc>,
+    pub env: &'a SimEnv,
+}
+
+impl Ctx<'_> {
+    /// The user the simulator acts as: `TELEPORT_SIM_USER`, else the state's `identity_user`.
+    /// `tsh --user` is a client-side default and does not change it.
+    pub fn identity(&self) -> &str {
+        self.env.sim_user.as_deref().unwrap_or(&self.state.identity_user)
+    }
 }
 
 /// Appends `argv` to the `TELEPORT_SIM_ARGV_LOG` file when the knob is set; `main` calls it
@@ -124,7 +145,7 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
 
     let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
-    let ctx = Ctx { state: &state, now };
+    let ctx = Ctx { state: &state, now, env };
     let result = target.check(&state, &faults).and_then(|()| match tool {
         Tool::Tctl => tctl::execute(&parsed, &ctx),
         Tool::Tsh => tsh::execute(&parsed, &ctx),
@@ -139,5 +160,6 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
     if let Some(code) = faults.exit {
         outcome.code = code;
     }
+    outcome.hang_after = faults.hang_after;
     outcome
 }

@@ -8,7 +8,15 @@ fn main() {
     teleport_sim::log_argv(&argv, &env);
     let outcome = teleport_sim::run(&argv, &env);
     // A closed pipe is the reader's choice; there is nobody left to report it to.
-    let _ = std::io::stdout().lock().write_all(outcome.stdout.as_bytes());
-    let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(outcome.stdout.as_bytes());
+    let _ = stdout.flush();
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    let _ = stderr.flush();
+    if outcome.hang_after {
+        // The crash-test knob: everything is done and visible, and the process never exits.
+        teleport_sim::faults::hang_forever();
+    }
     std::process::exit(outcome.code);
 }

@@ -9,6 +9,8 @@ pub struct Outcome {
     pub stdout: String,
     pub stderr: String,
     pub code: i32,
+    /// `hang_after`: once everything is written, sleep until killed instead of exiting.
+    pub hang_after: bool,
 }
 
 impl Outcome {

@@ -63,6 +63,41 @@ fn fraction(value: u64, div: u64) -> String {
     format!("{int}.{}", frac.trim_end_matches('0'))
 }
 
+/// `time.Duration.Round(unit).String()` for a signed number of nanoseconds: halves round away
+/// from zero, negative durations get a leading `-`.
+pub fn go_duration_rounded(nanos: i64, unit: i64) -> String {
+    let rem = nanos % unit;
+    let down = nanos - rem;
+    let rounded = if rem.abs() * 2 < unit { down } else { down.saturating_add(unit * nanos.signum()) };
+    match rounded {
+        n if n < 0 => format!("-{}", go_duration(n.unsigned_abs())),
+        n => go_duration(n as u64),
+    }
+}
+
+/// `time.Until(t)` as nanoseconds from `now`, saturating like Go's `Sub`.
+pub fn until_nanos(now: DateTime<Utc>, t: DateTime<Utc>) -> i64 {
+    (t - now).num_nanoseconds().unwrap_or(if t > now { i64::MAX } else { i64::MIN })
+}
+
+/// `t.Local().Format(time.DateTime)` (`2006-01-02 15:04:05`), in the process's time zone.
+pub fn local_datetime(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Go's `time.Time.String()` without fractions, in the local zone
+/// (`2025-06-01 22:00:00 +0000 UTC`); zones without a known abbreviation print like Go's (`+02`).
+pub fn local_go_string(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&chrono::Local);
+    let offset = local.offset().local_minus_utc();
+    let zone = match offset {
+        0 => "UTC".to_owned(),
+        o if o % 3600 == 0 => format!("{}{:02}", if o < 0 { '-' } else { '+' }, o.abs() / 3600),
+        o => format!("{}{:02}{:02}", if o < 0 { '-' } else { '+' }, o.abs() / 3600, o.abs() % 3600 / 60),
+    };
+    format!("{} {zone}", local.format("%Y-%m-%d %H:%M:%S %z"))
+}
+
 /// Parses a Go duration string (`30h0m0s`, `1.5h`, `90s`, `500ms`) into nanoseconds.
 pub fn parse_go_duration(s: &str) -> Option<u64> {
     if s == "0" {
@@ -113,6 +148,18 @@ mod tests {
         assert_eq!(go_duration(1_500_000), "1.5ms");
         assert_eq!(go_duration(90_500_000_000), "1m30.5s");
         assert_eq!(go_duration(0), "0s");
+    }
+
+    #[test]
+    fn rounded_durations_match_go() {
+        let minute = 60 * NANOS_PER_SEC as i64;
+        assert_eq!(
+            go_duration_rounded(23 * 3600 * NANOS_PER_SEC as i64 + 59 * minute + 29_000_000_000, minute),
+            "23h59m0s"
+        );
+        assert_eq!(go_duration_rounded(90 * NANOS_PER_SEC as i64, minute), "2m0s");
+        assert_eq!(go_duration_rounded(-90 * NANOS_PER_SEC as i64, minute), "-2m0s");
+        assert_eq!(go_duration_rounded(-10 * NANOS_PER_SEC as i64, minute), "0s");
     }
 
     #[test]

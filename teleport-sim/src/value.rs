@@ -45,6 +45,11 @@ impl Map {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The value under `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
     /// Entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
@@ -73,6 +78,14 @@ impl Value {
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(map) => map.get(key),
+            _ => None,
+        }
+    }
+
+    /// The member `key` of an object, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match self {
+            Value::Object(map) => map.get_mut(key),
             _ => None,
         }
     }
@@ -150,21 +163,14 @@ impl From<bool> for Value {
         Value::Bool(b)
     }
 }
-impl From<i64> for Value {
-    fn from(n: i64) -> Self {
-        Value::Number(n.into())
-    }
+macro_rules! from_number {
+    ($($t:ty),*) => { $(impl From<$t> for Value {
+        fn from(n: $t) -> Self {
+            Value::Number(n.into())
+        }
+    })* };
 }
-impl From<u64> for Value {
-    fn from(n: u64) -> Self {
-        Value::Number(n.into())
-    }
-}
-impl From<i32> for Value {
-    fn from(n: i32) -> Self {
-        Value::Number(n.into())
-    }
-}
+from_number!(i64, u64, i32, u32);
 impl From<Map> for Value {
     fn from(m: Map) -> Self {
         Value::Object(m)

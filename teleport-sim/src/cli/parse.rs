@@ -21,6 +21,11 @@ impl Parsed {
         self.flags.iter().rev().find(|(name, _)| *name == long).map(|(_, v)| v.as_str())
     }
 
+    /// Every value given for a repeatable flag, in order (`--resource a --resource b`).
+    pub fn all(&self, long: &str) -> Vec<&str> {
+        self.flags.iter().filter(|(name, _)| *name == long).map(|(_, v)| v.as_str()).collect()
+    }
+
     /// Whether a boolean flag ended up on.
     pub fn switch(&self, long: &str) -> bool {
         self.flag(long) == Some("true")

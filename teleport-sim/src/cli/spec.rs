@@ -59,6 +59,11 @@ impl Arg {
     pub const fn optional(name: &'static str) -> Self {
         Arg { name, required: false, repeated: false }
     }
+
+    /// Takes every remaining argument (kingpin's `Strings()`), none required.
+    pub const fn rest(name: &'static str) -> Self {
+        Arg { name, required: false, repeated: true }
+    }
 }
 
 /// A command or command group (`nodes` with `ls` under it).
@@ -76,6 +81,11 @@ impl Command {
     /// A command with no flags, arguments or subcommands yet.
     pub const fn new(name: &'static str, help: &'static str) -> Self {
         Command { name, aliases: &[], help, flags: &[], args: &[], subcommands: &[] }
+    }
+
+    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
     }
 
     pub const fn flags(mut self, flags: &'static [Flag]) -> Self {

@@ -18,6 +18,9 @@ pub const TCTL: Style = Style { indent: "    ", escape_html: true };
 /// `tsh … --format=json` listings: jsoniter, 2 spaces, no HTML escaping.
 pub const TSH: Style = Style { indent: "  ", escape_html: false };
 
+/// `tctl requests ls|get --format=json`: `json.MarshalIndent` with 2 spaces, HTML escaped.
+pub const TCTL_REQUESTS: Style = Style { indent: "  ", escape_html: true };
+
 /// Marshals one value with `MarshalIndent` (no trailing newline).
 pub fn marshal(value: &Value, style: Style) -> String {
     let mut out = String::new();

@@ -1,5 +1,9 @@
 //! `lib/asciitable`: every column padded to its widest cell (counted in characters, so `⟵`
-//! is one), one space after every cell including the last.
+//! is one), one space after every cell including the last, and never narrower than the five
+//! characters of `tabwriter`'s `minwidth`.
+
+/// `tabwriter.NewWriter(&buf, 5, 0, 1, ' ', 0)`: a cell with its padding is at least this wide.
+const MIN_WIDTH: usize = 5;
 
 /// A table with a header row and a row of dashes.
 pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -13,6 +17,29 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
         push_row(&mut out, row, &widths);
     }
     out
+}
+
+/// `asciitable.MakeHeadlessTable`: the same layout without the header and dashes.
+pub fn render_headless(rows: &[Vec<String>]) -> String {
+    let widths = widths(rows.iter());
+    let mut out = String::new();
+    for row in rows {
+        push_row(&mut out, row, &widths);
+    }
+    out
+}
+
+/// `Table.truncateCell`: a cell longer than `max` bytes keeps its first `max`, then `...` and
+/// the footnote label; the flag says whether the footnote is now owed.
+pub fn truncate(cell: &str, max: usize, label: &str) -> (String, bool) {
+    if cell.len() <= max {
+        return (cell.to_owned(), false);
+    }
+    let mut cut = max;
+    while !cell.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (format!("{}... {label}", &cell[..cut]), true)
 }
 
 fn widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> {
@@ -33,7 +60,8 @@ fn push_row(out: &mut String, row: &[String], widths: &[usize]) {
     for (i, width) in widths.iter().enumerate() {
         let cell = row.get(i).map(String::as_str).unwrap_or("");
         out.push_str(cell);
-        out.push_str(&" ".repeat(width - cell.chars().count() + 1));
+        let padded = (width + 1).max(MIN_WIDTH);
+        out.push_str(&" ".repeat(padded - cell.chars().count()));
     }
     out.push('\n');
 }
@@ -53,5 +81,13 @@ mod tests {
                         unscoped-direct-name 1.2.3.4:22 key=val \n\
                         unscoped-tunnel-name ⟵ Tunnel           \n";
         assert_eq!(render(&["Node Name", "Address", "Labels"], &rows), expected);
+    }
+
+    #[test]
+    fn narrow_columns_keep_the_minimum_width_and_long_cells_are_cut() {
+        let rows = vec![vec!["ab".to_owned(), "x".to_owned()]];
+        assert_eq!(render_headless(&rows), "ab   x    \n");
+        assert_eq!(truncate("0123456789", 4, "[+]"), ("0123... [+]".to_owned(), true));
+        assert_eq!(truncate("0123", 4, "[+]"), ("0123".to_owned(), false));
     }
 }

@@ -16,6 +16,8 @@ use crate::value::{Map, Value};
 pub const DEFAULT_CLUSTER: &str = "teleport.example.com";
 /// The demo cluster's Teleport version, also the default when a state file omits `version`.
 pub const DEFAULT_VERSION: &str = "18.1.4";
+/// The user the simulator acts as when neither the state file nor `TELEPORT_SIM_USER` says.
+pub const DEFAULT_IDENTITY: &str = "mcp-control-plane";
 
 /// Every resource list holds resources in Teleport's own JSON shape; unknown fields are kept
 /// and printed back unchanged.
@@ -39,8 +41,16 @@ pub struct State {
     /// The `cluster_auth_preference` singleton (a list, or one object).
     #[serde(deserialize_with = "list")]
     pub auth_preference: Vec<Value>,
+    /// Access requests (Teleport's JSON shape) that seed the state directory the first time it
+    /// is used; from then on the state directory is the truth (see [`crate::store`]).
+    #[serde(deserialize_with = "list")]
+    pub access_requests: Vec<Value>,
     /// Resources the caller's identity may not read (`token`, `role`, …): access denied.
     pub deny: Vec<String>,
+    /// The user the simulator acts as (`TELEPORT_SIM_USER` overrides it).
+    pub identity_user: String,
+    /// Roles nobody may request; any other role of the cluster may be requested.
+    pub deny_request_roles: Vec<String>,
     pub faults: FaultSpec,
 }
 
@@ -56,7 +66,10 @@ impl Default for State {
             tokens: Vec::new(),
             cert_authorities: Vec::new(),
             auth_preference: Vec::new(),
+            access_requests: Vec::new(),
             deny: Vec::new(),
+            identity_user: DEFAULT_IDENTITY.to_owned(),
+            deny_request_roles: Vec::new(),
             faults: FaultSpec::default(),
         }
     }
@@ -84,11 +97,14 @@ impl State {
             ("tokens", &self.tokens),
             ("cert_authorities", &self.cert_authorities),
             ("auth_preference", &self.auth_preference),
+            ("access_requests", &self.access_requests),
         ] {
             map.insert(key, Value::Array(items.clone()));
         }
-        let deny = self.deny.iter().map(Value::from).collect::<Vec<_>>();
-        map.insert("deny", Value::Array(deny));
+        let strings = |items: &[String]| Value::Array(items.iter().map(Value::from).collect());
+        map.insert("deny", strings(&self.deny));
+        map.insert("identity_user", Value::from(&self.identity_user));
+        map.insert("deny_request_roles", strings(&self.deny_request_roles));
         map.insert("faults", self.faults.to_value());
         Value::Object(map)
     }
@@ -96,6 +112,16 @@ impl State {
     /// Whether the identity is denied access to `resource` by the state's `deny` list.
     pub fn denies(&self, resource: &str) -> bool {
         self.deny.iter().any(|d| d == resource)
+    }
+
+    /// The role named `name`, if the cluster has it.
+    pub fn role(&self, name: &str) -> Option<&Value> {
+        self.roles.iter().find(|r| r.str_at(&["metadata", "name"]) == name)
+    }
+
+    /// The user named `name`, if the cluster has it.
+    pub fn user(&self, name: &str) -> Option<&Value> {
+        self.users.iter().find(|u| u.str_at(&["metadata", "name"]) == name)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod get;
 pub mod kinds;
 pub mod nodes;
+pub mod requests;
 pub mod status;
 pub mod text;
 pub mod tokens;
@@ -14,7 +15,7 @@ use crate::cli::{App, Flag, Parsed};
 use crate::error::SimError;
 use crate::outcome::Outcome;
 
-/// The `tctl` command tree. New families (`requests`, …) add their `COMMAND` here.
+/// The `tctl` command tree. New families add their `COMMAND` here.
 pub const APP: App = App {
     name: "tctl",
     flags: &[
@@ -24,12 +25,22 @@ pub const APP: App = App {
         Flag::bool("insecure"),
         Flag::bool("debug").short('d'),
     ],
-    commands: &[get::COMMAND, nodes::COMMAND, tokens::COMMAND, status::COMMAND, crate::version::TCTL],
+    commands: &[
+        get::COMMAND,
+        nodes::COMMAND,
+        tokens::COMMAND,
+        status::COMMAND,
+        requests::COMMAND,
+        crate::version::TCTL,
+    ],
 };
 
 /// The resources a command reads; argument errors that kingpin would raise surface here,
 /// before any credential is looked at.
 pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
+    if let Some(verb) = requests::verb(&parsed.command) {
+        return Ok(Target::new(verb, "access_request"));
+    }
     Ok(match parsed.command.as_str() {
         "get" => {
             let refs = get::refs(parsed)?;
@@ -50,6 +61,7 @@ pub fn execute(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         "nodes ls" => nodes::ls(parsed, ctx),
         "tokens ls" => tokens::ls(parsed, ctx),
         "status" => status::run(parsed, ctx),
+        command if command.starts_with("requests ") => requests::run(parsed, ctx),
         other => Err(unknown(other)),
     }
 }

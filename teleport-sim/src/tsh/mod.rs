@@ -1,6 +1,9 @@
-//! `tsh`, the user CLI: global flags and command tree. Today only `version`; access requests
-//! (`request`), local proxies (`proxy`), `vnet` and `mcp` each get their own module here and a
+//! `tsh`, the user CLI: global flags and command tree: `version`, `status` and access requests
+//! (`request`). Local proxies (`proxy`), `vnet` and `mcp` each get their own module here and a
 //! `COMMAND` in [`APP`].
+
+pub mod request;
+pub mod status;
 
 use crate::Ctx;
 use crate::access::Target;
@@ -27,17 +30,28 @@ pub const APP: App = App {
         Flag::bool("headless"),
         Flag::bool("skip-version-check"),
     ],
-    commands: &[crate::version::TSH],
+    commands: &[request::COMMAND, status::COMMAND, crate::version::TSH],
 };
 
 /// The resources a `tsh` command reads.
 pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
-    Err(unknown(&parsed.command))
+    if let Some(verb) = request::verb(&parsed.command) {
+        return Ok(Target::new(verb, "access_request"));
+    }
+    match parsed.command.as_str() {
+        // The profile is local: nothing on the cluster to be denied.
+        "status" => Ok(Target { verb: "read", resources: Vec::new() }),
+        other => Err(unknown(other)),
+    }
 }
 
 /// Runs a parsed `tsh` command.
-pub fn execute(parsed: &Parsed, _ctx: &Ctx) -> Result<Outcome, SimError> {
-    Err(unknown(&parsed.command))
+pub fn execute(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
+    match parsed.command.as_str() {
+        command if command.starts_with("request ") => request::run(parsed, ctx),
+        "status" => status::run(parsed, ctx),
+        other => Err(unknown(other)),
+    }
 }
 
 fn unknown(command: &str) -> SimError {

@@ -92,6 +92,11 @@ impl Sim {
     pub fn spawn(mut self) -> Child {
         self.cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the simulator starts")
     }
+
+    /// Starts the process with stdout piped to the test.
+    pub fn spawn_piped(mut self) -> Child {
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the simulator starts")
+    }
 }
 
 /// `teleport-sim tctl <args>`.

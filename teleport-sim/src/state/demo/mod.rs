@@ -1,9 +1,11 @@
 //! The built-in demo cluster `teleport.example.com`: realistic resources with the flaws the
 //! control plane's analyses look for (version skew, silent nodes, risky roles, a CA stuck in
-//! rotation, weak MFA). Content is deterministic; only times follow the clock.
+//! rotation, weak MFA), and access requests (one pending, one denied; nobody may request
+//! `cluster-admin`). Content is deterministic; only times follow the clock.
 
 mod authorities;
 mod keys;
+mod requests;
 mod role_presets;
 mod roles;
 mod servers;
@@ -29,6 +31,8 @@ pub fn build(now: DateTime<Utc>) -> State {
         tokens: tokens::all(&clock),
         cert_authorities: authorities::all(&clock),
         auth_preference: vec![authorities::auth_preference()],
+        access_requests: requests::all(&clock),
+        deny_request_roles: vec!["cluster-admin".to_owned()],
         ..State::default()
     }
 }
@@ -86,11 +90,9 @@ impl Gen {
 
     /// A random (version 4) UUID.
     fn uuid(&mut self) -> String {
-        let mut b = self.bytes(16);
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let hex = crate::digest::hex(&b);
-        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&self.bytes(16));
+        crate::uuid::format_v4(b)
     }
 
     /// `n` random bytes as hex (join tokens look like this).
