@@ -1,6 +1,7 @@
 //! Shared library of the MCP Teleport Control Plane: domain types, policy, configuration, database
 //! access, the Teleport CLI runner with its typed models, redaction and telemetry.
 
+pub mod analysis;
 pub mod config;
 pub mod db;
 pub mod domain;

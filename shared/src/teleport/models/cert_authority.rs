@@ -90,3 +90,20 @@ impl CaKeySet {
         self.ssh.len() + self.tls.len() + self.jwt.len()
     }
 }
+
+impl CertAuthority {
+    /// CA type (`host`, `user`, …), from `spec.type` or, when empty, `sub_kind`.
+    pub fn ca_type(&self) -> &str {
+        if self.spec.ca_type.is_empty() { &self.sub_kind } else { &self.spec.ca_type }
+    }
+
+    /// Owning cluster, from `spec.cluster_name` or, when empty, the resource name.
+    pub fn cluster(&self) -> &str {
+        if self.spec.cluster_name.is_empty() { &self.metadata.name } else { &self.spec.cluster_name }
+    }
+
+    /// No rotation was ever completed: no rotation block, or no `last_rotated` time.
+    pub fn never_rotated(&self) -> bool {
+        self.spec.rotation.as_ref().is_none_or(|r| r.last_rotated.is_none())
+    }
+}

@@ -32,7 +32,7 @@ pub use user::{CreatedBy, ExternalIdentity, LoginStatus, User, UserSpec, UserSta
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
 /// `metadata` of every resource.
@@ -99,4 +99,23 @@ pub struct RotationSchedule {
     /// Return to `standby`.
     #[serde(deserialize_with = "de::time")]
     pub standby: Option<DateTime<Utc>>,
+}
+
+impl Rotation {
+    /// A rotation is under way (`state: in_progress`).
+    pub fn in_progress(&self) -> bool {
+        self.state == "in_progress"
+    }
+
+    /// When the grace period of the current rotation ends (`started + grace_period`), if both are known.
+    pub fn grace_deadline(&self) -> Option<DateTime<Utc>> {
+        let grace = TimeDelta::from_std(self.grace_period?).ok()?;
+        self.started?.checked_add_signed(grace)
+    }
+
+    /// A rotation is in progress and its grace period ended before `now`: old credentials are
+    /// still trusted longer than intended.
+    pub fn overran_grace(&self, now: DateTime<Utc>) -> bool {
+        self.in_progress() && self.grace_deadline().is_some_and(|d| d < now)
+    }
 }

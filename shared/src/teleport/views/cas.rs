@@ -1,13 +1,13 @@
 //! Views of certificate authorities: key counts and rotation state with warnings. No key
 //! material, public or private, is ever part of a view.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{seconds, to_second};
 use crate::teleport::duration::format_go_duration;
-use crate::teleport::models::{CaKeySet, CertAuthority, Rotation};
+use crate::teleport::models::{CaKeySet, CertAuthority};
 
 /// The certificate authorities of the cluster (and of trusted clusters).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -80,12 +80,10 @@ impl CaList {
 impl CaView {
     fn build(ca: &CertAuthority, now: DateTime<Utc>) -> CaView {
         let spec = &ca.spec;
-        let ca_type = if spec.ca_type.is_empty() { ca.sub_kind.clone() } else { spec.ca_type.clone() };
-        let cluster = if spec.cluster_name.is_empty() { ca.metadata.name.clone() } else { spec.cluster_name.clone() };
         CaView {
-            warnings: rotation_warnings(spec.rotation.as_ref(), now),
-            ca_type,
-            cluster,
+            warnings: rotation_warnings(ca, now),
+            ca_type: ca.ca_type().to_owned(),
+            cluster: ca.cluster().to_owned(),
             active_keys: counts(&spec.active_keys),
             additional_trusted_keys: counts(&spec.additional_trusted_keys),
             rotation: spec.rotation.as_ref().map(|r| RotationView {
@@ -104,31 +102,24 @@ fn counts(keys: &CaKeySet) -> KeyCounts {
     KeyCounts { ssh: keys.ssh.len(), tls: keys.tls.len(), jwt: keys.jwt.len() }
 }
 
-fn rotation_warnings(rotation: Option<&Rotation>, now: DateTime<Utc>) -> Vec<String> {
+fn rotation_warnings(ca: &CertAuthority, now: DateTime<Utc>) -> Vec<String> {
     let mut warnings = Vec::new();
-    let Some(r) = rotation else {
-        warnings.push("never rotated".to_owned());
-        return warnings;
-    };
-    if r.state == "in_progress" {
+    if let Some(r) = ca.spec.rotation.as_ref().filter(|r| r.in_progress()) {
         let started = r.started.map(|s| format!(", started {}", s.to_rfc3339())).unwrap_or_default();
         warnings.push(format!(
             "rotation in progress (phase {}, mode {}{started})",
             or_unknown(&r.phase),
             or_unknown(&r.mode)
         ));
-        if let (Some(started), Some(grace)) = (r.started, r.grace_period) {
-            let deadline = TimeDelta::from_std(grace).ok().and_then(|g| started.checked_add_signed(g));
-            if deadline.is_some_and(|d| d < now) {
-                warnings.push(format!(
-                    "rotation in progress past its grace period ({} since {}): complete or roll it back",
-                    format_go_duration(grace),
-                    started.to_rfc3339()
-                ));
-            }
+        if let (true, Some(started), Some(grace)) = (r.overran_grace(now), r.started, r.grace_period) {
+            warnings.push(format!(
+                "rotation in progress past its grace period ({} since {}): complete or roll it back",
+                format_go_duration(grace),
+                started.to_rfc3339()
+            ));
         }
     }
-    if r.last_rotated.is_none() {
+    if ca.never_rotated() {
         warnings.push("never rotated".to_owned());
     }
     warnings
