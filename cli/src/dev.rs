@@ -85,6 +85,8 @@ pub fn use_simulator(config: &mut Config, dir: &Path, sim_state: Option<&Path>) 
     config.tsh.tsh_path = bin.join("tsh");
     config.teleport.identity_file = Some(identity);
     config.teleport.proxy = Some("teleport.example.com:443".into());
+    // Access requests live in one place for every worker (each has its own TELEPORT_HOME).
+    config.teleport.env.insert("TELEPORT_SIM_STATE_DIR".into(), dir.join("state").display().to_string());
     if let Some(state) = sim_state {
         let state = std::fs::canonicalize(state).with_context(|| format!("--sim-state {}", state.display()))?;
         config.teleport.env.insert("TELEPORT_SIM_STATE".into(), state.display().to_string());

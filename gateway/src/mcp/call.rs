@@ -282,12 +282,15 @@ async fn enqueue_and_wait(
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),
         Ok(WaitOutcome::StillRunning) => (
             "pending",
-            error_text(format!(
-                "{} is still running after {}s; it goes on. Call get_operation with op_id {} for its result.",
-                spec.name,
-                st.config.service.call_budget.as_secs(),
-                op.op_id
-            )),
+            with_op_id(
+                error_text(format!(
+                    "{} is still running after {}s; it goes on. Call get_operation with op_id {} for its result.",
+                    spec.name,
+                    st.config.service.call_budget.as_secs(),
+                    op.op_id
+                )),
+                op.op_id,
+            ),
         ),
         Err(e) => {
             tracing::error!(op_id = %op.op_id, error = %e, "waiting for an operation");

@@ -52,6 +52,8 @@ fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
             schema_for_output::<mtcp_shared::teleport::passthrough::PassthroughResult>()
         }
         "list_access_requests" => schema_for_output::<access::AccessRequestList>(),
+        "scan_rbac" => schema_for_output::<mtcp_shared::analysis::rbac::RbacReport>(),
+        "run_health_check" => schema_for_output::<mtcp_shared::analysis::health::HealthReport>(),
         "show_access_request" => schema_for_output::<access::AccessRequestView>(),
         "create_access_request" => schema_for_output::<access::CreatedRequest>(),
         "review_access_request" => schema_for_output::<access::ReviewResult>(),

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod health;
 pub mod jobs;
 pub mod leader;
 pub mod operations;

@@ -326,3 +326,33 @@ pub async fn requests_created_by(conn: impl PgExecutor<'_>, actor: &str) -> Resu
     .fetch_all(conn)
     .await?)
 }
+
+/// Channel on which progress of an operation is announced (payload: the op id).
+pub const PROGRESS_CHANNEL: &str = "mtcp_progress";
+
+/// Record a progress step: an `operation_events` row, the operation's last progress, a NOTIFY.
+/// One statement, so the three never disagree.
+pub async fn add_progress(conn: impl PgExecutor<'_>, op_id: OpId, progress: &Value) -> Result<(), DbError> {
+    sqlx::query(
+        "WITH ev AS (
+            INSERT INTO operation_events (op_id, seq, kind, payload)
+            SELECT $1, coalesce(max(seq) + 1, 0), 'progress', $2 FROM operation_events WHERE op_id = $1
+            RETURNING op_id),
+          upd AS (UPDATE operations SET progress = $2 WHERE op_id = $1 AND status = 'running' RETURNING op_id)
+         SELECT pg_notify($3, $1::text) FROM ev",
+    )
+    .bind(op_id.0)
+    .bind(storable_json(progress))
+    .bind(PROGRESS_CHANNEL)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The progress events of an operation, oldest first.
+pub async fn progress_events(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Vec<Value>, DbError> {
+    Ok(sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 AND kind = 'progress' ORDER BY seq")
+        .bind(op_id.0)
+        .fetch_all(conn)
+        .await?)
+}

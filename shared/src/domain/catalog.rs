@@ -151,6 +151,15 @@ pub static CATALOG: &[ToolSpec] = &[
          created through the control plane cannot be reviewed through it: Teleport forbids an identity \
          reviewing its own request, so a human must review those in Teleport.",
     ),
+    read(
+        "run_health_check",
+        "Run a health check",
+        Capability::HealthCheck,
+        Execution::Worker,
+        "Check the cluster and the control plane: node version skew, nodes not heard from, CAs mid-rotation \
+         or never rotated, weak auth preference, expiring tokens, an RBAC summary, and the control plane's \
+         database, queue, workers and leases. Failing checks first; progress per step.",
+    ),
     write(
         "run_tctl_command",
         "Run tctl (passthrough)",
@@ -166,6 +175,15 @@ pub static CATALOG: &[ToolSpec] = &[
         "Run a read-only `tsh` command with the control plane's identity, e.g. args [\"ls\", \"--format=json\"]. \
          Admin-only and off unless enabled. Identity, proxy, TLS and login options and commands that write \
          files are refused. Requires a reason; output is redacted.",
+    ),
+    read(
+        "scan_rbac",
+        "Scan RBAC for risks",
+        Capability::SecurityRbacScan,
+        Execution::Worker,
+        "Scan roles, users, the auth preference and join tokens for risky grants: wildcard rules, root \
+         logins on all nodes, impersonation, unguarded request/review rights, admin-equivalent users, MFA \
+         gaps, long sessions, static tokens. Each finding has a severity, evidence and a remediation.",
     ),
     read(
         "search_operations",

@@ -33,7 +33,7 @@ pub async fn list(
         Ok(v) => v,
         Err(error) => return Err(ToolFailure::Parse { error, record }),
     };
-    requests.sort_by(|a, b| b.spec.created.cmp(&a.spec.created));
+    requests.sort_by_key(|r| std::cmp::Reverse(r.spec.created));
     let mut by_state = std::collections::BTreeMap::new();
     for req in &requests {
         *by_state.entry(state_word(req.spec.state).to_owned()).or_insert(0) += 1;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod commands;
 pub mod duration;
 pub mod error;
+pub mod fetch;
 pub mod inventory;
 pub mod models;
 pub mod parse;

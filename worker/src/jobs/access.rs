@@ -26,9 +26,8 @@ fn text<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
     args.get(key).and_then(Value::as_str)
 }
 
-fn request_id(args: &Value) -> Result<RequestId, Outcome> {
-    RequestId::parse(text(args, "request_id").unwrap_or_default())
-        .map_err(|e| Outcome::failed(format!("`request_id`: {e}")))
+fn request_id(args: &Value) -> Result<RequestId, String> {
+    RequestId::parse(text(args, "request_id").unwrap_or_default()).map_err(|e| format!("`request_id`: {e}"))
 }
 
 /// What Teleport reviewers read: the caller's reason, then who asked through the control plane.
@@ -77,7 +76,7 @@ pub(super) async fn run(ctx: &JobContext, job: &ToolJob) -> Outcome {
         }
         "show_access_request" => match request_id(args) {
             Ok(id) => with_ref(outcome(access::show(r, &cancel, &id).await), Some(id.to_string())),
-            Err(o) => o,
+            Err(e) => Outcome::failed(e),
         },
         "create_access_request" => {
             let wanted: Result<Vec<RequestedResource>, _> = args
@@ -100,11 +99,11 @@ pub(super) async fn run(ctx: &JobContext, job: &ToolJob) -> Outcome {
                 let run = access::review(r, &cancel, &id, approve, &teleport_reason(job)).await;
                 with_ref(outcome(run), Some(id.to_string()))
             }
-            Err(o) => o,
+            Err(e) => Outcome::failed(e),
         },
         _ => match request_id(args) {
             Ok(id) => with_ref(outcome(access::withdraw(r, &cancel, &id).await), Some(id.to_string())),
-            Err(o) => o,
+            Err(e) => Outcome::failed(e),
         },
     }
 }

@@ -2,6 +2,7 @@
 //! outcome and announce it.
 
 mod access;
+mod analysis;
 mod inventory;
 mod outcome;
 mod passthrough;
@@ -51,6 +52,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         name if inventory::handles(name) => inventory::run(&ctx, name).await,
         name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args).await,
         name if access::handles(name) => access::run(&ctx, &job).await,
+        name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id).await,
         other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
     };
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());

@@ -1,0 +1,111 @@
+//! scan_rbac and run_health_check end to end, on the simulator's demo cluster (seeded with risks,
+//! version skew and a CA rotation past its grace period) and on a clean cluster.
+
+use mtcp_tests::client::text_of;
+use mtcp_tests::{Stack, StackOptions};
+use serde_json::{Value, json};
+
+fn op_id(r: &rmcp::model::CallToolResult) -> uuid::Uuid {
+    r.meta.as_ref().unwrap().0["mtcp/op_id"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn scan_rbac_finds_each_seeded_risk_of_the_demo_cluster() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let c = stack.client("readonly").await.unwrap();
+    let r = c.call("scan_rbac", json!({})).await.unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
+    let report = r.structured_content.clone().unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let has = |id: &str, subject: &str| findings.iter().any(|f| f["id"] == id && f["subject"] == subject);
+    for (id, subject) in [
+        ("RBAC-001", "cluster-admin"), // wildcard rules
+        ("RBAC-002", "ops-root"),      // root on every node
+        ("RBAC-003", "impersonator"),  // impersonation
+        ("RBAC-004", "dev-requester"), // requests a privileged role without thresholds
+        ("RBAC-009", "long-session"),  // 720h sessions
+        ("RBAC-011", "dave"),          // locked user still holding a privileged role
+    ] {
+        assert!(has(id, subject), "{id} on {subject} missing: {report}");
+    }
+    assert!(findings.iter().any(|f| f["id"] == "RBAC-007"), "weak second factor");
+    assert!(findings.iter().any(|f| f["id"] == "RBAC-013"), "static join token");
+    assert!(findings.iter().all(|f| f["remediation"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(report["summary"]["critical"].as_u64().unwrap() >= 3, "{}", report["summary"]);
+    // Progress was reported per step, in order.
+    let steps: Vec<Value> = sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 ORDER BY seq")
+        .bind(op_id(&r))
+        .fetch_all(&stack.db.pool)
+        .await
+        .unwrap();
+    let progress: Vec<u64> = steps.iter().map(|s| s["progress"].as_u64().unwrap()).collect();
+    assert_eq!(progress, [1, 2, 3, 4, 5], "{steps:?}");
+    stack.stop().await;
+}
+
+const CLEAN: &str = r#"{
+  "cluster_name": "teleport.example.com",
+  "version": "18.1.4",
+  "roles": [{"kind": "role", "version": "v8", "metadata": {"name": "viewer"},
+    "spec": {"options": {"max_session_ttl": "8h0m0s", "forward_agent": false},
+             "allow": {"logins": ["ubuntu"], "node_labels": {"env": "dev"}}, "deny": {}}}],
+  "users": [{"kind": "user", "version": "v2", "metadata": {"name": "bob"},
+    "spec": {"roles": ["viewer"], "traits": {"logins": ["ubuntu"]},
+             "status": {"is_locked": false, "locked_time": "0001-01-01T00:00:00Z", "lock_expires": "0001-01-01T00:00:00Z"},
+             "expires": "0001-01-01T00:00:00Z"}}],
+  "tokens": [],
+  "auth_preference": {"kind": "cluster_auth_preference", "version": "v2", "metadata": {"name": "cluster-auth-preference"},
+    "spec": {"type": "local", "second_factor": "on", "second_factors": ["webauthn"], "require_session_mfa": true,
+             "allow_local_auth": true, "device_trust": {"mode": "required"}, "locking_mode": "strict"}}
+}"#;
+
+#[tokio::test]
+async fn scan_rbac_finds_nothing_on_a_clean_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("clean.json");
+    std::fs::write(&state, CLEAN).unwrap();
+    let mut stack = Stack::start(StackOptions { sim_state: Some(state), ..Default::default() }).await.unwrap();
+    let c = stack.client("operator").await.unwrap();
+    let r = c.call("scan_rbac", json!({})).await.unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
+    let report = r.structured_content.unwrap();
+    assert_eq!(report["findings"], json!([]), "{report}");
+    assert_eq!(report["roles_scanned"], 1);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_health_check_reports_rotation_and_skew_failing_checks_first() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let c = stack.client("operator").await.unwrap();
+    let r = c.call("run_health_check", json!({})).await.unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
+    let report = r.structured_content.clone().unwrap();
+    assert_eq!(report["status"], "fail");
+    let checks = report["checks"].as_array().unwrap();
+    let check = |id: &str| checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id} missing: {report}"));
+    let cas = check("teleport.cert_authorities");
+    assert_eq!(cas["status"], "fail");
+    assert!(cas["message"].as_str().unwrap().contains("grace"), "{cas}");
+    let versions = check("teleport.versions");
+    assert_eq!(versions["status"], "fail", "{versions}");
+    for id in ["CP-DB", "CP-QUEUE", "CP-WORKERS", "CP-LEASES"] {
+        assert_eq!(check(id)["status"], "ok", "{id}");
+    }
+    // Failing checks first.
+    let order: Vec<&str> = checks.iter().map(|c| c["status"].as_str().unwrap()).collect();
+    let first_ok = order.iter().position(|s| *s == "ok").unwrap();
+    assert!(
+        order[..first_ok].iter().all(|s| *s != "ok") && order[first_ok..].iter().all(|s| *s != "fail"),
+        "{order:?}"
+    );
+    let steps: Vec<Value> = sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 ORDER BY seq")
+        .bind(op_id(&r))
+        .fetch_all(&stack.db.pool)
+        .await
+        .unwrap();
+    let progress: Vec<u64> = steps.iter().map(|s| s["progress"].as_u64().unwrap()).collect();
+    assert_eq!(progress, (1..=6).collect::<Vec<u64>>(), "one monotonic step each: {steps:?}");
+    assert!(steps.iter().all(|s| s["total"] == 6));
+    stack.stop().await;
+}

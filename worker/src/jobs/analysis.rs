@@ -1,0 +1,178 @@
+//! `scan_rbac` and `run_health_check`: fetch the inventory (one `tctl` run per kind, each reported
+//! as a progress step), then run the pure analysis over the typed models.
+
+use chrono::Utc;
+use mtcp_shared::analysis::health::{self, HealthCheck, HealthReport};
+use mtcp_shared::analysis::rbac::{self, RbacReport};
+use mtcp_shared::db::{self, operations::Outcome};
+use mtcp_shared::domain::{OpId, OperationStatus};
+use mtcp_shared::teleport::{ToolFailure, fetch};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::JobContext;
+
+/// Whether `tool` is an analysis tool.
+pub(super) fn handles(tool: &str) -> bool {
+    matches!(tool, "scan_rbac" | "run_health_check")
+}
+
+/// Progress of one operation: numbered steps out of a known total.
+struct Steps<'a> {
+    ctx: &'a JobContext,
+    op_id: OpId,
+    done: u32,
+    total: u32,
+}
+
+impl Steps<'_> {
+    /// Steps of a sub-task reported as part of the enclosing one: silent.
+    fn silent<'a>(ctx: &'a JobContext, op_id: OpId) -> Steps<'a> {
+        Steps { ctx, op_id, done: 0, total: 0 }
+    }
+
+    async fn step(&mut self, message: &str) {
+        if self.total == 0 {
+            return;
+        }
+        self.done += 1;
+        let payload = json!({ "progress": self.done, "total": self.total, "message": message });
+        if let Err(e) = db::operations::add_progress(&self.ctx.pool, self.op_id, &payload).await {
+            tracing::warn!(error = %e, "recording progress");
+        }
+    }
+}
+
+fn succeeded<T: serde::Serialize>(value: &T) -> Outcome {
+    let mut result = serde_json::to_value(value).expect("reports serialize");
+    mtcp_shared::redact::redact_json(&mut result);
+    Outcome {
+        status: OperationStatus::Succeeded,
+        audit_refs: None,
+        exit_code: Some(0),
+        stdout: None,
+        stderr: None,
+        result: Some(result),
+        error: None,
+    }
+}
+
+fn failed(step: &str, f: ToolFailure) -> Outcome {
+    let status = match f {
+        ToolFailure::TimedOut { .. } => OperationStatus::TimedOut,
+        ToolFailure::Cancelled { .. } => OperationStatus::Cancelled,
+        _ => OperationStatus::Failed,
+    };
+    Outcome { status, ..Outcome::failed(format!("{step}: {f}")) }
+}
+
+async fn scan(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &CancellationToken) -> Result<RbacReport, Outcome> {
+    let roles = fetch::roles(&ctx.runner, cancel).await.map_err(|f| failed("reading roles", f))?;
+    steps.step("read roles").await;
+    let users = fetch::users(&ctx.runner, cancel).await.map_err(|f| failed("reading users", f))?;
+    steps.step("read users").await;
+    let auth =
+        fetch::auth_preference(&ctx.runner, cancel).await.map_err(|f| failed("reading the auth preference", f))?;
+    steps.step("read the auth preference").await;
+    let tokens = fetch::tokens(&ctx.runner, cancel).await.map_err(|f| failed("reading join tokens", f))?;
+    steps.step("read join tokens").await;
+    let report = rbac::scan(&roles, &users, &auth, &tokens, Utc::now());
+    steps.step("analysed").await;
+    Ok(report)
+}
+
+/// A check for an inventory read that failed: the health check goes on without it.
+fn unreadable(id: &str, what: &str, f: &ToolFailure) -> HealthCheck {
+    HealthCheck::fail(id, format!("read {what}"), format!("could not read {what}: {f}"))
+}
+
+async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &CancellationToken) -> HealthReport {
+    let now = Utc::now();
+    let r = &ctx.runner;
+    let mut checks = Vec::new();
+    let version = match fetch::status(r, cancel).await {
+        Ok(s) => Some(s.cluster.version),
+        Err(f) => {
+            checks.push(unreadable("HC-STATUS", "the cluster status", &f));
+            None
+        }
+    };
+    steps.step("read the cluster status").await;
+    let nodes = fetch::nodes(r, cancel).await;
+    let proxies = fetch::proxies(r, cancel).await;
+    steps.step("read nodes and proxies").await;
+    match (&nodes, &proxies) {
+        (Ok(n), Ok(p)) => {
+            checks.push(health::check_versions(n, p, version.as_deref().filter(|v| !v.is_empty())));
+            checks.push(health::check_stale_nodes(n, now));
+        }
+        (Err(f), _) | (_, Err(f)) => checks.push(unreadable("HC-NODES", "nodes and proxies", f)),
+    }
+    match fetch::cert_authorities(r, cancel).await {
+        Ok(cas) => checks.push(health::check_cas(&cas, now)),
+        Err(f) => checks.push(unreadable("HC-CAS", "certificate authorities", &f)),
+    }
+    steps.step("checked certificate authorities").await;
+    match fetch::tokens(r, cancel).await {
+        Ok(t) => checks.push(health::check_tokens(&t, now)),
+        Err(f) => checks.push(unreadable("HC-TOKENS", "join tokens", &f)),
+    }
+    steps.step("checked join tokens").await;
+    let mut rbac_steps = Steps::silent(ctx, steps.op_id);
+    match scan(ctx, &mut rbac_steps, cancel).await {
+        Ok(report) => {
+            checks.push(health::summarize_rbac(&report));
+            if let Ok(auth) = fetch::auth_preference(r, cancel).await {
+                checks.push(health::check_auth_preference(&auth));
+            }
+        }
+        Err(o) => checks.push(HealthCheck::fail("HC-RBAC", "RBAC scan", o.error.unwrap_or_default())),
+    }
+    steps.step("scanned RBAC and the auth preference").await;
+    checks.extend(self_checks(ctx).await);
+    steps.step("checked the control plane").await;
+    HealthReport::from_checks(checks)
+}
+
+/// The control plane's own health: database, queue, workers, leases.
+async fn self_checks(ctx: &JobContext) -> Vec<HealthCheck> {
+    match db::health::self_facts(&ctx.pool).await {
+        Err(e) => vec![HealthCheck::fail("CP-DB", "control-plane database", format!("unreachable: {e}"))],
+        Ok(f) => {
+            let mut v = vec![HealthCheck::ok("CP-DB", "control-plane database", "reachable and migrated")];
+            let queue = format!("{} job(s) waiting", f.queue_depth);
+            v.push(if f.queue_depth > 100 {
+                HealthCheck::warn("CP-QUEUE", "job queue", queue)
+            } else {
+                HealthCheck::ok("CP-QUEUE", "job queue", queue)
+            });
+            let workers = format!("{} worker(s) online", f.workers_online);
+            v.push(if f.workers_online < 1 {
+                HealthCheck::fail("CP-WORKERS", "workers", workers)
+            } else {
+                HealthCheck::ok("CP-WORKERS", "workers", workers)
+            });
+            let leases = format!("{} lease(s) live past their expiry", f.overdue_leases);
+            v.push(if f.overdue_leases > 0 {
+                HealthCheck::warn("CP-LEASES", "proxy leases", leases)
+            } else {
+                HealthCheck::ok("CP-LEASES", "proxy leases", leases)
+            });
+            v
+        }
+    }
+}
+
+/// Run an analysis tool.
+pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId) -> Outcome {
+    let cancel = CancellationToken::new();
+    if tool == "scan_rbac" {
+        let mut steps = Steps { ctx, op_id, done: 0, total: 5 };
+        return match scan(ctx, &mut steps, &cancel).await {
+            Ok(report) => succeeded(&report),
+            Err(o) => o,
+        };
+    }
+    let mut steps = Steps { ctx, op_id, done: 0, total: 6 };
+    succeeded(&health_check(ctx, &mut steps, &cancel).await)
+}
