@@ -99,6 +99,13 @@ async fn the_health_check_reports_rotation_and_skew_failing_checks_first() {
         order[..first_ok].iter().all(|s| *s != "ok") && order[first_ok..].iter().all(|s| *s != "fail"),
         "{order:?}"
     );
+    // list_cas carries the rotation as typed fields.
+    let cas = c.call("list_cas", json!({})).await.unwrap().structured_content.unwrap();
+    let host = cas["cas"].as_array().unwrap().iter().find(|c| c["type"] == "host").unwrap().clone();
+    let rot = &host["rotation"];
+    assert_eq!((rot["state"].as_str(), rot["phase"].as_str()), (Some("in_progress"), Some("update_clients")), "{host}");
+    assert_eq!(rot["past_grace_period"], true, "{host}");
+    assert!(rot["age_seconds"].as_u64().unwrap() > rot["grace_period_seconds"].as_u64().unwrap(), "{host}");
     let steps: Vec<Value> = sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 ORDER BY seq")
         .bind(op_id(&r))
         .fetch_all(&stack.db.pool)

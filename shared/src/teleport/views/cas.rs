@@ -66,6 +66,10 @@ pub struct RotationView {
     /// When the CA was last rotated; absent if never.
     #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub last_rotated: Option<DateTime<Utc>>,
+    /// Seconds since the running rotation started (absent when none is in progress).
+    pub age_seconds: Option<u64>,
+    /// A rotation in progress has outlived its grace period.
+    pub past_grace_period: bool,
 }
 
 impl CaList {
@@ -93,6 +97,12 @@ impl CaView {
                 started: to_second(r.started),
                 grace_period_seconds: seconds(r.grace_period),
                 last_rotated: to_second(r.last_rotated),
+                age_seconds: r
+                    .started
+                    .filter(|_| r.in_progress())
+                    .and_then(|s| (now - s).to_std().ok())
+                    .map(|d| d.as_secs()),
+                past_grace_period: r.overran_grace(now),
             }),
         }
     }
