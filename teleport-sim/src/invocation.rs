@@ -44,6 +44,8 @@ pub enum Invocation {
     Tool(Tool, Vec<String>),
     /// `teleport-sim demo-state`: print the demo cluster as a state file.
     DemoState,
+    /// `teleport-sim audit-events <args>`: print a synthetic audit event stream.
+    AuditEvents(Vec<String>),
     /// `teleport-sim` with no or `--help`.
     Help,
     /// `teleport-sim <something else>`.
@@ -61,6 +63,7 @@ pub fn resolve(argv: &[String]) -> Invocation {
     match rest.first().map(String::as_str) {
         None | Some("--help" | "-h" | "help") => Invocation::Help,
         Some("demo-state") => Invocation::DemoState,
+        Some("audit-events") => Invocation::AuditEvents(rest[1..].to_vec()),
         Some(first) => match Tool::from_name(first) {
             Some(tool) => Invocation::Tool(tool, rest[1..].to_vec()),
             None => Invocation::Unknown(first.to_owned()),
@@ -69,9 +72,10 @@ pub fn resolve(argv: &[String]) -> Invocation {
 }
 
 /// Usage of the `teleport-sim` wrapper itself.
-pub const USAGE: &str = "usage: teleport-sim <tctl|tsh|demo-state> [<args> ...]\n\n\
+pub const USAGE: &str = "usage: teleport-sim <tctl|tsh|demo-state|audit-events> [<args> ...]\n\n\
 Acts as Teleport's tctl or tsh (also when invoked through a link named tctl or tsh).\n\
-demo-state prints the built-in demo cluster as a state file for TELEPORT_SIM_STATE.\n";
+demo-state prints the built-in demo cluster as a state file for TELEPORT_SIM_STATE.\n\
+audit-events prints a synthetic audit event stream (see audit-events --help).\n";
 
 #[cfg(test)]
 mod tests {
@@ -88,6 +92,7 @@ mod tests {
         assert_eq!(resolve(&argv("/usr/bin/teleport-sim tctl get nodes")), tctl);
         assert_eq!(resolve(&argv("tsh version")), Invocation::Tool(Tool::Tsh, argv("version")));
         assert_eq!(resolve(&argv("teleport-sim demo-state")), Invocation::DemoState);
+        assert_eq!(resolve(&argv("teleport-sim audit-events --seed 1")), Invocation::AuditEvents(argv("--seed 1")));
         assert_eq!(resolve(&argv("teleport-sim kubectl")), Invocation::Unknown("kubectl".into()));
         assert_eq!(resolve(&argv("teleport-sim")), Invocation::Help);
     }

@@ -3,7 +3,8 @@
 //! state file or a built-in demo, with knobs to inject faults.
 //!
 //! - Tool: `argv[0]` named `tctl`/`tsh`, else the first argument (`teleport-sim tctl …`);
-//!   `teleport-sim demo-state` prints the demo cluster as a state file.
+//!   `teleport-sim demo-state` prints the demo cluster as a state file; `teleport-sim
+//!   audit-events` prints a synthetic audit event stream (see [`audit`]).
 //! - Cluster: `TELEPORT_SIM_STATE` (see [`state`]), else the demo; `TELEPORT_SIM_NOW` pins the
 //!   clock; `TELEPORT_SIM_ALLOW_NO_IDENTITY=1` skips the credential requirement.
 //! - Identity: the user the simulator acts as is `TELEPORT_SIM_USER`, else the state file's
@@ -26,6 +27,7 @@
 
 mod access;
 pub mod argv_log;
+mod audit;
 mod cli;
 mod credentials;
 mod digest;
@@ -93,6 +95,7 @@ pub fn run(argv: &[String], env: &SimEnv) -> Outcome {
             let state = state::demo::build(now).to_value();
             Outcome::stdout(encode::gojson::write_object(&state, encode::gojson::TCTL))
         }
+        Invocation::AuditEvents(args) => audit::run(&args, env, now),
         Invocation::Help => Outcome::stdout(invocation::USAGE),
         Invocation::Unknown(first) => Outcome::failed(&SimError::Usage {
             usage: format!("{}\n", invocation::USAGE),
