@@ -31,13 +31,27 @@ impl TestDb {
         TestDb { name, server, pool }
     }
 
+    /// Drop the database (also on panic, through `Drop`).
     async fn drop_db(self) {
         self.pool.close().await;
-        let mut admin = PgConnection::connect(&self.server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop may run inside the test's runtime: use a short-lived one on its own thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut admin = PgConnection::connect(&server).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
     }
 }
 
