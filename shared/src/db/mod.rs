@@ -1,8 +1,10 @@
-//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, notifications.
+//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, audit events,
+//! notifications.
 //! Functions take an executor so callers can combine them in one transaction.
 
 pub mod agents;
 pub mod api_keys;
+pub mod audit;
 pub mod health;
 pub mod jobs;
 pub mod leader;

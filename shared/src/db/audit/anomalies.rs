@@ -1,0 +1,181 @@
+//! `detect_audit_anomalies`' candidate queries: hourly counts per event type, failed logins of
+//! subjects over the threshold, role and user changes, escalation and approval events, each capped.
+//! The detectors in `analysis::audit` then run over these rows.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::{SOURCE_IP_SQL, count, event_row};
+use crate::analysis::audit::{
+    AnomalyInput, AnomalyKind, AnomalyReport, AuditEventRow, AuditWindow, EventHourCount, MAX_EVIDENCE,
+    detect_anomalies,
+};
+use crate::config::AnomalyThresholds;
+use crate::db::DbError;
+
+/// Most (event type, hour) counts read for storms.
+const HOURLY_CAP: i64 = 200_000;
+/// Most failed logins read.
+const FAILED_CAP: i64 = 50_000;
+/// Most rows read per other candidate query.
+const CANDIDATE_CAP: i64 = 10_000;
+/// Most storm findings given evidence (one small indexed query each).
+const STORM_EVIDENCE_CAP: usize = 100;
+
+const COLS: &str = r#"uid, time, event, code, "user", remote_addr"#;
+
+/// Find anomalies in `[since, until)`, in one read-only snapshot.
+pub async fn anomalies(
+    pool: &PgPool,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    t: &AnomalyThresholds,
+) -> Result<AnomalyReport, DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let mut input = AnomalyInput::default();
+    let mut notes = Vec::new();
+
+    let hourly = sqlx::query(
+        "SELECT event, date_trunc('hour', time, 'UTC') AS hour, count(*) AS n FROM audit_events
+         WHERE time >= $1 AND time < $2 GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $3",
+    )
+    .bind(since)
+    .bind(until)
+    .bind(HOURLY_CAP)
+    .fetch_all(&mut *tx)
+    .await?;
+    cap_note(&mut notes, "hourly counts per event type", hourly.len(), HOURLY_CAP);
+    for r in &hourly {
+        input.hourly.push(EventHourCount {
+            event: r.try_get("event")?,
+            hour: r.try_get("hour")?,
+            count: count(r, "n")?,
+        });
+    }
+
+    let failed = format!(
+        r#"WITH f AS (
+             SELECT {COLS}, {SOURCE_IP_SQL} AS ip FROM audit_events
+             WHERE time >= $1 AND time < $2 AND event IN ('user.login', 'auth')
+               AND (success = false OR (success IS NULL AND code IN ('T1000W', 'T1001W', 'T3007W'))))
+           SELECT {COLS}, 'null'::jsonb AS raw FROM f
+           WHERE "user" IN (SELECT "user" FROM f GROUP BY 1 HAVING count(*) >= $3)
+              OR ip IN (SELECT ip FROM f GROUP BY 1 HAVING count(*) >= $3)
+           ORDER BY time LIMIT $4"#
+    );
+    let threshold = i64::from(t.brute_force_failures.max(1));
+    input.failed_logins = rows(&mut tx, failed, Params::Threshold(threshold), since, until, FAILED_CAP).await?;
+    cap_note(&mut notes, "failed logins", input.failed_logins.len(), FAILED_CAP);
+
+    let roles = format!(
+        "SELECT {COLS}, jsonb_build_object('name', raw->'name') AS raw FROM audit_events
+         WHERE event IN ('role.created', 'role.updated', 'role.deleted') AND time >= $1 AND time < $2
+         ORDER BY time LIMIT $3"
+    );
+    input.role_changes = rows(&mut tx, roles, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "role changes", input.role_changes.len(), CANDIDATE_CAP);
+
+    let users = format!(
+        "SELECT {COLS}, jsonb_build_object('name', raw->'name', 'roles', raw->'roles') AS raw FROM audit_events
+         WHERE event IN ('user.create', 'user.update') AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+    );
+    input.user_changes = rows(&mut tx, users, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "user changes", input.user_changes.len(), CANDIDATE_CAP);
+    let users_changed = raw_values(&input.user_changes, "name");
+    let prior = format!(
+        "SELECT DISTINCT ON (raw->>'name') {COLS}, jsonb_build_object('name', raw->'name', 'roles', raw->'roles') AS raw
+         FROM audit_events WHERE event IN ('user.create', 'user.update') AND time < $1 AND $2::timestamptz IS NOT NULL
+           AND raw->>'name' = ANY($4) ORDER BY raw->>'name', time DESC LIMIT $3"
+    );
+    input.prior_user_changes = rows(&mut tx, prior, Params::Keys(&users_changed), since, until, CANDIDATE_CAP).await?;
+
+    let escalation = format!(
+        "SELECT {COLS}, raw FROM audit_events WHERE time >= $1 AND time < $2 AND (
+             (event = 'cert.create' AND coalesce(raw->>'impersonator', raw#>>'{{identity,impersonator}}', '') <> '')
+             OR event IN ('auth_preference.update', 'cluster_auth_preference.update', 'join_token.create')
+             OR code = 'TCAUTH001I')
+         ORDER BY time LIMIT $3"
+    );
+    input.escalation = rows(&mut tx, escalation, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "escalation events", input.escalation.len(), CANDIDATE_CAP);
+
+    let request_fields = "jsonb_build_object('id', raw->'id', 'state', raw->'state', 'proposed_state',
+        raw->'proposed_state', 'reviewer', raw->'reviewer', 'updated_by', raw->'updated_by', 'roles', raw->'roles')";
+    let approvals = format!(
+        "SELECT {COLS}, {request_fields} AS raw FROM audit_events
+         WHERE event IN ('access_request.update', 'access_request.review') AND time >= $1 AND time < $2
+           AND (upper(raw->>'state') = 'APPROVED' OR raw->>'state' = '2'
+                OR upper(raw->>'proposed_state') = 'APPROVED' OR raw->>'proposed_state' = '2')
+         ORDER BY time LIMIT $3"
+    );
+    input.approvals = rows(&mut tx, approvals, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "approvals", input.approvals.len(), CANDIDATE_CAP);
+    let ids = raw_values(&input.approvals, "id");
+    let creates = format!(
+        "SELECT {COLS}, {request_fields} AS raw FROM audit_events
+         WHERE event = 'access_request.create' AND time < $2 AND $1::timestamptz IS NOT NULL AND raw->>'id' = ANY($4)
+         ORDER BY time LIMIT $3"
+    );
+    input.request_creates = rows(&mut tx, creates, Params::Keys(&ids), since, until, CANDIDATE_CAP).await?;
+
+    input.notes = notes;
+    let mut report = detect_anomalies(AuditWindow::new(since, until), &input, t);
+    for f in report.findings.iter_mut().filter(|f| f.kind == AnomalyKind::Storm).take(STORM_EVIDENCE_CAP) {
+        f.evidence = sqlx::query_scalar(
+            "SELECT uid FROM audit_events WHERE event = $1 AND time >= $2 AND time < $3 ORDER BY time, uid LIMIT $4",
+        )
+        .bind(&f.subject)
+        .bind(f.window_start.max(since))
+        .bind(f.window_end.min(until))
+        .bind(MAX_EVIDENCE as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Extra parameters of a candidate query after `$1` since and `$2` until.
+enum Params<'a> {
+    /// `$3` the cap.
+    Cap,
+    /// `$3` a threshold, `$4` the cap.
+    Threshold(i64),
+    /// `$3` the cap, `$4` a text array; no query when it is empty.
+    Keys(&'a [String]),
+}
+
+/// Run a candidate query built from this module's constants only.
+async fn rows(
+    conn: &mut PgConnection,
+    sql: String,
+    params: Params<'_>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    cap: i64,
+) -> Result<Vec<AuditEventRow>, DbError> {
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).bind(until);
+    let query = match params {
+        Params::Cap => query.bind(cap),
+        Params::Threshold(n) => query.bind(n).bind(cap),
+        Params::Keys([]) => return Ok(Vec::new()),
+        Params::Keys(keys) => query.bind(cap).bind(keys),
+    };
+    let fetched = query.fetch_all(conn).await?;
+    fetched.iter().map(event_row).collect::<Result<_, _>>().map_err(DbError::from)
+}
+
+/// Distinct non-empty values of a raw field.
+fn raw_values(rows: &[AuditEventRow], key: &str) -> Vec<String> {
+    let set: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r.raw.get(key)?.as_str()).filter(|s| !s.is_empty()).collect();
+    set.into_iter().map(str::to_owned).collect()
+}
+
+/// Say when a query hit its cap (the analysis then covers its first rows only).
+fn cap_note(notes: &mut Vec<String>, what: &str, got: usize, cap: i64) {
+    if i64::try_from(got).unwrap_or(i64::MAX) >= cap {
+        notes.push(format!("{what}: only the first {cap} rows of the window were analysed"));
+    }
+}
