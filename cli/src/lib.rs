@@ -1,6 +1,7 @@
 //! The operator CLI: `up` (everything in one process), `migrate`, and `postgres start|stop` (a
 //! private PostgreSQL for development and tests). Also the dev-stack wiring the tests reuse.
 
+mod audit;
 pub mod dev;
 mod keys;
 pub mod postgres;
@@ -32,6 +33,8 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Audit events: import an export file.
+    Audit(audit::AuditArgs),
     /// Manage API keys stored in the database (shown once, stored as SHA-256).
     Keys(keys::KeysArgs),
     /// A private PostgreSQL server in a data directory, started from the local PostgreSQL binaries.
@@ -60,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::Migrate { config, database_url } => {
             let mut config = Config::load(config.as_deref())?;
             if let Some(url) = database_url {

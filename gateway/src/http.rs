@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
@@ -38,10 +38,16 @@ pub fn router(state: AppState) -> Router {
         // Also answers `/mcp/` (the seed's URL): a nested service receives the trailing slash too.
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
+    let ingest = Router::new()
+        .route("/audit/ingest", post(crate::ingest::ingest))
+        .route("/audit/ingest/{tag}", post(crate::ingest::ingest))
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.audit.max_body_bytes))
+        .with_state(state.clone());
     Router::new()
         .route(PRM_PATH, get(protected_resource_metadata))
         .route("/.well-known/oauth-protected-resource", get(protected_resource_metadata))
         .with_state(state.clone())
         .merge(protected)
+        .merge(ingest)
         .merge(mtcp_shared::telemetry::ops_router(state.pool.clone()))
 }

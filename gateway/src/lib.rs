@@ -3,6 +3,7 @@
 
 mod auth;
 mod http;
+mod ingest;
 mod mcp;
 mod state;
 mod waiter;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::{FailureRecorder, KeyStore};
+use crate::ingest::IngestKeys;
 use crate::waiter::Waiter;
 
 /// Cheap to clone; one per process.
@@ -26,6 +27,8 @@ pub struct AppState {
     /// OIDC token verification, when configured.
     pub jwt: Option<JwtVerifier>,
     pub auth_failures: Arc<FailureRecorder>,
+    /// Credentials of the audit ingest endpoint.
+    pub ingest_keys: Arc<IngestKeys>,
     pub waiter: Waiter,
     pub shutdown: CancellationToken,
 }
@@ -41,6 +44,7 @@ impl AppState {
             Some(oidc) => Some(JwtVerifier::new(oidc, shutdown.clone()).await.context("setting up OIDC (auth.oidc)")?),
             None => None,
         };
+        let ingest_keys = IngestKeys::from_config(&config.audit)?;
         let waiter = Waiter::start(pool.clone(), shutdown.clone());
         tracing::info!(policy_version = policy.version(), "policy loaded");
         Ok(Self {
@@ -50,6 +54,7 @@ impl AppState {
             keys: Arc::new(keys),
             jwt,
             auth_failures: Arc::default(),
+            ingest_keys: Arc::new(ingest_keys),
             waiter,
             shutdown,
         })

@@ -3,6 +3,7 @@
 
 mod agents;
 mod leader;
+mod retention;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -18,6 +19,7 @@ pub const SWEEP_LIMIT: i64 = 1000;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub agents_marked_offline: usize,
+    pub audit_events_deleted: u64,
 }
 
 /// The sweeps, independent of leadership so tests can step them.
@@ -25,19 +27,22 @@ pub struct SweepReport {
 pub struct Reaper {
     pool: PgPool,
     settings: ReaperConfig,
+    /// Audit events older than this are deleted.
+    audit_retention: std::time::Duration,
 }
 
 impl Reaper {
-    pub fn new(pool: PgPool, settings: ReaperConfig) -> Self {
-        Self { pool, settings }
+    pub fn new(pool: PgPool, settings: ReaperConfig, audit_retention: std::time::Duration) -> Self {
+        Self { pool, settings, audit_retention }
     }
 
     /// One sweep at time `now`.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<SweepReport, db::DbError> {
         let agents_marked_offline = agents::sweep(&self.pool, now, self.settings.agent_offline_after).await?;
+        let audit_events_deleted = retention::sweep_audit(&self.pool, now, self.audit_retention).await?;
         let online = db::agents::count_online(&self.pool, "worker").await?;
         metrics::gauge!("mtcp_workers_online").set(online as f64);
-        Ok(SweepReport { agents_marked_offline })
+        Ok(SweepReport { agents_marked_offline, audit_events_deleted })
     }
 }
 
@@ -55,7 +60,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let app = mtcp_shared::telemetry::ops_router(ops_pool);
         let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
     });
-    let reaper = Reaper::new(pool.clone(), config.reaper.clone());
+    let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
     leader::run(pool, reaper, config.reaper.interval, shutdown).await;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod ingest;
 pub mod policy;
 pub mod redact;
 pub mod service;

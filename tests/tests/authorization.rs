@@ -19,7 +19,9 @@ fn allowed(role: &str, tool: &str) -> bool {
             matches!(role, "admin" | "operator" | "user")
         }
         "review_access_request" => matches!(role, "admin" | "operator"),
-        "scan_rbac" | "run_health_check" => matches!(role, "admin" | "operator" | "readonly"),
+        "scan_rbac" | "run_health_check" | "search_audit" | "detect_audit_anomalies" => {
+            matches!(role, "admin" | "operator" | "readonly")
+        }
         _ if inventory => matches!(role, "admin" | "operator" | "readonly"),
         other => panic!("the matrix does not know {other}: add it"),
     }

@@ -149,6 +149,10 @@ fn probes(v: &Value) -> Vec<Probe> {
                 let expect = if v.is_null() { Expect::Omitted } else { Expect::FreeText(128) };
                 out.push(p(tool, "ticket", ticket, expect));
             }
+            "search_audit" | "detect_audit_anomalies" => {
+                let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
+                out.push(p(tool, "hours", json!({ "hours": v }), expect));
+            }
             "list_access_requests" => {
                 let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
                 out.push(p(tool, "limit", json!({ "limit": v }), expect));

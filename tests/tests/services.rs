@@ -77,7 +77,7 @@ async fn the_reaper_marks_silent_agents_offline_and_only_them() {
     }
     let settings =
         mtcp_shared::config::ReaperConfig { agent_offline_after: Duration::from_secs(30), ..Default::default() };
-    let reaper = mtcp_reaper::Reaper::new(db.pool.clone(), settings);
+    let reaper = mtcp_reaper::Reaper::new(db.pool.clone(), settings, Duration::from_secs(90 * 24 * 3600));
     let report = reaper.run_once(now).await.unwrap();
     assert_eq!(report.agents_marked_offline, 1);
     // Idempotent: a second sweep at the same time does nothing more.

@@ -24,6 +24,8 @@ pub(crate) struct JobContext {
     runner: Runner,
     /// `operations.worker_id` of runs claimed by this incarnation.
     worker_id: String,
+    /// Thresholds of `detect_audit_anomalies`.
+    anomalies: mtcp_shared::config::AnomalyThresholds,
 }
 
 /// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
@@ -67,7 +69,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     let heartbeat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
-    let ctx = Arc::new(JobContext { pool: pool.clone(), runner, worker_id: agent.id.to_string() });
+    let ctx = Arc::new(JobContext {
+        pool: pool.clone(),
+        runner,
+        worker_id: agent.id.to_string(),
+        anomalies: config.audit.anomalies.clone(),
+    });
     let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
         apalis_postgres::Config::default()
             .queue(TOOLS_QUEUE)

@@ -68,6 +68,15 @@ pub struct PassthroughArgs {
     pub ticket: Option<String>,
 }
 
+/// Arguments of `search_audit` and `detect_audit_anomalies`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditWindowArgs {
+    /// How far back to look, in hours (1-720, default 24).
+    #[serde(default)]
+    pub hours: Option<u32>,
+}
+
 /// Arguments of `list_access_requests`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +261,13 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
                     "`capability`: {:?} is not a capability (e.g. inventory.nodes, auth.authenticate)",
                     clip(cap.clone())
                 ));
+            }
+            Ok(plain(args))
+        }
+        "search_audit" | "detect_audit_anomalies" => {
+            let a: AuditWindowArgs = parse(&args)?;
+            if a.hours.is_some_and(|h| h == 0 || h > 720) {
+                return Err("`hours` must be between 1 and 720".into());
             }
             Ok(plain(args))
         }

@@ -8,8 +8,8 @@ use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
 use super::args::{
-    CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs, PassthroughArgs,
-    RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs,
+    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs,
+    PassthroughArgs, RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs,
 };
 use super::local::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
 use mtcp_shared::teleport::access;
@@ -27,6 +27,7 @@ fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
         "search_operations" => schema_for_type::<SearchOperationsArgs>(),
         "run_tsh_command" | "run_tctl_command" => schema_for_type::<PassthroughArgs>(),
         "list_access_requests" => schema_for_type::<ListRequestsArgs>(),
+        "search_audit" | "detect_audit_anomalies" => schema_for_type::<AuditWindowArgs>(),
         "show_access_request" => schema_for_type::<RequestIdArgs>(),
         "create_access_request" => schema_for_type::<CreateRequestArgs>(),
         "review_access_request" => schema_for_type::<ReviewRequestArgs>(),
@@ -53,6 +54,8 @@ fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
         }
         "list_access_requests" => schema_for_output::<access::AccessRequestList>(),
         "scan_rbac" => schema_for_output::<mtcp_shared::analysis::rbac::RbacReport>(),
+        "search_audit" => schema_for_output::<mtcp_shared::analysis::audit::AuditSummary>(),
+        "detect_audit_anomalies" => schema_for_output::<mtcp_shared::analysis::audit::AnomalyReport>(),
         "run_health_check" => schema_for_output::<mtcp_shared::analysis::health::HealthReport>(),
         "show_access_request" => schema_for_output::<access::AccessRequestView>(),
         "create_access_request" => schema_for_output::<access::CreatedRequest>(),

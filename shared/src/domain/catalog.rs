@@ -66,6 +66,16 @@ pub static CATALOG: &[ToolSpec] = &[
          actor, reason and ticket are written into its reason so Teleport reviewers see who asked. It stays \
          pending until a human reviews it in Teleport.",
     ),
+    read(
+        "detect_audit_anomalies",
+        "Detect audit anomalies",
+        Capability::AuditAnomalies,
+        Execution::Worker,
+        "Look for trouble in the last `hours` (default 24) of Teleport audit events: event storms, brute \
+         force (failed logins per user and address), role-change bursts and role grants, and escalation \
+         signals (impersonation, weakened second factor, broad join tokens, self-approval). Each finding \
+         has a severity, subject, window, observed value, threshold and the event uids as evidence.",
+    ),
     write(
         "drop_access_request",
         "Withdraw an access request",
@@ -184,6 +194,14 @@ pub static CATALOG: &[ToolSpec] = &[
         "Scan roles, users, the auth preference and join tokens for risky grants: wildcard rules, root \
          logins on all nodes, impersonation, unguarded request/review rights, admin-equivalent users, MFA \
          gaps, long sessions, static tokens. Each finding has a severity, evidence and a remediation.",
+    ),
+    read(
+        "search_audit",
+        "Search the audit log",
+        Capability::AuditSearch,
+        Execution::Worker,
+        "Summarise the last `hours` (default 24) of Teleport audit events: counts by event type, failures \
+         by type and user, top users and source addresses, an hourly histogram, first and last event.",
     ),
     read(
         "search_operations",

@@ -3,6 +3,7 @@
 
 mod access;
 mod analysis;
+mod audit;
 mod inventory;
 mod outcome;
 mod passthrough;
@@ -53,6 +54,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args).await,
         name if access::handles(name) => access::run(&ctx, &job).await,
         name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id).await,
+        name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id).await,
         other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
     };
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());

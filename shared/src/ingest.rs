@@ -1,0 +1,116 @@
+//! Audit-event ingestion: a request body or an export file (one JSON event, a JSON array, or
+//! JSON lines) → validated, redacted rows. A malformed event is rejected with its reason and
+//! never stops the rest of the batch.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::db::audit::NewAuditEvent;
+use crate::redact::{redact_json, redact_text};
+use crate::teleport::models::AuditEvent;
+
+/// An event that was not accepted, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// Position in the batch (0-based).
+    pub index: usize,
+    pub reason: String,
+}
+
+/// The usable events of a batch and the rejected ones.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<NewAuditEvent>,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parse a body. Only a body with no event in it at all is an error.
+pub fn parse_batch(text: &str) -> Result<Batch, String> {
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() {
+        return Err("the body is empty; send one JSON event, a JSON array of events, or JSON lines".into());
+    }
+    let items: Vec<Result<Value, String>> = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
+        Ok(single) => vec![Ok(single)],
+        // Not one JSON document: JSON lines, each judged on its own.
+        Err(_) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<Value>(l).map_err(|e| format!("not JSON: {e}")))
+            .collect(),
+    };
+    let mut batch = Batch::default();
+    for (index, item) in items.into_iter().enumerate() {
+        match item.and_then(to_row) {
+            Ok(row) => batch.events.push(row),
+            Err(reason) => batch.rejected.push(Rejection { index, reason }),
+        }
+    }
+    if batch.events.is_empty() && batch.rejected.is_empty() {
+        return Err("the body holds no event".into());
+    }
+    Ok(batch)
+}
+
+fn clean(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
+}
+
+/// One event → a row: uid, time and event type required; everything stored is redacted.
+fn to_row(raw: Value) -> Result<NewAuditEvent, String> {
+    let e = AuditEvent::from_value(raw)?;
+    if !clean(&e.uid) {
+        return Err("missing or invalid `uid` (1-128 printable characters)".into());
+    }
+    let Some(time) = e.time else {
+        return Err(format!("event {}: missing or invalid `time` (RFC 3339)", e.uid));
+    };
+    if !clean(&e.event) {
+        return Err(format!("event {}: missing or invalid `event`", e.uid));
+    }
+    let mut raw = e.raw;
+    redact_json(&mut raw);
+    let text = |v: Option<String>| v.map(|s| redact_text(&s)).filter(|s| s.len() <= 512);
+    Ok(NewAuditEvent {
+        uid: e.uid,
+        time,
+        event: e.event,
+        code: Some(e.code).filter(|c| !c.is_empty()),
+        user: text(e.user),
+        success: e.success,
+        remote_addr: text(e.remote_addr),
+        cluster: text(e.cluster_name),
+        raw,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_single_events_and_json_lines_with_bad_lines_in_between() {
+        let ok = r#"{"uid":"a","time":"2026-11-26T10:00:00Z","event":"user.login","user":"alice","success":false,"addr.remote":"10.0.0.1:5000"}"#;
+        let b = parse_batch(ok).unwrap();
+        assert_eq!((b.events.len(), b.rejected.len()), (1, 0));
+        assert_eq!(b.events[0].remote_addr.as_deref(), Some("10.0.0.1:5000"));
+        let lines = format!("{ok}\nnot json\n{{\"uid\":\"b\",\"event\":\"x\"}}\n{}", ok.replace("\"a\"", "\"c\""));
+        let b = parse_batch(&lines).unwrap();
+        assert_eq!(b.events.len(), 2);
+        assert_eq!(b.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2]);
+        assert!(b.rejected[1].reason.contains("time"), "{:?}", b.rejected);
+        let arr = format!("[{ok}, 42]");
+        let b = parse_batch(&arr).unwrap();
+        assert_eq!((b.events.len(), b.rejected.len()), (1, 1));
+        assert!(parse_batch("  ").is_err());
+    }
+
+    #[test]
+    fn secrets_in_events_are_redacted_before_storage() {
+        let ev = r#"{"uid":"s","time":"2026-11-26T10:00:00Z","event":"exec","command":"curl -H 'Authorization: Bearer abcdefghijklmnop1234'","token":"t0k3n-secret"}"#;
+        let b = parse_batch(ev).unwrap();
+        let raw = b.events[0].raw.to_string();
+        assert!(!raw.contains("abcdefghijklmnop1234") && !raw.contains("t0k3n-secret"), "{raw}");
+    }
+}
