@@ -66,6 +66,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
     mtcp_shared::db::migrate(&pool).await.context("migrating the database")?;
+    if simulated {
+        match demo_audit_day(&pool).await {
+            Ok(n) => tracing::info!(events = n, "demo audit events loaded"),
+            Err(e) => tracing::warn!(error = %e, "could not load demo audit events"),
+        }
+    }
     pool.close().await;
 
     let shutdown = mtcp_shared::shutdown::on_signal();
@@ -85,6 +91,26 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         );
     }
     served
+}
+
+/// A day of simulated audit events (with a brute-force burst, an impersonation and a weakened
+/// second factor) so the audit tools have something to show; only into an empty audit store.
+async fn demo_audit_day(pool: &sqlx::PgPool) -> anyhow::Result<u64> {
+    if !mtcp_shared::db::audit::is_empty(pool).await? {
+        return Ok(0);
+    }
+    let out = std::process::Command::new(dev::simulator_binary()?)
+        .args(["audit-events", "--hours", "24", "--seed", "42"])
+        .args(["--scenario", "brute_force,impersonation,weakened_auth"])
+        .output()
+        .context("running the simulator's audit-event generator")?;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let batch = mtcp_shared::ingest::parse_batch(&String::from_utf8_lossy(&out.stdout)).map_err(anyhow::Error::msg)?;
+    let mut inserted = 0;
+    for chunk in batch.events.chunks(1000) {
+        inserted += mtcp_shared::db::audit::insert_batch(pool, chunk).await?;
+    }
+    Ok(inserted)
 }
 
 fn print_banner(url: &str, keys: &[dev::DevKey], simulated: bool, pg: Option<&PrivatePostgres>) {

@@ -83,6 +83,9 @@ async fn up_with_a_database_url_serves_list_nodes_from_the_simulator() {
     assert_eq!(r.is_error, Some(false), "{:?}", r.content);
     let nodes = r.structured_content.unwrap();
     assert!(nodes.to_string().contains("hostname"), "{nodes}");
+    // The demo comes with a day of audit events, brute force included.
+    let a = client.call("detect_audit_anomalies", json!({})).await.unwrap().structured_content.unwrap();
+    assert!(a["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "brute_force"), "{a}");
     client.close().await;
 }
 

@@ -106,3 +106,8 @@ pub(crate) fn event_row(row: &PgRow) -> Result<AuditEventRow, sqlx::Error> {
 pub(crate) fn count(row: &PgRow, col: &str) -> Result<u64, sqlx::Error> {
     Ok(u64::try_from(row.try_get::<i64, _>(col)?).unwrap_or(0))
 }
+
+/// Whether no audit event is stored at all.
+pub async fn is_empty(conn: impl PgExecutor<'_>) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM audit_events)").fetch_one(conn).await?)
+}

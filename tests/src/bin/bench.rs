@@ -19,6 +19,10 @@ struct Args {
     /// Jobs the worker runs at once.
     #[arg(long, default_value_t = 16)]
     worker_concurrency: usize,
+    /// Also load this many audit events (spread over 72 hours) and time search_audit(24) and
+    /// detect_audit_anomalies(24) over them (0: skip).
+    #[arg(long, default_value_t = 0)]
+    audit_events: u64,
     /// Print the phases of the N slowest calls of each round (stderr).
     #[arg(long, default_value_t = 0)]
     worst: usize,
@@ -177,6 +181,41 @@ async fn main() -> anyhow::Result<()> {
          worker run (started → ended) p50 {:.2} ms, p99 {:.2} ms",
         phases.0, phases.1, phases.2, phases.3
     );
+    if args.audit_events > 0 {
+        audit_rounds(&stack, &key, args.audit_events).await?;
+    }
     stack.stop().await;
+    Ok(())
+}
+
+/// Load `n` synthetic audit events with one set-based INSERT, then time the audit tools end to end.
+async fn audit_rounds(stack: &Stack, key: &str, n: u64) -> anyhow::Result<()> {
+    let load = Instant::now();
+    sqlx::query(
+        "INSERT INTO audit_events (uid, time, event, code, \"user\", success, remote_addr, cluster, raw)
+         SELECT 'bench-' || g, now() - random() * interval '72 hours',
+                (ARRAY['user.login','session.start','session.end','exec','cert.create','auth'])[1 + g % 6], 'T0000I',
+                'user' || (g % 500), (g % 17) <> 0, '10.0.' || (g % 250) || '.' || (g % 200) || ':3022',
+                'teleport.example.com', jsonb_build_object('uid', 'bench-' || g)
+         FROM generate_series(1, $1::bigint) g",
+    )
+    .bind(n as i64)
+    .execute(&stack.db.pool)
+    .await?;
+    sqlx::query("ANALYZE audit_events").execute(&stack.db.pool).await?;
+    println!("\naudit: {n} events loaded in {:.1} s (one INSERT … SELECT, plus ANALYZE)", load.elapsed().as_secs_f64());
+    let client = McpClient::connect(&stack.url, Some(key)).await?;
+    for tool in ["search_audit", "detect_audit_anomalies"] {
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let r = client.call(tool, serde_json::json!({ "hours": 24 })).await?;
+            anyhow::ensure!(r.is_error != Some(true), "{tool} failed: {:?}", r.content);
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!("audit: {tool}(24) over {n} events: {} ms median of 3 (end to end, through MCP)", ms(times[1]));
+    }
+    client.close().await;
     Ok(())
 }
