@@ -48,29 +48,11 @@ async fn call_inner(
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
         .increment(1);
-    let inputs = args::recorded_inputs(spec, &args);
-    let op_id = OpId::generate();
-    let mut op = NewOperation {
-        op_id,
-        request_id,
-        actor,
-        capability: spec.capability,
-        tool: spec.name,
-        inputs,
-        reason: None,
-        ticket: None,
-        decision: &decision,
-    };
+    let mut op = new_operation(actor, spec, &args, request_id, &decision);
+    let op_id = op.op_id;
     tracing::info!(op_id = %op_id, actor = %actor.id, capability = %spec.capability, decision = verdict, "tool call");
     if !decision.allow {
-        if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
-            tracing::error!(op_id = %op_id, error = %e, "recording a denial");
-        }
-        let text = format!(
-            "denied by policy: {} (policy version {}, op_id {op_id})",
-            decision.reason, decision.policy_version
-        );
-        return ("denied", error_text(text));
+        return ("denied", record_denial(st, &op).await);
     }
     let valid = match args::validate(spec, args) {
         Ok(v) => v,
@@ -86,14 +68,8 @@ async fn call_inner(
     match guard_objects(st, actor, spec, &decision, &mut valid_args).await {
         Ok(()) => {}
         Err(Refusal::Denied(reason)) => {
-            let denied = mtcp_shared::policy::Decision::denied(reason.clone(), &decision.policy_version);
-            let op = NewOperation { decision: &denied, ..op.clone() };
-            if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
-                tracing::error!(op_id = %op.op_id, error = %e, "recording a denial");
-            }
-            let text =
-                format!("denied by policy: {reason} (policy version {}, op_id {})", denied.policy_version, op.op_id);
-            return ("denied", with_op_id(error_text(text), op.op_id));
+            let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
+            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
         }
         Err(Refusal::Unavailable) => {
             return (
@@ -195,22 +171,42 @@ async fn rate_limit(
         actor.role, limit.requests, limit.per_seconds
     );
     let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
-    let inputs = args::recorded_inputs(spec, args);
-    let op = NewOperation {
+    let op = new_operation(actor, spec, args, request_id, &decision);
+    if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
+        tracing::error!(error = %e, "recording a rate-limited call");
+    }
+    Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
+}
+
+/// The record of a call as it arrives: a fresh op id, the redacted inputs, the decision.
+fn new_operation<'a>(
+    actor: &'a Actor,
+    spec: &'static ToolSpec,
+    args: &JsonObject,
+    request_id: Option<String>,
+    decision: &'a mtcp_shared::policy::Decision,
+) -> NewOperation<'a> {
+    NewOperation {
         op_id: OpId::generate(),
         request_id,
         actor,
         capability: spec.capability,
         tool: spec.name,
-        inputs,
+        inputs: args::recorded_inputs(spec, args),
         reason: None,
         ticket: None,
-        decision: &decision,
-    };
-    if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
-        tracing::error!(error = %e, "recording a rate-limited call");
+        decision,
     }
-    Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
+}
+
+/// Record a policy denial and answer it: the reason, the policy version and the op id.
+async fn record_denial(st: &AppState, op: &NewOperation<'_>) -> CallToolResult {
+    if let Err(e) = db::operations::insert_denied(&st.pool, op).await {
+        tracing::error!(op_id = %op.op_id, error = %e, "recording a denial");
+    }
+    let d = op.decision;
+    let text = format!("denied by policy: {} (policy version {}, op_id {})", d.reason, d.policy_version, op.op_id);
+    with_op_id(error_text(text), op.op_id)
 }
 
 /// Role names are operator-defined: only built-in ones become metric labels.
