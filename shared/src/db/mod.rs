@@ -8,6 +8,7 @@ pub mod audit;
 pub mod health;
 pub mod jobs;
 pub mod leader;
+pub mod leases;
 pub mod operations;
 pub mod rate_limit;
 

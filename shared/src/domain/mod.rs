@@ -6,6 +6,7 @@ mod capability;
 mod catalog;
 mod ids;
 mod job;
+mod lease;
 mod status;
 
 pub use access::{InvalidAccessArg, RequestId, RequestedResource};
@@ -14,4 +15,5 @@ pub use capability::{Capability, UnknownCapability};
 pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;
+pub use lease::{LeaseKind, UnknownLeaseKind};
 pub use status::OperationStatus;
