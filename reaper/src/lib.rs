@@ -3,6 +3,7 @@
 
 mod agents;
 mod leader;
+mod leases;
 mod retention;
 
 use anyhow::Context;
@@ -19,6 +20,8 @@ pub const SWEEP_LIMIT: i64 = 1000;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub agents_marked_offline: usize,
+    pub leases_expired: usize,
+    pub leases_owner_lost: usize,
     pub audit_events_deleted: u64,
 }
 
@@ -39,10 +42,12 @@ impl Reaper {
     /// One sweep at time `now`.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<SweepReport, db::DbError> {
         let agents_marked_offline = agents::sweep(&self.pool, now, self.settings.agent_offline_after).await?;
+        let leases_expired = leases::expire(&self.pool, now).await?;
+        let leases_owner_lost = leases::fail_orphaned(&self.pool).await?;
         let audit_events_deleted = retention::sweep_audit(&self.pool, now, self.audit_retention).await?;
         let online = db::agents::count_online(&self.pool, "worker").await?;
         metrics::gauge!("mtcp_workers_online").set(online as f64);
-        Ok(SweepReport { agents_marked_offline, audit_events_deleted })
+        Ok(SweepReport { agents_marked_offline, leases_expired, leases_owner_lost, audit_events_deleted })
     }
 }
 

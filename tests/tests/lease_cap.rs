@@ -65,3 +65,76 @@ async fn concurrent_creations_with_a_cap_of_ten_leave_exactly_ten() {
     // The cap is per actor: another actor is unaffected.
     assert_eq!(attempt(pool.clone(), "bob", None).await, Created::Created);
 }
+
+async fn agent(pool: &sqlx::PgPool, status: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO agents (agent_id, kind, host, boot_id, pid, version, status, offline_at)
+         VALUES ($1, 'worker', 'h', 'b', 1, 'v', $2, CASE WHEN $2 = 'offline' THEN now() END)",
+    )
+    .bind(id)
+    .bind(status)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+async fn lease(pool: &sqlx::PgPool, owner: uuid::Uuid, expires_in: chrono::Duration) -> uuid::Uuid {
+    let mut conn = pool.acquire().await.unwrap();
+    let op_id = OpId::generate();
+    sqlx::query(
+        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status)
+         VALUES ($1, 'alice', 'operator', 'proxy.start', 'start_proxy', '{}', 'queued')",
+    )
+    .bind(op_id.0)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let id = uuid::Uuid::new_v4();
+    let l = NewLease {
+        lease_id: id,
+        op_id,
+        kind: LeaseKind::ProxyApp,
+        actor: "alice",
+        target: serde_json::json!({ "app": "grafana" }),
+        requested_listen_addr: None,
+        expires_at: chrono::Utc::now() + expires_in,
+    };
+    assert_eq!(create_capped(&mut conn, &l, 100).await.unwrap(), Created::Created);
+    assert!(
+        mtcp_shared::db::leases::activate(&mut conn, id, owner, "h", 4242, 1, Some("127.0.0.1:5555")).await.unwrap()
+    );
+    id
+}
+
+async fn state(pool: &sqlx::PgPool, id: uuid::Uuid) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, stop_reason FROM leases WHERE lease_id = $1").bind(id).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_reaper_expires_due_leases_and_fails_those_of_offline_owners_once() {
+    let db = TestDb::new().await.unwrap();
+    let online = agent(&db.pool, "online").await;
+    let offline = agent(&db.pool, "offline").await;
+    let due = lease(&db.pool, online, chrono::Duration::seconds(1)).await;
+    let fresh = lease(&db.pool, online, chrono::Duration::hours(1)).await;
+    let orphan = lease(&db.pool, offline, chrono::Duration::hours(1)).await;
+    // A fresh heartbeat keeps the online agent online through the sweep.
+    sqlx::query("UPDATE agents SET last_heartbeat_at = now()").execute(&db.pool).await.unwrap();
+
+    let settings = mtcp_shared::config::ReaperConfig::default();
+    let retention = std::time::Duration::from_secs(90 * 24 * 3600);
+    let reapers = [
+        mtcp_reaper::Reaper::new(db.pool.clone(), settings.clone(), retention),
+        mtcp_reaper::Reaper::new(db.pool.clone(), settings, retention),
+    ];
+    let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let (a, b) = tokio::join!(reapers[0].run_once(later), reapers[1].run_once(later));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.leases_expired + b.leases_expired, 1, "two reapers move a lease once");
+    assert_eq!(a.leases_owner_lost + b.leases_owner_lost, 1);
+    assert_eq!(state(&db.pool, due).await, ("stopping".into(), Some("expired".into())));
+    assert_eq!(state(&db.pool, fresh).await, ("active".into(), None));
+    assert_eq!(state(&db.pool, orphan).await, ("failed".into(), Some("owner_lost".into())));
+}

@@ -72,3 +72,122 @@ pub async fn count_live(conn: &mut PgConnection, actor: &str) -> Result<i64, DbE
     .fetch_one(conn)
     .await?)
 }
+
+/// Channel on which lease stop requests are announced to owners (payload: the lease id).
+pub const LEASES_CHANNEL: &str = "mtcp_leases";
+
+/// `starting` → `active` for the worker that started the process.
+pub async fn activate(
+    conn: &mut PgConnection,
+    lease_id: Uuid,
+    agent_id: Uuid,
+    host: &str,
+    pid: i32,
+    pid_start_time: i64,
+    listen_addr: Option<&str>,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE leases SET status = 'active', agent_id = $2, host = $3, pid = $4, pid_start_time = $5,
+                           listen_addr = $6, last_heartbeat_at = now()
+         WHERE lease_id = $1 AND status = 'starting'",
+    )
+    .bind(lease_id)
+    .bind(agent_id)
+    .bind(host)
+    .bind(pid)
+    .bind(pid_start_time)
+    .bind(listen_addr)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ask the owner to stop a live lease (`stop_proxy`); announced at once. False if not live.
+pub async fn request_stop(conn: &mut PgConnection, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
+    let stopped: Option<Uuid> = sqlx::query_scalar(
+        "WITH upd AS (
+            UPDATE leases SET status = 'stopping', stop_reason = $2
+            WHERE lease_id = $1 AND status IN ('starting', 'active') RETURNING lease_id)
+         SELECT lease_id FROM upd, LATERAL (SELECT pg_notify($3, lease_id::text)) n",
+    )
+    .bind(lease_id)
+    .bind(reason)
+    .bind(LEASES_CHANNEL)
+    .fetch_optional(conn)
+    .await?;
+    Ok(stopped.is_some())
+}
+
+/// How a lease ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseEnd {
+    Stopped,
+    Expired,
+    Failed,
+}
+
+impl LeaseEnd {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// End a live lease (by its owner, once the process group is gone). Guarded: ends it once.
+pub async fn end(
+    conn: &mut PgConnection,
+    lease_id: Uuid,
+    how: LeaseEnd,
+    reason: &str,
+    exit_code: Option<i32>,
+) -> Result<bool, DbError> {
+    let r = sqlx::query(
+        "UPDATE leases SET status = $2, stop_reason = coalesce(stop_reason, $3), exit_code = $4, ended_at = now()
+         WHERE lease_id = $1 AND status IN ('starting', 'active', 'stopping')",
+    )
+    .bind(lease_id)
+    .bind(how.as_str())
+    .bind(reason)
+    .bind(exit_code)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Leases past their expiry → `stopping` (reason `expired`), announced to their owners. One
+/// bounded set-based statement; a lease is moved once whatever the number of reapers.
+pub async fn expire_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar(
+        "WITH due AS (
+            SELECT lease_id FROM leases WHERE status IN ('starting', 'active') AND expires_at <= $1
+            ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+          upd AS (
+            UPDATE leases l SET status = 'stopping', stop_reason = 'expired' FROM due
+            WHERE l.lease_id = due.lease_id RETURNING l.lease_id)
+         SELECT lease_id FROM upd, LATERAL (SELECT pg_notify($3, lease_id::text)) n",
+    )
+    .bind(now)
+    .bind(limit)
+    .bind(LEASES_CHANNEL)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Live leases whose owner agent is offline → `failed` (`owner_lost`): nobody can stop their
+/// processes any more except the owner's next incarnation, which kills leftovers at start.
+pub async fn fail_orphaned(conn: &mut PgConnection, limit: i64) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar(
+        "WITH lost AS (
+            SELECT l.lease_id FROM leases l JOIN agents a ON a.agent_id = l.agent_id
+            WHERE l.status IN ('active', 'stopping') AND a.status = 'offline'
+            LIMIT $1 FOR UPDATE OF l SKIP LOCKED)
+         UPDATE leases l SET status = 'failed', stop_reason = 'owner_lost', ended_at = now()
+         FROM lost WHERE l.lease_id = lost.lease_id RETURNING l.lease_id",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
