@@ -191,3 +191,105 @@ pub async fn fail_orphaned(conn: &mut PgConnection, limit: i64) -> Result<Vec<Uu
     .fetch_all(conn)
     .await?)
 }
+
+/// A lease as read back.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeaseRow {
+    pub lease_id: Uuid,
+    pub op_id: Uuid,
+    pub kind: String,
+    pub actor: String,
+    pub target: serde_json::Value,
+    pub listen_addr: Option<String>,
+    pub requested_listen_addr: Option<String>,
+    pub agent_id: Option<Uuid>,
+    pub host: Option<String>,
+    pub pid: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub status: String,
+    pub stop_reason: Option<String>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+}
+
+/// One lease.
+pub async fn get(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
+         FROM leases WHERE lease_id = $1",
+    )
+    .bind(lease_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Leases of one actor (or all, with `None`), newest first; only live ones with `live_only`.
+pub async fn list(
+    conn: &mut PgConnection,
+    actor: Option<&str>,
+    live_only: bool,
+    limit: i64,
+) -> Result<Vec<LeaseRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
+         FROM leases
+         WHERE ($1::text IS NULL OR actor = $1) AND (NOT $2 OR status IN ('starting', 'active', 'stopping'))
+         ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(actor)
+    .bind(live_only)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Append log lines of a lease's processes (already redacted) and keep only the last `keep`.
+pub async fn append_logs(
+    conn: &mut PgConnection,
+    lease_id: Uuid,
+    lines: &[(String, String)],
+    keep: i64,
+) -> Result<(), DbError> {
+    // The statement cannot see its own inserts when it trims, so a batch never exceeds `keep`.
+    let lines = &lines[lines.len().saturating_sub(usize::try_from(keep).unwrap_or(0))..];
+    let (streams, texts): (Vec<String>, Vec<String>) =
+        lines.iter().map(|(s, l)| (s.clone(), super::storable(l).into_owned())).unzip();
+    sqlx::query(
+        "WITH base AS (SELECT coalesce(max(seq), -1) AS s FROM lease_logs WHERE lease_id = $1),
+              ins AS (
+                INSERT INTO lease_logs (lease_id, seq, stream, line)
+                SELECT $1, base.s + t.n, t.stream, t.line
+                FROM base, unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(stream, line, n)
+                RETURNING seq)
+         DELETE FROM lease_logs WHERE lease_id = $1
+           AND seq <= (SELECT max(seq) FROM ins) - $4",
+    )
+    .bind(lease_id)
+    .bind(&streams)
+    .bind(&texts)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The last `tail` log lines of a lease, oldest first: (at, stream, line).
+pub async fn tail_logs(
+    conn: &mut PgConnection,
+    lease_id: Uuid,
+    tail: i64,
+) -> Result<Vec<(DateTime<Utc>, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT at, stream, line FROM (
+            SELECT seq, at, stream, line FROM lease_logs WHERE lease_id = $1 ORDER BY seq DESC LIMIT $2) t
+         ORDER BY seq",
+    )
+    .bind(lease_id)
+    .bind(tail)
+    .fetch_all(conn)
+    .await?)
+}
