@@ -7,6 +7,7 @@ mod catalog;
 mod ids;
 mod job;
 mod lease;
+mod lease_target;
 mod status;
 
 pub use access::{InvalidAccessArg, RequestId, RequestedResource};
@@ -16,4 +17,5 @@ pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;
 pub use lease::{LeaseKind, UnknownLeaseKind};
+pub use lease_target::{InvalidTarget, LeaseTarget, parse_listen_addr};
 pub use status::OperationStatus;

@@ -1,0 +1,178 @@
+//! What a proxy lease points at, parsed per kind, and where it may listen. Every value that will
+//! reach a `tsh proxy` command line is a validated name that cannot be read as a flag.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::LeaseKind;
+
+/// A target or listen address that is not acceptable; the message names the field.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidTarget(pub String);
+
+/// The parsed target of a lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LeaseTarget {
+    /// `[login@]host[:port]` for `tsh proxy ssh`.
+    Ssh {
+        host: String,
+        login: Option<String>,
+        port: Option<u16>,
+    },
+    Db {
+        db: String,
+        db_user: Option<String>,
+        db_name: Option<String>,
+    },
+    App {
+        app: String,
+    },
+    Mcp {
+        app: String,
+    },
+    /// No cluster: the default one.
+    Kube {
+        kube_cluster: Option<String>,
+    },
+    Vnet,
+}
+
+fn name(field: &str, v: &str) -> Result<String, InvalidTarget> {
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':'));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(InvalidTarget(format!(
+            "`target.{field}`: {:?} is not a Teleport name (letters, digits, . _ - @ :, starting with a letter or digit)",
+            v.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+fn field<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Result<Option<&'a str>, InvalidTarget> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(InvalidTarget(format!("`target.{key}` must be a string"))),
+    }
+}
+
+impl LeaseTarget {
+    /// Parse `target` (a JSON object, or absent) for `kind`. Unknown fields are refused.
+    pub fn parse(kind: LeaseKind, target: Option<&Value>) -> Result<Self, InvalidTarget> {
+        let empty = serde_json::Map::new();
+        let obj = match target {
+            None | Some(Value::Null) => &empty,
+            Some(Value::Object(o)) => o,
+            Some(_) => return Err(InvalidTarget("`target` must be an object, e.g. {\"db\": \"orders\"}".into())),
+        };
+        let allowed: &[&str] = match kind {
+            LeaseKind::ProxySsh => &["host"],
+            LeaseKind::ProxyDb => &["db", "db_user", "db_name"],
+            LeaseKind::ProxyApp | LeaseKind::ProxyMcp => &["app"],
+            LeaseKind::ProxyKube => &["kube_cluster"],
+            LeaseKind::Vnet => &[],
+        };
+        if let Some(extra) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(InvalidTarget(format!(
+                "`target.{}` is not a field of a {kind} target (fields: {})",
+                extra.chars().take(64).collect::<String>(),
+                if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
+            )));
+        }
+        let required =
+            |key: &str| field(obj, key)?.ok_or_else(|| InvalidTarget(format!("a {kind} lease needs `target.{key}`")));
+        let optional = |key: &str| field(obj, key)?.map(|v| name(key, v)).transpose();
+        Ok(match kind {
+            LeaseKind::ProxySsh => {
+                let spec = required("host")?;
+                let (login, rest) = match spec.split_once('@') {
+                    Some((l, r)) => (Some(name("host", l)?), r),
+                    None => (None, spec),
+                };
+                let (host, port) = match rest.rsplit_once(':') {
+                    Some((h, p)) => (
+                        h,
+                        Some(p.parse::<u16>().map_err(|_| InvalidTarget(format!("`target.host`: bad port {p:?}")))?),
+                    ),
+                    None => (rest, None),
+                };
+                Self::Ssh { host: name("host", host)?, login, port }
+            }
+            LeaseKind::ProxyDb => Self::Db {
+                db: name("db", required("db")?)?,
+                db_user: optional("db_user")?,
+                db_name: optional("db_name")?,
+            },
+            LeaseKind::ProxyApp => Self::App { app: name("app", required("app")?)? },
+            LeaseKind::ProxyMcp => Self::Mcp { app: name("app", required("app")?)? },
+            LeaseKind::ProxyKube => Self::Kube { kube_cluster: optional("kube_cluster")? },
+            LeaseKind::Vnet => Self::Vnet,
+        })
+    }
+}
+
+/// Parse a requested listen address: loopback only (a proxy carries the control plane's Teleport
+/// identity; it must not be reachable from the network), port 0 for any.
+pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, InvalidTarget> {
+    let addr: SocketAddr = s.parse().map_err(|_| {
+        InvalidTarget(format!(
+            "`listen_addr`: {:?} is not host:port, e.g. 127.0.0.1:0",
+            s.chars().take(64).collect::<String>()
+        ))
+    })?;
+    let loopback = match addr.ip() {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => ip.is_loopback(),
+    };
+    if !loopback {
+        return Err(InvalidTarget(format!(
+            "`listen_addr`: {addr} is not a loopback address; proxies listen on 127.0.0.1 or ::1 only"
+        )));
+    }
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_parse_per_kind_and_refuse_flags_and_strays() {
+        let t = LeaseTarget::parse(LeaseKind::ProxyDb, Some(&json!({"db": "orders", "db_user": "ro"}))).unwrap();
+        assert_eq!(t, LeaseTarget::Db { db: "orders".into(), db_user: Some("ro".into()), db_name: None });
+        let t = LeaseTarget::parse(LeaseKind::ProxySsh, Some(&json!({"host": "ubuntu@web-01:22"}))).unwrap();
+        assert_eq!(t, LeaseTarget::Ssh { host: "web-01".into(), login: Some("ubuntu".into()), port: Some(22) });
+        assert_eq!(LeaseTarget::parse(LeaseKind::Vnet, None).unwrap(), LeaseTarget::Vnet);
+        assert_eq!(LeaseTarget::parse(LeaseKind::ProxyKube, None).unwrap(), LeaseTarget::Kube { kube_cluster: None });
+        for (kind, target, needle) in [
+            (LeaseKind::ProxyDb, json!({}), "target.db"),
+            (LeaseKind::ProxyDb, json!({"db": "--tunnel"}), "target.db"),
+            (LeaseKind::ProxyApp, json!({"app": "a b"}), "target.app"),
+            (LeaseKind::ProxyApp, json!({"app": "x", "port": 1}), "target.port"),
+            (LeaseKind::ProxySsh, json!({"host": "-oProxyCommand=x"}), "target.host"),
+            (LeaseKind::ProxySsh, json!({"host": "web:99999"}), "port"),
+            (LeaseKind::Vnet, json!({"x": 1}), "target.x"),
+            (LeaseKind::ProxyMcp, json!({"app": 7}), "must be a string"),
+        ] {
+            let err = LeaseTarget::parse(kind, Some(&target)).unwrap_err().to_string();
+            assert!(err.contains(needle), "{kind} {target}: {err}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses_are_loopback_only() {
+        assert_eq!(parse_listen_addr("127.0.0.1:0").unwrap().port(), 0);
+        assert!(parse_listen_addr("[::1]:5432").is_ok());
+        assert!(parse_listen_addr("0.0.0.0:5432").unwrap_err().to_string().contains("loopback"));
+        assert!(parse_listen_addr("--port=1").unwrap_err().to_string().contains("listen_addr"));
+    }
+}
