@@ -47,6 +47,12 @@ pub struct SimEnv {
     pub garbage: Option<String>,
     /// `TELEPORT_SIM_STDERR_NOISE`
     pub stderr_noise: Option<String>,
+    /// `TELEPORT_SIM_PROXY_FAIL`: long-running commands fail at start.
+    pub proxy_fail: Option<String>,
+    /// `TELEPORT_SIM_PROXY_EXIT_AFTER_MS`: long-running commands exit 3 by themselves after this.
+    pub proxy_exit_after_ms: Option<String>,
+    /// `TELEPORT_SIM_IGNORE_SIGTERM`: long-running commands survive SIGTERM (SIGKILL still works).
+    pub ignore_sigterm: Option<String>,
     /// `TELEPORT_SIM_ARGV_LOG`: a file that gets one JSON line per invocation (see [`crate::argv_log`]).
     pub argv_log: Option<String>,
 }
@@ -82,6 +88,9 @@ impl SimEnv {
             exit: get("TELEPORT_SIM_EXIT"),
             garbage: get("TELEPORT_SIM_GARBAGE"),
             stderr_noise: get("TELEPORT_SIM_STDERR_NOISE"),
+            proxy_fail: get("TELEPORT_SIM_PROXY_FAIL"),
+            proxy_exit_after_ms: get("TELEPORT_SIM_PROXY_EXIT_AFTER_MS"),
+            ignore_sigterm: get("TELEPORT_SIM_IGNORE_SIGTERM"),
             argv_log: get("TELEPORT_SIM_ARGV_LOG"),
         }
     }

@@ -1,5 +1,7 @@
 //! Fault injection: the `TELEPORT_SIM_*` knobs and the state file's `faults` section (the
-//! environment wins, field by field), scoped to matching command lines by `fail_on`.
+//! environment wins, field by field), scoped to matching command lines by `fail_on`. The knobs of
+//! long-running commands (`_PROXY_FAIL`, `_PROXY_EXIT_AFTER_MS`, `_IGNORE_SIGTERM`) come from the
+//! environment only.
 
 use std::time::Duration;
 
@@ -57,6 +59,12 @@ pub struct Faults {
     pub exit: Option<i32>,
     pub garbage: bool,
     pub stderr_noise: bool,
+    /// Long-running commands (`tsh proxy …`, `tsh vnet`) fail before they start (environment only).
+    pub proxy_fail: bool,
+    /// Long-running commands exit 3 by themselves this long after their startup text.
+    pub proxy_exit_after: Option<Duration>,
+    /// Long-running commands log and ignore SIGTERM; only SIGKILL ends them.
+    pub ignore_sigterm: bool,
 }
 
 /// What kind of error `fail` asks for.
@@ -99,6 +107,12 @@ impl Faults {
             exit: exit.filter(|code| *code != 0),
             garbage: switch(&env.garbage, spec.garbage),
             stderr_noise: switch(&env.stderr_noise, spec.stderr_noise),
+            proxy_fail: switch(&env.proxy_fail, None),
+            proxy_exit_after: match &env.proxy_exit_after_ms {
+                Some(text) => Some(Duration::from_millis(number("TELEPORT_SIM_PROXY_EXIT_AFTER_MS", text)?)),
+                None => None,
+            },
+            ignore_sigterm: switch(&env.ignore_sigterm, None),
         })
     }
 

@@ -18,6 +18,10 @@
 //! - Faults (see [`faults`]): `TELEPORT_SIM_DELAY_MS`, `_HANG`, `_HANG_AFTER`, `_FAIL`, `_FAIL_ON`,
 //!   `_EXIT`, `_GARBAGE`, `_STDERR_NOISE`, or the state file's `faults` section (the environment
 //!   wins).
+//! - Long-running commands (`tsh proxy ssh|db|app|mcp|kube`, `tsh vnet`) bind their listener in
+//!   [`run`] and return a [`Serve`] that `main` runs: startup text, echo traffic, SIGTERM/SIGINT →
+//!   exit 0. Knobs: `TELEPORT_SIM_PROXY_FAIL`, `_PROXY_EXIT_AFTER_MS`, `_IGNORE_SIGTERM`. The
+//!   state's optional `databases`, `apps`, `kube_clusters` name what may be proxied.
 //! - Observation: `TELEPORT_SIM_ARGV_LOG=<path>` appends `{"tool":"tctl","argv":[…]}` per
 //!   invocation (see [`argv_log`]), for tests that check exactly what reached the CLI.
 //!
@@ -38,6 +42,7 @@ pub mod faults;
 mod invocation;
 mod outcome;
 pub mod requests;
+mod serve;
 pub mod state;
 pub mod store;
 mod tctl;
@@ -51,6 +56,7 @@ use chrono::{DateTime, Utc};
 
 pub use env::SimEnv;
 pub use outcome::Outcome;
+pub use serve::Serve;
 
 use crate::cli::ParseOutcome;
 use crate::error::SimError;
@@ -64,6 +70,7 @@ pub struct Ctx<'a> {
     pub state: &'a State,
     pub now: DateTime<Utc>,
     pub env: &'a SimEnv,
+    pub faults: &'a Faults,
 }
 
 impl Ctx<'_> {
@@ -148,7 +155,7 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
 
     let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
-    let ctx = Ctx { state: &state, now, env };
+    let ctx = Ctx { state: &state, now, env, faults: &faults };
     let result = target.check(&state, &faults).and_then(|()| match tool {
         Tool::Tctl => tctl::execute(&parsed, &ctx),
         Tool::Tsh => tsh::execute(&parsed, &ctx),

@@ -6,7 +6,11 @@ fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let env = teleport_sim::SimEnv::from_process();
     teleport_sim::log_argv(&argv, &env);
-    let outcome = teleport_sim::run(&argv, &env);
+    let mut outcome = teleport_sim::run(&argv, &env);
+    if let Some(serve) = outcome.serve.take() {
+        // A long-running command prints its own startup text once signals are in hand.
+        serve.run(&outcome.stdout, &outcome.stderr);
+    }
     // A closed pipe is the reader's choice; there is nobody left to report it to.
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(outcome.stdout.as_bytes());

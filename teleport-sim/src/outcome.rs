@@ -1,16 +1,20 @@
 //! What one invocation produces: the bytes for stdout and stderr and the exit code. Commands
-//! build it; only `main` writes it out, so everything else is testable in-process.
+//! build it; only `main` writes it out (or hands it to [`Serve::run`] for a long-running command),
+//! so everything else is testable in-process.
 
 use crate::error::SimError;
+use crate::serve::Serve;
 
 /// The result of running one command line.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub stdout: String,
     pub stderr: String,
     pub code: i32,
     /// `hang_after`: once everything is written, sleep until killed instead of exiting.
     pub hang_after: bool,
+    /// A long-running command: after printing, serve (see [`Serve::run`]) instead of exiting.
+    pub serve: Option<Serve>,
 }
 
 impl Outcome {

@@ -52,6 +52,13 @@ pub struct State {
     /// Roles nobody may request; any other role of the cluster may be requested.
     pub deny_request_roles: Vec<String>,
     pub faults: FaultSpec,
+    /// Database names `tsh proxy db` may reach; without the section any name is accepted.
+    pub databases: Option<Vec<String>>,
+    /// Application names `tsh proxy app|mcp` may reach; without the section any name is accepted.
+    pub apps: Option<Vec<String>>,
+    /// Kubernetes cluster names `tsh proxy kube` may reach; without the section any name is
+    /// accepted (but naming none finds none).
+    pub kube_clusters: Option<Vec<String>>,
 }
 
 impl Default for State {
@@ -71,6 +78,9 @@ impl Default for State {
             identity_user: DEFAULT_IDENTITY.to_owned(),
             deny_request_roles: Vec::new(),
             faults: FaultSpec::default(),
+            databases: None,
+            apps: None,
+            kube_clusters: None,
         }
     }
 }
@@ -106,12 +116,25 @@ impl State {
         map.insert("identity_user", Value::from(&self.identity_user));
         map.insert("deny_request_roles", strings(&self.deny_request_roles));
         map.insert("faults", self.faults.to_value());
+        for (key, names) in
+            [("databases", &self.databases), ("apps", &self.apps), ("kube_clusters", &self.kube_clusters)]
+        {
+            if let Some(names) = names {
+                map.insert(key, strings(names));
+            }
+        }
         Value::Object(map)
     }
 
     /// Whether the identity is denied access to `resource` by the state's `deny` list.
     pub fn denies(&self, resource: &str) -> bool {
         self.deny.iter().any(|d| d == resource)
+    }
+
+    /// Whether a name section (`databases`, `apps`, `kube_clusters`) admits `name`: an absent
+    /// section admits every name.
+    pub fn admits(section: &Option<Vec<String>>, name: &str) -> bool {
+        section.as_ref().is_none_or(|names| names.iter().any(|n| n == name))
     }
 
     /// The role named `name`, if the cluster has it.

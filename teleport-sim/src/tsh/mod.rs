@@ -1,9 +1,11 @@
-//! `tsh`, the user CLI: global flags and command tree: `version`, `status` and access requests
-//! (`request`). Local proxies (`proxy`), `vnet` and `mcp` each get their own module here and a
-//! `COMMAND` in [`APP`].
+//! `tsh`, the user CLI: global flags and command tree: `version`, `status`, access requests
+//! (`request`), and the long-running local proxies (`proxy`) and `vnet`. Each family gets its own
+//! module here and a `COMMAND` in [`APP`].
 
+pub mod proxy;
 pub mod request;
 pub mod status;
+pub mod vnet;
 
 use crate::Ctx;
 use crate::access::Target;
@@ -30,7 +32,7 @@ pub const APP: App = App {
         Flag::bool("headless"),
         Flag::bool("skip-version-check"),
     ],
-    commands: &[request::COMMAND, status::COMMAND, crate::version::TSH],
+    commands: &[proxy::COMMAND, request::COMMAND, status::COMMAND, vnet::COMMAND, crate::version::TSH],
 };
 
 /// The resources a `tsh` command reads.
@@ -38,9 +40,12 @@ pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
     if let Some(verb) = request::verb(&parsed.command) {
         return Ok(Target::new(verb, "access_request"));
     }
+    if let Some(target) = proxy::target(&parsed.command) {
+        return Ok(target);
+    }
     match parsed.command.as_str() {
         // The profile is local: nothing on the cluster to be denied.
-        "status" => Ok(Target { verb: "read", resources: Vec::new() }),
+        "status" | "vnet" => Ok(Target { verb: "read", resources: Vec::new() }),
         other => Err(unknown(other)),
     }
 }
@@ -49,7 +54,9 @@ pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
 pub fn execute(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     match parsed.command.as_str() {
         command if command.starts_with("request ") => request::run(parsed, ctx),
+        command if command.starts_with("proxy ") => proxy::run(parsed, ctx),
         "status" => status::run(parsed, ctx),
+        "vnet" => vnet::run(parsed, ctx),
         other => Err(unknown(other)),
     }
 }

@@ -93,6 +93,16 @@ impl Sim {
         self.cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the simulator starts")
     }
 
+    /// Starts the process with stdin, stdout and stderr all piped to the test.
+    pub fn spawn_stdio(mut self) -> Child {
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the simulator starts")
+    }
+
     /// Starts the process with stdout piped to the test.
     pub fn spawn_piped(mut self) -> Child {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the simulator starts")

@@ -1,0 +1,207 @@
+//! Long-running commands (REFERENCE.md §7): `tsh proxy db|app|mcp|kube` print their startup text
+//! with the real bound port and echo TCP traffic, `proxy ssh` echoes stdio, `vnet` says it is
+//! ready; SIGTERM/SIGINT end them with 0, and the proxy knobs fail, stop or harden them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdout};
+use std::time::{Duration, Instant};
+
+use common::{Sim, TempDir, tsh};
+
+/// A running proxy with its stdout being read line by line.
+struct Running {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Running {
+    fn start(sim: Sim) -> Self {
+        let mut child = sim.spawn_stdio();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Running { child, stdout }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read stdout");
+        line
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the exit; returns the code (None when killed by a signal) and stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("wait");
+        let mut stderr = String::new();
+        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        (status.code(), stderr)
+    }
+}
+
+impl Drop for Running {
+    /// A failed assertion must not leave a proxy behind.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The address at the end of a startup line (`… on 127.0.0.1:PORT` with an optional `.`).
+fn address(line: &str) -> String {
+    let word = line.trim_end().rsplit(' ').next().unwrap();
+    let address = word.trim_end_matches('.');
+    assert!(address.starts_with("127.0.0.1:") && address[10..].parse::<u16>().unwrap() > 0, "{line:?}");
+    address.to_owned()
+}
+
+fn round_trip(address: &str) {
+    let mut stream = TcpStream::connect(address).expect("connect to the local proxy");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(b"SELECT 1;\n").unwrap();
+    let mut back = [0u8; 10];
+    stream.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"SELECT 1;\n");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn each_proxy_prints_its_startup_line_echoes_and_stops_with_zero_on_sigterm() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["proxy", "db", "orders-db", "--db-user", "app"], "Started DB proxy on "),
+        (
+            &["proxy", "db", "orders-db", "--tunnel"],
+            "Started authenticated tunnel for the PostgreSQL database \"orders-db\" in cluster \"teleport.example.com\" on ",
+        ),
+        (&["proxy", "app", "grafana"], "Proxying connections to grafana on "),
+        (&["proxy", "mcp", "everything"], "Proxying connections to everything on "),
+        (&["proxy", "kube", "prod-eks"], "Preparing the following Teleport Kubernetes clusters:"),
+        (&["vnet"], "VNet is ready."),
+    ];
+    for (args, first) in cases {
+        let mut proxy = Running::start(tsh(args));
+        let mut line = proxy.line();
+        assert!(line.starts_with(first), "{args:?}: {line:?}");
+        if args[0] == "proxy" {
+            while !line.contains("127.0.0.1:") {
+                line = proxy.line();
+            }
+            assert_eq!(
+                proxy.line(),
+                "To avoid port randomization, you can choose the listening port using the --port flag.\n"
+            );
+            round_trip(&address(&line));
+        }
+        proxy.signal(if args[0] == "vnet" { "INT" } else { "TERM" });
+        let (code, stderr) = proxy.finish();
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        if args[0] == "proxy" {
+            assert!(stderr.contains(" INFO  accepted connection from 127.0.0.1:"), "{stderr}");
+        }
+        assert!(stderr.contains("shutting down"), "{stderr}");
+    }
+}
+
+#[test]
+fn port_flag_is_honoured_and_a_busy_port_fails_like_go() {
+    let port = free_port();
+    let mut proxy = Running::start(tsh(&["proxy", "app", "grafana", "--port", &port.to_string()]));
+    assert_eq!(proxy.line(), format!("Proxying connections to grafana on 127.0.0.1:{port}\n"));
+    round_trip(&format!("127.0.0.1:{port}"));
+
+    let busy = tsh(&["proxy", "db", "orders-db", "-p", &port.to_string()]).run();
+    assert_eq!(busy.error(), format!("listen tcp 127.0.0.1:{port}: bind: address already in use"));
+    proxy.signal("TERM");
+    assert_eq!(proxy.finish().0, Some(0));
+}
+
+#[test]
+fn ignore_sigterm_survives_sigterm_and_dies_on_sigkill() {
+    let mut proxy = Running::start(tsh(&["proxy", "db", "orders-db"]).env("TELEPORT_SIM_IGNORE_SIGTERM", "1"));
+    let line = proxy.line();
+    proxy.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(proxy.child.try_wait().unwrap().is_none(), "still running after SIGTERM");
+    round_trip(&address(&line));
+    proxy.signal("KILL");
+    let (code, stderr) = proxy.finish();
+    assert_eq!(code, None, "killed by SIGKILL");
+    assert!(stderr.contains("ignoring it"), "{stderr}");
+}
+
+#[test]
+fn exit_after_stops_the_proxy_with_three_after_its_startup_line() {
+    let start = Instant::now();
+    let mut proxy = Running::start(tsh(&["proxy", "kube", "prod-eks"]).env("TELEPORT_SIM_PROXY_EXIT_AFTER_MS", "300"));
+    assert!(proxy.line().starts_with("Preparing the following"));
+    let (code, stderr) = proxy.finish();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+}
+
+#[test]
+fn proxy_fail_fails_at_start_and_honours_fail_on() {
+    let out = tsh(&["proxy", "db", "orders-db"]).env("TELEPORT_SIM_PROXY_FAIL", "1").run();
+    assert_eq!(out.error(), "dial tcp teleport.example.com:443: connect: connection refused");
+    assert_eq!(tsh(&["vnet"]).env("TELEPORT_SIM_PROXY_FAIL", "1").run().code, Some(1));
+
+    // FAIL_ON scopes every knob: `proxy app` is neither failed nor stopped early.
+    let mut scoped = Running::start(
+        tsh(&["proxy", "app", "grafana"])
+            .env("TELEPORT_SIM_PROXY_FAIL", "1")
+            .env("TELEPORT_SIM_PROXY_EXIT_AFTER_MS", "50")
+            .env("TELEPORT_SIM_FAIL_ON", "proxy db"),
+    );
+    assert!(scoped.line().starts_with("Proxying connections to grafana on 127.0.0.1:"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(scoped.child.try_wait().unwrap().is_none(), "EXIT_AFTER is scoped away too");
+    scoped.signal("TERM");
+    assert_eq!(scoped.finish().0, Some(0));
+}
+
+#[test]
+fn proxy_ssh_echoes_stdin_and_exits_zero_at_eof() {
+    let mut child = tsh(&["proxy", "ssh", "root@node-1:22"]).spawn_stdio();
+    child.stdin.take().unwrap().write_all(b"SSH-2.0-OpenSSH_9.6\r\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"SSH-2.0-OpenSSH_9.6\r\n");
+    assert!(String::from_utf8(out.stderr).unwrap().contains(" INFO  stdin closed"));
+}
+
+#[test]
+fn unknown_targets_fail_when_the_state_lists_them() {
+    let dir = TempDir::new();
+    let state = dir.file("s.yaml", "databases: [orders-db]\napps: [grafana]\nkube_clusters: [prod-eks, dev]\n");
+    let run = |args: &[&str]| tsh(args).env("TELEPORT_SIM_STATE", &state).run();
+    assert_eq!(
+        run(&["proxy", "db", "nope"]).error(),
+        "database \"nope\" not found, use 'tsh db ls' to see registered databases"
+    );
+    assert_eq!(
+        run(&["proxy", "mcp", "nope"]).error(),
+        "app \"nope\" not found, use `tsh apps ls` to see registered apps"
+    );
+    assert_eq!(run(&["proxy", "kube", "dev", "nope"]).error(), "kubernetes cluster \"nope\" not found");
+
+    let mut kube = Running::start(tsh(&["proxy", "kube"]).env("TELEPORT_SIM_STATE", &state));
+    assert_eq!(kube.line(), "Preparing the following Teleport Kubernetes clusters from the default kubeconfig:\n");
+    kube.signal("TERM");
+    assert_eq!(kube.finish().0, Some(0));
+
+    let none = tsh(&["proxy", "kube"]).run().error();
+    assert!(none.starts_with("No Kubernetes clusters found to proxy.\n\nPlease provide"), "{none}");
+}
