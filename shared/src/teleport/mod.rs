@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod models;
 pub mod parse;
 pub mod passthrough;
+pub mod proxy;
 pub mod record;
 pub mod runner;
 pub mod table;

@@ -86,22 +86,7 @@ impl Runner {
             return Err(RunError::Cancelled { output: RunOutput::empty(argv) });
         }
 
-        let mut command = Command::new(path);
-        command
-            .args(&full_args)
-            .env_clear()
-            .env("PATH", SAFE_PATH)
-            .env("LANG", "C.UTF-8")
-            .envs(self.passthrough_env())
-            .envs(&s.env)
-            .env("HOME", &s.home_dir)
-            .env("TELEPORT_HOME", &s.home_dir)
-            .current_dir(&s.home_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        let mut command = self.command(path, &full_args);
         let child = command.spawn().map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })?;
         let supervised = Supervised::start(child, s.output_limit_bytes);
         let finished = supervised.finish(s.timeout, s.kill_grace, cancel).await;
@@ -130,6 +115,43 @@ impl Runner {
             Exit::TimedOut => Err(RunError::TimedOut { after: s.timeout, output }),
             Exit::Cancelled => Err(RunError::Cancelled { output }),
         }
+    }
+
+    /// The child's command: argv only, an allow-listed environment, the isolated home, its own
+    /// process group (so a stop kills every process it started), killed if dropped.
+    fn command(&self, path: &Path, full_args: &[String]) -> Command {
+        let s = &*self.settings;
+        let mut command = Command::new(path);
+        command
+            .args(full_args)
+            .env_clear()
+            .env("PATH", SAFE_PATH)
+            .env("LANG", "C.UTF-8")
+            .envs(self.passthrough_env())
+            .envs(&s.env)
+            .env("HOME", &s.home_dir)
+            .env("TELEPORT_HOME", &s.home_dir)
+            .current_dir(&s.home_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Start a long-running command (`tsh proxy …`, `tsh vnet`) the same way `run` starts a
+    /// short one, but hand the child back: its owner supervises it and stops its process group.
+    pub fn spawn_long(&self, binary: Binary, args: &[String]) -> Result<tokio::process::Child, RunError> {
+        let path = match binary {
+            Binary::Tctl => &self.settings.tctl_path,
+            Binary::Tsh => &self.settings.tsh_path,
+        };
+        let mut full_args = self.global_flags(binary);
+        full_args.extend(args.iter().cloned());
+        self.command(path, &full_args)
+            .spawn()
+            .map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })
     }
 
     fn global_flags(&self, binary: Binary) -> Vec<String> {
