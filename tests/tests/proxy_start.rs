@@ -59,3 +59,25 @@ async fn a_proxy_that_fails_at_start_reports_teleports_message() {
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test]
+async fn a_proxy_ignoring_sigterm_is_killed_after_the_grace_period_and_leftovers_by_start_time() {
+    use mtcp_shared::teleport::proxy::{kill_leftover, process_start_time, stop_group};
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner(dir.path(), &[("TELEPORT_SIM_IGNORE_SIGTERM", "1")]);
+    let target = LeaseTarget::parse(LeaseKind::ProxyApp, Some(&serde_json::json!({ "app": "grafana" }))).unwrap();
+    let args = proxy_args(&target, None);
+    let mut stubborn = start(&r, LeaseKind::ProxyApp, &args, Duration::from_secs(5)).await.unwrap();
+    let t = std::time::Instant::now();
+    let status = stop_group(&mut stubborn.child, stubborn.pgid, Duration::from_millis(300)).await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300), "SIGTERM was ignored, so the grace period ran out");
+    assert_eq!(status.code(), None, "killed by SIGKILL");
+
+    // A leftover is killed only while its pid still has the recorded start time.
+    let mut left = start(&r, LeaseKind::ProxyApp, &args, Duration::from_secs(5)).await.unwrap();
+    let started = process_start_time(left.pgid).unwrap();
+    assert!(!kill_leftover(left.pgid, started + 1), "another process with this pid is left alone");
+    assert!(kill_leftover(left.pgid, started));
+    let status = tokio::time::timeout(Duration::from_secs(5), left.child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), None);
+}
