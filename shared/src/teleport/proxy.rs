@@ -129,6 +129,41 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
     }
 }
 
+/// Stop a proxy's process group: SIGTERM, then SIGKILL after `grace`. Returns the exit status.
+pub async fn stop_group(child: &mut Child, pgid: i32, grace: Duration) -> Option<std::process::ExitStatus> {
+    use nix::sys::signal::{Signal, killpg};
+    let group = nix::unistd::Pid::from_raw(pgid);
+    let _ = killpg(group, Signal::SIGTERM);
+    let status = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => status.ok(),
+        Err(_) => {
+            let _ = killpg(group, Signal::SIGKILL);
+            child.wait().await.ok()
+        }
+    };
+    // Whatever the leader did, nothing of the group may outlive the lease.
+    let _ = killpg(group, Signal::SIGKILL);
+    status
+}
+
+/// The start time of a process (clock ticks since boot, `/proc/<pid>/stat` field 22): with the
+/// pid it identifies one process, so a reused pid is never mistaken for a lease's.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is parenthesised and may contain spaces: count fields after the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Kill the process group of a lease left by an earlier incarnation of this worker, if the
+/// process at `pid` is still the one that was started (same start time). True when killed.
+pub fn kill_leftover(pid: i32, start_time: u64) -> bool {
+    if process_start_time(pid) != Some(start_time) {
+        return false;
+    }
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,39 +201,4 @@ mod tests {
         let ssh = LeaseTarget::Ssh { host: "web-01".into(), login: Some("ubuntu".into()), port: Some(22) };
         assert_eq!(proxy_args(&ssh, None), ["proxy", "ssh", "ubuntu@web-01:22"]);
     }
-}
-
-/// Stop a proxy's process group: SIGTERM, then SIGKILL after `grace`. Returns the exit status.
-pub async fn stop_group(child: &mut Child, pgid: i32, grace: Duration) -> Option<std::process::ExitStatus> {
-    use nix::sys::signal::{Signal, killpg};
-    let group = nix::unistd::Pid::from_raw(pgid);
-    let _ = killpg(group, Signal::SIGTERM);
-    let status = match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => status.ok(),
-        Err(_) => {
-            let _ = killpg(group, Signal::SIGKILL);
-            child.wait().await.ok()
-        }
-    };
-    // Whatever the leader did, nothing of the group may outlive the lease.
-    let _ = killpg(group, Signal::SIGKILL);
-    status
-}
-
-/// The start time of a process (clock ticks since boot, `/proc/<pid>/stat` field 22): with the
-/// pid it identifies one process, so a reused pid is never mistaken for a lease's.
-pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is parenthesised and may contain spaces: count fields after the last ')'.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Kill the process group of a lease left by an earlier incarnation of this worker, if the
-/// process at `pid` is still the one that was started (same start time). True when killed.
-pub fn kill_leftover(pid: i32, start_time: u64) -> bool {
-    if process_start_time(pid) != Some(start_time) {
-        return false;
-    }
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok()
 }
