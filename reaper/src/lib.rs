@@ -56,15 +56,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let pool =
         db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
     db::ensure_migrated(&pool).await?;
-    let ops = tokio::net::TcpListener::bind(config.reaper.listen)
+    let ops = mtcp_shared::telemetry::serve_ops(config.reaper.listen, pool.clone(), shutdown.clone())
         .await
         .with_context(|| format!("binding reaper.listen {}", config.reaper.listen))?;
-    tracing::info!(addr = %ops.local_addr()?, "reaper health and metrics listening");
-    let (ops_stop, ops_pool) = (shutdown.clone(), pool.clone());
-    tokio::spawn(async move {
-        let app = mtcp_shared::telemetry::ops_router(ops_pool);
-        let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
-    });
+    tracing::info!(addr = %ops, "reaper health and metrics listening");
     let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
     leader::run(pool, reaper, config.reaper.interval, shutdown).await;
     Ok(())

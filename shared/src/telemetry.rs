@@ -88,3 +88,18 @@ async fn render_metrics(State(st): State<OpsState>) -> impl IntoResponse {
     st.metrics.run_upkeep();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
 }
+
+/// Bind `listen` and serve [`ops_router`] there until `stop` fires; returns the bound address.
+pub async fn serve_ops(
+    listen: std::net::SocketAddr,
+    pool: PgPool,
+    stop: tokio_util::sync::CancellationToken,
+) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ =
+            axum::serve(listener, ops_router(pool)).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+    });
+    Ok(addr)
+}

@@ -57,15 +57,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
     let stop = shutdown.child_token();
 
-    let ops = tokio::net::TcpListener::bind(config.worker.listen)
+    let ops = mtcp_shared::telemetry::serve_ops(config.worker.listen, pool.clone(), stop.clone())
         .await
         .with_context(|| format!("binding worker.listen {}", config.worker.listen))?;
-    tracing::info!(addr = %ops.local_addr()?, "worker health and metrics listening");
-    let (ops_stop, ops_pool) = (stop.clone(), pool.clone());
-    tokio::spawn(async move {
-        let app = mtcp_shared::telemetry::ops_router(ops_pool);
-        let _ = axum::serve(ops, app).with_graceful_shutdown(async move { ops_stop.cancelled().await }).await;
-    });
+    tracing::info!(addr = %ops, "worker health and metrics listening");
 
     let heartbeat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));

@@ -5,11 +5,12 @@ use chrono::Utc;
 use mtcp_shared::analysis::health::{self, HealthCheck, HealthReport};
 use mtcp_shared::analysis::rbac::{self, RbacReport};
 use mtcp_shared::db::{self, operations::Outcome};
-use mtcp_shared::domain::{OpId, OperationStatus};
+use mtcp_shared::domain::OpId;
 use mtcp_shared::teleport::{ToolFailure, fetch};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::outcome::{report, status_of};
 use crate::JobContext;
 
 /// Whether `tool` is an analysis tool.
@@ -43,27 +44,8 @@ impl Steps<'_> {
     }
 }
 
-fn succeeded<T: serde::Serialize>(value: &T) -> Outcome {
-    let mut result = serde_json::to_value(value).expect("reports serialize");
-    mtcp_shared::redact::redact_json(&mut result);
-    Outcome {
-        status: OperationStatus::Succeeded,
-        audit_refs: None,
-        exit_code: Some(0),
-        stdout: None,
-        stderr: None,
-        result: Some(result),
-        error: None,
-    }
-}
-
 fn failed(step: &str, f: ToolFailure) -> Outcome {
-    let status = match f {
-        ToolFailure::TimedOut { .. } => OperationStatus::TimedOut,
-        ToolFailure::Cancelled { .. } => OperationStatus::Cancelled,
-        _ => OperationStatus::Failed,
-    };
-    Outcome { status, ..Outcome::failed(format!("{step}: {f}")) }
+    Outcome { status: status_of(&f), ..Outcome::failed(format!("{step}: {f}")) }
 }
 
 async fn scan(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &CancellationToken) -> Result<RbacReport, Outcome> {
@@ -169,10 +151,10 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId) -> Outcome {
     if tool == "scan_rbac" {
         let mut steps = Steps { ctx, op_id, done: 0, total: 5 };
         return match scan(ctx, &mut steps, &cancel).await {
-            Ok(report) => succeeded(&report),
+            Ok(rbac) => report(&rbac),
             Err(o) => o,
         };
     }
     let mut steps = Steps { ctx, op_id, done: 0, total: 6 };
-    succeeded(&health_check(ctx, &mut steps, &cancel).await)
+    report(&health_check(ctx, &mut steps, &cancel).await)
 }

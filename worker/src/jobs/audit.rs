@@ -2,28 +2,15 @@
 
 use chrono::{Duration, Utc};
 use mtcp_shared::db::{self, operations::Outcome};
-use mtcp_shared::domain::{OpId, OperationStatus};
+use mtcp_shared::domain::OpId;
 use serde_json::json;
 
+use super::outcome::report;
 use crate::JobContext;
 
 /// Whether `tool` is an audit tool.
 pub(super) fn handles(tool: &str) -> bool {
     matches!(tool, "search_audit" | "detect_audit_anomalies")
-}
-
-fn stored<T: serde::Serialize>(value: &T) -> Outcome {
-    let mut result = serde_json::to_value(value).expect("reports serialize");
-    mtcp_shared::redact::redact_json(&mut result);
-    Outcome {
-        status: OperationStatus::Succeeded,
-        audit_refs: None,
-        exit_code: None,
-        stdout: None,
-        stderr: None,
-        result: Some(result),
-        error: None,
-    }
 }
 
 /// Run an audit tool over the last `hours` (default 24).
@@ -34,9 +21,9 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value, 
     let progress = |n: u32, message: &str| json!({ "progress": n, "total": 2, "message": message });
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(1, "querying audit events")).await;
     let outcome = if tool == "search_audit" {
-        db::audit::search(&ctx.pool, since, until).await.map(|s| stored(&s))
+        db::audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
     } else {
-        db::audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await.map(|r| stored(&r))
+        db::audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await.map(|r| report(&r))
     };
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(2, "done")).await;
     outcome.unwrap_or_else(|e| Outcome::failed(format!("the audit store could not be queried: {e}")))

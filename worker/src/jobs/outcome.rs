@@ -55,6 +55,28 @@ fn redacted<T: Serialize>(value: T) -> serde_json::Value {
     v
 }
 
+/// A successful result computed without one CLI run of its own (analysis and audit reports).
+pub(super) fn report<T: Serialize>(value: &T) -> Outcome {
+    Outcome {
+        status: OperationStatus::Succeeded,
+        audit_refs: None,
+        exit_code: None,
+        stdout: None,
+        stderr: None,
+        result: Some(redacted(value)),
+        error: None,
+    }
+}
+
+/// The operation status a failed run ends in.
+pub(super) fn status_of(failure: &ToolFailure) -> OperationStatus {
+    match failure {
+        ToolFailure::TimedOut { .. } => OperationStatus::TimedOut,
+        ToolFailure::Cancelled { .. } => OperationStatus::Cancelled,
+        _ => OperationStatus::Failed,
+    }
+}
+
 pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Outcome {
     match run {
         Ok(ToolRun { value, record }) => {
@@ -71,11 +93,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
             }
         }
         Err(failure) => {
-            let status = match &failure {
-                ToolFailure::TimedOut { .. } => OperationStatus::TimedOut,
-                ToolFailure::Cancelled { .. } => OperationStatus::Cancelled,
-                _ => OperationStatus::Failed,
-            };
+            let status = status_of(&failure);
             let (exit_code, stdout, stderr) = match &failure {
                 ToolFailure::TimedOut { record, .. }
                 | ToolFailure::Cancelled { record }
