@@ -43,7 +43,8 @@ async fn call_inner(
     // Policy first: a caller that may not use the tool learns nothing about its arguments.
     let raw_reason = args.get("reason").and_then(Value::as_str).map(str::to_owned);
     let raw_ticket = args.get("ticket").and_then(Value::as_str).map(str::to_owned);
-    let ctx = CallContext { mutating: spec.mutating, reason: raw_reason.as_deref(), ticket: raw_ticket.as_deref() };
+    let ctx =
+        CallContext { mutating: spec.requires_reason, reason: raw_reason.as_deref(), ticket: raw_ticket.as_deref() };
     let decision = policy.evaluate(actor, spec.capability, &ctx);
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)

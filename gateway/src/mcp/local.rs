@@ -121,7 +121,7 @@ pub fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> Result<
     let reason = arguments.get("reason").and_then(|v| v.as_str());
     let ticket = arguments.get("ticket").and_then(|v| v.as_str());
     let policy = st.policy.load();
-    let d = policy.evaluate(actor, spec.capability, &CallContext { mutating: spec.mutating, reason, ticket });
+    let d = policy.evaluate(actor, spec.capability, &CallContext { mutating: spec.requires_reason, reason, ticket });
     let mut view = PolicyCheckView {
         tool: spec.name.to_owned(),
         capability: spec.capability.as_str().to_owned(),

@@ -22,6 +22,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub worker: WorkerConfig,
     pub reaper: ReaperConfig,
+    pub leases: LeaseConfig,
     pub audit: AuditConfig,
 }
 
@@ -282,6 +283,15 @@ pub struct ReaperConfig {
     /// An agent silent for longer than this is marked offline.
     #[serde(with = "humantime_serde")]
     pub agent_offline_after: Duration,
+    /// A lease no worker took within this time (no owner, still `starting`) is failed.
+    #[serde(with = "humantime_serde")]
+    pub lease_start_deadline: Duration,
+    /// Finished operations and their events older than this are deleted.
+    #[serde(with = "humantime_serde")]
+    pub operations_retention: Duration,
+    /// Ended leases and their logs older than this are deleted.
+    #[serde(with = "humantime_serde")]
+    pub leases_retention: Duration,
     /// Health and metrics listener.
     pub listen: SocketAddr,
 }
@@ -291,7 +301,46 @@ impl Default for ReaperConfig {
         Self {
             interval: Duration::from_secs(5),
             agent_offline_after: Duration::from_secs(30),
+            lease_start_deadline: Duration::from_secs(120),
+            operations_retention: Duration::from_secs(90 * 24 * 3600),
+            leases_retention: Duration::from_secs(30 * 24 * 3600),
             listen: ([127, 0, 0, 1], 9102).into(),
+        }
+    }
+}
+
+/// Proxy leases: how their processes are started, watched and stopped by the worker that owns them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaseConfig {
+    /// How long a starting `tsh proxy`/`tsh vnet` may take to print its startup line.
+    #[serde(with = "humantime_serde")]
+    pub start_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL of a lease's process group when it is stopped.
+    #[serde(with = "humantime_serde")]
+    pub stop_grace: Duration,
+    /// How often the owner records that each of its leases is alive.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// How often the owner compares its processes with the `leases` table (the safety net behind
+    /// the stop notifications).
+    #[serde(with = "humantime_serde")]
+    pub reconcile_interval: Duration,
+    /// Log lines kept per lease (`get_proxy_logs`); older lines are deleted.
+    pub log_lines_kept: u32,
+    /// Simultaneous connections a `proxy_ssh` lease bridges (one `tsh proxy ssh` each).
+    pub max_ssh_connections: u32,
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        Self {
+            start_timeout: Duration::from_secs(20),
+            stop_grace: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(5),
+            reconcile_interval: Duration::from_secs(5),
+            log_lines_kept: 500,
+            max_ssh_connections: 16,
         }
     }
 }

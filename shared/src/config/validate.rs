@@ -55,6 +55,31 @@ impl Config {
         if self.database.max_connections < 2 {
             return Err(invalid("database.max_connections", "must be at least 2 (one is held for LISTEN)"));
         }
+        let l = &self.leases;
+        for (key, d) in [
+            ("leases.start_timeout", l.start_timeout),
+            ("leases.heartbeat_interval", l.heartbeat_interval),
+            ("leases.reconcile_interval", l.reconcile_interval),
+        ] {
+            if d.is_zero() {
+                return Err(invalid(key, "must be greater than zero"));
+            }
+        }
+        if l.heartbeat_interval * 2 >= self.reaper.agent_offline_after {
+            return Err(invalid(
+                "leases.heartbeat_interval",
+                "must be less than half of reaper.agent_offline_after, or live leases look orphaned",
+            ));
+        }
+        if l.log_lines_kept == 0 || l.log_lines_kept > 100_000 {
+            return Err(invalid("leases.log_lines_kept", "must be between 1 and 100000"));
+        }
+        if l.max_ssh_connections == 0 {
+            return Err(invalid("leases.max_ssh_connections", "must be at least 1"));
+        }
+        if self.reaper.lease_start_deadline <= l.start_timeout {
+            return Err(invalid("reaper.lease_start_deadline", "must be longer than leases.start_timeout"));
+        }
         if self.policy.default_proxy_ttl_seconds == 0 {
             return Err(invalid("policy.default_proxy_ttl_seconds", "must be greater than zero"));
         }

@@ -1,4 +1,5 @@
-//! Pushing tool jobs onto the apalis `tools` queue inside the caller's transaction.
+//! Pushing tool jobs onto their apalis queue (`tools`, or `leases` for lease starts) inside the
+//! caller's transaction.
 
 use apalis::prelude::TaskBuilder;
 use apalis_postgres::PgTask;
@@ -9,6 +10,13 @@ use crate::domain::ToolJob;
 
 /// Queue of short tool jobs.
 pub const TOOLS_QUEUE: &str = "tools";
+/// Queue of lease starts: a start waits for a process to come up, so it never takes a tool slot.
+pub const LEASES_QUEUE: &str = "leases";
+
+/// The queue a tool's jobs go to.
+pub fn queue_of(tool: &str) -> &'static str {
+    if tool == "start_proxy" { LEASES_QUEUE } else { TOOLS_QUEUE }
+}
 
 /// Push the job of an operation; its apalis id is the operation id in ULID form. Mutating jobs get
 /// a single attempt: a mutation is never retried blindly.
@@ -18,7 +26,9 @@ pub async fn push_tool_job(conn: &mut PgConnection, job: &ToolJob, mutating: boo
         .task_id(apalis::prelude::TaskId::from_ulid(ulid::Ulid::from(job.op_id.0)))
         .max_attempts(if mutating { 1 } else { 3 })
         .build();
-    apalis_postgres::queries::push_tasks(conn, TOOLS_QUEUE, vec![task]).await.map_err(|e| DbError::Queue(e.to_string()))
+    apalis_postgres::queries::push_tasks(conn, queue_of(&job.tool), vec![task])
+        .await
+        .map_err(|e| DbError::Queue(e.to_string()))
 }
 
 /// Jobs waiting on the tools queue (for metrics and health checks).

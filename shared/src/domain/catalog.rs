@@ -21,6 +21,9 @@ pub struct ToolSpec {
     pub capability: Capability,
     /// Changes something in Teleport or starts a process: needs a reason and runs at most once.
     pub mutating: bool,
+    /// The caller must give a `reason` (and a ticket where the policy asks for one): every
+    /// mutation except stopping a lease, which must never be blocked.
+    pub requires_reason: bool,
     pub idempotent: bool,
     pub execution: Execution,
 }
@@ -39,11 +42,48 @@ const fn read(
     execution: Execution,
     description: &'static str,
 ) -> ToolSpec {
-    ToolSpec { name, title, description, capability, mutating: false, idempotent: true, execution }
+    ToolSpec {
+        name,
+        title,
+        description,
+        capability,
+        mutating: false,
+        requires_reason: false,
+        idempotent: true,
+        execution,
+    }
 }
 
 const fn write(name: &'static str, title: &'static str, capability: Capability, description: &'static str) -> ToolSpec {
-    ToolSpec { name, title, description, capability, mutating: true, idempotent: false, execution: Execution::Worker }
+    ToolSpec {
+        name,
+        title,
+        description,
+        capability,
+        mutating: true,
+        requires_reason: true,
+        idempotent: false,
+        execution: Execution::Worker,
+    }
+}
+
+/// A mutation the gateway performs itself (lease control: a row update and a notification).
+const fn write_local(
+    name: &'static str,
+    title: &'static str,
+    capability: Capability,
+    description: &'static str,
+) -> ToolSpec {
+    ToolSpec {
+        name,
+        title,
+        description,
+        capability,
+        mutating: true,
+        requires_reason: false,
+        idempotent: true,
+        execution: Execution::Gateway,
+    }
 }
 
 /// Every tool this build serves, in name order (MCP asks for a deterministic order).
@@ -82,6 +122,22 @@ pub static CATALOG: &[ToolSpec] = &[
         Capability::AccessDrop,
         "Withdraw a request: a pending one is deleted; an approved one is dropped from the control plane's \
          certificates (the request stays in Teleport's history). The result says which happened.",
+    ),
+    read(
+        "get_proxy_logs",
+        "Get proxy lease logs",
+        Capability::ProxyLogs,
+        Execution::Gateway,
+        "The last `tail` (default 200, at most 1000) lines a lease's processes printed (redacted), oldest \
+         first, with the lease's own events (started, stopped, expired, exit code).",
+    ),
+    read(
+        "get_proxy_status",
+        "Get proxy lease status",
+        Capability::ProxyStatus,
+        Execution::Gateway,
+        "One proxy lease by `lease_id`: status (starting, active, stopping, stopped, expired, failed), \
+         listen address to connect to, target, expiry, owner worker, last heartbeat, and why it ended.",
     ),
     read(
         "get_auth_preference",
@@ -129,6 +185,15 @@ pub static CATALOG: &[ToolSpec] = &[
         Capability::InventoryProxies,
         Execution::Worker,
         "List the Teleport proxy service instances with address, public addresses and version.",
+    ),
+    read(
+        "list_proxies_leases",
+        "List proxy leases",
+        Capability::ProxyList,
+        Execution::Gateway,
+        "List proxy leases, newest first: yours (all of them for an admin). `active_only` (default true) \
+         keeps the live ones (starting, active, stopping). Each has its kind, target, listen address, \
+         status, owner worker and expiry.",
     ),
     read(
         "list_roles",
@@ -217,6 +282,23 @@ pub static CATALOG: &[ToolSpec] = &[
         Capability::AccessShow,
         Execution::Worker,
         "Show one access request by id: state, roles, resources, reason, reviews.",
+    ),
+    write(
+        "start_proxy",
+        "Start a proxy lease",
+        Capability::ProxyStart,
+        "Start a long-running Teleport proxy as a lease with a TTL: `kind` proxy_db {db, db_user?, db_name?}, \
+         proxy_app {app}, proxy_mcp {app}, proxy_kube {kube_cluster?}, proxy_ssh {host: [login@]host[:port]} \
+         or vnet (no target). `listen_addr` is a loopback host:port (default 127.0.0.1:0, any port); \
+         `ttl_seconds` defaults to and is capped by your policy. Returns the lease id and the address to \
+         connect to once it is active. The process is stopped at expiry or with stop_proxy.",
+    ),
+    write_local(
+        "stop_proxy",
+        "Stop a proxy lease",
+        Capability::ProxyStop,
+        "Stop a proxy lease by `lease_id`: its processes get SIGTERM (SIGKILL after a grace period) and \
+         the lease ends `stopped`. Stopping an ended lease is harmless and reports how it ended.",
     ),
     read(
         "whoami",
