@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod ingest;
+pub mod leases;
 pub mod policy;
 pub mod redact;
 pub mod service;

@@ -14,7 +14,7 @@ use super::LeaseKind;
 pub struct InvalidTarget(pub String);
 
 /// The parsed target of a lease.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum LeaseTarget {
     /// `[login@]host[:port]` for `tsh proxy ssh`.
