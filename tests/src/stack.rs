@@ -77,6 +77,11 @@ impl Stack {
         config.reaper.listen = ([127, 0, 0, 1], 0).into();
         config.reaper.interval = Duration::from_millis(500);
         config.reaper.agent_offline_after = Duration::from_secs(5);
+        config.reaper.lease_start_deadline = Duration::from_secs(30);
+        config.leases.heartbeat_interval = Duration::from_secs(1);
+        config.leases.reconcile_interval = Duration::from_secs(1);
+        config.leases.stop_grace = Duration::from_secs(1);
+        config.leases.start_timeout = Duration::from_secs(10);
         config.tsh.home = dir.path().join("home");
         config.teleport.timeout = opts.cli_timeout;
         config.teleport.kill_grace = Duration::from_millis(500);

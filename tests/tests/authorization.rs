@@ -19,6 +19,9 @@ fn allowed(role: &str, tool: &str) -> bool {
             matches!(role, "admin" | "operator" | "user")
         }
         "review_access_request" => matches!(role, "admin" | "operator"),
+        "start_proxy" | "stop_proxy" | "get_proxy_status" | "get_proxy_logs" | "list_proxies_leases" => {
+            matches!(role, "admin" | "operator" | "user")
+        }
         "scan_rbac" | "run_health_check" | "search_audit" | "detect_audit_anomalies" => {
             matches!(role, "admin" | "operator" | "readonly")
         }
@@ -29,9 +32,12 @@ fn allowed(role: &str, tool: &str) -> bool {
 
 /// Arguments for each tool: the caller's own operation, its own request (created earlier in the
 /// catalog's order), and a request a human made in Teleport (for reviews).
-fn sample_args(tool: &str, own_op: &str, own: [Option<&str>; 2], human_request: &str) -> Value {
-    let [kept, own_request] = own.map(|r| r.unwrap_or("00000000-0000-4000-8000-000000000000"));
+fn sample_args(tool: &str, own_op: &str, own: [Option<&str>; 3], human_request: &str) -> Value {
+    let [kept, own_request, lease] = own.map(|r| r.unwrap_or("00000000-0000-4000-8000-000000000000"));
     match tool {
+        "start_proxy" => json!({ "kind": "proxy_app", "target": { "app": "grafana" }, "ttl_seconds": 120,
+                                 "reason": "authorization matrix" }),
+        "get_proxy_status" | "get_proxy_logs" | "stop_proxy" => json!({ "lease_id": lease }),
         "create_access_request" => json!({ "resources": ["access"], "reason": "authorization matrix" }),
         "show_access_request" => json!({ "request_id": kept }),
         "drop_access_request" => json!({ "request_id": own_request, "reason": "authorization matrix" }),
@@ -90,13 +96,19 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
         let own = op_id(&client.call("whoami", json!({})).await.unwrap());
         // A request of the caller's own that stays (for show), besides the one the loop creates
         // and withdraws.
-        let created =
-            client.call("create_access_request", sample_args("create_access_request", &own, [None, None], "")).await;
+        let created = client
+            .call("create_access_request", sample_args("create_access_request", &own, [None, None, None], ""))
+            .await;
         let kept =
             created.ok().and_then(|r| r.structured_content).and_then(|s| s["request_id"].as_str().map(str::to_owned));
+        // And a lease of its own (for status, logs and stop, which come before start in name order).
+        let started = client.call("start_proxy", sample_args("start_proxy", &own, [None, None, None], "")).await;
+        let lease =
+            started.ok().and_then(|r| r.structured_content).and_then(|s| s["lease_id"].as_str().map(str::to_owned));
         let mut own_request: Option<String> = None;
         for tool in CATALOG {
-            let args = sample_args(tool.name, &own, [kept.as_deref(), own_request.as_deref()], &human_requests[role]);
+            let own_objects = [kept.as_deref(), own_request.as_deref(), lease.as_deref()];
+            let args = sample_args(tool.name, &own, own_objects, &human_requests[role]);
             let r = client.call(tool.name, args).await.unwrap();
             let text = text_of(&r);
             if tool.name == "create_access_request" && r.is_error == Some(false) {
@@ -120,11 +132,13 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
             .fetch_all(&stack.db.pool)
             .await
             .unwrap();
-    // Each role also tried one create before the loop (refused for readonly).
+    // Each role also tried one create and one start before the loop (refused for readonly).
     let expected_denials: usize = ["admin", "operator", "user", "readonly"]
         .iter()
         .map(|r| {
-            CATALOG.iter().filter(|t| !allowed(r, t.name)).count() + usize::from(!allowed(r, "create_access_request"))
+            CATALOG.iter().filter(|t| !allowed(r, t.name)).count()
+                + usize::from(!allowed(r, "create_access_request"))
+                + usize::from(!allowed(r, "start_proxy"))
         })
         .sum();
     assert_eq!(denied.len(), expected_denials, "{denied:?}");

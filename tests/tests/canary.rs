@@ -310,7 +310,13 @@ impl Sweep<'_> {
                     let v: Value = serde_json::from_str(&created.unwrap_or_default()).unwrap_or_default();
                     self.request_id = v["structuredContent"]["request_id"].as_str().map(str::to_owned);
                 }
+                "start_proxy" => {
+                    let args = json!({ "kind": "proxy_db", "target": { "db": "orders", "db_user": "ro" },
+                                       "ttl_seconds": 300, "reason": "canary sweep" });
+                    self.call(spec.name, args).await;
+                }
                 "show_access_request" | "review_access_request" | "drop_access_request" => {} // below
+                "get_proxy_status" | "get_proxy_logs" | "stop_proxy" => {}                    // below
                 "get_operation" | "search_operations" => {} // below, once everything else is recorded
                 _ => self.call(spec.name, json!({})).await,
             }
@@ -322,6 +328,19 @@ impl Sweep<'_> {
             self.call("drop_access_request", json!({ "request_id": id, "reason": reason })).await;
         } else if self.cli_works {
             panic!("create_access_request returned no request id");
+        }
+        // Every lease the sweep made (a failed start leaves a failed lease with Teleport's error).
+        self.call("list_proxies_leases", json!({ "active_only": false })).await;
+        let listed = self.results.last().and_then(|r| r.split_once('\t')).map(|(_, j)| j.to_owned());
+        let listed: Value = serde_json::from_str(&listed.unwrap_or_default()).unwrap_or_default();
+        let leases = listed["structuredContent"]["leases"].as_array().cloned().unwrap_or_default();
+        assert!(!leases.is_empty(), "start_proxy left no lease: {listed}");
+        for lease in leases {
+            let id = lease["lease_id"].clone();
+            self.call("get_proxy_status", json!({ "lease_id": id })).await;
+            self.call("get_proxy_logs", json!({ "lease_id": id })).await;
+            self.call("stop_proxy", json!({ "lease_id": id, "reason": "canary sweep" })).await;
+            self.call("get_proxy_logs", json!({ "lease_id": id })).await;
         }
         for id in self.op_ids.clone() {
             self.call("get_operation", json!({ "op_id": id })).await;

@@ -2,7 +2,7 @@
 //! against domain rules. Every error names the argument and what is wrong with it.
 
 use chrono::{DateTime, Utc};
-use mtcp_shared::domain::{OpId, RequestId, RequestedResource, ToolSpec};
+use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, RequestId, RequestedResource, ToolSpec, parse_listen_addr};
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -134,6 +134,79 @@ pub struct DropRequestArgs {
     /// Change ticket, when your role requires one.
     #[serde(default)]
     pub ticket: Option<String>,
+}
+
+/// Arguments of `start_proxy`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartProxyArgs {
+    /// What to start: proxy_db, proxy_app, proxy_mcp, proxy_kube, proxy_ssh or vnet.
+    pub kind: LeaseKind,
+    /// What it proxies to, per kind: proxy_db {"db", "db_user"?, "db_name"?}; proxy_app and
+    /// proxy_mcp {"app"}; proxy_kube {"kube_cluster"?}; proxy_ssh {"host": "[login@]host[:port]"};
+    /// vnet: none.
+    #[serde(default)]
+    pub target: Option<Value>,
+    /// Loopback address to listen on, e.g. 127.0.0.1:0 (any free port, the default). Not for vnet.
+    #[serde(default)]
+    pub listen_addr: Option<String>,
+    /// Lifetime in seconds; defaults to, and may not exceed, your role's maximum.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    /// Why you need the proxy (recorded with the operation).
+    pub reason: String,
+    /// Change ticket, when your role requires one.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Arguments of `get_proxy_status`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseIdArgs {
+    /// The lease id start_proxy returned (a UUID).
+    pub lease_id: String,
+}
+
+/// Arguments of `stop_proxy`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopProxyArgs {
+    /// The lease id start_proxy returned (a UUID).
+    pub lease_id: String,
+    /// Why you stop it (optional; recorded).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Arguments of `get_proxy_logs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyLogsArgs {
+    /// The lease id start_proxy returned (a UUID).
+    pub lease_id: String,
+    /// How many of the last lines (1-1000, default 200).
+    #[serde(default)]
+    pub tail: Option<u32>,
+}
+
+/// Arguments of `list_proxies_leases`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListLeasesArgs {
+    /// Only live leases (starting, active, stopping); default true.
+    #[serde(default)]
+    pub active_only: Option<bool>,
+}
+
+/// Longest TTL anyone may ask for, whatever the policy says.
+pub const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+/// Parse a lease id argument.
+pub fn lease_id(s: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::parse_str(s).map_err(|_| {
+        format!("`lease_id`: {:?} is not a lease id (a UUID as returned by start_proxy)", clip(s.to_owned()))
+    })
 }
 
 /// The arguments as they are recorded: redacted, with `run_*_command` argv redacted as a command
@@ -302,6 +375,45 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
             let a: DropRequestArgs = parse(&args)?;
             RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
             audited(args, a.reason, a.ticket)
+        }
+        "start_proxy" => {
+            let a: StartProxyArgs = parse(&args)?;
+            LeaseTarget::parse(a.kind, a.target.as_ref()).map_err(|e| e.to_string())?;
+            if let Some(addr) = &a.listen_addr {
+                if a.kind == LeaseKind::Vnet {
+                    return Err("`listen_addr`: vnet has no listen address; leave it out".into());
+                }
+                parse_listen_addr(addr).map_err(|e| e.to_string())?;
+            }
+            if a.ttl_seconds.is_some_and(|t| t == 0 || t > MAX_TTL_SECONDS) {
+                return Err(format!("`ttl_seconds` must be between 1 and {MAX_TTL_SECONDS}"));
+            }
+            audited(args, a.reason, a.ticket)
+        }
+        "get_proxy_status" => {
+            let a: LeaseIdArgs = parse(&args)?;
+            lease_id(&a.lease_id)?;
+            Ok(plain(args))
+        }
+        "stop_proxy" => {
+            let a: StopProxyArgs = parse(&args)?;
+            lease_id(&a.lease_id)?;
+            if let Some(r) = &a.reason {
+                text_field("reason", r, MAX_REASON)?;
+            }
+            Ok(Validated { reason: a.reason, ..plain(args) })
+        }
+        "get_proxy_logs" => {
+            let a: ProxyLogsArgs = parse(&args)?;
+            lease_id(&a.lease_id)?;
+            if a.tail.is_some_and(|t| t == 0 || t > 1000) {
+                return Err("`tail` must be between 1 and 1000".into());
+            }
+            Ok(plain(args))
+        }
+        "list_proxies_leases" => {
+            parse::<ListLeasesArgs>(&args)?;
+            Ok(plain(args))
         }
         "run_tsh_command" | "run_tctl_command" => {
             let a: PassthroughArgs = parse(&args)?;

@@ -10,6 +10,7 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 
 use super::args;
+use super::leases;
 use super::local;
 use crate::state::AppState;
 use crate::waiter::WaitOutcome;
@@ -79,9 +80,23 @@ async fn call_inner(
             );
         }
     }
+    let lease = if spec.name == "start_proxy" {
+        match leases::plan_start(actor, &decision, &valid_args) {
+            Ok(plan) => {
+                valid_args["_lease_id"] = Value::String(plan.lease_id.to_string());
+                Some(plan)
+            }
+            Err(reason) => {
+                let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
+                return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
+            }
+        }
+    } else {
+        None
+    };
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args).await,
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref()).await,
     }
 }
 
@@ -236,6 +251,10 @@ async fn answer_locally(
             let args: args::SearchOperationsArgs = serde_json::from_value(args.clone()).expect("validated above");
             local::search_operations(st, args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
         }
+        "get_proxy_status" => leases::status(st, actor, args).await.map(to_json),
+        "get_proxy_logs" => leases::logs(st, actor, args).await.map(to_json),
+        "list_proxies_leases" => leases::list(st, actor, args).await.map(to_json),
+        "stop_proxy" => leases::stop(st, actor, args).await.map(to_json),
         other => Err(format!("tool {other} has no gateway implementation")),
     };
     match value {
@@ -253,6 +272,10 @@ async fn answer_locally(
     }
 }
 
+fn to_json(view: impl serde::Serialize) -> Value {
+    serde_json::to_value(view).expect("view serializes")
+}
+
 /// Record a call that ended before it could run (invalid arguments, a refused lookup).
 async fn record_failure(st: &AppState, op: &NewOperation<'_>, error: &str) {
     if let Err(e) = db::operations::insert_failed(&st.pool, op, error).await {
@@ -265,15 +288,27 @@ async fn enqueue_and_wait(
     spec: &ToolSpec,
     op: &NewOperation<'_>,
     args: Value,
+    lease: Option<&leases::StartPlan>,
 ) -> (&'static str, CallToolResult) {
     let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
     let registration = st.waiter.register(op.op_id);
-    if let Err(e) = enqueue(st, op, &job, spec.mutating).await {
-        tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
-        return (
-            "error",
-            error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
-        );
+    let enqueued = match lease {
+        None => enqueue(st, op, &job, spec.mutating).await.map(Ok),
+        Some(plan) => leases::create_and_enqueue(st, op, &job, plan).await,
+    };
+    match enqueued {
+        Ok(Ok(())) => {}
+        Ok(Err(reason)) => {
+            let denied = mtcp_shared::policy::Decision::denied(reason, &op.decision.policy_version);
+            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
+        }
+        Err(e) => {
+            tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
+            return (
+                "error",
+                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
+            );
+        }
     }
     match st.waiter.wait(&registration, st.config.service.call_budget).await {
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),

@@ -2,6 +2,7 @@
 
 mod args;
 mod call;
+mod leases;
 mod local;
 mod server;
 mod tools;

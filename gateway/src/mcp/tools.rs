@@ -8,10 +8,12 @@ use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 
 use super::args::{
-    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, ListRequestsArgs,
-    PassthroughArgs, RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs,
+    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, LeaseIdArgs,
+    ListLeasesArgs, ListRequestsArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs, ReviewRequestArgs,
+    SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
 };
 use super::local::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
+use mtcp_shared::leases;
 use mtcp_shared::teleport::access;
 
 /// Input schema of tools that take no arguments: strict, so a stray argument is visible.
@@ -32,6 +34,11 @@ fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
         "create_access_request" => schema_for_type::<CreateRequestArgs>(),
         "review_access_request" => schema_for_type::<ReviewRequestArgs>(),
         "drop_access_request" => schema_for_type::<DropRequestArgs>(),
+        "start_proxy" => schema_for_type::<StartProxyArgs>(),
+        "get_proxy_status" => schema_for_type::<LeaseIdArgs>(),
+        "stop_proxy" => schema_for_type::<StopProxyArgs>(),
+        "get_proxy_logs" => schema_for_type::<ProxyLogsArgs>(),
+        "list_proxies_leases" => schema_for_type::<ListLeasesArgs>(),
         _ => no_arguments(),
     }
 }
@@ -61,6 +68,9 @@ fn output_schema(spec: &ToolSpec) -> Option<Arc<JsonObject>> {
         "create_access_request" => schema_for_output::<access::CreatedRequest>(),
         "review_access_request" => schema_for_output::<access::ReviewResult>(),
         "drop_access_request" => schema_for_output::<access::DropResult>(),
+        "start_proxy" | "get_proxy_status" | "stop_proxy" => schema_for_output::<leases::LeaseView>(),
+        "get_proxy_logs" => schema_for_output::<leases::LeaseLogs>(),
+        "list_proxies_leases" => schema_for_output::<leases::LeaseList>(),
         _ => return None,
     })
 }

@@ -183,6 +183,44 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
                     out.push(p(tool, "approve", base(json!({ "approve": v })), expect));
                 }
             }
+            "start_proxy" => {
+                let base = |extra: Value| {
+                    let mut a = json!({ "kind": "proxy_app", "target": { "app": "grafana" }, "ttl_seconds": 60,
+                                        "reason": "probe" });
+                    a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+                    a
+                };
+                out.push(p(tool, "kind", base(json!({ "kind": v })), Expect::Refused));
+                out.push(p(tool, "target", base(json!({ "target": v })), Expect::Refused));
+                let db = json!({ "kind": "proxy_db", "target": { "db": v } });
+                out.push(p(tool, "target", base(db), Expect::Refused));
+                let ssh = json!({ "kind": "proxy_ssh", "target": { "host": v } });
+                out.push(p(tool, "target", base(ssh), Expect::Refused));
+                // `null` means "not given": those calls start a real proxy (a handful, under the cap).
+                let optional = |e| if v.is_null() { Expect::Omitted } else { e };
+                out.push(p(tool, "listen_addr", base(json!({ "listen_addr": v })), optional(Expect::Refused)));
+                out.push(p(tool, "ttl_seconds", base(json!({ "ttl_seconds": v })), optional(Expect::Refused)));
+                // Valid reasons start proxies too; past the cap they are refused by the policy.
+                out.push(p(tool, "reason", base(json!({ "reason": v })), Expect::Validated(1024)));
+            }
+            "get_proxy_status" => out.push(p(tool, "lease_id", json!({ "lease_id": v }), Expect::Refused)),
+            "get_proxy_logs" => {
+                out.push(p(tool, "lease_id", json!({ "lease_id": v }), Expect::Refused));
+                if !v.is_null() {
+                    out.push(p(tool, "tail", json!({ "lease_id": PROBE_REQUEST, "tail": v }), Expect::Refused));
+                }
+            }
+            "stop_proxy" => {
+                out.push(p(tool, "lease_id", json!({ "lease_id": v }), Expect::Refused));
+                if !v.is_null() {
+                    let args = json!({ "lease_id": PROBE_REQUEST, "reason": v });
+                    out.push(p(tool, "reason", args, Expect::Validated(1024)));
+                }
+            }
+            "list_proxies_leases" => {
+                let expect = if v.is_null() || v.is_boolean() { Expect::Omitted } else { Expect::Refused };
+                out.push(p(tool, "active_only", json!({ "active_only": v }), expect));
+            }
             other => panic!("the injection corpus does not know tool {other}: add its arguments"),
         }
     }

@@ -1,0 +1,163 @@
+//! The lease tools: `start_proxy`'s policy checks and its capped creation (in the transaction that
+//! records the call and pushes the job), and the reads and stop the gateway answers itself.
+//! Callers see and act on their own leases; admins on all. Another actor's lease is reported
+//! exactly like a missing one, so lease ids cannot be probed.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mtcp_shared::db::{self, leases::Created, leases::LeaseRow, leases::NewLease, operations::NewOperation};
+use mtcp_shared::domain::{Actor, LeaseTarget, ToolJob};
+use mtcp_shared::leases::{LeaseList, LeaseLogLine, LeaseLogs, LeaseView};
+use mtcp_shared::policy::Decision;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::args::{self, ListLeasesArgs, ProxyLogsArgs, StartProxyArgs, StopProxyArgs};
+use crate::state::AppState;
+
+/// A lease `start_proxy` may create, once the policy's limits are applied.
+#[derive(Debug)]
+pub struct StartPlan {
+    pub lease_id: Uuid,
+    target: LeaseTarget,
+    kind: mtcp_shared::domain::LeaseKind,
+    listen_addr: Option<String>,
+    expires_at: DateTime<Utc>,
+    cap: u32,
+}
+
+/// Apply the caller's constraints to validated `start_proxy` arguments. Err: the denial reason.
+pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<StartPlan, String> {
+    let a: StartProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
+    let Some(c) = decision.constraints.as_ref() else {
+        return Err("no proxy constraints apply to your role; nothing may be started".into());
+    };
+    if !c.allowed_proxy_kinds.iter().any(|k| k == a.kind.as_str()) {
+        let allowed = if c.allowed_proxy_kinds.is_empty() { "none".into() } else { c.allowed_proxy_kinds.join(", ") };
+        return Err(format!("role '{}' may not start {} leases (allowed kinds: {allowed})", actor.role, a.kind));
+    }
+    if c.max_concurrent_proxies == 0 {
+        return Err(format!("role '{}' may not hold proxy leases (max_concurrent_proxies is 0)", actor.role));
+    }
+    let ttl = a.ttl_seconds.unwrap_or(c.max_ttl_seconds);
+    if ttl > c.max_ttl_seconds {
+        return Err(format!(
+            "`ttl_seconds` {ttl} exceeds the {} s maximum of role '{}'; ask for {} or less",
+            c.max_ttl_seconds, actor.role, c.max_ttl_seconds
+        ));
+    }
+    Ok(StartPlan {
+        lease_id: Uuid::now_v7(),
+        target: LeaseTarget::parse(a.kind, a.target.as_ref()).expect("validated before"),
+        kind: a.kind,
+        listen_addr: a.listen_addr,
+        expires_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000)),
+        cap: c.max_concurrent_proxies,
+    })
+}
+
+/// Record the call, create the lease under the actor's cap and push the start job, all in one
+/// transaction. `Ok(Err(reason))`: the cap is reached; nothing was written.
+pub async fn create_and_enqueue(
+    st: &AppState,
+    op: &NewOperation<'_>,
+    job: &ToolJob,
+    plan: &StartPlan,
+) -> Result<Result<(), String>, db::DbError> {
+    let mut tx = st.pool.begin().await?;
+    db::operations::insert_queued(&mut *tx, op).await?;
+    let lease = NewLease {
+        lease_id: plan.lease_id,
+        op_id: op.op_id,
+        kind: plan.kind,
+        actor: &op.actor.id,
+        target: serde_json::to_value(&plan.target).expect("target serializes"),
+        requested_listen_addr: plan.listen_addr.as_deref(),
+        expires_at: plan.expires_at,
+    };
+    if let Created::CapReached { live } = db::leases::create_capped(&mut tx, &lease, plan.cap).await? {
+        tx.rollback().await?;
+        return Ok(Err(format!(
+            "you hold {live} live proxy leases, the maximum for role '{}' is {}; stop one with stop_proxy \
+             (list_proxies_leases shows them)",
+            op.actor.role, plan.cap
+        )));
+    }
+    db::jobs::push_tool_job(&mut tx, job, true).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+fn unavailable(e: db::DbError) -> String {
+    tracing::error!(error = %e, "reading leases");
+    "the lease store is unavailable; try again".to_owned()
+}
+
+/// The lease if the caller may see it.
+async fn visible_lease(st: &AppState, actor: &Actor, lease_id: Uuid) -> Result<LeaseRow, String> {
+    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+    match db::leases::get(&mut conn, lease_id).await.map_err(unavailable)? {
+        Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row),
+        _ => Err(format!("no lease {lease_id} is visible to you (list_proxies_leases shows yours)")),
+    }
+}
+
+/// `get_proxy_status`.
+pub async fn status(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
+    let a: args::LeaseIdArgs = serde_json::from_value(args.clone()).expect("validated before");
+    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+    Ok(LeaseView::of(row, Utc::now()))
+}
+
+/// `get_proxy_logs`.
+pub async fn logs(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLogs, String> {
+    let a: ProxyLogsArgs = serde_json::from_value(args.clone()).expect("validated before");
+    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+    let lines = db::leases::tail_logs(&mut conn, row.lease_id, i64::from(a.tail.unwrap_or(200)))
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .map(|(at, stream, line)| LeaseLogLine { at, stream, line })
+        .collect::<Vec<_>>();
+    Ok(LeaseLogs { lease_id: row.lease_id.to_string(), status: row.status, count: lines.len(), lines })
+}
+
+/// `list_proxies_leases`: the caller's leases (everyone's for an admin), newest first.
+pub async fn list(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseList, String> {
+    let a: ListLeasesArgs = serde_json::from_value(args.clone()).expect("validated before");
+    let whose = (actor.role != "admin").then_some(actor.id.as_str());
+    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+    let rows = db::leases::list(&mut conn, whose, a.active_only.unwrap_or(true), 500).await.map_err(unavailable)?;
+    let now = Utc::now();
+    let leases: Vec<LeaseView> = rows.into_iter().map(|r| LeaseView::of(r, now)).collect();
+    Ok(LeaseList { count: leases.len(), leases })
+}
+
+/// `stop_proxy`: mark the lease `stopping` (its owner hears at once), then wait for the owner to
+/// end it, up to the stop grace plus a reconcile period. An ended lease is reported as it is.
+pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
+    let a: StopProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
+    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+    if db::leases::request_stop(&mut conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
+        let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        let line = mtcp_shared::redact::redact_text(&format!("stop_proxy by {}{why}", actor.id));
+        let keep = i64::from(st.config.leases.log_lines_kept);
+        if let Err(e) = db::leases::append_logs(&mut conn, row.lease_id, &[("system".into(), line)], keep).await {
+            tracing::warn!(error = %e, lease_id = %row.lease_id, "recording a stop request in the lease's logs");
+        }
+    }
+    let wait = st.config.leases.stop_grace + st.config.leases.reconcile_interval + Duration::from_secs(2);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let current = db::leases::get(&mut conn, row.lease_id).await.map_err(unavailable)?;
+        let current = current.ok_or_else(|| format!("lease {} disappeared", row.lease_id))?;
+        let live = matches!(current.status.as_str(), "starting" | "active" | "stopping");
+        if !live || tokio::time::Instant::now() >= deadline {
+            return Ok(LeaseView::of(current, Utc::now()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
