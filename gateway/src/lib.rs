@@ -5,6 +5,7 @@ mod auth;
 mod http;
 mod ingest;
 mod mcp;
+mod progress;
 mod state;
 mod waiter;
 

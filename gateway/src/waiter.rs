@@ -1,17 +1,19 @@
-//! Waiting for operations: one LISTEN connection per gateway process fans completion NOTIFYs out to
-//! the requests waiting on those op ids, with a slow status poll as the safety net.
+//! Waiting for operations: one LISTEN connection per gateway process fans completion and progress
+//! NOTIFYs out to the requests waiting on those op ids, with a slow status poll as the safety net.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mtcp_shared::db::{self, OPS_CHANNEL, operations::OperationRow};
+use mtcp_shared::db::{self, OPS_CHANNEL, operations::OperationRow, operations::PROGRESS_CHANNEL};
 use mtcp_shared::domain::OpId;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::progress::ProgressRelay;
 
 /// How often a waiting request re-reads the status even without a notification (covers a
 /// notification lost while the listener reconnects).
@@ -39,7 +41,14 @@ impl Signal {
     }
 }
 
-type Registry = Arc<Mutex<HashMap<OpId, (Arc<Signal>, usize)>>>;
+/// The signals of one operation: completion and progress.
+#[derive(Default)]
+struct Signals {
+    done: Signal,
+    progress: Signal,
+}
+
+type Registry = Arc<Mutex<HashMap<OpId, (Arc<Signals>, usize)>>>;
 
 /// Fan-out of operation completions.
 #[derive(Clone)]
@@ -51,7 +60,7 @@ pub struct Waiter {
 /// A registration; dropping it unregisters.
 pub struct Registration {
     op_id: OpId,
-    signal: Arc<Signal>,
+    signal: Arc<Signals>,
     registry: Registry,
 }
 
@@ -83,25 +92,43 @@ impl Waiter {
         Registration { op_id, signal: entry.0.clone(), registry: self.registry.clone() }
     }
 
-    /// Wait until the operation is terminal or `budget` passes.
-    pub async fn wait(&self, reg: &Registration, budget: Duration) -> Result<WaitOutcome, db::DbError> {
+    /// Wait until the operation is terminal or `budget` passes, relaying its progress if asked.
+    pub async fn wait(
+        &self,
+        reg: &Registration,
+        budget: Duration,
+        mut relay: Option<&mut ProgressRelay>,
+    ) -> Result<WaitOutcome, db::DbError> {
         let deadline = tokio::time::Instant::now() + budget;
         let mut poll_due = false;
         loop {
-            let notified = reg.signal.notify.notified();
+            let notified = reg.signal.done.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let progressed = reg.signal.progress.notify.notified();
+            tokio::pin!(progressed);
+            progressed.as_mut().enable();
+            if let Some(relay) = relay.as_deref_mut()
+                && (reg.signal.progress.fired.swap(false, Ordering::AcqRel) || poll_due)
+            {
+                relay.forward(&self.pool, reg.op_id).await;
+            }
             // Read the status only when told to (or as the slow safety net): registration happened
             // before the commit, so no completion can slip by unannounced.
-            let fired = reg.signal.fired.swap(false, Ordering::AcqRel);
+            let fired = reg.signal.done.fired.swap(false, Ordering::AcqRel);
             if (fired || poll_due)
                 && let Some(row) = self.terminal(reg.op_id).await?
             {
+                // Steps recorded just before the end still reach the client, before the result.
+                if let Some(relay) = relay.as_deref_mut() {
+                    relay.forward(&self.pool, reg.op_id).await;
+                }
                 return Ok(WaitOutcome::Done(Box::new(row)));
             }
             poll_due = false;
             tokio::select! {
                 _ = &mut notified => {}
+                _ = &mut progressed => {}
                 _ = tokio::time::sleep(FALLBACK_POLL) => poll_due = true,
                 _ = tokio::time::sleep_until(deadline) => {
                     return Ok(match self.terminal(reg.op_id).await? {
@@ -121,16 +148,30 @@ impl Waiter {
     }
 }
 
-fn wake(registry: &Registry, op_id: Option<OpId>) {
+/// What a notification announces.
+#[derive(Clone, Copy)]
+enum Event {
+    Done,
+    Progress,
+}
+
+fn wake(registry: &Registry, op_id: Option<OpId>, event: Event) {
     let map = registry.lock().expect("waiter registry poisoned");
+    let fire = |s: &Signals| match event {
+        Event::Done => s.done.fire(),
+        Event::Progress => s.progress.fire(),
+    };
     match op_id {
         Some(id) => {
-            if let Some((signal, _)) = map.get(&id) {
-                signal.fire();
+            if let Some((signals, _)) = map.get(&id) {
+                fire(signals);
             }
         }
-        // Notifications may have been lost: let every waiter re-read its status.
-        None => map.values().for_each(|(signal, _)| signal.fire()),
+        // Notifications may have been lost: let every waiter re-read its status and progress.
+        None => map.values().for_each(|(signals, _)| {
+            signals.done.fire();
+            signals.progress.fire();
+        }),
     }
 }
 
@@ -149,26 +190,29 @@ async fn listen(pool: PgPool, registry: Registry, shutdown: CancellationToken) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen(OPS_CHANNEL).await {
+        if let Err(e) = listener.listen_all([OPS_CHANNEL, PROGRESS_CHANNEL]).await {
             tracing::warn!(error = %e, "LISTEN failed; retrying");
             continue;
         }
         backoff = Duration::from_millis(100);
-        wake(&registry, None);
+        wake(&registry, None, Event::Done);
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 n = listener.try_recv() => n,
             };
             match next {
-                Ok(Some(n)) => wake(&registry, n.payload().parse().ok()),
+                Ok(Some(n)) => {
+                    let event = if n.channel() == PROGRESS_CHANNEL { Event::Progress } else { Event::Done };
+                    wake(&registry, n.payload().parse().ok(), event);
+                }
                 Ok(None) => {
                     tracing::warn!("LISTEN connection lost; reconnecting");
-                    wake(&registry, None);
+                    wake(&registry, None, Event::Done);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "LISTEN connection failed; reconnecting");
-                    wake(&registry, None);
+                    wake(&registry, None, Event::Done);
                     break;
                 }
             }

@@ -1,15 +1,31 @@
 //! A real MCP client (rmcp over Streamable HTTP) with a bearer key.
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
-use rmcp::service::RunningService;
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientRequest, ProgressNotificationParam, Request, ServerResult, Tool,
+};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
+
+/// The client side: keeps every progress notification the server sends.
+#[derive(Clone, Default)]
+pub struct Collector {
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Collector {
+    async fn on_progress(&self, params: ProgressNotificationParam, _ctx: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
 
 /// A connected client.
 pub struct McpClient {
-    inner: RunningService<RoleClient, ()>,
+    inner: RunningService<RoleClient, Collector>,
 }
 
 impl McpClient {
@@ -20,7 +36,7 @@ impl McpClient {
             config = config.auth_header(k.to_owned());
         }
         let transport = StreamableHttpClientTransport::from_config(config);
-        let inner = ().serve(transport).await?;
+        let inner = Collector::default().serve(transport).await?;
         Ok(Self { inner })
     }
 
@@ -40,6 +56,37 @@ impl McpClient {
             params = params.with_arguments(map);
         }
         Ok(self.inner.call_tool(params).await?)
+    }
+
+    /// Call a tool with a progress token; returns the result and the progress notifications that
+    /// carried that token, in arrival order.
+    pub async fn call_with_progress(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> anyhow::Result<(CallToolResult, Vec<ProgressNotificationParam>)> {
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        let request = ClientRequest::CallToolRequest(Request::new(params));
+        let handle = self.inner.send_cancellable_request(request, PeerRequestOptions::no_options()).await?;
+        let token = handle.progress_token.clone();
+        let result = match handle.await_response().await? {
+            ServerResult::CallToolResult(r) => r,
+            other => anyhow::bail!("unexpected response to tools/call: {other:?}"),
+        };
+        let seen: Vec<ProgressNotificationParam> = self
+            .inner
+            .service()
+            .progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.progress_token == token)
+            .cloned()
+            .collect();
+        Ok((result, seen))
     }
 
     /// Close the session.

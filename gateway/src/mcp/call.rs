@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::args;
 use super::leases;
 use super::local;
+use crate::progress::ProgressRelay;
 use crate::state::AppState;
 use crate::waiter::WaitOutcome;
 
@@ -22,9 +23,10 @@ pub async fn call(
     spec: &'static ToolSpec,
     args: JsonObject,
     request_id: Option<String>,
+    relay: Option<ProgressRelay>,
 ) -> CallToolResult {
     let started = Instant::now();
-    let (outcome, result) = call_inner(st, actor, spec, args, request_id).await;
+    let (outcome, result) = call_inner(st, actor, spec, args, request_id, relay).await;
     metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
     metrics::histogram!("mtcp_tool_call_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     result
@@ -36,6 +38,7 @@ async fn call_inner(
     spec: &'static ToolSpec,
     args: JsonObject,
     request_id: Option<String>,
+    relay: Option<ProgressRelay>,
 ) -> (&'static str, CallToolResult) {
     let policy = st.policy.load_full();
     if let Some(limited) = rate_limit(st, actor, &policy, spec, &args, request_id.clone()).await {
@@ -96,7 +99,7 @@ async fn call_inner(
     };
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref()).await,
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), relay).await,
     }
 }
 
@@ -289,6 +292,7 @@ async fn enqueue_and_wait(
     op: &NewOperation<'_>,
     args: Value,
     lease: Option<&leases::StartPlan>,
+    mut relay: Option<ProgressRelay>,
 ) -> (&'static str, CallToolResult) {
     let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
     let registration = st.waiter.register(op.op_id);
@@ -310,7 +314,7 @@ async fn enqueue_and_wait(
             );
         }
     }
-    match st.waiter.wait(&registration, st.config.service.call_budget).await {
+    match st.waiter.wait(&registration, st.config.service.call_budget, relay.as_mut()).await {
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),
         Ok(WaitOutcome::StillRunning) => (
             "pending",

@@ -10,6 +10,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use super::{call, tools::TOOLS};
+use crate::progress::ProgressRelay;
 use crate::state::AppState;
 
 const INSTRUCTIONS: &str = "Tools to inventory and audit a Teleport cluster through a policy-checked control plane. \
@@ -84,7 +85,8 @@ impl ServerHandler for McpHandler {
             .into());
         };
         let request_id = Some(ctx.id.to_string());
+        let relay = ProgressRelay::new(ctx.peer.clone(), ctx.meta.get_progress_token());
         let args = request.arguments.unwrap_or_default();
-        Ok(call::call(&self.state, &actor, spec, args, request_id).await.into())
+        Ok(call::call(&self.state, &actor, spec, args, request_id, relay).await.into())
     }
 }

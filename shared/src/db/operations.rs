@@ -349,6 +349,21 @@ pub async fn add_progress(conn: impl PgExecutor<'_>, op_id: OpId, progress: &Val
     Ok(())
 }
 
+/// Progress events of an operation after `after_seq` (-1: all), oldest first: (seq, payload).
+pub async fn progress_after(
+    conn: impl PgExecutor<'_>,
+    op_id: OpId,
+    after_seq: i64,
+) -> Result<Vec<(i64, Value)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT seq::bigint, payload FROM operation_events WHERE op_id = $1 AND kind = 'progress' AND seq > $2 ORDER BY seq",
+    )
+    .bind(op_id.0)
+    .bind(after_seq)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The progress events of an operation, oldest first.
 pub async fn progress_events(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Vec<Value>, DbError> {
     Ok(sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 AND kind = 'progress' ORDER BY seq")
