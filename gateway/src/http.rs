@@ -12,13 +12,13 @@ use crate::auth::{PRM_PATH, protected_resource_metadata, require_bearer};
 use crate::mcp::McpHandler;
 use crate::state::AppState;
 
-/// Largest MCP request body accepted.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::cancel::{MAX_BODY_BYTES, intercept_cancel};
 
 pub fn router(state: AppState) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_sse_keep_alive(Some(state.config.service.sse_keep_alive))
         .with_cancellation_token(state.shutdown.child_token());
     let hosts = &state.config.service.allowed_hosts;
     if hosts.iter().any(|h| h == "*") {
@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         // Also answers `/mcp/` (the seed's URL): a nested service receives the trailing slash too.
         .nest_service("/mcp", mcp)
+        // Inner to authentication: a cancellation only touches the caller's own operations.
+        .layer(middleware::from_fn_with_state(state.clone(), intercept_cancel))
         .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
     let ingest = Router::new()
         .route("/audit/ingest", post(crate::ingest::ingest))

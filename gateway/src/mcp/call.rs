@@ -8,6 +8,7 @@ use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, Tool
 use mtcp_shared::policy::CallContext;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::args;
 use super::leases;
@@ -24,9 +25,10 @@ pub async fn call(
     args: JsonObject,
     request_id: Option<String>,
     relay: Option<ProgressRelay>,
+    closed: CancellationToken,
 ) -> CallToolResult {
     let started = Instant::now();
-    let (outcome, result) = call_inner(st, actor, spec, args, request_id, relay).await;
+    let (outcome, result) = call_inner(st, actor, spec, args, request_id, relay, closed).await;
     metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
     metrics::histogram!("mtcp_tool_call_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     result
@@ -39,6 +41,7 @@ async fn call_inner(
     args: JsonObject,
     request_id: Option<String>,
     relay: Option<ProgressRelay>,
+    closed: CancellationToken,
 ) -> (&'static str, CallToolResult) {
     let policy = st.policy.load_full();
     if let Some(limited) = rate_limit(st, actor, &policy, spec, &args, request_id.clone()).await {
@@ -99,7 +102,7 @@ async fn call_inner(
     };
     match spec.execution {
         Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), relay).await,
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), relay, closed).await,
     }
 }
 
@@ -293,6 +296,7 @@ async fn enqueue_and_wait(
     args: Value,
     lease: Option<&leases::StartPlan>,
     mut relay: Option<ProgressRelay>,
+    closed: CancellationToken,
 ) -> (&'static str, CallToolResult) {
     let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
     let registration = st.waiter.register(op.op_id);
@@ -314,7 +318,11 @@ async fn enqueue_and_wait(
             );
         }
     }
-    match st.waiter.wait(&registration, st.config.service.call_budget, relay.as_mut()).await {
+    let waited = tokio::select! {
+        w = st.waiter.wait(&registration, st.config.service.call_budget, relay.as_mut()) => w,
+        _ = closed.cancelled() => return cancel_on_disconnect(st, op.op_id).await,
+    };
+    match waited {
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),
         Ok(WaitOutcome::StillRunning) => (
             "pending",
@@ -333,6 +341,21 @@ async fn enqueue_and_wait(
             ("error", error_text(format!("lost track of the operation; call get_operation with op_id {}", op.op_id)))
         }
     }
+}
+
+/// The client closed the call's stream: that is a cancellation (2026-07-28 has no other). A
+/// gateway shutting down is not one — the operation goes on and stays retrievable.
+async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, CallToolResult) {
+    if !st.shutdown.is_cancelled() {
+        match db::cancel::request(&st.pool, op_id).await {
+            Ok(outcome) => {
+                tracing::info!(op_id = %op_id, ?outcome, "the client closed the stream; cancellation requested");
+                metrics::counter!("mtcp_cancellations_total", "via" => "disconnect").increment(1);
+            }
+            Err(e) => tracing::warn!(op_id = %op_id, error = %e, "recording a cancellation"),
+        }
+    }
+    ("cancelled", with_op_id(error_text(format!("the call was cancelled (op_id {op_id})")), op_id))
 }
 
 async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob, mutating: bool) -> Result<(), db::DbError> {

@@ -87,6 +87,6 @@ impl ServerHandler for McpHandler {
         let request_id = Some(ctx.id.to_string());
         let relay = ProgressRelay::new(ctx.peer.clone(), ctx.meta.get_progress_token());
         let args = request.arguments.unwrap_or_default();
-        Ok(call::call(&self.state, &actor, spec, args, request_id, relay).await.into())
+        Ok(call::call(&self.state, &actor, spec, args, request_id, relay, ctx.ct.clone()).await.into())
     }
 }

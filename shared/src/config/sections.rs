@@ -103,6 +103,10 @@ pub struct ServiceConfig {
     /// How long a tools/call waits for its operation before answering with the op id instead.
     #[serde(with = "humantime_serde")]
     pub call_budget: Duration,
+    /// Interval of SSE keep-alive comments on a call's stream while it waits, so proxies and
+    /// clients do not drop an idle stream.
+    #[serde(with = "humantime_serde")]
+    pub sse_keep_alive: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -115,6 +119,7 @@ impl Default for ServiceConfig {
             allowed_hosts: Vec::new(),
             public_url: None,
             call_budget: Duration::from_secs(60),
+            sse_keep_alive: Duration::from_secs(15),
         }
     }
 }

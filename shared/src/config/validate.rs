@@ -46,6 +46,9 @@ impl Config {
         if s.call_budget.is_zero() {
             return Err(invalid("service.call_budget", "must be greater than zero"));
         }
+        if s.sse_keep_alive.is_zero() {
+            return Err(invalid("service.sse_keep_alive", "must be greater than zero, e.g. \"15s\""));
+        }
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod cancel;
 pub mod health;
 pub mod jobs;
 pub mod leader;
