@@ -3,21 +3,36 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientRequest, ProgressNotificationParam, Request, ServerResult, Tool,
+    CallToolRequestParams, CallToolResult, CancelTaskParams, ClientConfig, ClientRequest, ExtensionCapabilities,
+    GetTaskParams, GetTaskResult, JsonObject, ProgressNotificationParam, ProtocolVersion, Request, ServerResult,
+    TASKS_EXTENSION_ID, Tool,
 };
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 
-/// The client side: keeps every progress notification the server sends.
+/// The client side: keeps every progress notification the server sends; optionally declares the
+/// tasks extension.
 #[derive(Clone, Default)]
 pub struct Collector {
     progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    tasks: bool,
 }
 
 impl ClientHandler for Collector {
+    fn get_info(&self) -> ClientConfig {
+        let mut config = ClientConfig::default();
+        if self.tasks {
+            let mut ext = ExtensionCapabilities::new();
+            ext.insert(TASKS_EXTENSION_ID.to_owned(), JsonObject::new());
+            config.capabilities.extensions = Some(ext);
+        }
+        config
+    }
+
     async fn on_progress(&self, params: ProgressNotificationParam, _ctx: NotificationContext<RoleClient>) {
         self.progress.lock().unwrap().push(params);
     }
@@ -31,12 +46,29 @@ pub struct McpClient {
 impl McpClient {
     /// Connect (and initialise) against `url`.
     pub async fn connect(url: &str, key: Option<&str>) -> anyhow::Result<Self> {
+        Self::connect_as(url, key, false).await
+    }
+
+    /// Connect as a client that declares the tasks extension.
+    pub async fn connect_with_tasks(url: &str, key: Option<&str>) -> anyhow::Result<Self> {
+        Self::connect_as(url, key, true).await
+    }
+
+    async fn connect_as(url: &str, key: Option<&str>, tasks: bool) -> anyhow::Result<Self> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
         if let Some(k) = key {
             config = config.auth_header(k.to_owned());
         }
         let transport = StreamableHttpClientTransport::from_config(config);
-        let inner = Collector::default().serve(transport).await?;
+        let collector = Collector { tasks, ..Collector::default() };
+        // The tasks extension exists in 2026-07-28 only: such a client discovers instead of
+        // initializing, and carries its capabilities in every request.
+        let inner = if tasks {
+            let modern = ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+            collector.serve_with_lifecycle(transport, modern).await?
+        } else {
+            collector.serve(transport).await?
+        };
         Ok(Self { inner })
     }
 
@@ -87,6 +119,31 @@ impl McpClient {
             .cloned()
             .collect();
         Ok((result, seen))
+    }
+
+    /// `tools/call` answered as it comes: a result, or a task handle (`ServerResult::CreateTaskResult`).
+    pub async fn call_raw(&self, tool: &str, args: Value) -> anyhow::Result<ServerResult> {
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        Ok(self.inner.send_request(ClientRequest::CallToolRequest(Request::new(params))).await?)
+    }
+
+    /// `tasks/get`.
+    pub async fn get_task(&self, task_id: &str) -> anyhow::Result<GetTaskResult> {
+        let params = GetTaskParams::new(task_id);
+        match self.inner.send_request(ClientRequest::GetTaskRequest(Request::new(params))).await? {
+            ServerResult::GetTaskResult(r) => Ok(r),
+            other => anyhow::bail!("unexpected response to tasks/get: {other:?}"),
+        }
+    }
+
+    /// `tasks/cancel`.
+    pub async fn cancel_task(&self, task_id: &str) -> anyhow::Result<()> {
+        let params = CancelTaskParams::new(task_id);
+        self.inner.send_request(ClientRequest::CancelTaskRequest(Request::new(params))).await?;
+        Ok(())
     }
 
     /// Close the session.

@@ -6,16 +6,27 @@ use std::time::Instant;
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
 use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
 use mtcp_shared::policy::CallContext;
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::args;
 use super::leases;
 use super::local;
+use super::tasks;
 use crate::progress::ProgressRelay;
 use crate::state::AppState;
 use crate::waiter::WaitOutcome;
+
+/// How a call's answer travels back.
+pub struct Delivery {
+    /// Progress notifications, when the client sent a token.
+    pub relay: Option<ProgressRelay>,
+    /// Fires when the client closes the call's stream.
+    pub closed: CancellationToken,
+    /// Answer with a task (the client declared the tasks extension and the tool is long).
+    pub as_task: bool,
+}
 
 /// Run one tool call for an authenticated actor.
 pub async fn call(
@@ -24,11 +35,10 @@ pub async fn call(
     spec: &'static ToolSpec,
     args: JsonObject,
     request_id: Option<String>,
-    relay: Option<ProgressRelay>,
-    closed: CancellationToken,
-) -> CallToolResult {
+    delivery: Delivery,
+) -> CallToolResponse {
     let started = Instant::now();
-    let (outcome, result) = call_inner(st, actor, spec, args, request_id, relay, closed).await;
+    let (outcome, result) = call_inner(st, actor, spec, args, request_id, delivery).await;
     metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
     metrics::histogram!("mtcp_tool_call_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     result
@@ -40,12 +50,11 @@ async fn call_inner(
     spec: &'static ToolSpec,
     args: JsonObject,
     request_id: Option<String>,
-    relay: Option<ProgressRelay>,
-    closed: CancellationToken,
-) -> (&'static str, CallToolResult) {
+    delivery: Delivery,
+) -> (&'static str, CallToolResponse) {
     let policy = st.policy.load_full();
     if let Some(limited) = rate_limit(st, actor, &policy, spec, &args, request_id.clone()).await {
-        return limited;
+        return (limited.0, limited.1.into());
     }
     // Policy first: a caller that may not use the tool learns nothing about its arguments.
     let raw_reason = args.get("reason").and_then(Value::as_str).map(str::to_owned);
@@ -60,14 +69,14 @@ async fn call_inner(
     let op_id = op.op_id;
     tracing::info!(op_id = %op_id, actor = %actor.id, capability = %spec.capability, decision = verdict, "tool call");
     if !decision.allow {
-        return ("denied", record_denial(st, &op).await);
+        return ("denied", record_denial(st, &op).await.into());
     }
     let valid = match args::validate(spec, args) {
         Ok(v) => v,
         Err(msg) => {
             let text = format!("invalid arguments for {}: {msg}", spec.name);
             record_failure(st, &op, &text).await;
-            return ("invalid", with_op_id(error_text(text), op.op_id));
+            return ("invalid", with_op_id(error_text(text), op.op_id).into());
         }
     };
     op.reason = valid.reason.as_deref();
@@ -77,12 +86,12 @@ async fn call_inner(
         Ok(()) => {}
         Err(Refusal::Denied(reason)) => {
             let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
-            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
+            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
         }
         Err(Refusal::Unavailable) => {
             return (
                 "error",
-                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
+                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()).into(),
             );
         }
     }
@@ -94,15 +103,18 @@ async fn call_inner(
             }
             Err(reason) => {
                 let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
-                return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
+                return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
             }
         }
     } else {
         None
     };
     match spec.execution {
-        Execution::Gateway => answer_locally(st, actor, spec, &op, &valid.args).await,
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), relay, closed).await,
+        Execution::Gateway => {
+            let (label, result) = answer_locally(st, actor, spec, &op, &valid.args).await;
+            (label, result.into())
+        }
+        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), delivery).await,
     }
 }
 
@@ -295,9 +307,9 @@ async fn enqueue_and_wait(
     op: &NewOperation<'_>,
     args: Value,
     lease: Option<&leases::StartPlan>,
-    mut relay: Option<ProgressRelay>,
-    closed: CancellationToken,
-) -> (&'static str, CallToolResult) {
+    delivery: Delivery,
+) -> (&'static str, CallToolResponse) {
+    let Delivery { mut relay, closed, as_task } = delivery;
     let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
     let registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
@@ -308,21 +320,28 @@ async fn enqueue_and_wait(
         Ok(Ok(())) => {}
         Ok(Err(reason)) => {
             let denied = mtcp_shared::policy::Decision::denied(reason, &op.decision.policy_version);
-            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await);
+            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
         }
         Err(e) => {
             tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
             return (
                 "error",
-                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()),
+                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()).into(),
             );
         }
     }
+    if as_task {
+        // Durable before the answer: the operation row committed with the job.
+        return ("task", CallToolResponse::Task(tasks::created(op.op_id, &st.config)));
+    }
     let waited = tokio::select! {
         w = st.waiter.wait(&registration, st.config.service.call_budget, relay.as_mut()) => w,
-        _ = closed.cancelled() => return cancel_on_disconnect(st, op.op_id).await,
+        _ = closed.cancelled() => {
+            let (label, result) = cancel_on_disconnect(st, op.op_id).await;
+            return (label, result.into());
+        }
     };
-    match waited {
+    let (label, result) = match waited {
         Ok(WaitOutcome::Done(row)) => map_outcome(*row),
         Ok(WaitOutcome::StillRunning) => (
             "pending",
@@ -340,7 +359,8 @@ async fn enqueue_and_wait(
             tracing::error!(op_id = %op.op_id, error = %e, "waiting for an operation");
             ("error", error_text(format!("lost track of the operation; call get_operation with op_id {}", op.op_id)))
         }
-    }
+    };
+    (label, result.into())
 }
 
 /// The client closed the call's stream: that is a cancellation (2026-07-28 has no other). A
@@ -366,7 +386,7 @@ async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob, mutating: 
     Ok(())
 }
 
-fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
+pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
     let op_id = OpId(row.op_id);
     match (row.status(), row.result) {
         (OperationStatus::Succeeded, Some(result)) => {

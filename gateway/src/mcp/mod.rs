@@ -5,6 +5,7 @@ mod call;
 mod leases;
 mod local;
 mod server;
+mod tasks;
 mod tools;
 
 pub use server::McpHandler;

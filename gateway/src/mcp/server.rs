@@ -3,13 +3,14 @@
 use mtcp_shared::domain::{Actor, Capability, find_tool};
 use mtcp_shared::policy::CallContext;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, GetTaskParams,
+    GetTaskResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use super::{call, tools::TOOLS};
+use super::{call, tasks, tools::TOOLS};
 use crate::progress::ProgressRelay;
 use crate::state::AppState;
 
@@ -37,7 +38,7 @@ impl McpHandler {
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tasks().build())
             .with_server_info(Implementation::new("mcp-teleport-control-plane", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }
@@ -85,8 +86,26 @@ impl ServerHandler for McpHandler {
             .into());
         };
         let request_id = Some(ctx.id.to_string());
-        let relay = ProgressRelay::new(ctx.peer.clone(), ctx.meta.get_progress_token());
+        let delivery = call::Delivery {
+            relay: ProgressRelay::new(ctx.peer.clone(), ctx.meta.get_progress_token()),
+            closed: ctx.ct.clone(),
+            as_task: tasks::wanted(&ctx, spec),
+        };
         let args = request.arguments.unwrap_or_default();
-        Ok(call::call(&self.state, &actor, spec, args, request_id, relay, ctx.ct.clone()).await.into())
+        Ok(call::call(&self.state, &actor, spec, args, request_id, delivery).await)
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let actor = caller(&ctx).ok_or_else(|| McpError::internal_error("request is not authenticated", None))?;
+        tasks::get(&self.state, &actor, &request.task_id).await
+    }
+
+    async fn cancel_task(&self, request: CancelTaskParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        let actor = caller(&ctx).ok_or_else(|| McpError::internal_error("request is not authenticated", None))?;
+        tasks::cancel(&self.state, &actor, &request.task_id).await
     }
 }

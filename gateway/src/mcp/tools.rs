@@ -87,6 +87,12 @@ fn to_tool(spec: &ToolSpec) -> Tool {
     if let Some(out) = output_schema(spec) {
         tool = tool.with_raw_output_schema(out);
     }
+    if super::tasks::TASK_TOOLS.contains(&spec.name) {
+        // Long tools answer with a task to clients that declared the tasks extension.
+        let mut meta = JsonObject::new();
+        meta.insert(rmcp::model::TASKS_EXTENSION_ID.into(), serde_json::json!({ "taskSupport": "optional" }));
+        tool = tool.with_meta(rmcp::model::MetaObject(meta));
+    }
     tool
 }
 
