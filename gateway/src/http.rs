@@ -12,7 +12,7 @@ use crate::auth::{PRM_PATH, protected_resource_metadata, require_bearer};
 use crate::mcp::McpHandler;
 use crate::state::AppState;
 
-use crate::cancel::{MAX_BODY_BYTES, intercept_cancel};
+use crate::intake::{MAX_BODY_BYTES, intake};
 
 pub fn router(state: AppState) -> Router {
     let mut config = StreamableHttpServerConfig::default()
@@ -38,11 +38,14 @@ pub fn router(state: AppState) -> Router {
         // Also answers `/mcp/` (the seed's URL): a nested service receives the trailing slash too.
         .nest_service("/mcp", mcp)
         // Inner to authentication: a cancellation only touches the caller's own operations.
-        .layer(middleware::from_fn_with_state(state.clone(), intercept_cancel))
+        .layer(middleware::from_fn_with_state(state.clone(), intake))
         .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
     let ingest = Router::new()
         .route("/audit/ingest", post(crate::ingest::ingest))
         .route("/audit/ingest/{tag}", post(crate::ingest::ingest))
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            (axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed here; POST events"))
+        })
         .layer(axum::extract::DefaultBodyLimit::max(state.config.audit.max_body_bytes))
         .with_state(state.clone());
     Router::new()

@@ -2,9 +2,9 @@
 //! waits for their results. Stateless: any replica serves any request.
 
 mod auth;
-mod cancel;
 mod http;
 mod ingest;
+mod intake;
 mod mcp;
 mod progress;
 mod state;
