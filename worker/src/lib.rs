@@ -3,6 +3,7 @@
 
 mod agent;
 mod jobs;
+mod progress;
 mod wakeup;
 
 use std::sync::Arc;
