@@ -72,6 +72,8 @@ impl Stack {
         config.service.call_budget = opts.call_budget;
         config.worker.listen = ([127, 0, 0, 1], 0).into();
         config.worker.heartbeat_interval = Duration::from_secs(1);
+        // Below half of `agent_offline_after` (5 s), as validation requires.
+        config.leases.heartbeat_interval = Duration::from_secs(1);
         config.worker.concurrency = opts.worker_concurrency;
         config.database.max_connections = (opts.worker_concurrency as u32 + 8).max(8);
         config.reaper.listen = ([127, 0, 0, 1], 0).into();
