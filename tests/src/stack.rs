@@ -78,6 +78,7 @@ impl Stack {
         config.reaper.interval = Duration::from_millis(500);
         config.reaper.agent_offline_after = Duration::from_secs(5);
         config.reaper.lease_start_deadline = Duration::from_secs(30);
+        // Below half of `agent_offline_after` (5 s), as validation requires.
         config.leases.heartbeat_interval = Duration::from_secs(1);
         config.leases.reconcile_interval = Duration::from_secs(1);
         config.leases.stop_grace = Duration::from_secs(1);

@@ -11,6 +11,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub id: Uuid,
+    /// The host name and kernel boot id: with a pid and its start time they identify a process.
+    pub host: String,
+    pub boot_id: String,
 }
 
 impl Agent {
@@ -34,12 +37,18 @@ impl Agent {
         )
         .await?;
         tracing::info!(agent_id = %id, %host, "worker registered");
-        Ok(Self { id })
+        Ok(Self { id, host, boot_id })
     }
 
-    /// The apalis worker name: the incarnation id, so it is unique per process start.
+    /// The apalis worker name of the `tools` queue: the incarnation id, so it is unique per process
+    /// start.
     pub fn apalis_name(&self) -> String {
         format!("worker-{}", self.id)
+    }
+
+    /// The apalis worker name of the `leases` queue, unique per process start too.
+    pub fn apalis_leases_name(&self) -> String {
+        format!("leases-{}", self.id)
     }
 
     /// Heartbeat until `stop` fires. Returns true if the reaper declared this incarnation offline,

@@ -1,8 +1,11 @@
 //! The worker: one process incarnation registered in `agents`, consuming the `tools` queue with
-//! apalis (pub/sub wake-ups, bounded concurrency), running each tool once and storing its outcome.
+//! apalis (pub/sub wake-ups, bounded concurrency), running each tool once and storing its outcome,
+//! and the `leases` queue, whose jobs start proxy leases this incarnation then owns.
 
 mod agent;
 mod jobs;
+mod leases;
+mod progress;
 mod wakeup;
 
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use anyhow::Context;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use mtcp_shared::config::Config;
-use mtcp_shared::db::{self, jobs::TOOLS_QUEUE};
+use mtcp_shared::db::{self, jobs::LEASES_QUEUE, jobs::TOOLS_QUEUE};
 use mtcp_shared::domain::ToolJob;
 use mtcp_shared::teleport::{Runner, RunnerSettings};
 use tokio_util::sync::CancellationToken;
@@ -64,38 +67,61 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     let heartbeat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
+    match leases.kill_leftovers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(killed = n, "killed lease processes left by previous incarnations on this host"),
+        Err(e) => tracing::warn!(error = %e, "could not look for lease processes of previous incarnations"),
+    }
+    let lease_loops = leases.spawn_loops(&stop);
     let ctx = Arc::new(JobContext {
         pool: pool.clone(),
         runner,
         worker_id: agent.id.to_string(),
         anomalies: config.audit.anomalies.clone(),
     });
-    let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
-        apalis_postgres::Config::default()
-            .queue(TOOLS_QUEUE)
-            .batch_size(config.worker.concurrency)
-            .heartbeat_interval(config.worker.heartbeat_interval)
-            .missed_heartbeats(3),
-    );
-    let wakeups =
-        wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), TOOLS_QUEUE.into()), wakeup::ECHO_DELAYS);
-    let storage = apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups));
+    let queue = |name: &'static str, batch_size: usize| {
+        let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
+            apalis_postgres::Config::default()
+                .queue(name)
+                .batch_size(batch_size)
+                .heartbeat_interval(config.worker.heartbeat_interval)
+                .missed_heartbeats(3),
+        );
+        let wakeups =
+            wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), name.into()), wakeup::ECHO_DELAYS);
+        apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups))
+    };
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
-    let stopped = stop.clone();
-    WorkerBuilder::new(agent.apalis_name())
-        .backend(storage)
+    let until_stopped = |stopped: CancellationToken| async move {
+        stopped.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let tools = WorkerBuilder::new(agent.apalis_name())
+        .backend(queue(TOOLS_QUEUE, config.worker.concurrency))
         .data(ctx)
         .concurrency(config.worker.concurrency)
         .build(jobs::handle)
-        .run_until(async move {
-            stopped.cancelled().await;
-            Ok::<(), std::io::Error>(())
-        })
-        .await
-        .context("running the apalis worker")?;
+        .run_until(until_stopped(stop.clone()));
+    // A start holds its slot only until the lease is active or failed; one job per fetch, so
+    // starts spread over the workers.
+    let lease_starts = WorkerBuilder::new(agent.apalis_leases_name())
+        .backend(queue(LEASES_QUEUE, 1))
+        .data(leases.clone())
+        .concurrency(config.worker.concurrency)
+        .build(leases::handle)
+        .run_until(until_stopped(stop.clone()));
+    let (tools, lease_starts) = tokio::join!(tools, lease_starts);
     stop.cancel();
+    // Leases cannot outlive their owner: stop them before this incarnation goes offline.
+    leases.shutdown().await;
+    for l in lease_loops {
+        let _ = l.await;
+    }
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;
+    tools.context("running the apalis worker (tools)")?;
+    lease_starts.context("running the apalis worker (leases)")?;
     if declared_offline && !shutdown.is_cancelled() {
         anyhow::bail!("the reaper declared this worker offline (missed heartbeats); exiting so it can be restarted");
     }

@@ -8,6 +8,9 @@ use uuid::Uuid;
 use super::DbError;
 use crate::domain::{LeaseKind, OpId};
 
+mod owner;
+pub use owner::{Leftover, Take, fail_abandoned, get_many, heartbeat, leftovers, take};
+
 /// A lease to create (`starting`, no owner yet).
 #[derive(Debug, Clone)]
 pub struct NewLease<'a> {
@@ -76,26 +79,28 @@ pub async fn count_live(conn: &mut PgConnection, actor: &str) -> Result<i64, DbE
 /// Channel on which lease stop requests are announced to owners (payload: the lease id).
 pub const LEASES_CHANNEL: &str = "mtcp_leases";
 
-/// `starting` → `active` for the worker that started the process.
+/// `starting` → `active` for the worker that started the process (and took the lease, if it did).
+/// `pid_start_time` is None when `pid` is not a process of the lease's own (a `proxy_ssh` listener
+/// is the worker itself), so leftover cleanup never targets it.
 pub async fn activate(
     conn: &mut PgConnection,
     lease_id: Uuid,
     agent_id: Uuid,
     host: &str,
     pid: i32,
-    pid_start_time: i64,
+    pid_start_time: impl Into<Option<i64>>,
     listen_addr: Option<&str>,
 ) -> Result<bool, DbError> {
     let r = sqlx::query(
         "UPDATE leases SET status = 'active', agent_id = $2, host = $3, pid = $4, pid_start_time = $5,
                            listen_addr = $6, last_heartbeat_at = now()
-         WHERE lease_id = $1 AND status = 'starting'",
+         WHERE lease_id = $1 AND status = 'starting' AND (agent_id IS NULL OR agent_id = $2)",
     )
     .bind(lease_id)
     .bind(agent_id)
     .bind(host)
     .bind(pid)
-    .bind(pid_start_time)
+    .bind(pid_start_time.into())
     .bind(listen_addr)
     .execute(conn)
     .await?;
@@ -127,7 +132,8 @@ pub enum LeaseEnd {
 }
 
 impl LeaseEnd {
-    fn as_str(self) -> &'static str {
+    /// The status the lease ends in.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Stopped => "stopped",
             Self::Expired => "expired",

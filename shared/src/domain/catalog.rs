@@ -124,22 +124,6 @@ pub static CATALOG: &[ToolSpec] = &[
          certificates (the request stays in Teleport's history). The result says which happened.",
     ),
     read(
-        "get_proxy_logs",
-        "Get proxy lease logs",
-        Capability::ProxyLogs,
-        Execution::Gateway,
-        "The last `tail` (default 200, at most 1000) lines a lease's processes printed (redacted), oldest \
-         first, with the lease's own events (started, stopped, expired, exit code).",
-    ),
-    read(
-        "get_proxy_status",
-        "Get proxy lease status",
-        Capability::ProxyStatus,
-        Execution::Gateway,
-        "One proxy lease by `lease_id`: status (starting, active, stopping, stopped, expired, failed), \
-         listen address to connect to, target, expiry, owner worker, last heartbeat, and why it ended.",
-    ),
-    read(
         "get_auth_preference",
         "Cluster auth preference",
         Capability::InventoryAuthPreference,
@@ -154,6 +138,22 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Gateway,
         "Look up one of your own operations by op_id: status, timings, error and result. Use it when a call \
          returned an op_id because it was still running.",
+    ),
+    read(
+        "get_proxy_logs",
+        "Get proxy lease logs",
+        Capability::ProxyLogs,
+        Execution::Gateway,
+        "The last `tail` (default 200, at most 1000) lines a lease's processes printed (redacted), oldest \
+         first, with the lease's own events (started, stopped, expired, exit code).",
+    ),
+    read(
+        "get_proxy_status",
+        "Get proxy lease status",
+        Capability::ProxyStatus,
+        Execution::Gateway,
+        "One proxy lease by `lease_id`: status (starting, active, stopping, stopped, expired, failed), \
+         listen address to connect to, target, expiry, owner worker, last heartbeat, and why it ended.",
     ),
     read(
         "list_access_requests",

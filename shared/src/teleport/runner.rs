@@ -3,6 +3,7 @@
 
 mod args;
 mod output;
+mod pdeathsig;
 mod process;
 mod settings;
 
@@ -142,16 +143,29 @@ impl Runner {
 
     /// Start a long-running command (`tsh proxy …`, `tsh vnet`) the same way `run` starts a
     /// short one, but hand the child back: its owner supervises it and stops its process group.
+    /// The child gets SIGKILL if the spawning thread dies, so call this from async context (see
+    /// `pdeathsig::die_with_parent`).
     pub fn spawn_long(&self, binary: Binary, args: &[String]) -> Result<tokio::process::Child, RunError> {
+        self.spawn_owned(binary, args, Stdio::null())
+    }
+
+    /// [`Runner::spawn_long`] for a stdio proxy (`tsh proxy ssh`): its stdin is piped too, for the
+    /// owner to bridge a connection to it.
+    pub fn spawn_stdio(&self, binary: Binary, args: &[String]) -> Result<tokio::process::Child, RunError> {
+        self.spawn_owned(binary, args, Stdio::piped())
+    }
+
+    fn spawn_owned(&self, binary: Binary, args: &[String], stdin: Stdio) -> Result<tokio::process::Child, RunError> {
         let path = match binary {
             Binary::Tctl => &self.settings.tctl_path,
             Binary::Tsh => &self.settings.tsh_path,
         };
         let mut full_args = self.global_flags(binary);
         full_args.extend(args.iter().cloned());
-        self.command(path, &full_args)
-            .spawn()
-            .map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })
+        let mut command = self.command(path, &full_args);
+        command.stdin(stdin);
+        pdeathsig::die_with_parent(&mut command);
+        command.spawn().map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })
     }
 
     fn global_flags(&self, binary: Binary) -> Vec<String> {

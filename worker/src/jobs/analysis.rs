@@ -7,41 +7,15 @@ use mtcp_shared::analysis::rbac::{self, RbacReport};
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
 use mtcp_shared::teleport::{ToolFailure, fetch};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::{report, status_of};
 use crate::JobContext;
+use crate::progress::Steps;
 
 /// Whether `tool` is an analysis tool.
 pub(super) fn handles(tool: &str) -> bool {
     matches!(tool, "scan_rbac" | "run_health_check")
-}
-
-/// Progress of one operation: numbered steps out of a known total.
-struct Steps<'a> {
-    ctx: &'a JobContext,
-    op_id: OpId,
-    done: u32,
-    total: u32,
-}
-
-impl Steps<'_> {
-    /// Steps of a sub-task reported as part of the enclosing one: silent.
-    fn silent<'a>(ctx: &'a JobContext, op_id: OpId) -> Steps<'a> {
-        Steps { ctx, op_id, done: 0, total: 0 }
-    }
-
-    async fn step(&mut self, message: &str) {
-        if self.total == 0 {
-            return;
-        }
-        self.done += 1;
-        let payload = json!({ "progress": self.done, "total": self.total, "message": message });
-        if let Err(e) = db::operations::add_progress(&self.ctx.pool, self.op_id, &payload).await {
-            tracing::warn!(error = %e, "recording progress");
-        }
-    }
 }
 
 fn failed(step: &str, f: ToolFailure) -> Outcome {
@@ -100,7 +74,7 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
         Err(f) => checks.push(unreadable("HC-TOKENS", "join tokens", &f)),
     }
     steps.step("checked join tokens").await;
-    let mut rbac_steps = Steps::silent(ctx, steps.op_id);
+    let mut rbac_steps = Steps::silent(&ctx.pool, steps.op_id());
     match scan(ctx, &mut rbac_steps, cancel).await {
         Ok(report) => {
             checks.push(health::summarize_rbac(&report));
@@ -149,12 +123,12 @@ async fn self_checks(ctx: &JobContext) -> Vec<HealthCheck> {
 pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId) -> Outcome {
     let cancel = CancellationToken::new();
     if tool == "scan_rbac" {
-        let mut steps = Steps { ctx, op_id, done: 0, total: 5 };
+        let mut steps = Steps::new(&ctx.pool, op_id, 5);
         return match scan(ctx, &mut steps, &cancel).await {
             Ok(rbac) => report(&rbac),
             Err(o) => o,
         };
     }
-    let mut steps = Steps { ctx, op_id, done: 0, total: 6 };
+    let mut steps = Steps::new(&ctx.pool, op_id, 6);
     report(&health_check(ctx, &mut steps, &cancel).await)
 }
