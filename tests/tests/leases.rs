@@ -3,8 +3,6 @@
 //! concurrent starts; callers see only their own leases; a worker killed -9 leaves no process.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,13 +40,17 @@ async fn wait_for(client: &McpClient, lease_id: &str, within: Duration, done: im
     }
 }
 
-/// Send a line through a lease's listener and read it back (the simulator's proxies echo).
-fn echo_through(addr: &str, text: &str) -> String {
-    let mut conn = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
-    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    conn.write_all(text.as_bytes()).unwrap();
+/// Send a line through a lease's listener and read it back (the simulator's proxies echo). Async:
+/// a `proxy_ssh` lease is bridged by the in-process worker, on this test's runtime.
+async fn echo_through(addr: &str, text: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    conn.write_all(text.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; text.len()];
-    conn.read_exact(&mut buf).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), conn.read_exact(&mut buf))
+        .await
+        .unwrap_or_else(|_| panic!("no echo of {text:?} through {addr} within 5 s"))
+        .unwrap();
     String::from_utf8(buf).unwrap()
 }
 
@@ -88,10 +90,10 @@ async fn every_kind_starts_serves_logs_and_stops() {
         } else {
             let addr = lease["listen_addr"].as_str().unwrap_or_else(|| panic!("{kind} has no address: {lease}"));
             assert!(addr.starts_with("127.0.0.1:"), "{kind}: {addr}");
-            assert_eq!(echo_through(addr, &format!("hello {kind}\n")), format!("hello {kind}\n"), "{kind}");
+            assert_eq!(echo_through(addr, &format!("hello {kind}\n")).await, format!("hello {kind}\n"), "{kind}");
             if kind == "proxy_ssh" {
                 // Each connection has its own `tsh proxy ssh`.
-                assert_eq!(echo_through(addr, "second\n"), "second\n");
+                assert_eq!(echo_through(addr, "second\n").await, "second\n");
             }
         }
         let pid = lease["pid"].as_i64().unwrap();

@@ -260,25 +260,28 @@ pub async fn append_logs(
     lines: &[(String, String)],
     keep: i64,
 ) -> Result<(), DbError> {
-    // The statement cannot see its own inserts when it trims, so a batch never exceeds `keep`.
     let lines = &lines[lines.len().saturating_sub(usize::try_from(keep).unwrap_or(0))..];
     let (streams, texts): (Vec<String>, Vec<String>) =
         lines.iter().map(|(s, l)| (s.clone(), super::storable(l).into_owned())).unzip();
+    // `seq` comes from one sequence shared by every writer of lease logs, so concurrent writers
+    // never collide; the trim is a second statement because a statement cannot see its own inserts.
     sqlx::query(
-        "WITH base AS (SELECT coalesce(max(seq), -1) AS s FROM lease_logs WHERE lease_id = $1),
-              ins AS (
-                INSERT INTO lease_logs (lease_id, seq, stream, line)
-                SELECT $1, base.s + t.n, t.stream, t.line
-                FROM base, unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(stream, line, n)
-                RETURNING seq)
-         DELETE FROM lease_logs WHERE lease_id = $1
-           AND seq <= (SELECT max(seq) FROM ins) - $4",
+        "INSERT INTO lease_logs (lease_id, stream, line)
+         SELECT $1, t.stream, t.line FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(stream, line, n)
+         ORDER BY t.n",
     )
     .bind(lease_id)
     .bind(&streams)
     .bind(&texts)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM lease_logs WHERE lease_id = $1
+           AND seq <= (SELECT seq FROM lease_logs WHERE lease_id = $1 ORDER BY seq DESC OFFSET $2 LIMIT 1)",
+    )
+    .bind(lease_id)
     .bind(keep)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
