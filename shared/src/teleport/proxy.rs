@@ -9,7 +9,7 @@ use tokio::process::{Child, ChildStderr, ChildStdout};
 
 use super::{Binary, Runner};
 use crate::domain::{LeaseKind, LeaseTarget};
-use crate::redact::redact_text;
+use crate::redact::LineRedactor;
 
 /// The `tsh` arguments of a lease (after the runner's global flags). `port` 0 or None: any.
 pub fn proxy_args(target: &LeaseTarget, port: Option<u16>) -> Vec<String> {
@@ -98,13 +98,15 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
     let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
     let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
     let mut early = Vec::new();
+    // Per stream: a PEM block printed over several lines is redacted as a whole.
+    let (mut out_redactor, mut err_redactor) = (LineRedactor::default(), LineRedactor::default());
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             line = stdout.next_line() => match line {
                 Ok(Some(line)) => {
-                    early.push(("stdout".to_owned(), redact_text(&line)));
+                    early.push(("stdout".to_owned(), out_redactor.line(&line)));
                     if let Some(startup) = parse_startup_line(kind, &line) {
                         return Ok(Started { child, pgid, startup: Some(startup), early_lines: early, stdout, stderr });
                     }
@@ -114,13 +116,13 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
                     let mut tail: Vec<String> =
                         early.iter().filter(|(s, _)| s == "stderr").map(|(_, l)| l.clone()).collect();
                     while let Ok(Some(l)) = stderr.next_line().await {
-                        tail.push(redact_text(&l));
+                        tail.push(err_redactor.line(&l));
                     }
                     let status = child.wait().await.ok();
                     return Err(StartError::Exited { exit_code: status.and_then(|s| s.code()), stderr: tail.join("\n") });
                 }
             },
-            Ok(Some(line)) = stderr.next_line() => early.push(("stderr".to_owned(), redact_text(&line))),
+            Ok(Some(line)) = stderr.next_line() => early.push(("stderr".to_owned(), err_redactor.line(&line))),
             _ = &mut deadline => {
                 let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
                 return Err(StartError::NotReady { after: wait });

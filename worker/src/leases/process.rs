@@ -6,6 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use mtcp_shared::redact::LineRedactor;
 use mtcp_shared::teleport::proxy::{Started, stop_group};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -33,14 +34,16 @@ pub(super) async fn supervise(
 ) {
     let Started { mut child, pgid, mut stdout, mut stderr, .. } = started;
     let (mut out_open, mut err_open) = (true, true);
+    // Per stream: a PEM block printed over several lines is redacted as a whole.
+    let mut redactors = (LineRedactor::default(), LineRedactor::default());
     let outcome = loop {
         tokio::select! {
             line = stdout.next_line(), if out_open => match line {
-                Ok(Some(line)) => logs.line("stdout", &line).await,
+                Ok(Some(line)) => logs.line("stdout", &redactors.0.line(&line)).await,
                 _ => out_open = false,
             },
             line = stderr.next_line(), if err_open => match line {
-                Ok(Some(line)) => logs.line("stderr", &line).await,
+                Ok(Some(line)) => logs.line("stderr", &redactors.1.line(&line)).await,
                 _ => err_open = false,
             },
             status = child.wait() => break Outcome::Exited(status.ok()),
@@ -52,7 +55,7 @@ pub(super) async fn supervise(
         Outcome::Exited(status) => {
             // The leader is gone; anything it started in its group goes with it.
             let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-            drain(&mut stdout, &mut stderr, &logs).await;
+            drain(&mut stdout, &mut stderr, &logs, &mut redactors).await;
             logs.system(format!("process {pgid} {}", describe(status))).await;
             (Ending::exited(), status.and_then(|s| s.code()))
         }
@@ -64,7 +67,7 @@ pub(super) async fn supervise(
             if status.and_then(|s| s.signal()) == Some(Signal::SIGKILL as i32) {
                 logs.system(format!("process {pgid} ignored SIGTERM; killed after the {grace:?} grace period")).await;
             }
-            drain(&mut stdout, &mut stderr, &logs).await;
+            drain(&mut stdout, &mut stderr, &logs, &mut redactors).await;
             logs.system(format!("process {pgid} {}", describe(status))).await;
             // The exit code of a lease is the one of a process that ended by itself.
             (ending, None)
@@ -76,17 +79,27 @@ pub(super) async fn supervise(
 
 /// Forward what is left in the pipes, for a bounded time (a process that escaped the group could
 /// hold them open).
-async fn drain(stdout: &mut Lines<BufReader<ChildStdout>>, stderr: &mut Lines<BufReader<ChildStderr>>, logs: &Logs) {
+async fn drain(
+    stdout: &mut Lines<BufReader<ChildStdout>>,
+    stderr: &mut Lines<BufReader<ChildStderr>>,
+    logs: &Logs,
+    redactors: &mut (LineRedactor, LineRedactor),
+) {
     let _ = tokio::time::timeout(DRAIN, async {
-        forward(stdout, "stdout", logs).await;
-        forward(stderr, "stderr", logs).await;
+        forward(stdout, "stdout", logs, &mut redactors.0).await;
+        forward(stderr, "stderr", logs, &mut redactors.1).await;
     })
     .await;
 }
 
-async fn forward<R: AsyncBufRead + Unpin>(lines: &mut Lines<R>, stream: &'static str, logs: &Logs) {
+async fn forward<R: AsyncBufRead + Unpin>(
+    lines: &mut Lines<R>,
+    stream: &'static str,
+    logs: &Logs,
+    redactor: &mut LineRedactor,
+) {
     while let Ok(Some(line)) = lines.next_line().await {
-        logs.line(stream, &line).await;
+        logs.line(stream, &redactor.line(&line)).await;
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mtcp_shared::redact::LineRedactor;
 use mtcp_shared::teleport::proxy::stop_group;
 use mtcp_shared::teleport::{Binary, Runner};
 use nix::sys::signal::{Signal, killpg};
@@ -114,8 +115,9 @@ impl Connection {
         let err_logs = logs.clone();
         let stderr = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
+            let mut redactor = LineRedactor::default();
             while let Ok(Some(line)) = lines.next_line().await {
-                err_logs.line("stderr", &line).await;
+                err_logs.line("stderr", &redactor.line(&line)).await;
             }
         });
         let (mut from_client, mut to_client) = socket.into_split();
