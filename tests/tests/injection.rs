@@ -154,6 +154,8 @@ fn check_argv_log(stack: &Stack, path: &std::path::Path, corpus: &[(&str, Value)
         ("tsh", vec!["request", "show", PROBE_REQUEST, "--format=json"]),
         ("tsh", vec!["request", "review", PROBE_REQUEST, "--approve", "--reason=<text>"]),
         ("tsh", vec!["request", "review", PROBE_REQUEST, "--deny", "--reason=<text>"]),
+        // start_proxy calls whose arguments were valid (only the reason, or an omitted option, varied).
+        ("tsh", vec!["proxy", "app", "grafana"]),
     ]
     .into_iter()
     .collect();

@@ -57,6 +57,8 @@ pub(crate) fn passthrough_on() -> mtcp_tests::Tweak {
         c.policy.allow_tctl_passthrough = true;
         // About a thousand calls in a row: the per-actor limit is not under test here.
         c.policy.rate_limit_per_minute = 0;
+        // Every acceptable value in a start_proxy argument starts a real proxy: no cap here either.
+        c.policy.max_concurrent_proxies_per_actor = 1000;
     })
 }
 
