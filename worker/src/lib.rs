@@ -3,6 +3,7 @@
 //! and the `leases` queue, whose jobs start proxy leases this incarnation then owns.
 
 mod agent;
+mod cancels;
 mod jobs;
 mod leases;
 mod progress;
@@ -29,6 +30,8 @@ pub(crate) struct JobContext {
     worker_id: String,
     /// Thresholds of `detect_audit_anomalies`.
     anomalies: mtcp_shared::config::AnomalyThresholds,
+    /// Running jobs a caller may cancel.
+    cancels: cancels::Cancels,
 }
 
 /// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
@@ -79,7 +82,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         runner,
         worker_id: agent.id.to_string(),
         anomalies: config.audit.anomalies.clone(),
+        cancels: cancels::Cancels::default(),
     });
+    let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(pool.clone(), stop.clone()));
     let queue = |name: &'static str, batch_size: usize| {
         let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
             apalis_postgres::Config::default()
@@ -118,6 +123,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     for l in lease_loops {
         let _ = l.await;
     }
+    let _ = cancel_listener.await;
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;
     tools.context("running the apalis worker (tools)")?;

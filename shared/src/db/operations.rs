@@ -165,6 +165,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The caller cancelled the run; what was running was stopped.
+    pub fn cancelled(error: impl Into<String>) -> Self {
+        Self { status: OperationStatus::Cancelled, ..Self::failed(error) }
+    }
+
     /// A run that failed before (or instead of) running a command.
     pub fn failed(error: impl Into<String>) -> Self {
         Self {

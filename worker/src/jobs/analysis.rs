@@ -120,15 +120,14 @@ async fn self_checks(ctx: &JobContext) -> Vec<HealthCheck> {
 }
 
 /// Run an analysis tool.
-pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId) -> Outcome {
-    let cancel = CancellationToken::new();
+pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId, cancel: &CancellationToken) -> Outcome {
     if tool == "scan_rbac" {
         let mut steps = Steps::new(&ctx.pool, op_id, 5);
-        return match scan(ctx, &mut steps, &cancel).await {
+        return match scan(ctx, &mut steps, cancel).await {
             Ok(rbac) => report(&rbac),
             Err(o) => o,
         };
     }
     let mut steps = Steps::new(&ctx.pool, op_id, 6);
-    report(&health_check(ctx, &mut steps, &cancel).await)
+    report(&health_check(ctx, &mut steps, cancel).await)
 }

@@ -17,11 +17,10 @@ pub(super) fn handles(tool: &str) -> bool {
 }
 
 /// Run an inventory tool and turn the run into the stored outcome.
-pub(super) async fn run(ctx: &JobContext, tool: &str) -> Outcome {
+pub(super) async fn run(ctx: &JobContext, tool: &str, cancel: &CancellationToken) -> Outcome {
     // A shutting-down worker lets in-flight runs finish (apalis waits for them); the CLI timeout
     // bounds that wait. Caller-requested cancellation arrives with the streaming work.
-    let cancel = CancellationToken::new();
-    let (r, cancel, now) = (&ctx.runner, &cancel, chrono::Utc::now());
+    let (r, now) = (&ctx.runner, chrono::Utc::now());
     match tool {
         "list_nodes" => outcome(inventory::list_nodes(r, cancel, now).await),
         "list_proxies" => outcome(inventory::list_proxies(r, cancel, now).await),

@@ -13,9 +13,12 @@ use std::time::Instant;
 
 use apalis::prelude::{BoxDynError, Data};
 use mtcp_shared::db::{self, operations::Claim, operations::Outcome};
-use mtcp_shared::domain::{ToolJob, find_tool};
+use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
 
 use crate::JobContext;
+
+/// How long a cancelled job may take to stop its process group before it is abandoned.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Handle one job. Tool failures are outcomes stored on the operation; only infrastructure errors
 /// (the database) are returned to apalis.
@@ -49,14 +52,39 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         }
     }
     let started = Instant::now();
-    let outcome = match spec.name {
-        name if inventory::handles(name) => inventory::run(&ctx, name).await,
-        name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args).await,
-        name if access::handles(name) => access::run(&ctx, &job).await,
-        name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id).await,
-        name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id).await,
-        other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
+    let registered = ctx.cancels.register(&ctx.pool, job.op_id).await;
+    let cancel = &registered.token.clone();
+    let work = async {
+        match spec.name {
+            name if inventory::handles(name) => inventory::run(&ctx, name, cancel).await,
+            name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args, cancel).await,
+            // A change to Teleport, once started, runs to its end: killing it midway would leave its
+            // outcome unknown. Cancellation only keeps it from starting.
+            name if access::handles(name) => access::run(&ctx, &job).await,
+            name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id, cancel).await,
+            name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id).await,
+            other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
+        }
     };
+    let cancellable = !access::handles(spec.name);
+    let mut outcome = if cancellable && cancel.is_cancelled() {
+        Outcome::cancelled("cancelled by the caller before it ran")
+    } else if cancellable {
+        // CLI runs stop their process group on the token themselves; SQL-only jobs are dropped.
+        tokio::select! {
+            outcome = work => outcome,
+            _ = async { cancel.cancelled().await; tokio::time::sleep(CANCEL_GRACE).await } => {
+                Outcome::cancelled("cancelled by the caller")
+            }
+        }
+    } else {
+        work.await
+    };
+    if cancellable && cancel.is_cancelled() && outcome.status != OperationStatus::Cancelled {
+        outcome = Outcome { status: OperationStatus::Cancelled, ..outcome };
+        outcome.error.get_or_insert_with(|| "cancelled by the caller".into());
+    }
+    drop(registered);
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
     if !db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome).await? {

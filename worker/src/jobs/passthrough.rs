@@ -15,7 +15,7 @@ pub(super) fn handles(tool: &str) -> bool {
 }
 
 /// Run it; arguments that no longer validate (a job written by another version) fail cleanly.
-pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value) -> Outcome {
+pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value, cancel: &CancellationToken) -> Outcome {
     let binary = if tool == "run_tsh_command" { Binary::Tsh } else { Binary::Tctl };
     let argv: Vec<String> = match args.get("args").cloned().map(serde_json::from_value) {
         Some(Ok(v)) => v,
@@ -23,6 +23,5 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value) 
             return Outcome::failed("the job carries no `args` list");
         }
     };
-    let cancel = CancellationToken::new();
-    outcome(run_passthrough(&ctx.runner, binary, &argv, &cancel).await)
+    outcome(run_passthrough(&ctx.runner, binary, &argv, cancel).await)
 }

@@ -145,6 +145,15 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     // A stop announced between the activation and the hand-over found no supervisor: look again.
     mgr.check(lease_id).await?;
     let mut conn = mgr.pool.acquire().await?;
+    // The caller gave up while the proxy was starting (closed stream, cancellation): the lease it
+    // can no longer learn about must not keep running.
+    if db::cancel::is_requested(&mut *conn, op_id).await? {
+        db::leases::request_stop(&mut conn, lease_id, "cancelled").await?;
+        tracing::info!(lease_id = %lease_id, "start cancelled by the caller; stopping the lease");
+        return Ok(Outcome::cancelled(format!(
+            "cancelled by the caller while the proxy started; lease {lease_id} is being stopped"
+        )));
+    }
     Ok(match db::leases::get(&mut conn, lease_id).await? {
         Some(row) => success(LeaseView::of(row, Utc::now())),
         None => Outcome::failed(format!("lease {lease_id} disappeared while it started")),
