@@ -31,7 +31,8 @@ impl Config {
             fig = fig.merge(Yaml::file_exact(path));
         }
         let fig = fig
-            .merge(Env::prefixed("MTCP_").split("__").lowercase(true))
+            // MTCP_CONFIG names the file (the binaries' `--config`); it is not a key.
+            .merge(Env::prefixed("MTCP_").ignore(&["CONFIG"]).split("__").lowercase(true))
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
         let config: Config = fig.extract().map_err(|e| describe(e, file))?;
         config.validate()?;

@@ -100,6 +100,11 @@ fn environment_overrides_the_file_and_names_bad_values() {
         assert_eq!(c.teleport.timeout.as_secs(), 45);
         assert_eq!(c.database_url().unwrap(), "postgres://u@db:5432/mtcp");
 
+        // The variable that names the file (images and charts set it) is not a configuration key.
+        jail.set_env("MTCP_CONFIG", "config.yaml");
+        let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.service.port, 9443);
+
         jail.set_env("MTCP_WORKER__CONCURRENCY", "lots");
         let err = Config::load(Some(std::path::Path::new("config.yaml"))).unwrap_err().to_string();
         assert!(err.contains("worker.concurrency"), "{err}");
