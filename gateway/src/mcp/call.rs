@@ -39,7 +39,11 @@ pub async fn call(
 ) -> CallToolResponse {
     let started = Instant::now();
     let (outcome, result) = call_inner(st, actor, spec, args, request_id, delivery).await;
-    metrics::counter!("mtcp_tool_calls_total", "tool" => spec.name, "outcome" => outcome).increment(1);
+    metrics::counter!(
+        "mtcp_tool_calls_total",
+        "tool" => spec.name, "capability" => spec.capability.as_str(), "outcome" => outcome
+    )
+    .increment(1);
     metrics::histogram!("mtcp_tool_call_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
     result
 }

@@ -108,8 +108,9 @@ pub async fn insert_auth_failure(
 /// How a worker's claim of an operation went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// Now running under this worker; `attempt` counts from 1.
-    Started { attempt: i32 },
+    /// Now running under this worker; `attempt` counts from 1; `queued_for` is the time since the
+    /// call was recorded (queue wait, for the first attempt).
+    Started { attempt: i32, queued_for: std::time::Duration },
     /// A mutating operation an earlier attempt already started: its outcome is unknown and it must
     /// not run again.
     AlreadyStarted { attempt: i32 },
@@ -132,8 +133,9 @@ pub async fn claim(
                                         started_at = now()
                 FROM prev
                 WHERE o.op_id = $1 AND (prev.status = 'queued' OR (prev.status = 'running' AND $3))
-                RETURNING o.attempt)
-         SELECT prev.status, prev.attempt, (SELECT attempt FROM upd) AS new_attempt FROM prev",
+                RETURNING o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited)
+         SELECT prev.status, prev.attempt, (SELECT attempt FROM upd) AS new_attempt,
+                (SELECT waited FROM upd) AS waited FROM prev",
     )
     .bind(op_id.0)
     .bind(worker_id)
@@ -144,8 +146,10 @@ pub async fn claim(
     let status: String = row.get("status");
     let attempt: i32 = row.get("attempt");
     let new_attempt: Option<i32> = row.get("new_attempt");
+    let waited: Option<f64> = row.get("waited");
+    let queued_for = std::time::Duration::from_secs_f64(waited.unwrap_or(0.0).max(0.0));
     Ok(match (new_attempt, status.as_str()) {
-        (Some(a), _) => Claim::Started { attempt: a },
+        (Some(a), _) => Claim::Started { attempt: a, queued_for },
         (None, "running") => Claim::AlreadyStarted { attempt },
         _ => Claim::NotRunnable,
     })

@@ -35,7 +35,12 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         return Ok(());
     };
     match db::operations::claim(&ctx.pool, job.op_id, &ctx.worker_id, !spec.mutating).await? {
-        Claim::Started { attempt } => tracing::debug!(attempt, "running"),
+        Claim::Started { attempt, queued_for } => {
+            tracing::debug!(attempt, ?queued_for, "running");
+            if attempt == 1 {
+                metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => "tools").record(queued_for.as_secs_f64());
+            }
+        }
         Claim::AlreadyStarted { attempt } => {
             let msg = format!(
                 "outcome_unknown: attempt {attempt} of this {} started but its worker stopped before reporting; \

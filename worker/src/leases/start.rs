@@ -35,7 +35,9 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError
         tracing::Span::current().record("lease_id", tracing::field::display(id));
     }
     match db::operations::claim(&mgr.pool, job.op_id, &mgr.worker_id, false).await? {
-        Claim::Started { .. } => {}
+        Claim::Started { queued_for, .. } => {
+            metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => "leases").record(queued_for.as_secs_f64());
+        }
         Claim::AlreadyStarted { attempt } => {
             let msg = format!(
                 "outcome_unknown: attempt {attempt} of this start_proxy started but its worker stopped before \
