@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(url) = database_url {
                 config.database.url = Some(SecretString::from(url));
             }
-            mtcp_shared::telemetry::init_tracing(&config.service);
+            mtcp_shared::telemetry::init(&config, "mtcp");
             let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
             mtcp_shared::db::migrate(&pool).await.context("migrating")?;
             println!("database migrated");

@@ -35,7 +35,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if args.config.is_none() {
         config.service.log_format = LogFormat::Text;
     }
-    mtcp_shared::telemetry::init_tracing(&config.service);
+    mtcp_shared::telemetry::init(&config, "mtcp");
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&args.data_dir)?;
     config.service.host = args.listen.ip().to_string();

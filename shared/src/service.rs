@@ -1,4 +1,5 @@
-//! Start-up shared by the service binaries: the `--config` flag, configuration loading and logging.
+//! Start-up shared by the service binaries: the `--config` flag, configuration loading, logging
+//! and trace export.
 
 use std::path::PathBuf;
 
@@ -15,11 +16,12 @@ pub struct ServiceArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Parse the command line of service `name`, load and validate its configuration, start logging.
+/// Parse the command line of service `name`, load and validate its configuration, start logging
+/// (and trace export when configured; spans are named after `name` unless configured otherwise).
 pub fn start(name: &'static str, about: &'static str) -> anyhow::Result<Config> {
     let matches = ServiceArgs::command().name(name).about(about).get_matches();
     let args = ServiceArgs::from_arg_matches(&matches)?;
     let config = Config::load(args.config.as_deref())?;
-    crate::telemetry::init_tracing(&config.service);
+    crate::telemetry::init(&config, name);
     Ok(config)
 }

@@ -36,21 +36,16 @@ impl LogBuffer {
 }
 
 /// Installs this binary's global subscriber once, before any stack starts (each test file is
-/// its own process, so the global subscriber is ours).
+/// its own process, so the global subscriber is ours): the services' own JSON logging at debug.
 fn logs() -> &'static LogBuffer {
     static LOGS: OnceLock<LogBuffer> = OnceLock::new();
     LOGS.get_or_init(|| {
         let buffer = LogBuffer::default();
         let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .json()
-            // What the services install for `service.log_level: debug`.
-            .with_env_filter(tracing_subscriber::EnvFilter::new(mtcp_shared::telemetry::log_filter("debug")))
-            .with_writer(move || writer.clone())
-            .try_init()
-            .expect("no other subscriber is installed in this test binary");
-        // The services' own initialisation must be a no-op now, not a panic.
-        mtcp_shared::telemetry::init_tracing(&mtcp_shared::config::Config::default().service);
+        let mut config = mtcp_shared::config::Config::default();
+        config.service.log_level = "debug".into();
+        config.service.log_format = mtcp_shared::config::LogFormat::Json;
+        mtcp_shared::telemetry::init_with_writer(&config, "canary", move || writer.clone());
         buffer
     })
 }
@@ -133,13 +128,7 @@ fn place(sink: &str, text: &str, at: usize) -> String {
         }
         "service logs" => serde_json::from_str::<Value>(line).map_or_else(
             |_| "a line that is not JSON".to_owned(),
-            |l| {
-                format!(
-                    "{} \"{}\"",
-                    l["target"].as_str().unwrap_or("?"),
-                    l["fields"]["message"].as_str().unwrap_or("?")
-                )
-            },
+            |l| format!("{} \"{}\"", l["target"].as_str().unwrap_or("?"), l["message"].as_str().unwrap_or("?")),
         ),
         _ => line.chars().take(60).collect(),
     }

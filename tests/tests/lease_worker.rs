@@ -65,7 +65,7 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
     };
     assert_eq!(db::leases::create_capped(&mut tx, &lease, 100).await.unwrap(), db::leases::Created::Created);
-    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into() };
+    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into(), traceparent: None };
     db::jobs::push_tool_job(&mut tx, &job, true).await.unwrap();
     tx.commit().await.unwrap();
     (op_id, lease_id)

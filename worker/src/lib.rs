@@ -7,6 +7,7 @@ mod cancels;
 mod jobs;
 mod leases;
 mod progress;
+mod queue_depth;
 mod wakeup;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use mtcp_shared::db::{self, jobs::LEASES_QUEUE, jobs::TOOLS_QUEUE};
 use mtcp_shared::domain::ToolJob;
 use mtcp_shared::teleport::{Runner, RunnerSettings};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use agent::Agent;
 
@@ -57,8 +59,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
     db::ensure_migrated(&pool).await?;
     let agent = Agent::register(&pool).await.context("registering the worker in `agents`")?;
-    let span = tracing::info_span!("worker", agent_id = %agent.id);
-    let _enter = span.enter();
+    // Every log line of this incarnation names it (a log-only span: it lasts as long as the process).
+    let span = tracing::info_span!(target: mtcp_shared::telemetry::LOG_CONTEXT, "worker", agent_id = %agent.id);
+    serve(config, shutdown, pool, agent).instrument(span).await
+}
+
+async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, agent: Agent) -> anyhow::Result<()> {
     let runner =
         Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
     let stop = shutdown.child_token();
@@ -70,6 +76,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     let heartbeat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let depth = tokio::spawn(queue_depth::run(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
     let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
@@ -124,6 +131,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let _ = l.await;
     }
     let _ = cancel_listener.await;
+    let _ = depth.await;
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;
     tools.context("running the apalis worker (tools)")?;

@@ -9,6 +9,7 @@ use mtcp_shared::policy::CallContext;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::args;
 use super::leases;
@@ -28,17 +29,32 @@ pub struct Delivery {
     pub as_task: bool,
 }
 
-/// Run one tool call for an authenticated actor.
+/// Run one tool call for an authenticated actor. The call gets its op id here, and everything it
+/// logs carries that op id, the actor and the capability (the `tool_call` span); with trace export
+/// on, the span continues the caller's W3C `traceparent` and its context travels in the job.
 pub async fn call(
     st: &AppState,
     actor: &Actor,
     spec: &'static ToolSpec,
     args: JsonObject,
     request_id: Option<String>,
+    traceparent: Option<&str>,
     delivery: Delivery,
 ) -> CallToolResponse {
     let started = Instant::now();
-    let (outcome, result) = call_inner(st, actor, spec, args, request_id, delivery).await;
+    let op_id = OpId::generate();
+    let span = tracing::info_span!(
+        "tool_call",
+        op_id = %op_id,
+        actor = %actor.id,
+        capability = %spec.capability,
+        tool = spec.name,
+        outcome = tracing::field::Empty,
+    );
+    mtcp_shared::telemetry::continue_trace(&span, traceparent);
+    let (outcome, result) =
+        call_inner(st, actor, spec, op_id, args, request_id, delivery).instrument(span.clone()).await;
+    span.record("outcome", outcome);
     metrics::counter!(
         "mtcp_tool_calls_total",
         "tool" => spec.name, "capability" => spec.capability.as_str(), "outcome" => outcome
@@ -52,12 +68,14 @@ async fn call_inner(
     st: &AppState,
     actor: &Actor,
     spec: &'static ToolSpec,
+    op_id: OpId,
     args: JsonObject,
     request_id: Option<String>,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let policy = st.policy.load_full();
-    if let Some(limited) = rate_limit(st, actor, &policy, spec, &args, request_id.clone()).await {
+    let call = CallId { op_id, spec, request_id };
+    if let Some(limited) = rate_limit(st, actor, &policy, &call, &args).await {
         return (limited.0, limited.1.into());
     }
     // Policy first: a caller that may not use the tool learns nothing about its arguments.
@@ -69,9 +87,8 @@ async fn call_inner(
     let verdict = if decision.allow { "allow" } else { "deny" };
     metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
         .increment(1);
-    let mut op = new_operation(actor, spec, &args, request_id, &decision);
-    let op_id = op.op_id;
-    tracing::info!(op_id = %op_id, actor = %actor.id, capability = %spec.capability, decision = verdict, "tool call");
+    let mut op = new_operation(actor, &call, &args, &decision);
+    tracing::info!(decision = verdict, "tool call");
     if !decision.allow {
         return ("denied", record_denial(st, &op).await.into());
     }
@@ -189,9 +206,8 @@ async fn rate_limit(
     st: &AppState,
     actor: &Actor,
     policy: &mtcp_shared::policy::Policy,
-    spec: &'static ToolSpec,
+    call: &CallId,
     args: &JsonObject,
-    request_id: Option<String>,
 ) -> Option<(&'static str, CallToolResult)> {
     let limit = policy.rate_limit_of(&actor.role)?;
     let retry_after = match db::rate_limit::take(&st.pool, &actor.id, limit).await {
@@ -209,24 +225,31 @@ async fn rate_limit(
         actor.role, limit.requests, limit.per_seconds
     );
     let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
-    let op = new_operation(actor, spec, args, request_id, &decision);
+    let op = new_operation(actor, call, args, &decision);
     if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
         tracing::error!(error = %e, "recording a rate-limited call");
     }
     Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
 }
 
-/// The record of a call as it arrives: a fresh op id, the redacted inputs, the decision.
+/// What identifies one call: its op id, the tool, the client's JSON-RPC request id.
+struct CallId {
+    op_id: OpId,
+    spec: &'static ToolSpec,
+    request_id: Option<String>,
+}
+
+/// The record of a call as it arrives: its op id, the redacted inputs, the decision.
 fn new_operation<'a>(
     actor: &'a Actor,
-    spec: &'static ToolSpec,
+    call: &CallId,
     args: &JsonObject,
-    request_id: Option<String>,
     decision: &'a mtcp_shared::policy::Decision,
 ) -> NewOperation<'a> {
+    let spec = call.spec;
     NewOperation {
-        op_id: OpId::generate(),
-        request_id,
+        op_id: call.op_id,
+        request_id: call.request_id.clone(),
         actor,
         capability: spec.capability,
         tool: spec.name,
@@ -240,7 +263,7 @@ fn new_operation<'a>(
 /// Record a policy denial and answer it: the reason, the policy version and the op id.
 async fn record_denial(st: &AppState, op: &NewOperation<'_>) -> CallToolResult {
     if let Err(e) = db::operations::insert_denied(&st.pool, op).await {
-        tracing::error!(op_id = %op.op_id, error = %e, "recording a denial");
+        tracing::error!(error = %e, "recording a denial");
     }
     let d = op.decision;
     let text = format!("denied by policy: {} (policy version {}, op_id {})", d.reason, d.policy_version, op.op_id);
@@ -282,7 +305,7 @@ async fn answer_locally(
     match value {
         Ok(value) => {
             if let Err(e) = db::operations::insert_answered(&st.pool, op, &value).await {
-                tracing::error!(op_id = %op.op_id, error = %e, "recording an answered call");
+                tracing::error!(error = %e, "recording an answered call");
                 return ("error", error_text("the operation store is unavailable; try again".into()));
             }
             ("succeeded", with_op_id(CallToolResult::structured(value), op.op_id))
@@ -301,7 +324,7 @@ fn to_json(view: impl serde::Serialize) -> Value {
 /// Record a call that ended before it could run (invalid arguments, a refused lookup).
 async fn record_failure(st: &AppState, op: &NewOperation<'_>, error: &str) {
     if let Err(e) = db::operations::insert_failed(&st.pool, op, error).await {
-        tracing::error!(op_id = %op.op_id, error = %e, "recording a failed call");
+        tracing::error!(error = %e, "recording a failed call");
     }
 }
 
@@ -314,7 +337,13 @@ async fn enqueue_and_wait(
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { mut relay, closed, as_task } = delivery;
-    let job = ToolJob { op_id: op.op_id, tool: spec.name.to_owned(), args, actor: op.actor.id.clone() };
+    let job = ToolJob {
+        op_id: op.op_id,
+        tool: spec.name.to_owned(),
+        args,
+        actor: op.actor.id.clone(),
+        traceparent: mtcp_shared::telemetry::current_traceparent(),
+    };
     let registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
         None => enqueue(st, op, &job, spec.mutating).await.map(Ok),
@@ -327,7 +356,7 @@ async fn enqueue_and_wait(
             return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
         }
         Err(e) => {
-            tracing::error!(op_id = %op.op_id, error = %e, "enqueueing a tool job");
+            tracing::error!(error = %e, "enqueueing a tool job");
             return (
                 "error",
                 error_text("the control plane's database is unavailable; nothing was run. Try again.".into()).into(),
@@ -360,7 +389,7 @@ async fn enqueue_and_wait(
             ),
         ),
         Err(e) => {
-            tracing::error!(op_id = %op.op_id, error = %e, "waiting for an operation");
+            tracing::error!(error = %e, "waiting for an operation");
             ("error", error_text(format!("lost track of the operation; call get_operation with op_id {}", op.op_id)))
         }
     };
@@ -373,10 +402,10 @@ async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, Call
     if !st.shutdown.is_cancelled() {
         match db::cancel::request(&st.pool, op_id).await {
             Ok(outcome) => {
-                tracing::info!(op_id = %op_id, ?outcome, "the client closed the stream; cancellation requested");
+                tracing::info!(?outcome, "the client closed the stream; cancellation requested");
                 metrics::counter!("mtcp_cancellations_total", "via" => "disconnect").increment(1);
             }
-            Err(e) => tracing::warn!(op_id = %op_id, error = %e, "recording a cancellation"),
+            Err(e) => tracing::warn!(error = %e, "recording a cancellation"),
         }
     }
     ("cancelled", with_op_id(error_text(format!("the call was cancelled (op_id {op_id})")), op_id))

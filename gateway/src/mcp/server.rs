@@ -28,6 +28,11 @@ fn caller(ctx: &RequestContext<RoleServer>) -> Option<Actor> {
     ctx.extensions.get::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Actor>().cloned())
 }
 
+/// The W3C `traceparent` header of the HTTP request, if the client sent one.
+fn traceparent(ctx: &RequestContext<RoleServer>) -> Option<&str> {
+    ctx.extensions.get::<axum::http::request::Parts>()?.headers.get("traceparent")?.to_str().ok()
+}
+
 impl McpHandler {
     /// A tool is listed when the policy would allow the caller to call it (arguments aside).
     fn visible(&self, actor: &Actor, capability: Capability) -> bool {
@@ -92,7 +97,7 @@ impl ServerHandler for McpHandler {
             as_task: tasks::wanted(&ctx, spec),
         };
         let args = request.arguments.unwrap_or_default();
-        Ok(call::call(&self.state, &actor, spec, args, request_id, delivery).await)
+        Ok(call::call(&self.state, &actor, spec, args, request_id, traceparent(&ctx), delivery).await)
     }
 
     async fn get_task(

@@ -24,6 +24,7 @@ pub struct Config {
     pub reaper: ReaperConfig,
     pub leases: LeaseConfig,
     pub audit: AuditConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 /// How to reach Teleport and run `tctl`.
@@ -121,6 +122,26 @@ impl Default for ServiceConfig {
             call_budget: Duration::from_secs(60),
             sse_keep_alive: Duration::from_secs(15),
         }
+    }
+}
+
+/// OpenTelemetry trace export over OTLP/HTTP; off (no exporter at all) while `otlp_endpoint` is unset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://otel-collector:4318`; spans are posted to
+    /// `<url>/v1/traces` (a URL that already ends in `/v1/traces` is used as it is).
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans; default: the binary's name (`mtcp-gateway`, …).
+    pub service_name: Option<String>,
+    /// Share of new traces that are recorded, 0.0 to 1.0. A call that arrives with a W3C
+    /// `traceparent` follows its caller's sampling decision.
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { otlp_endpoint: None, service_name: None, sample_ratio: 1.0 }
     }
 }
 

@@ -103,6 +103,26 @@ impl Config {
         if self.reaper.interval.is_zero() {
             return Err(invalid("reaper.interval", "must be greater than zero"));
         }
+        self.validate_telemetry()
+    }
+
+    fn validate_telemetry(&self) -> Result<(), ConfigError> {
+        let t = &self.telemetry;
+        if let Some(url) = &t.otlp_endpoint {
+            let host = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+            if host.is_none_or(|h| h.is_empty() || h.starts_with('/') || h.chars().any(char::is_whitespace)) {
+                return Err(invalid(
+                    "telemetry.otlp_endpoint",
+                    format!("{url:?} is not an http(s) URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318"),
+                ));
+            }
+        }
+        if t.service_name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(invalid("telemetry.service_name", "must not be empty (leave it unset for the binary's name)"));
+        }
+        if !(0.0..=1.0).contains(&t.sample_ratio) {
+            return Err(invalid("telemetry.sample_ratio", "must be between 0.0 and 1.0"));
+        }
         Ok(())
     }
 

@@ -31,10 +31,10 @@ pub async fn push_tool_job(conn: &mut PgConnection, job: &ToolJob, mutating: boo
         .map_err(|e| DbError::Queue(e.to_string()))
 }
 
-/// Jobs waiting on the tools queue (for metrics and health checks).
-pub async fn queue_depth(pool: &sqlx::PgPool) -> Result<i64, DbError> {
+/// Jobs waiting on `queue` ([`TOOLS_QUEUE`] or [`LEASES_QUEUE`]), for metrics and health checks.
+pub async fn queue_depth(pool: &sqlx::PgPool, queue: &str) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued')")
-        .bind(TOOLS_QUEUE)
+        .bind(queue)
         .fetch_one(pool)
         .await?)
 }

@@ -2,12 +2,14 @@
 //! environment, an isolated `TELEPORT_HOME`, a timeout, output caps, and process-group kills.
 
 mod args;
+mod observe;
 mod output;
 mod pdeathsig;
 mod process;
 mod settings;
 
 pub use args::{ArgError, safe_positional, subcommand};
+pub use observe::subcommand_label;
 pub use output::{RunError, RunOutput};
 pub use settings::{RunnerError, RunnerSettings};
 
@@ -20,6 +22,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::redact::redact_argv;
 use process::{Exit, Supervised};
@@ -67,10 +70,24 @@ impl Runner {
     /// Runs `binary` with the global flags (identity, proxy/auth server) followed by `args`.
     /// A non-zero exit is `Ok` (see [`super::error::classify`]); `Err` means the process could not
     /// start, timed out, or was cancelled (then the process group has been killed and reaped).
+    /// Each run has its own `cli_run` span (binary and subcommand, never argument values) and is
+    /// counted in `mtcp_cli_runs_total`.
     pub async fn run(
         &self,
         binary: Binary,
         args: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<RunOutput, RunError> {
+        let label = subcommand_label(args);
+        let span = tracing::info_span!("cli_run", binary = %binary, subcommand = label, exit = tracing::field::Empty);
+        self.run_in_span(binary, args, label, cancel).instrument(span).await
+    }
+
+    async fn run_in_span(
+        &self,
+        binary: Binary,
+        args: &[String],
+        label: &'static str,
         cancel: &CancellationToken,
     ) -> Result<RunOutput, RunError> {
         let s = &*self.settings;
@@ -88,7 +105,13 @@ impl Runner {
         }
 
         let mut command = self.command(path, &full_args);
-        let child = command.spawn().map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })?;
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(source) => {
+                observe::record(binary, label, "spawn_failed", started.elapsed());
+                return Err(RunError::Spawn { binary: path.display().to_string(), source });
+            }
+        };
         let supervised = Supervised::start(child, s.output_limit_bytes);
         let finished = supervised.finish(s.timeout, s.kill_grace, cancel).await;
 
@@ -101,6 +124,11 @@ impl Runner {
             stderr_truncated: finished.stderr.truncated,
             duration: started.elapsed(),
         };
+        let exit = match finished.exit {
+            Exit::Exited => observe::exit_class(output.exit_code),
+            other => other.as_str(),
+        };
+        observe::record(binary, label, exit, output.duration);
         tracing::debug!(
             binary = %binary,
             subcommand = %subcommand(args),

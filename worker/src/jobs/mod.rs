@@ -14,6 +14,7 @@ use std::time::Instant;
 use apalis::prelude::{BoxDynError, Data};
 use mtcp_shared::db::{self, operations::Claim, operations::Outcome};
 use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
+use tracing::Instrument;
 
 use crate::JobContext;
 
@@ -25,10 +26,26 @@ const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub(crate) async fn handle(job: ToolJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
     // apalis polls every in-flight job on one future; run each on its own task so jobs use all cores.
     let ctx: Arc<JobContext> = (*ctx).clone();
-    tokio::spawn(run_job(job, ctx)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    let span = job_span(&job);
+    tokio::spawn(run_job(job, ctx).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
 }
 
-#[tracing::instrument(skip_all, fields(op_id = %job.op_id, tool = %job.tool, actor = %job.actor))]
+/// The span of one job: what its log lines carry (op id, tool, actor, capability), continuing the
+/// gateway call's trace when the job brought one.
+pub(crate) fn job_span(job: &ToolJob) -> tracing::Span {
+    let capability = find_tool(&job.tool).map_or("unknown", |spec| spec.capability.as_str());
+    let span = tracing::info_span!(
+        "run_job",
+        op_id = %job.op_id,
+        tool = %job.tool,
+        actor = %job.actor,
+        capability,
+        lease_id = tracing::field::Empty,
+    );
+    mtcp_shared::telemetry::continue_trace(&span, job.traceparent.as_deref());
+    span
+}
+
 async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> {
     let Some(spec) = find_tool(&job.tool) else {
         tracing::error!("job for an unknown tool");
@@ -90,7 +107,9 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         outcome.error.get_or_insert_with(|| "cancelled by the caller".into());
     }
     drop(registered);
-    metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    tracing::info!(status = outcome.status.as_str(), duration_ms = took.as_millis() as u64, "job finished");
+    metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(took.as_secs_f64());
     metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
     if !db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome).await? {
         tracing::warn!("the operation was taken over or ended elsewhere; result discarded");

@@ -1,31 +1,10 @@
-//! Turning a tool run into the stored outcome: status, exit code, capped output, result or error,
-//! and the CLI-run metrics.
+//! Turning a tool run into the stored outcome: status, exit code, capped output, result or error.
+//! (The runner itself counts each CLI run.)
 
 use mtcp_shared::db::operations::Outcome;
 use mtcp_shared::domain::OperationStatus;
 use mtcp_shared::teleport::{RunRecord, ToolFailure, ToolRun};
 use serde::Serialize;
-
-fn record_cli_run(record: &RunRecord) {
-    let binary = record.argv.first().cloned().unwrap_or_default();
-    let binary = if binary.ends_with("tsh") { "tsh" } else { "tctl" };
-    // The runner puts its global flags (each with a value) before the command words.
-    let mut rest = &record.argv[1.min(record.argv.len())..];
-    while let [flag, _value, tail @ ..] = rest
-        && matches!(flag.as_str(), "-i" | "--identity" | "--auth-server" | "--proxy")
-    {
-        rest = tail;
-    }
-    let subcommand = mtcp_shared::teleport::runner::subcommand(rest);
-    let exit = match record.exit_code {
-        Some(0) => "ok",
-        Some(_) => "error",
-        None => "killed",
-    };
-    metrics::counter!("mtcp_cli_runs_total", "binary" => binary, "subcommand" => subcommand, "exit" => exit)
-        .increment(1);
-    metrics::histogram!("mtcp_cli_run_duration_seconds", "binary" => binary).record(record.duration.as_secs_f64());
-}
 
 /// Stdout kept on a successful run: the typed result holds the data, so only a head of the raw
 /// output is stored for forensics. Keeping the row small also keeps the finishing UPDATE below
@@ -80,7 +59,6 @@ pub(super) fn status_of(failure: &ToolFailure) -> OperationStatus {
 pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Outcome {
     match run {
         Ok(ToolRun { value, record }) => {
-            record_cli_run(&record);
             let (exit_code, stdout, stderr) = stored(&record, true);
             Outcome {
                 status: OperationStatus::Succeeded,
@@ -98,10 +76,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
                 ToolFailure::TimedOut { record, .. }
                 | ToolFailure::Cancelled { record }
                 | ToolFailure::Teleport { record, .. }
-                | ToolFailure::Parse { record, .. } => {
-                    record_cli_run(record);
-                    stored(record, false)
-                }
+                | ToolFailure::Parse { record, .. } => stored(record, false),
                 ToolFailure::Spawn { .. } => (None, None, None),
             };
             Outcome {

@@ -20,6 +20,7 @@ use mtcp_shared::teleport::proxy::Started;
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::Agent;
@@ -79,6 +80,10 @@ pub(crate) struct LeaseManager {
 
 impl LeaseManager {
     pub(crate) fn new(pool: PgPool, runner: Runner, agent: Agent, config: LeaseConfig) -> Arc<Self> {
+        // Every kind has its series from the start (at zero), so a dashboard shows no gap.
+        for kind in LeaseKind::ALL {
+            metrics::gauge!("mtcp_leases_active", "kind" => kind.as_str()).increment(0.0);
+        }
         Arc::new(Self {
             pool,
             runner,
@@ -136,13 +141,24 @@ impl LeaseManager {
         metrics::gauge!("mtcp_leases_active", "kind" => lease.kind.as_str()).increment(1.0);
         let guard = Supervised { mgr: self.clone(), lease };
         let mgr = self.clone();
-        tokio::spawn(async move {
-            let _guard = guard;
-            match running {
-                Running::Process(started) => process::supervise(&mgr, lease, *started, logs, rx).await,
-                Running::Listener { listener, args } => ssh::supervise(&mgr, lease, listener, args, logs, rx).await,
+        // The lease outlives the call that started it: its log lines carry the lease, not the op.
+        let span = tracing::info_span!(
+            target: mtcp_shared::telemetry::LOG_CONTEXT,
+            parent: None,
+            "lease",
+            lease_id = %lease.id,
+            kind = lease.kind.as_str(),
+        );
+        tokio::spawn(
+            async move {
+                let _guard = guard;
+                match running {
+                    Running::Process(started) => process::supervise(&mgr, lease, *started, logs, rx).await,
+                    Running::Listener { listener, args } => ssh::supervise(&mgr, lease, listener, args, logs, rx).await,
+                }
             }
-        });
+            .instrument(span),
+        );
     }
 
     /// End a lease whose processes are gone, and count how it ended. Guarded: a row already ended

@@ -14,6 +14,7 @@ use mtcp_shared::db::{self, DbError};
 use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
 use mtcp_shared::leases::LeaseView;
 use mtcp_shared::teleport::proxy::{self, StartError, Startup, proxy_args, stop_group};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{Ending, Lease, LeaseManager, Running, event};
@@ -23,12 +24,12 @@ use crate::progress::Steps;
 /// database errors go back to apalis.
 pub(crate) async fn handle(job: ToolJob, mgr: Data<Arc<LeaseManager>>) -> Result<(), BoxDynError> {
     let mgr: Arc<LeaseManager> = (*mgr).clone();
+    let span = crate::jobs::job_span(&job);
     // A task of its own (a runtime thread, never a blocking-pool one: the process's parent-death
     // signal is tied to the spawning thread).
-    tokio::spawn(run_job(job, mgr)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    tokio::spawn(run_job(job, mgr).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
 }
 
-#[tracing::instrument(skip_all, fields(op_id = %job.op_id, lease_id = tracing::field::Empty))]
 async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError> {
     let lease_id = job.args.get("_lease_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
     if let Some(id) = lease_id {
