@@ -49,6 +49,7 @@ pub async fn call(
         actor = %actor.id,
         capability = %spec.capability,
         tool = spec.name,
+        lease_id = tracing::field::Empty,
         outcome = tracing::field::Empty,
     );
     mtcp_shared::telemetry::continue_trace(&span, traceparent);
@@ -103,6 +104,9 @@ async fn call_inner(
     op.reason = valid.reason.as_deref();
     op.ticket = valid.ticket.as_deref();
     let mut valid_args = valid.args.clone();
+    if let Some(lease_id) = valid_args.get("lease_id").and_then(Value::as_str) {
+        tracing::Span::current().record("lease_id", lease_id);
+    }
     match guard_objects(st, actor, spec, &decision, &mut valid_args).await {
         Ok(()) => {}
         Err(Refusal::Denied(reason)) => {
@@ -120,6 +124,7 @@ async fn call_inner(
         match leases::plan_start(actor, &decision, &valid_args) {
             Ok(plan) => {
                 valid_args["_lease_id"] = Value::String(plan.lease_id.to_string());
+                tracing::Span::current().record("lease_id", tracing::field::display(plan.lease_id));
                 Some(plan)
             }
             Err(reason) => {

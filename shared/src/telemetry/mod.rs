@@ -61,6 +61,8 @@ where
             Err(e) => (None, Some(e)),
         };
         let _ = tracing_subscriber::registry().with(logs).with(spans).try_init();
+        // The metrics recorder too, before the service records anything.
+        metrics_handle();
         if let Some(e) = export_error {
             tracing::error!(error = %e, "trace export is off: the OTLP exporter could not be built");
         } else if let Some(endpoint) = &config.telemetry.otlp_endpoint {
@@ -157,9 +159,11 @@ pub async fn serve_ops(
 ) -> std::io::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    // The router (and with it the metrics recorder) exists before this returns: a metric recorded
+    // right after start-up (a reaper taking the lead) must not reach an uninstalled recorder.
+    let app = ops_router(pool);
     tokio::spawn(async move {
-        let _ =
-            axum::serve(listener, ops_router(pool)).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
     });
     Ok(addr)
 }
