@@ -52,10 +52,10 @@ pub async fn connect(url: &str, max_connections: u32, connect_timeout: Duration)
         .map_err(DbError::Connect)
 }
 
-/// Apply our migrations and apalis'.
+/// Apply apalis' migrations, then ours: ours add indexes to `apalis.jobs`.
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
-    MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
     apalis_postgres::PostgresStorage::<()>::setup(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+    MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
     Ok(())
 }
 
