@@ -50,6 +50,28 @@ pub struct SweepReport {
     pub audit_events_deleted: u64,
 }
 
+impl SweepReport {
+    /// Some rule acted on `SWEEP_LIMIT` rows, so more may be waiting: the leader sweeps again at
+    /// once instead of after `reaper.interval`. Statements stay bounded (short locks) while a
+    /// backlog (a mass expiry, a lost worker's leases, retention after an outage) drains quickly.
+    pub fn backlog(&self) -> bool {
+        let limit = SWEEP_LIMIT as u64;
+        [
+            self.agents_marked_offline,
+            self.leases_owner_lost,
+            self.leases_expired,
+            self.leases_never_started,
+            self.leases_ended_unstarted,
+            self.ops_outcome_unknown,
+            self.jobs_requeued,
+        ]
+        .into_iter()
+        .map(|n| n as u64)
+        .chain([self.leases_deleted, self.operations_deleted, self.jobs_deleted, self.audit_events_deleted])
+        .any(|n| n >= limit)
+    }
+}
+
 /// The sweeps, independent of leadership so tests can step them.
 #[derive(Clone)]
 pub struct Reaper {
@@ -114,4 +136,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
     leader::run(pool, reaper, config.reaper.interval, shutdown).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_at_the_limit_is_a_backlog_and_an_idle_sweep_is_not() {
+        assert!(!SweepReport::default().backlog());
+        let below = SweepReport { leases_expired: SWEEP_LIMIT as usize - 1, jobs_deleted: 5, ..Default::default() };
+        assert!(!below.backlog());
+        assert!(SweepReport { leases_expired: SWEEP_LIMIT as usize, ..Default::default() }.backlog());
+        assert!(SweepReport { operations_deleted: SWEEP_LIMIT as u64, ..Default::default() }.backlog());
+        // apalis' own re-enqueue has no limit: a large count of it is no backlog.
+        assert!(!SweepReport { stale_jobs_requeued: 5000, ..Default::default() }.backlog());
+    }
 }
