@@ -208,14 +208,10 @@ async fn jobs_of_an_offline_worker_that_may_run_again_go_back_to_the_queue() {
     assert_eq!(job_status(&db.pool, healthy).await.0, "Running");
     // The next worker's claim re-runs the read (at least once) and starts the never-started ones.
     let next = alive.to_string();
-    assert_eq!(
-        db::operations::claim(&db.pool, read, &next, true).await.unwrap(),
-        db::operations::Claim::Started { attempt: 2 }
-    );
-    assert_eq!(
-        db::operations::claim(&db.pool, buffered, &next, false).await.unwrap(),
-        db::operations::Claim::Started { attempt: 1 }
-    );
+    let started = |c| matches!(c, db::operations::Claim::Started { attempt, .. } if attempt == 2);
+    assert!(started(db::operations::claim(&db.pool, read, &next, true).await.unwrap()));
+    let first = db::operations::claim(&db.pool, buffered, &next, false).await.unwrap();
+    assert!(matches!(first, db::operations::Claim::Started { attempt: 1, .. }), "{first:?}");
 }
 
 #[tokio::test]

@@ -11,12 +11,9 @@ moved AS (
     FROM due WHERE l.lease_id = due.lease_id
     RETURNING l.lease_id, l.expires_at),
 logged AS (
-    INSERT INTO lease_logs (lease_id, seq, at, stream, line)
-    SELECT m.lease_id, coalesce((SELECT max(g.seq) + 1 FROM lease_logs g WHERE g.lease_id = m.lease_id), 0), $1,
-           'system',
+    INSERT INTO lease_logs (lease_id, at, stream, line)
+    SELECT m.lease_id, $1, 'system',
            'expired at ' || to_char(m.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                || ' (TTL passed); stopping'
-    FROM moved m
-    -- A line the owner appended at the same moment took this seq: the transition matters more.
-    ON CONFLICT (lease_id, seq) DO NOTHING)
+    FROM moved m)
 SELECT lease_id FROM moved, LATERAL (SELECT pg_notify($3, lease_id::text)) n

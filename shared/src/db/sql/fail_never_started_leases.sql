@@ -15,11 +15,10 @@ failed AS (
     FROM stale WHERE l.lease_id = stale.lease_id
     RETURNING l.lease_id, l.op_id),
 logged AS (
-    INSERT INTO lease_logs (lease_id, seq, at, stream, line)
-    SELECT f.lease_id, coalesce((SELECT max(g.seq) + 1 FROM lease_logs g WHERE g.lease_id = f.lease_id), 0), $1,
-           'system', 'no worker started this lease within ' || $4 || '; failed (never_started)'
-    FROM failed f
-    ON CONFLICT (lease_id, seq) DO NOTHING),
+    INSERT INTO lease_logs (lease_id, at, stream, line)
+    SELECT f.lease_id, $1, 'system',
+           'no worker started this lease within ' || $4 || '; failed (never_started)'
+    FROM failed f),
 op_failed AS (
     UPDATE operations o SET status = 'failed', ended_at = $1,
            error = 'no worker took this start within ' || $4

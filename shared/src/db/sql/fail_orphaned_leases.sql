@@ -12,9 +12,8 @@ failed AS (
     FROM lost WHERE l.lease_id = lost.lease_id
     RETURNING l.lease_id, lost.agent_id, lost.host),
 logged AS (
-    INSERT INTO lease_logs (lease_id, seq, at, stream, line)
-    SELECT f.lease_id, coalesce((SELECT max(g.seq) + 1 FROM lease_logs g WHERE g.lease_id = f.lease_id), 0), $1,
-           'system', 'owner worker ' || f.agent_id || ' on ' || f.host || ' offline; lease failed (owner_lost)'
-    FROM failed f
-    ON CONFLICT (lease_id, seq) DO NOTHING)
+    INSERT INTO lease_logs (lease_id, at, stream, line)
+    SELECT f.lease_id, $1, 'system',
+           'owner worker ' || f.agent_id || ' on ' || f.host || ' offline; lease failed (owner_lost)'
+    FROM failed f)
 SELECT lease_id FROM failed

@@ -17,11 +17,9 @@ ended AS (
     FROM unstarted WHERE l.lease_id = unstarted.lease_id
     RETURNING l.lease_id, l.op_id, l.status),
 logged AS (
-    INSERT INTO lease_logs (lease_id, seq, at, stream, line)
-    SELECT d.lease_id, coalesce((SELECT max(g.seq) + 1 FROM lease_logs g WHERE g.lease_id = d.lease_id), 0), $1,
-           'system', 'no worker had started this lease; nothing to stop; ' || d.status
-    FROM ended d
-    ON CONFLICT (lease_id, seq) DO NOTHING),
+    INSERT INTO lease_logs (lease_id, at, stream, line)
+    SELECT d.lease_id, $1, 'system', 'no worker had started this lease; nothing to stop; ' || d.status
+    FROM ended d),
 op_cancelled AS (
     UPDATE operations o SET status = 'cancelled', ended_at = $1,
            error = 'the lease was ' || d.status || ' before a worker started it; nothing ran'
