@@ -161,9 +161,9 @@ async fn seed(pool: &PgPool, a: &ReaperArgs) -> anyhow::Result<()> {
     .execute(pool)
     .await?;
     sqlx::query(
-        "INSERT INTO lease_logs (lease_id, seq, at, stream, line)
-         SELECT l.lease_id, s, l.created_at + s * interval '1 second', 'stderr', 'bench output line ' || s
-         FROM leases l, generate_series(0, $1 - 1) s",
+        "INSERT INTO lease_logs (lease_id, at, stream, line)
+         SELECT l.lease_id, l.created_at + s * interval '1 second', 'stderr', 'bench output line ' || s
+         FROM leases l, generate_series(0, $1 - 1) s ORDER BY s",
     )
     .bind(a.log_lines)
     .execute(pool)
