@@ -68,8 +68,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .with_context(|| format!("binding worker.listen {}", config.worker.listen))?;
     tracing::info!(addr = %ops, "worker health and metrics listening");
 
-    let heartbeat =
-        tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let beat_until = CancellationToken::new();
+    let heartbeat = tokio::spawn(agent.clone().heartbeat_loop(
+        pool.clone(),
+        config.worker.heartbeat_interval,
+        beat_until.clone(),
+        stop.clone(),
+    ));
     let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
@@ -124,6 +129,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let _ = l.await;
     }
     let _ = cancel_listener.await;
+    beat_until.cancel();
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;
     tools.context("running the apalis worker (tools)")?;

@@ -19,13 +19,12 @@ failed AS (
     FROM lost WHERE o.op_id = lost.op_id
     RETURNING o.op_id, lost.worker_id, lost.host, lost.attempt),
 logged AS (
-    INSERT INTO operation_events (op_id, seq, at, kind, payload)
-    SELECT f.op_id, coalesce((SELECT max(e.seq) + 1 FROM operation_events e WHERE e.op_id = f.op_id), 0), $1, 'state',
+    INSERT INTO operation_events (op_id, at, kind, payload)
+    SELECT f.op_id, $1, 'state',
            jsonb_build_object('status', 'failed', 'reason', 'outcome_unknown', 'by', 'reaper', 'attempt', f.attempt,
                               'worker_id', f.worker_id, 'host', f.host,
                               'detail', 'its worker went offline while it ran; not re-run')
-    FROM failed f
-    ON CONFLICT (op_id, seq) DO NOTHING),
+    FROM failed f),
 killed AS (
     UPDATE apalis.jobs j SET status = 'Killed', done_at = $1,
            last_result = jsonb_build_object('Err', 'outcome_unknown: its worker went offline while it ran; not re-run')

@@ -26,12 +26,11 @@ op_failed AS (
     FROM failed f WHERE o.op_id = f.op_id AND o.status = 'queued'
     RETURNING o.op_id, f.lease_id),
 op_logged AS (
-    INSERT INTO operation_events (op_id, seq, at, kind, payload)
-    SELECT x.op_id, coalesce((SELECT max(e.seq) + 1 FROM operation_events e WHERE e.op_id = x.op_id), 0), $1, 'state',
+    INSERT INTO operation_events (op_id, at, kind, payload)
+    SELECT x.op_id, $1, 'state',
            jsonb_build_object('status', 'failed', 'reason', 'never_started', 'by', 'reaper',
                               'lease_id', x.lease_id, 'detail', 'no worker took the start job within ' || $4)
-    FROM op_failed x
-    ON CONFLICT (op_id, seq) DO NOTHING),
+    FROM op_failed x),
 unqueued AS (
     UPDATE apalis.jobs j SET status = 'Killed', done_at = $1,
            last_result = jsonb_build_object('Err', 'never started: the lease failed (never_started)')

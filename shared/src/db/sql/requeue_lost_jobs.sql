@@ -22,12 +22,11 @@ requeued AS (
     FROM orphans x WHERE j.id = x.job_id
     RETURNING x.op_id, x.job_id, x.job_type, x.agent_id, x.host),
 logged AS (
-    INSERT INTO operation_events (op_id, seq, at, kind, payload)
-    SELECT r.op_id, coalesce((SELECT max(e.seq) + 1 FROM operation_events e WHERE e.op_id = r.op_id), 0), $1, 'state',
+    INSERT INTO operation_events (op_id, at, kind, payload)
+    SELECT r.op_id, $1, 'state',
            jsonb_build_object('status', 'queued', 'reason', 'worker_offline', 'by', 'reaper', 'action', 'requeued',
                               'worker_id', r.agent_id, 'host', r.host,
                               'detail', 'its worker went offline; queued again for another worker')
-    FROM requeued r
-    ON CONFLICT (op_id, seq) DO NOTHING)
+    FROM requeued r)
 SELECT r.op_id FROM requeued r,
     LATERAL (SELECT pg_notify('apalis::job::insert', json_build_object('job_type', r.job_type, 'id', r.job_id)::text)) n

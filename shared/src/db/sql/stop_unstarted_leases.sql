@@ -26,12 +26,11 @@ op_cancelled AS (
     FROM ended d WHERE o.op_id = d.op_id AND o.status = 'queued'
     RETURNING o.op_id, d.lease_id, d.status),
 op_logged AS (
-    INSERT INTO operation_events (op_id, seq, at, kind, payload)
-    SELECT x.op_id, coalesce((SELECT max(e.seq) + 1 FROM operation_events e WHERE e.op_id = x.op_id), 0), $1, 'state',
+    INSERT INTO operation_events (op_id, at, kind, payload)
+    SELECT x.op_id, $1, 'state',
            jsonb_build_object('status', 'cancelled', 'reason', 'lease_' || x.status || '_before_start', 'by', 'reaper',
                               'lease_id', x.lease_id)
-    FROM op_cancelled x
-    ON CONFLICT (op_id, seq) DO NOTHING),
+    FROM op_cancelled x),
 unqueued AS (
     UPDATE apalis.jobs j SET status = 'Killed', done_at = $1,
            last_result = jsonb_build_object('Err', 'not started: the lease was stopped first')
