@@ -17,6 +17,8 @@ use mtcp_shared::config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use mcp::fixtures::switch::{ENV as FIXTURES_ENV, Fixtures, GatewayFlags, SwitchError};
+pub use mcp::fixtures::tool_names as fixture_tool_names;
 pub use state::AppState;
 
 /// A gateway bound to its port, ready to serve.
@@ -29,9 +31,22 @@ impl Application {
     /// Connect to the database (refusing an unmigrated one), start the notification listener and
     /// bind the HTTP port (`service.port` 0 picks a free one).
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
-        let state = AppState::connect(config, shutdown).await?;
+        Self::build_with(config, Fixtures::Off, shutdown).await
+    }
+
+    /// [`build`](Self::build), with the test-only conformance fixtures when `fixtures` says so
+    /// (refused unless the gateway listens on loopback).
+    pub async fn build_with(config: Config, fixtures: Fixtures, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let mut state = AppState::connect(config, shutdown).await?;
         let addr = format!("{}:{}", state.config.service.host, state.config.service.port);
         let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding the gateway to {addr}"))?;
+        if fixtures == Fixtures::Conformance {
+            fixtures.check_address(listener.local_addr()?)?;
+            tracing::warn!(
+                "TEST MODE: serving the MCP conformance fixtures; requests without a credential are accepted"
+            );
+            state.fixtures = Some(std::sync::Arc::new(mcp::fixtures::ConformanceFixtures::new()));
+        }
         Ok(Self { listener, state })
     }
 
@@ -85,5 +100,10 @@ async fn reload_on_sighup(state: AppState) {
 
 /// Build and serve the gateway until `shutdown` fires.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    Application::build(config, shutdown).await?.run_until_stopped().await
+    run_with(config, Fixtures::Off, shutdown).await
+}
+
+/// [`run`], with the test-only conformance fixtures when `fixtures` says so.
+pub async fn run_with(config: Config, fixtures: Fixtures, shutdown: CancellationToken) -> anyhow::Result<()> {
+    Application::build_with(config, fixtures, shutdown).await?.run_until_stopped().await
 }

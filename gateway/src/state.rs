@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::{FailureRecorder, KeyStore};
 use crate::ingest::IngestKeys;
+use crate::mcp::fixtures::ConformanceFixtures;
 use crate::waiter::Waiter;
 
 /// Cheap to clone; one per process.
@@ -31,6 +32,9 @@ pub struct AppState {
     pub ingest_keys: Arc<IngestKeys>,
     pub waiter: Waiter,
     pub shutdown: CancellationToken,
+    /// The conformance suite's fixtures; `None` (always, in production) unless the test-only
+    /// switch is on (`mcp::fixtures::switch`).
+    pub(crate) fixtures: Option<Arc<ConformanceFixtures>>,
 }
 
 impl AppState {
@@ -57,6 +61,7 @@ impl AppState {
             ingest_keys: Arc::new(ingest_keys),
             waiter,
             shutdown,
+            fixtures: None,
         })
     }
 

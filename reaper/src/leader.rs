@@ -35,7 +35,13 @@ pub(crate) async fn run(pool: PgPool, reaper: Reaper, interval: Duration, shutdo
         };
         if leader.is_some() {
             match reaper.run_once(chrono::Utc::now()).await {
-                Ok(report) => tracing::debug!(?report, "sweep done"),
+                Ok(report) => {
+                    tracing::debug!(?report, "sweep done");
+                    // Next tick at once; leadership is checked again before that sweep.
+                    if report.backlog() {
+                        tick.reset_immediately();
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "sweep failed"),
             }
         }

@@ -1,28 +1,75 @@
 //! The reaper: any number of replicas, one leader (Postgres advisory lock) sweeping on an interval.
 //! Each sweep is a set of bounded, set-based statements, steppable through `Reaper::run_once(now)`.
 
+mod actions;
 mod agents;
 mod leader;
 mod leases;
+mod recovery;
 mod retention;
+
+use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use mtcp_shared::config::{Config, ReaperConfig};
 use mtcp_shared::db;
+use mtcp_shared::domain::CATALOG;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// Rows one rule touches per sweep at most, so a sweep stays short under any backlog.
 pub const SWEEP_LIMIT: i64 = 1000;
 
-/// What one sweep did.
+/// What one sweep did, one field per rule.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Online agents silent past `agent_offline_after`, now offline.
     pub agents_marked_offline: usize,
-    pub leases_expired: usize,
+    /// Live leases (starting included) of offline owners, now `failed` (`owner_lost`).
     pub leases_owner_lost: usize,
+    /// Leases past `expires_at`, now `stopping` (`expired`).
+    pub leases_expired: usize,
+    /// Leases no worker started within `lease_start_deadline`, now `failed` (`never_started`).
+    pub leases_never_started: usize,
+    /// Leases stopped before any worker took them, now ended.
+    pub leases_ended_unstarted: usize,
+    /// Mutations running on offline workers, now `failed` (`outcome_unknown`).
+    pub ops_outcome_unknown: usize,
+    /// Jobs held by offline worker incarnations, back in their queue.
+    pub jobs_requeued: usize,
+    /// Jobs apalis' heartbeat rule re-queued (workers silent past `agent_offline_after`).
+    pub stale_jobs_requeued: u64,
+    /// Ended leases past `leases_retention`, deleted with their logs.
+    pub leases_deleted: u64,
+    /// Finished operations past `operations_retention`, deleted with their events.
+    pub operations_deleted: u64,
+    /// Finished apalis jobs past `operations_retention`, deleted.
+    pub jobs_deleted: u64,
+    /// Audit events past the audit retention, deleted.
     pub audit_events_deleted: u64,
+}
+
+impl SweepReport {
+    /// Some rule acted on `SWEEP_LIMIT` rows, so more may be waiting: the leader sweeps again at
+    /// once instead of after `reaper.interval`. Statements stay bounded (short locks) while a
+    /// backlog (a mass expiry, a lost worker's leases, retention after an outage) drains quickly.
+    pub fn backlog(&self) -> bool {
+        let limit = SWEEP_LIMIT as u64;
+        [
+            self.agents_marked_offline,
+            self.leases_owner_lost,
+            self.leases_expired,
+            self.leases_never_started,
+            self.leases_ended_unstarted,
+            self.ops_outcome_unknown,
+            self.jobs_requeued,
+        ]
+        .into_iter()
+        .map(|n| n as u64)
+        .chain([self.leases_deleted, self.operations_deleted, self.jobs_deleted, self.audit_events_deleted])
+        .any(|n| n >= limit)
+    }
 }
 
 /// The sweeps, independent of leadership so tests can step them.
@@ -32,22 +79,48 @@ pub struct Reaper {
     settings: ReaperConfig,
     /// Audit events older than this are deleted.
     audit_retention: std::time::Duration,
+    /// Tools whose jobs may run again after a worker died; every other tool runs at most once.
+    read_only: Vec<String>,
 }
 
 impl Reaper {
     pub fn new(pool: PgPool, settings: ReaperConfig, audit_retention: std::time::Duration) -> Self {
-        Self { pool, settings, audit_retention }
+        let read_only = CATALOG.iter().filter(|t| !t.mutating).map(|t| t.name.to_owned()).collect();
+        Self { pool, settings, audit_retention, read_only }
     }
 
-    /// One sweep at time `now`.
+    /// One sweep at time `now`. Each rule is one bounded statement that commits on its own, so a
+    /// failure part-way leaves every completed rule done and the next sweep carries on.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<SweepReport, db::DbError> {
-        let agents_marked_offline = agents::sweep(&self.pool, now, self.settings.agent_offline_after).await?;
-        let leases_expired = leases::expire(&self.pool, now).await?;
-        let leases_owner_lost = leases::fail_orphaned(&self.pool).await?;
-        let audit_events_deleted = retention::sweep_audit(&self.pool, now, self.audit_retention).await?;
-        let online = db::agents::count_online(&self.pool, "worker").await?;
+        let started = Instant::now();
+        let mut conn = self.pool.acquire().await?;
+        let s = &self.settings;
+        let agents_marked_offline = agents::sweep(&mut conn, now, s.agent_offline_after).await?;
+        let moved = leases::sweep(&mut conn, now, s.lease_start_deadline).await?;
+        let recovered = recovery::sweep(&mut conn, now, &self.read_only, s.agent_offline_after).await?;
+        let ages = retention::Ages {
+            leases: s.leases_retention,
+            operations: s.operations_retention,
+            audit_events: self.audit_retention,
+        };
+        let deleted = retention::sweep(&mut conn, now, ages).await?;
+        let online = db::agents::count_online(&mut *conn, "worker").await?;
         metrics::gauge!("mtcp_workers_online").set(online as f64);
-        Ok(SweepReport { agents_marked_offline, leases_expired, leases_owner_lost, audit_events_deleted })
+        metrics::histogram!("mtcp_reaper_sweep_duration_seconds").record(started.elapsed().as_secs_f64());
+        Ok(SweepReport {
+            agents_marked_offline,
+            leases_owner_lost: moved.owner_lost,
+            leases_expired: moved.expired,
+            leases_never_started: moved.never_started,
+            leases_ended_unstarted: moved.ended_unstarted,
+            ops_outcome_unknown: recovered.outcome_unknown,
+            jobs_requeued: recovered.requeued,
+            stale_jobs_requeued: recovered.stale_requeued,
+            leases_deleted: deleted.leases,
+            operations_deleted: deleted.operations,
+            jobs_deleted: deleted.jobs,
+            audit_events_deleted: deleted.audit_events,
+        })
     }
 }
 
@@ -63,4 +136,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
     leader::run(pool, reaper, config.reaper.interval, shutdown).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_at_the_limit_is_a_backlog_and_an_idle_sweep_is_not() {
+        assert!(!SweepReport::default().backlog());
+        let below = SweepReport { leases_expired: SWEEP_LIMIT as usize - 1, jobs_deleted: 5, ..Default::default() };
+        assert!(!below.backlog());
+        assert!(SweepReport { leases_expired: SWEEP_LIMIT as usize, ..Default::default() }.backlog());
+        assert!(SweepReport { operations_deleted: SWEEP_LIMIT as u64, ..Default::default() }.backlog());
+        // apalis' own re-enqueue has no limit: a large count of it is no backlog.
+        assert!(!SweepReport { stale_jobs_requeued: 5000, ..Default::default() }.backlog());
+    }
 }

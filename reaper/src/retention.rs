@@ -1,20 +1,53 @@
-//! Retention: old audit events are deleted in bounded batches.
+//! Retention: ended leases (and their logs), finished operations (and their events), finished
+//! apalis jobs and old audit events are deleted in bounded batches.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mtcp_shared::db;
-use sqlx::PgPool;
+use mtcp_shared::db::{self, retention};
+use sqlx::PgConnection;
 
 use crate::SWEEP_LIMIT;
+use crate::actions::{Action, count};
 
-/// Delete audit events older than `retention` (at most `SWEEP_LIMIT` per sweep).
-pub(crate) async fn sweep_audit(pool: &PgPool, now: DateTime<Utc>, retention: Duration) -> Result<u64, db::DbError> {
-    let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    let deleted = db::audit::delete_older_than(pool, cutoff, SWEEP_LIMIT).await?;
-    if deleted > 0 {
-        tracing::info!(deleted, "audit events past retention deleted");
-        metrics::counter!("mtcp_reaper_actions_total", "action" => "audit_retention").increment(deleted);
+/// How old rows may get.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ages {
+    pub leases: Duration,
+    pub operations: Duration,
+    pub audit_events: Duration,
+}
+
+/// What retention deleted.
+#[derive(Debug, Default)]
+pub(crate) struct Deleted {
+    pub leases: u64,
+    pub operations: u64,
+    pub jobs: u64,
+    pub audit_events: u64,
+}
+
+/// Delete what is past retention, at most `SWEEP_LIMIT` rows of each table per sweep. Leases go
+/// before operations: an operation a lease still references is kept until the lease goes.
+pub(crate) async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, ages: Ages) -> Result<Deleted, db::DbError> {
+    let ops_cutoff = db::before(now, ages.operations);
+    let deleted = Deleted {
+        leases: retention::delete_ended_leases(&mut *conn, db::before(now, ages.leases), SWEEP_LIMIT).await?,
+        operations: retention::delete_ended_operations(&mut *conn, ops_cutoff, SWEEP_LIMIT).await?,
+        // A job's row is its operation's queue history: same retention.
+        jobs: retention::delete_finished_jobs(&mut *conn, ops_cutoff, SWEEP_LIMIT).await?,
+        audit_events: db::audit::delete_older_than(&mut *conn, db::before(now, ages.audit_events), SWEEP_LIMIT).await?,
+    };
+    for (action, n) in [
+        (Action::RetentionLeases, deleted.leases),
+        (Action::RetentionOperations, deleted.operations),
+        (Action::RetentionJobs, deleted.jobs),
+        (Action::RetentionAuditEvents, deleted.audit_events),
+    ] {
+        if n > 0 {
+            tracing::info!(deleted = n, what = action.as_str(), "rows past retention deleted");
+        }
+        count(action, n);
     }
     Ok(deleted)
 }

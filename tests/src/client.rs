@@ -146,6 +146,11 @@ impl McpClient {
         Ok(())
     }
 
+    /// The underlying peer, for requests this wrapper has no helper for.
+    pub fn peer(&self) -> &rmcp::service::Peer<RoleClient> {
+        self.inner.peer()
+    }
+
     /// Close the session.
     pub async fn close(self) {
         let _ = self.inner.cancel().await;

@@ -1,9 +1,10 @@
 //! Test support: a fresh database per test, the whole stack started in-process on port 0 with the
-//! simulator as Teleport, and a real MCP client over HTTP.
+//! simulator as Teleport, and a real MCP client over HTTP (rmcp, or the Python clients in `python`).
 
 pub mod client;
 mod db;
 pub mod process;
+pub mod python;
 mod stack;
 
 pub use client::McpClient;

@@ -1,5 +1,6 @@
 //! The per-actor lease cap holds under concurrency: simultaneous creations by one actor with a cap
-//! of 10 leave exactly 10 leases (the groundwork of the proxy-lease tools).
+//! of 10 leave exactly 10 leases (the groundwork of the proxy-lease tools). Two reapers sweeping
+//! at once act on each lease and operation once. Lease logs keep only the last lines.
 
 use std::sync::Arc;
 
@@ -7,6 +8,8 @@ use mtcp_shared::db::leases::{Created, NewLease, create_capped};
 use mtcp_shared::domain::{LeaseKind, OpId};
 use mtcp_tests::TestDb;
 use tokio::sync::Barrier;
+
+mod reaper_support;
 
 /// Concurrent creations: each holds its own connection and transaction, and all reach the capped
 /// insert together.
@@ -112,31 +115,75 @@ async fn state(pool: &sqlx::PgPool, id: uuid::Uuid) -> (String, Option<String>) 
     sqlx::query_as("SELECT status, stop_reason FROM leases WHERE lease_id = $1").bind(id).fetch_one(pool).await.unwrap()
 }
 
-#[tokio::test]
-async fn the_reaper_expires_due_leases_and_fails_those_of_offline_owners_once() {
+/// Rows of each kind every rule acts on, so two concurrent reapers race on all of them.
+const PER_RULE: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_reapers_act_once_on_every_lease_and_operation() {
+    use reaper_support as rs;
     let db = TestDb::new().await.unwrap();
     let online = agent(&db.pool, "online").await;
     let offline = agent(&db.pool, "offline").await;
-    let due = lease(&db.pool, online, chrono::Duration::seconds(1)).await;
-    let fresh = lease(&db.pool, online, chrono::Duration::hours(1)).await;
-    let orphan = lease(&db.pool, offline, chrono::Duration::hours(1)).await;
-    // A fresh heartbeat keeps the online agent online through the sweep.
-    sqlx::query("UPDATE agents SET last_heartbeat_at = now()").execute(&db.pool).await.unwrap();
+    let mut due = Vec::new();
+    let mut orphans = Vec::new();
+    let mut unowned = Vec::new();
+    for _ in 0..PER_RULE {
+        let soon = rs::Lease { owner: Some(online), expires_in: chrono::Duration::seconds(1), ..rs::Lease::active() };
+        due.push(rs::lease(&db.pool, soon).await);
+        orphans.push(rs::lease(&db.pool, rs::Lease { owner: Some(offline), ..rs::Lease::active() }).await);
+        orphans.push(
+            rs::lease(&db.pool, rs::Lease { owner: Some(offline), status: "starting", ..rs::Lease::active() }).await,
+        );
+        unowned.push(rs::lease(&db.pool, rs::Lease::unowned("starting")).await);
+        let stopped =
+            rs::Lease { stop_reason: Some("stopped by alice"), op_status: "failed", ..rs::Lease::unowned("stopping") };
+        unowned.push(rs::lease(&db.pool, stopped).await);
+        for tool in ["create_access_request", "list_nodes"] {
+            let op = rs::op(&db.pool, tool, "running", Some(offline)).await;
+            rs::push_job(&db.pool, op, tool).await;
+            rs::lock_job(&db.pool, op, &format!("worker-{offline}"), "Running").await;
+        }
+    }
+    let fresh = rs::lease(&db.pool, rs::Lease { owner: Some(online), ..rs::Lease::active() }).await;
 
-    let settings = mtcp_shared::config::ReaperConfig::default();
-    let retention = std::time::Duration::from_secs(90 * 24 * 3600);
-    let reapers = [
-        mtcp_reaper::Reaper::new(db.pool.clone(), settings.clone(), retention),
-        mtcp_reaper::Reaper::new(db.pool.clone(), settings, retention),
-    ];
-    let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let reapers = [rs::reaper(&db.pool), rs::reaper(&db.pool)];
+    // Past the expiry of `due` and the start deadline of the unowned leases.
+    let later = chrono::Utc::now() + chrono::Duration::minutes(3);
     let (a, b) = tokio::join!(reapers[0].run_once(later), reapers[1].run_once(later));
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.leases_expired + b.leases_expired, 1, "two reapers move a lease once");
-    assert_eq!(a.leases_owner_lost + b.leases_owner_lost, 1);
-    assert_eq!(state(&db.pool, due).await, ("stopping".into(), Some("expired".into())));
+    let n = PER_RULE;
+    assert_eq!(a.leases_expired + b.leases_expired, n, "two reapers move a lease once");
+    assert_eq!(a.leases_owner_lost + b.leases_owner_lost, 2 * n);
+    assert_eq!(a.leases_never_started + b.leases_never_started, n);
+    assert_eq!(a.leases_ended_unstarted + b.leases_ended_unstarted, n);
+    assert_eq!(a.ops_outcome_unknown + b.ops_outcome_unknown, n);
+    assert_eq!(a.jobs_requeued + b.jobs_requeued, n);
+    for id in &due {
+        assert_eq!(state(&db.pool, *id).await, ("stopping".into(), Some("expired".into())));
+    }
+    for id in &orphans {
+        assert_eq!(state(&db.pool, *id).await, ("failed".into(), Some("owner_lost".into())));
+    }
     assert_eq!(state(&db.pool, fresh).await, ("active".into(), None));
-    assert_eq!(state(&db.pool, orphan).await, ("failed".into(), Some("owner_lost".into())));
+    // One record per action: a system line per lease moved, a state event per operation.
+    let lines: Vec<i64> =
+        sqlx::query_scalar("SELECT count(*) FROM lease_logs WHERE stream = 'system' GROUP BY lease_id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(lines.len(), due.len() + orphans.len() + unowned.len());
+    assert!(lines.iter().all(|&c| c == 1), "{lines:?}");
+    let events: Vec<i64> =
+        sqlx::query_scalar("SELECT count(*) FROM operation_events WHERE kind = 'state' GROUP BY op_id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    // Lost mutations, re-queued reads, and the queued starts of the never-started leases.
+    assert_eq!(events.len(), 3 * n);
+    assert!(events.iter().all(|&c| c == 1), "{events:?}");
+    // And nothing more to do.
+    let again = reapers[0].run_once(later).await.unwrap();
+    assert_eq!(again, mtcp_reaper::SweepReport::default());
 }
 
 #[tokio::test]

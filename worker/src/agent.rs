@@ -51,14 +51,22 @@ impl Agent {
         format!("leases-{}", self.id)
     }
 
-    /// Heartbeat until `stop` fires. Returns true if the reaper declared this incarnation offline,
-    /// in which case `stop` is cancelled: its jobs are being recovered elsewhere.
-    pub async fn heartbeat_loop(self, pool: PgPool, every: Duration, stop: CancellationToken) -> bool {
+    /// Heartbeat until `until` fires. Returns true if the reaper declared this incarnation offline,
+    /// in which case `stop` is cancelled: its jobs are being recovered elsewhere. The beat outlives
+    /// the work (`until` fires after the leases are stopped), so a slow clean shutdown never looks
+    /// like a dead worker to the reaper.
+    pub async fn heartbeat_loop(
+        self,
+        pool: PgPool,
+        every: Duration,
+        until: CancellationToken,
+        stop: CancellationToken,
+    ) -> bool {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.cancelled() => return false,
+                _ = until.cancelled() => return false,
                 _ = tick.tick() => {}
             }
             match db::agents::heartbeat(&pool, self.id).await {

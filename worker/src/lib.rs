@@ -74,8 +74,13 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         .with_context(|| format!("binding worker.listen {}", config.worker.listen))?;
     tracing::info!(addr = %ops, "worker health and metrics listening");
 
-    let heartbeat =
-        tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let beat_until = CancellationToken::new();
+    let heartbeat = tokio::spawn(agent.clone().heartbeat_loop(
+        pool.clone(),
+        config.worker.heartbeat_interval,
+        beat_until.clone(),
+        stop.clone(),
+    ));
     let depth = tokio::spawn(queue_depth::run(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
     let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
@@ -132,6 +137,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     }
     let _ = cancel_listener.await;
     let _ = depth.await;
+    beat_until.cancel();
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;
     tools.context("running the apalis worker (tools)")?;

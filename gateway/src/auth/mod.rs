@@ -120,6 +120,9 @@ async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> 
 pub async fn require_bearer(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let outcome = match bearer(&req) {
         Ok(token) => authenticate(&st, token).await,
+        // Test-only conformance mode (loopback only, checked at start): the suite's client sends
+        // no credential. A credential that is sent is still checked.
+        Err(AuthFailure::Missing) if st.fixtures.is_some() => Ok(crate::mcp::fixtures::actor()),
         Err(e) => Err(e),
     };
     match outcome {

@@ -2,6 +2,7 @@
 
 mod args;
 mod call;
+pub(crate) mod fixtures;
 mod leases;
 mod local;
 mod server;

@@ -31,8 +31,9 @@ impl Config {
             fig = fig.merge(Yaml::file_exact(path));
         }
         let fig = fig
-            // MTCP_CONFIG names the file (the binaries' `--config`); it is not a key.
-            .merge(Env::prefixed("MTCP_").ignore(&["CONFIG"]).split("__").lowercase(true))
+            // Variables of the binaries' command lines, not keys: MTCP_CONFIG names the file (`--config`),
+            // MTCP_CONFORMANCE_FIXTURES is the second key of the gateway's test-only switch.
+            .merge(Env::prefixed("MTCP_").ignore(&["CONFIG", "CONFORMANCE_FIXTURES"]).split("__").lowercase(true))
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
         let config: Config = fig.extract().map_err(|e| describe(e, file))?;
         config.validate()?;

@@ -104,6 +104,9 @@ fn environment_overrides_the_file_and_names_bad_values() {
         jail.set_env("MTCP_CONFIG", "config.yaml");
         let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
         assert_eq!(c.service.port, 9443);
+        // Nor is the second key of the gateway's test-only conformance switch.
+        jail.set_env("MTCP_CONFORMANCE_FIXTURES", "1");
+        assert!(Config::load(Some(std::path::Path::new("config.yaml"))).is_ok());
 
         jail.set_env("MTCP_WORKER__CONCURRENCY", "lots");
         let err = Config::load(Some(std::path::Path::new("config.yaml"))).unwrap_err().to_string();

@@ -52,21 +52,29 @@ pub async fn deregister(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<(),
     Ok(())
 }
 
-/// Mark every online agent silent since before `now - threshold` offline; returns their ids.
+/// An agent the offline sweep took offline.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WentOffline {
+    pub agent_id: Uuid,
+    pub host: String,
+    pub last_heartbeat_at: DateTime<Utc>,
+}
+
+/// Mark every online agent silent since before `now - threshold` offline; returns them.
 /// One set-based statement, bounded by `limit` per sweep.
 pub async fn mark_stale_offline(
     conn: impl PgExecutor<'_>,
     now: DateTime<Utc>,
     threshold: Duration,
     limit: i64,
-) -> Result<Vec<Uuid>, DbError> {
-    let cutoff = now - chrono::Duration::from_std(threshold).unwrap_or(chrono::Duration::MAX);
-    Ok(sqlx::query_scalar(
+) -> Result<Vec<WentOffline>, DbError> {
+    let cutoff = super::before(now, threshold);
+    Ok(sqlx::query_as(
         "UPDATE agents SET status = 'offline', offline_at = $1
          WHERE agent_id IN (SELECT agent_id FROM agents
                             WHERE status = 'online' AND last_heartbeat_at < $2
                             ORDER BY last_heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-         RETURNING agent_id",
+         RETURNING agent_id, host, last_heartbeat_at",
     )
     .bind(now)
     .bind(cutoff)

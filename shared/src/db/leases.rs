@@ -163,41 +163,6 @@ pub async fn end(
     Ok(r.rows_affected() == 1)
 }
 
-/// Leases past their expiry → `stopping` (reason `expired`), announced to their owners. One
-/// bounded set-based statement; a lease is moved once whatever the number of reapers.
-pub async fn expire_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, DbError> {
-    Ok(sqlx::query_scalar(
-        "WITH due AS (
-            SELECT lease_id FROM leases WHERE status IN ('starting', 'active') AND expires_at <= $1
-            ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED),
-          upd AS (
-            UPDATE leases l SET status = 'stopping', stop_reason = 'expired' FROM due
-            WHERE l.lease_id = due.lease_id RETURNING l.lease_id)
-         SELECT lease_id FROM upd, LATERAL (SELECT pg_notify($3, lease_id::text)) n",
-    )
-    .bind(now)
-    .bind(limit)
-    .bind(LEASES_CHANNEL)
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Live leases whose owner agent is offline → `failed` (`owner_lost`): nobody can stop their
-/// processes any more except the owner's next incarnation, which kills leftovers at start.
-pub async fn fail_orphaned(conn: &mut PgConnection, limit: i64) -> Result<Vec<Uuid>, DbError> {
-    Ok(sqlx::query_scalar(
-        "WITH lost AS (
-            SELECT l.lease_id FROM leases l JOIN agents a ON a.agent_id = l.agent_id
-            WHERE l.status IN ('active', 'stopping') AND a.status = 'offline'
-            LIMIT $1 FOR UPDATE OF l SKIP LOCKED)
-         UPDATE leases l SET status = 'failed', stop_reason = 'owner_lost', ended_at = now()
-         FROM lost WHERE l.lease_id = lost.lease_id RETURNING l.lease_id",
-    )
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// A lease as read back.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LeaseRow {

@@ -1,5 +1,5 @@
-//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, audit events,
-//! notifications.
+//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, leases, audit
+//! events, notifications, and the reaper's sweeps (lease sweeps, recovery, retention).
 //! Functions take an executor so callers can combine them in one transaction.
 
 pub mod agents;
@@ -9,9 +9,12 @@ pub mod cancel;
 pub mod health;
 pub mod jobs;
 pub mod leader;
+pub mod lease_sweeps;
 pub mod leases;
 pub mod operations;
 pub mod rate_limit;
+pub mod recovery;
+pub mod retention;
 
 use std::time::Duration;
 
@@ -49,10 +52,10 @@ pub async fn connect(url: &str, max_connections: u32, connect_timeout: Duration)
         .map_err(DbError::Connect)
 }
 
-/// Apply our migrations and apalis'.
+/// Apply apalis' migrations, then ours: ours add indexes to `apalis.jobs`.
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
-    MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
     apalis_postgres::PostgresStorage::<()>::setup(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+    MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
     Ok(())
 }
 
@@ -99,6 +102,14 @@ pub(crate) fn storable_json(v: &serde_json::Value) -> serde_json::Value {
         }
         other => other.clone(),
     }
+}
+
+/// `now - age`, saturating: a configured age too large to subtract means "before any time".
+pub fn before(now: chrono::DateTime<chrono::Utc>, age: Duration) -> chrono::DateTime<chrono::Utc> {
+    chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
 }
 
 /// A cheap round trip for readiness probes.

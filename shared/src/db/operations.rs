@@ -344,8 +344,7 @@ pub const PROGRESS_CHANNEL: &str = "mtcp_progress";
 pub async fn add_progress(conn: impl PgExecutor<'_>, op_id: OpId, progress: &Value) -> Result<(), DbError> {
     sqlx::query(
         "WITH ev AS (
-            INSERT INTO operation_events (op_id, seq, kind, payload)
-            SELECT $1, coalesce(max(seq) + 1, 0), 'progress', $2 FROM operation_events WHERE op_id = $1
+            INSERT INTO operation_events (op_id, kind, payload) VALUES ($1, 'progress', $2)
             RETURNING op_id),
           upd AS (UPDATE operations SET progress = $2 WHERE op_id = $1 AND status = 'running' RETURNING op_id)
          SELECT pg_notify($3, $1::text) FROM ev",

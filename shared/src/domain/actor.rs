@@ -20,6 +20,9 @@ pub enum AuthSource {
     DatabaseApiKey,
     /// A JWT from the configured OIDC identity provider.
     Jwt,
+    /// No credential: the fixed actor of the gateway's test-only conformance mode (loopback only,
+    /// `--conformance-fixtures`). Never seen in production.
+    ConformanceFixture,
 }
 
 /// An authenticated caller: who it is and which policy role it holds.

@@ -93,7 +93,7 @@ pub const METRICS: &[Metric] = &[
     m("mtcp_reaper_leader", Gauge, Count, &[], "reaper",
       "1 while this reaper holds the leader lock, else 0."),
     m("mtcp_reaper_actions_total", Counter, Count, &["action"], "reaper",
-      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, retention deletes, …)."),
+      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, lease_never_started, lease_ended_unstarted, op_outcome_unknown, job_requeued, retention_*)."),
     m("mtcp_reaper_sweep_duration_seconds", Histogram, Seconds, &[], "reaper",
       "Duration of one reaper sweep."),
 ];

@@ -1,6 +1,10 @@
 //! `bench`: end-to-end `tools/call list_nodes` latency and throughput at several client counts,
-//! next to the simulator's own run time for the same command. Needs DATABASE_URL (a server the
-//! benchmark may create a database on) and release binaries (`cargo build --release --bins`).
+//! next to the simulator's own run time for the same command; `bench reaper` times the reaper's
+//! sweeps over a large lease table instead. Needs DATABASE_URL (a server the benchmark may create a
+//! database on) and release binaries (`cargo build --release --bins`).
+
+#[path = "bench/reaper.rs"]
+mod reaper;
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +14,9 @@ use mtcp_tests::{McpClient, Stack, StackOptions};
 #[derive(Parser)]
 #[command(about = "End-to-end benchmark of the control plane")]
 struct Args {
+    /// Another benchmark instead of the end-to-end calls.
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Concurrent MCP clients per round.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     clients: Vec<usize>,
@@ -29,6 +36,12 @@ struct Args {
     /// Tool to call.
     #[arg(long, default_value = "list_nodes")]
     tool: String,
+}
+
+#[derive(clap::Subcommand)]
+enum Mode {
+    /// The reaper's sweeps (`run_once`) over a large lease table on a fresh database.
+    Reaper(reaper::ReaperArgs),
 }
 
 fn humantime_secs(s: &str) -> Result<Duration, String> {
@@ -72,6 +85,9 @@ fn simulator_times(stack: &Stack, n: usize) -> Vec<Duration> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Mode::Reaper(a)) = args.mode {
+        return reaper::run(a).await;
+    }
     // A limit high enough never to refuse, so every call still pays for the rate-limit check.
     let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.policy.rate_limit_per_minute = 100_000_000);
     let opts = StackOptions { worker_concurrency: args.worker_concurrency, tweak: Some(tweak), ..Default::default() };
