@@ -48,8 +48,19 @@ impl TestDb {
         Self::create().await
     }
 
+    /// Create and migrate a fresh database on another server than `DATABASE_URL`'s (a private
+    /// server a test may stop and start).
+    pub async fn on_server(server: &str) -> anyhow::Result<Self> {
+        let db = Self::create_on(server.to_owned()).await?;
+        mtcp_shared::db::migrate(&db.pool).await?;
+        Ok(db)
+    }
+
     async fn create() -> anyhow::Result<Self> {
-        let server = server_url();
+        Self::create_on(server_url()).await
+    }
+
+    async fn create_on(server: String) -> anyhow::Result<Self> {
         let admin_url = with_database(&server, "postgres");
         let name = format!("mtcp_t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await?;

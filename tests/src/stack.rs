@@ -30,6 +30,8 @@ pub struct StackOptions {
     pub worker_concurrency: usize,
     /// Applied to the configuration last (policy file, passthrough switches, OIDC…).
     pub tweak: Option<Tweak>,
+    /// The PostgreSQL server to create the database on (default: `DATABASE_URL`'s).
+    pub server: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -42,6 +44,7 @@ impl Default for StackOptions {
             call_budget: Duration::from_secs(30),
             worker_concurrency: 8,
             tweak: None,
+            server: None,
         }
     }
 }
@@ -64,7 +67,10 @@ pub struct Stack {
 impl Stack {
     /// Start gateway + worker + reaper on a fresh database.
     pub async fn start(opts: StackOptions) -> anyhow::Result<Self> {
-        let db = TestDb::new().await?;
+        let db = match &opts.server {
+            Some(server) => TestDb::on_server(server).await?,
+            None => TestDb::new().await?,
+        };
         let dir = tempfile::tempdir()?;
         let mut config = Config::default();
         config.database.url = Some(SecretString::from(db.url.clone()));

@@ -103,7 +103,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
                 .queue(name)
                 .batch_size(batch_size)
                 .heartbeat_interval(config.worker.heartbeat_interval)
-                .missed_heartbeats(3),
+                .missed_heartbeats(apalis_missed_heartbeats(&config)),
         );
         let wakeups =
             wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), name.into()), wakeup::ECHO_DELAYS);
@@ -146,4 +146,16 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         anyhow::bail!("the reaper declared this worker offline (missed heartbeats); exiting so it can be restarted");
     }
     Ok(())
+}
+
+/// How many heartbeats apalis lets a worker miss before its own sweep re-enqueues that worker's
+/// jobs. Recovery is the reaper's (after `reaper.agent_offline_after`, with the delivery rules:
+/// reads re-queued, mutations ended `outcome_unknown`), so apalis's sweep is pushed far past it.
+/// Left close, apalis re-enqueues the running jobs of a live worker that is merely slow (its
+/// threshold counts whole seconds: under 1 s it is 0, and every heartbeat re-enqueues every running
+/// job), and a mutation still running is then reported `outcome_unknown` by its second claim.
+fn apalis_missed_heartbeats(config: &Config) -> usize {
+    let horizon = (config.reaper.agent_offline_after * 10).max(std::time::Duration::from_secs(600));
+    let beat = config.worker.heartbeat_interval.max(std::time::Duration::from_millis(1));
+    (horizon.as_millis() / beat.as_millis()) as usize + 1
 }
