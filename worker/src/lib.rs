@@ -21,6 +21,8 @@ use mtcp_shared::teleport::{Runner, RunnerSettings};
 use tokio_util::sync::CancellationToken;
 
 pub use agent::Agent;
+/// The queue's wake-ups, public so `bench ceiling` builds its no-op worker exactly like this one.
+pub use wakeup::{ECHO_DELAYS, WithEcho};
 
 /// What every job handler needs.
 pub(crate) struct JobContext {
