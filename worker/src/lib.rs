@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use agent::Agent;
+/// The queue's wake-ups, public so `bench ceiling` builds its no-op worker exactly like this one.
+pub use wakeup::{ECHO_DELAYS, WithEcho};
 
 /// What every job handler needs.
 pub(crate) struct JobContext {

@@ -1,8 +1,14 @@
 //! `bench`: end-to-end `tools/call list_nodes` latency and throughput at several client counts,
-//! next to the simulator's own run time for the same command; `bench reaper` times the reaper's
-//! sweeps over a large lease table instead. Needs DATABASE_URL (a server the benchmark may create a
+//! next to the simulator's own run time for the same command; `bench ceiling` measures what the
+//! machine allows (the database cycle with a no-op job, the simulator's spawn rate); `bench memory`
+//! the services' RSS idle and with many calls open; `bench reaper` the reaper's sweeps over a large
+//! lease table. Needs DATABASE_URL (a server the benchmark may create a
 //! database on) and release binaries (`cargo build --release --bins`).
 
+#[path = "bench/ceiling.rs"]
+mod ceiling;
+#[path = "bench/memory.rs"]
+mod memory;
 #[path = "bench/reaper.rs"]
 mod reaper;
 
@@ -42,6 +48,10 @@ struct Args {
 enum Mode {
     /// The reaper's sweeps (`run_once`) over a large lease table on a fresh database.
     Reaper(reaper::ReaperArgs),
+    /// The ceiling: the database cycle of a call with a no-op job, and the simulator's spawn rate.
+    Ceiling(ceiling::CeilingArgs),
+    /// Gateway and worker RSS (separate processes), idle and with many calls held open.
+    Memory(memory::MemoryArgs),
 }
 
 fn humantime_secs(s: &str) -> Result<Duration, String> {
@@ -85,8 +95,11 @@ fn simulator_times(stack: &Stack, n: usize) -> Vec<Duration> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Mode::Reaper(a)) = args.mode {
-        return reaper::run(a).await;
+    match args.mode {
+        Some(Mode::Reaper(a)) => return reaper::run(a).await,
+        Some(Mode::Ceiling(a)) => return ceiling::run(a).await,
+        Some(Mode::Memory(a)) => return memory::run(a).await,
+        None => {}
     }
     // A limit high enough never to refuse, so every call still pays for the rate-limit check.
     let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.policy.rate_limit_per_minute = 100_000_000);
@@ -101,8 +114,8 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&sim, 0.95)),
         ms(percentile(&sim, 0.99))
     );
-    println!("\n| clients | calls | calls/s | p50 ms | p95 ms | p99 ms | errors |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("\n| clients | calls | calls/s | p50 ms | p95 ms | p99 ms | errors | pickup p50 ms | pickup p99 ms |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &args.clients {
         let mut clients = Vec::new();
         for _ in 0..n {
@@ -112,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
         for c in &clients {
             c.call(&args.tool, serde_json::json!({})).await?;
         }
+        let since: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&stack.db.pool).await?;
         let deadline = Instant::now() + args.seconds;
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -174,8 +188,9 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
+        let (pickup50, pickup99) = ceiling::pickup(&stack.db.pool, since).await?;
         println!(
-            "| {n} | {} | {:.1} | {} | {} | {} | {errors} |",
+            "| {n} | {} | {:.1} | {} | {} | {} | {errors} | {pickup50:.2} | {pickup99:.2} |",
             all.len(),
             all.len() as f64 / elapsed.as_secs_f64(),
             ms(percentile(&all, 0.5)),
