@@ -47,10 +47,12 @@ static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `key=value`, `key: value`, `"key": "value"` where the key names a secret — also with escaped
 /// quotes (`\"key\": \"value\"`, a JSON document inside a JSON string) and with a list value
-/// (`"key": ["a", "b"]`, possibly over several lines).
+/// (`"key": ["a", "b"]`, possibly over several lines). So that redacting twice changes nothing, a
+/// list is read past `]` inside its quoted items (`["[REDACTED]"]` is one value), and a list with
+/// no `]` at all runs to the end (else the `]` of a marker put inside it closed it the second time).
 static SECRET_KV: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)((?:\\?["'])?\b[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)(?:\\?["'])?[ \t]*[:=][ \t]*)(\[[^\]]*\]|\\"(?:[^"\\\n]|\\[^"\n])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'{}\[\]\\][^\s,;&"'}\]\\]*)"#,
+        r#"(?i)((?:\\?["'])?\b[a-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|private[_-]?key|access[_-]?key|token)(?:\\?["'])?[ \t]*[:=][ \t]*)(\[(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\]"'])*\]|\[[^\]]*(?:\]|$)|\\"(?:[^"\\\n]|\\[^"\n])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'{}\[\]\\][^\s,;&"'}\]\\]*)"#,
     )
 });
 /// YAML: a secret-named key whose value is a block list (`key:` then `- item` lines).
@@ -60,10 +62,13 @@ static SECRET_YAML_LIST: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static AWS_ACCESS_KEY_ID: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"));
-/// A bare 40-character AWS secret access key; the closure below demands mixed case and a digit,
-/// which keeps hex digests (git SHAs) out.
-static AWS_SECRET_KEY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})([^A-Za-z0-9/+=]|$)"));
+/// A bare 40-character AWS secret access key. Matches each maximal run of at least 40 key
+/// characters (a match cannot start inside a run: it would start at the run's beginning), with any
+/// `=` padding after it; [`AwsSecret`] keeps those that are exactly 40 characters, unpadded, of
+/// mixed case with a digit (which keeps hex digests, git SHAs, out). Runs, not a 40-character
+/// window with a separator on each side: that consumed the separator, so of two keys one space
+/// apart only the first was redacted.
+static AWS_SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z0-9/+]{40,}=*"));
 /// `tctl get token/<name>`: the name of a join token is its secret.
 static TOKEN_RESOURCE_REF: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(tokens?/)[^\s,]+"));
 
@@ -181,16 +186,15 @@ pub struct LineRedactor {
 impl LineRedactor {
     /// The redacted form of the stream's next line.
     pub fn line(&mut self, line: &str) -> String {
-        if self.in_pem {
-            if line.contains("-----END ") {
-                self.in_pem = false;
-            }
-            return REDACTED.to_owned();
-        }
-        if line.contains("-----BEGIN ") && !PEM_BLOCK.is_match(line) {
-            self.in_pem = true;
-        }
-        redact_text(line)
+        let was_in_pem = self.in_pem;
+        // The last marker on the line decides: a block can end and the next one begin on one line
+        // (a body then leaked when only the END was seen).
+        self.in_pem = match (line.rfind("-----BEGIN "), line.rfind("-----END ")) {
+            (None, None) => was_in_pem,
+            (Some(begin), end) => end.is_none_or(|end| begin > end),
+            (None, Some(_)) => false,
+        };
+        if was_in_pem { REDACTED.to_owned() } else { redact_text(line) }
     }
 }
 
@@ -204,32 +208,58 @@ pub fn redact_argv(args: &[String]) -> Vec<String> {
     DEFAULT.argv(args)
 }
 
+/// Passes of the patterns at most. One pass can leave text that another pattern reads differently
+/// once a marker stands next to it (the fuzzer: `--token=-x\y` lost `-x` to the key=value pattern,
+/// which stops at `\`, and the flag pattern took `\y` on the next pass), so redaction repeats
+/// until a pass changes nothing. That also makes it idempotent. Text without secrets takes one pass.
+const MAX_PASSES: usize = 4;
+
 fn apply_patterns(s: Cow<'_, str>) -> Cow<'_, str> {
-    let mut s = s;
-    let mut replace = |re: &Regex, with: &str| {
-        if re.is_match(&s) {
-            s = Cow::Owned(re.replace_all(&s, with).into_owned());
+    let mut current = one_pass(s);
+    for _ in 1..MAX_PASSES {
+        if matches!(current, Cow::Borrowed(_)) {
+            break;
         }
-    };
-    replace(&PEM_BLOCK, REDACTED);
-    replace(&PEM_OPEN, REDACTED);
-    replace(&PEM_BASE64, REDACTED);
-    replace(&JWT, REDACTED);
-    replace(&URL_CREDENTIALS, "${1}[REDACTED]@");
-    replace(&BEARER, "${1}[REDACTED]");
-    replace(&HEADER, "${1}${2}[REDACTED]");
-    replace(&SECRET_FLAG, "${1}[REDACTED]");
-    replace(&AWS_ACCESS_KEY_ID, REDACTED);
-    if SECRET_YAML_LIST.is_match(&s) {
-        s = Cow::Owned(SECRET_YAML_LIST.replace_all(&s, "${1}- [REDACTED]\n").into_owned());
+        let next = one_pass(Cow::Borrowed(&current)).into_owned();
+        if next == *current {
+            break;
+        }
+        current = Cow::Owned(next);
     }
-    if SECRET_KV.is_match(&s) {
-        s = Cow::Owned(SECRET_KV.replace_all(&s, kv_replacement).into_owned());
-    }
-    if AWS_SECRET_KEY.is_match(&s) {
-        s = Cow::Owned(AWS_SECRET_KEY.replace_all(&s, aws_secret_replacement).into_owned());
-    }
+    current
+}
+
+fn one_pass(s: Cow<'_, str>) -> Cow<'_, str> {
+    let mut s = s;
+    replace(&mut s, &PEM_BLOCK, REDACTED);
+    replace(&mut s, &PEM_OPEN, REDACTED);
+    replace(&mut s, &PEM_BASE64, REDACTED);
+    replace(&mut s, &JWT, REDACTED);
+    replace(&mut s, &URL_CREDENTIALS, "${1}[REDACTED]@");
+    replace(&mut s, &BEARER, "${1}[REDACTED]");
+    replace(&mut s, &HEADER, "${1}${2}[REDACTED]");
+    replace(&mut s, &SECRET_FLAG, flag_replacement);
+    replace(&mut s, &AWS_ACCESS_KEY_ID, REDACTED);
+    replace(&mut s, &SECRET_YAML_LIST, "${1}- [REDACTED]\n");
+    replace(&mut s, &SECRET_KV, kv_replacement);
+    replace(&mut s, &AWS_SECRET_KEY, AwsSecret);
     s
+}
+
+/// Replaces every match of `re` in `s`, allocating only when there is one.
+fn replace(s: &mut Cow<'_, str>, re: &Regex, with: impl regex::Replacer) {
+    if re.is_match(s) {
+        *s = Cow::Owned(re.replace_all(s, with).into_owned());
+    }
+}
+
+/// Keeps the quotes of a quoted flag value: `--token='x'0` became `--token=[REDACTED]0`, which a
+/// second pass read as a new unquoted value (redaction must change nothing the second time).
+fn flag_replacement(caps: &Captures<'_>) -> String {
+    match caps[2].chars().next() {
+        Some(q @ ('"' | '\'')) => format!("{}{q}{REDACTED}{q}", &caps[1]),
+        _ => format!("{}{REDACTED}", &caps[1]),
+    }
 }
 
 fn kv_replacement(caps: &Captures<'_>) -> String {
@@ -251,12 +281,18 @@ fn kv_replacement(caps: &Captures<'_>) -> String {
     }
 }
 
-fn aws_secret_replacement(caps: &Captures<'_>) -> String {
-    let candidate = &caps[2];
-    let looks_random = candidate.bytes().any(|b| b.is_ascii_uppercase())
-        && candidate.bytes().any(|b| b.is_ascii_lowercase())
-        && candidate.bytes().any(|b| b.is_ascii_digit());
-    if looks_random { format!("{}{REDACTED}{}", &caps[1], &caps[3]) } else { caps[0].to_owned() }
+/// The replacer of [`AWS_SECRET_KEY`].
+struct AwsSecret;
+
+impl regex::Replacer for AwsSecret {
+    fn replace_append(&mut self, caps: &Captures<'_>, dst: &mut String) {
+        let run = &caps[0];
+        let looks_random = run.len() == 40
+            && run.bytes().any(|b| b.is_ascii_uppercase())
+            && run.bytes().any(|b| b.is_ascii_lowercase())
+            && run.bytes().any(|b| b.is_ascii_digit());
+        dst.push_str(if looks_random { REDACTED } else { run });
+    }
 }
 
 /// Key names (compared on their last words, case-insensitively) whose values are secrets.
@@ -329,5 +365,25 @@ mod line_tests {
         .collect();
         assert!(out.iter().all(|l| !l.contains("MIIE") && !l.contains("Kq7f")), "{out:?}");
         assert_eq!((out[0].as_str(), out[5].as_str()), ("connecting failed; key:", "retrying"));
+    }
+
+    /// Found by the property tests: the second key's body was printed in clear.
+    #[test]
+    fn a_key_that_begins_on_the_end_line_of_another_is_redacted_too() {
+        let mut r = LineRedactor::default();
+        let out: Vec<String> = [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEAzZ9x",
+            "-----END RSA PRIVATE KEY----------BEGIN EC PRIVATE KEY-----",
+            "Kq7fxZzmwlL6dac6yW7S",
+            "-----END EC PRIVATE KEY-----",
+            "-----BEGIN CERTIFICATE----- MIIB -----END CERTIFICATE-----",
+            "after",
+        ]
+        .iter()
+        .map(|l| r.line(l))
+        .collect();
+        assert!(out.iter().all(|l| !l.contains("MIIE") && !l.contains("Kq7f") && !l.contains("MIIB")), "{out:?}");
+        assert_eq!(out[6], "after", "a block on one line closes itself");
     }
 }

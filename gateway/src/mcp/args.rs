@@ -2,12 +2,17 @@
 //! against domain rules. Every error names the argument and what is wrong with it.
 
 use chrono::{DateTime, Utc};
-use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, RequestId, RequestedResource, ToolSpec, parse_listen_addr};
+use mtcp_shared::domain::{
+    LeaseKind, LeaseTarget, OpId, RequestId, RequestedResource, ToolSpec, escaped, parse_listen_addr, quoted,
+};
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+#[cfg(test)]
+mod props;
 
 /// Longest accepted `reason`.
 pub const MAX_REASON: usize = 1024;
@@ -204,9 +209,8 @@ pub const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 
 /// Parse a lease id argument.
 pub fn lease_id(s: &str) -> Result<uuid::Uuid, String> {
-    uuid::Uuid::parse_str(s).map_err(|_| {
-        format!("`lease_id`: {:?} is not a lease id (a UUID as returned by start_proxy)", clip(s.to_owned()))
-    })
+    uuid::Uuid::parse_str(s)
+        .map_err(|_| format!("`lease_id`: {} is not a lease id (a UUID as returned by start_proxy)", quoted(s, ECHO)))
 }
 
 /// The arguments as they are recorded: redacted, with `run_*_command` argv redacted as a command
@@ -259,6 +263,8 @@ fn audited(args: JsonObject, reason: String, ticket: Option<String>) -> Result<V
 
 /// Longest error message echoed back (values in serde's messages can be huge).
 const MAX_MESSAGE: usize = 300;
+/// Printed characters of a refused value or argument name echoed back, escapes included.
+const ECHO: usize = 82;
 
 fn clip(s: String) -> String {
     if s.chars().count() <= MAX_MESSAGE {
@@ -271,7 +277,8 @@ fn clip(s: String) -> String {
 /// Parse into the tool's type; errors name the argument (`since`, `resources[2]`).
 fn parse<T: DeserializeOwned>(args: &JsonObject) -> Result<T, String> {
     serde_path_to_error::deserialize(Value::Object(args.clone())).map_err(|e| {
-        let path = e.path().to_string();
+        // The path holds the caller's key names, which can be as long as they like.
+        let path = escaped(&e.path().to_string(), ECHO);
         let inner = clip(e.into_inner().to_string());
         if path == "." { inner } else { format!("`{path}`: {inner}") }
     })
@@ -316,8 +323,8 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
                 && mtcp_shared::domain::OperationStatus::parse(status).is_none()
             {
                 return Err(format!(
-                    "`status`: {:?} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled",
-                    clip(status.clone())
+                    "`status`: {} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled",
+                    quoted(status, ECHO)
                 ));
             }
             if a.limit.is_some_and(|l| l == 0 || l > 500) {
@@ -331,8 +338,8 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
                 && cap.parse::<mtcp_shared::domain::Capability>().is_err()
             {
                 return Err(format!(
-                    "`capability`: {:?} is not a capability (e.g. inventory.nodes, auth.authenticate)",
-                    clip(cap.clone())
+                    "`capability`: {} is not a capability (e.g. inventory.nodes, auth.authenticate)",
+                    quoted(cap, ECHO)
                 ));
             }
             Ok(plain(args))
@@ -427,7 +434,7 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         }
         _ => {
             if let Some(extra) = args.keys().next() {
-                return Err(format!("{} takes no arguments, but `{}` was given", spec.name, clip(extra.clone())));
+                return Err(format!("{} takes no arguments, but `{}` was given", spec.name, escaped(extra, ECHO)));
             }
             Ok(plain(args))
         }

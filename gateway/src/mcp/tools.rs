@@ -22,7 +22,8 @@ fn no_arguments() -> Arc<JsonObject> {
     Arc::new(v.as_object().cloned().expect("literal object"))
 }
 
-fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
+/// The tool's input schema; `pub(super)` so the argument property test draws field names from it.
+pub(super) fn input_schema(spec: &ToolSpec) -> Arc<JsonObject> {
     match spec.name {
         "get_operation" => schema_for_type::<GetOperationArgs>(),
         "check_policy" => schema_for_type::<CheckPolicyArgs>(),

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::quoted;
+
 /// A Teleport access request id (a UUID).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -20,7 +22,7 @@ impl RequestId {
     pub fn parse(s: &str) -> Result<Self, InvalidAccessArg> {
         uuid::Uuid::parse_str(s.trim())
             .map(|u| Self(u.hyphenated().to_string()))
-            .map_err(|_| InvalidAccessArg(format!("{:?} is not an access request id (a UUID)", truncate(s))))
+            .map_err(|_| InvalidAccessArg(format!("{} is not an access request id (a UUID)", quoted(s, ECHO))))
     }
 
     pub fn as_str(&self) -> &str {
@@ -41,9 +43,8 @@ pub enum RequestedResource {
     Resource(String),
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(80).collect()
-}
+/// Printed characters of a refused value echoed back: 80, and the quotes.
+const ECHO: usize = 82;
 
 fn name_ok(s: &str, extra: &[char]) -> bool {
     !s.is_empty()
@@ -68,8 +69,8 @@ impl RequestedResource {
                 Ok(Self::Resource(s.to_owned()))
             } else {
                 Err(InvalidAccessArg(format!(
-                    "{:?} is not a resource id; expected /<cluster>/<kind>/<name>, e.g. /teleport.example.com/node/web-01",
-                    truncate(s)
+                    "{} is not a resource id; expected /<cluster>/<kind>/<name>, e.g. /teleport.example.com/node/web-01",
+                    quoted(s, ECHO)
                 )))
             };
         }
@@ -77,8 +78,8 @@ impl RequestedResource {
             Ok(Self::Role(s.to_owned()))
         } else {
             Err(InvalidAccessArg(format!(
-                "{:?} is neither a role name (letters, digits, . _ - @ :, starting with a letter or digit) nor a resource id (/<cluster>/<kind>/<name>)",
-                truncate(s)
+                "{} is neither a role name (letters, digits, . _ - @ :, starting with a letter or digit) nor a resource id (/<cluster>/<kind>/<name>)",
+                quoted(s, ECHO)
             )))
         }
     }

@@ -7,15 +7,21 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 use uuid::Uuid;
 
+use super::quoted;
+
 /// The id of an operation. Generated as a ULID so ids sort by creation time; apalis requires
 /// ULID job ids, and the job of an operation carries the same 128 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OpId(pub Uuid);
 
-/// A string that is neither a UUID nor a ULID.
+/// Printed characters of a refused id echoed back: 64, and the quotes.
+const ECHO: usize = 66;
+
+/// A string that is neither a UUID nor a ULID. The value is echoed within a budget of printed
+/// characters (escapes included), so the message stays short whatever was sent.
 #[derive(Debug, thiserror::Error)]
-#[error("not an operation id (expected a UUID such as 0190f3c2-8d1e-7c2a-9b1e-3f2a1c0d4e5f): {0:?}")]
+#[error("not an operation id (expected a UUID such as 0190f3c2-8d1e-7c2a-9b1e-3f2a1c0d4e5f): {}", quoted(.0, ECHO))]
 pub struct InvalidOpId(pub String);
 
 impl OpId {
@@ -70,5 +76,8 @@ mod tests {
     fn garbage_is_rejected_with_the_value() {
         let err = "--proxy=evil".parse::<OpId>().unwrap_err();
         assert!(err.to_string().contains("--proxy=evil"));
+        // Found by the gateway's property test: 64 control characters made a 415-character error.
+        let err = "\u{1}".repeat(64).parse::<OpId>().unwrap_err().to_string();
+        assert!(err.chars().count() < 200, "{err}");
     }
 }

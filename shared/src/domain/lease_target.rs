@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::LeaseKind;
+use super::{LeaseKind, escaped, quoted};
 
 /// A target or listen address that is not acceptable; the message names the field.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,6 +41,9 @@ pub enum LeaseTarget {
     Vnet,
 }
 
+/// Printed characters of a refused value echoed back: 64, and the quotes.
+const ECHO: usize = 66;
+
 fn name(field: &str, v: &str) -> Result<String, InvalidTarget> {
     let ok = !v.is_empty()
         && v.len() <= 253
@@ -50,8 +53,8 @@ fn name(field: &str, v: &str) -> Result<String, InvalidTarget> {
         Ok(v.to_owned())
     } else {
         Err(InvalidTarget(format!(
-            "`target.{field}`: {:?} is not a Teleport name (letters, digits, . _ - @ :, starting with a letter or digit)",
-            v.chars().take(64).collect::<String>()
+            "`target.{field}`: {} is not a Teleport name (letters, digits, . _ - @ :, starting with a letter or digit)",
+            quoted(v, ECHO)
         )))
     }
 }
@@ -83,7 +86,7 @@ impl LeaseTarget {
         if let Some(extra) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(InvalidTarget(format!(
                 "`target.{}` is not a field of a {kind} target (fields: {})",
-                extra.chars().take(64).collect::<String>(),
+                escaped(extra, ECHO - 2),
                 if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
             )));
         }
@@ -122,12 +125,9 @@ impl LeaseTarget {
 /// Parse a requested listen address: loopback only (a proxy carries the control plane's Teleport
 /// identity; it must not be reachable from the network), port 0 for any.
 pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, InvalidTarget> {
-    let addr: SocketAddr = s.parse().map_err(|_| {
-        InvalidTarget(format!(
-            "`listen_addr`: {:?} is not host:port, e.g. 127.0.0.1:0",
-            s.chars().take(64).collect::<String>()
-        ))
-    })?;
+    let addr: SocketAddr = s
+        .parse()
+        .map_err(|_| InvalidTarget(format!("`listen_addr`: {} is not host:port, e.g. 127.0.0.1:0", quoted(s, ECHO))))?;
     let loopback = match addr.ip() {
         IpAddr::V4(ip) => ip.is_loopback(),
         IpAddr::V6(ip) => ip.is_loopback(),

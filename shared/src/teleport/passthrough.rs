@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::inventory::{ToolFailure, ToolRun, run_checked};
 use super::runner::{Binary, Runner};
+use crate::domain::quoted;
 use crate::redact::redact_argv;
 
 /// Most arguments accepted in one call.
@@ -76,8 +77,9 @@ pub enum PassthroughError {
         /// Position in `args`.
         index: usize,
     },
-    /// One argument is refused by the rules.
-    #[error("args[{index}] ({arg:?}) is refused: {why}")]
+    /// One argument is refused by the rules. Echoed within a budget of printed characters: the
+    /// escapes of invisible characters would otherwise make an 80-character echo 700 long.
+    #[error("args[{index}] ({}) is refused: {why}", quoted(.arg, ECHO_CHARS + 4))]
     Denied {
         /// Position in `args`.
         index: usize,

@@ -179,6 +179,10 @@ fn refused_arguments_are_echoed_redacted_and_cut() {
     assert!(arg.ends_with('…'));
     let shown = validate_args(Tsh, &argv(&["ls", "--insecure"])).unwrap_err().to_string();
     assert_eq!(shown, "args[1] (\"--insecure\") is refused: disables TLS certificate verification of the cluster");
+    // Found by the property tests: escapes counted against the echo, not only characters.
+    let shown = validate_args(Tsh, &argv(&["ls", &"\u{e0001}".repeat(80)])).unwrap_err().to_string();
+    let echo = shown.split_once(" (").unwrap().1.split_once(") is refused").unwrap().0;
+    assert!(echo.chars().count() <= 84 && echo.ends_with("…\""), "{shown}");
 }
 
 #[test]

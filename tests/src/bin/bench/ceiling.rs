@@ -117,7 +117,13 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
             ticket: None,
             decision: &decision,
         };
-        let job = ToolJob { op_id, tool: spec.name.into(), args: serde_json::json!({}), actor: actor.id.clone() };
+        let job = ToolJob {
+            op_id,
+            tool: spec.name.into(),
+            args: serde_json::json!({}),
+            actor: actor.id.clone(),
+            traceparent: None,
+        };
         let mut txn = pool.begin().await?;
         operations::insert_queued(&mut *txn, &op).await?;
         db::jobs::push_tool_job(&mut txn, &job, false).await?;
