@@ -151,13 +151,13 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
 }
 
 /// How many heartbeats apalis lets a worker miss before its own sweep re-enqueues that worker's
-/// jobs. Recovery is the reaper's (after `reaper.agent_offline_after`, with the delivery rules:
-/// reads re-queued, mutations ended `outcome_unknown`), so apalis's sweep is pushed far past it.
-/// Left close, apalis re-enqueues the running jobs of a live worker that is merely slow (its
-/// threshold counts whole seconds: under 1 s it is 0, and every heartbeat re-enqueues every running
-/// job), and a mutation still running is then reported `outcome_unknown` by its second claim.
+/// jobs (the reaper recovers dead workers too, with the delivery rules; apalis's sweep also frees
+/// jobs a live worker lost across a database outage). Its threshold counts whole seconds: under
+/// 1 s it is 0, every heartbeat would re-enqueue every running job, and a mutation still running
+/// would be reported `outcome_unknown` by its second claim — hence the 2 s floor.
 fn apalis_missed_heartbeats(config: &Config) -> usize {
-    let horizon = (config.reaper.agent_offline_after * 10).max(std::time::Duration::from_secs(600));
-    let beat = config.worker.heartbeat_interval.max(std::time::Duration::from_millis(1));
-    (horizon.as_millis() / beat.as_millis()) as usize + 1
+    // Three missed beats, but never under 2 s: apalis compares whole seconds, so a sub-second
+    // threshold rounds to 0 and re-enqueues every running job of live workers at every beat.
+    let beat_ms = config.worker.heartbeat_interval.as_millis().max(1);
+    3usize.max(usize::try_from(2000u128.div_ceil(beat_ms)).unwrap_or(usize::MAX))
 }

@@ -181,13 +181,14 @@ async fn a_database_restart_under_load_loses_no_accepted_call() {
     eprintln!(
         "database restart: {} calls ({before} before, {during} around the restart, {} accepted); server down for \
          {:.1?}; first successful call {:.1?} after the restart began ({:.1?} after the server was back); the \
-         {pending} ops pending at the restart all terminal {all_ended:.1?} after the server was back; outcomes \
+         {pending} ops pending at the restart all terminal {} after the server was back; outcomes \
          {outcomes:?}",
         calls.len(),
         accepted.len(),
         up - restart,
         first_ok.saturating_duration_since(restart),
         first_ok.saturating_duration_since(up),
+        all_ended.map_or_else(|| "(none pending)".to_owned(), |d| format!("{d:.1?}")),
     );
     stack.stop().await;
     drop(stack);

@@ -44,10 +44,10 @@ async fn lane(kind: Kind) -> LaneReport {
     let marker = dir.path().display().to_string();
     let mut sim_env = BTreeMap::from([("TELEPORT_SIM_STATE_DIR".to_owned(), marker.clone())]);
     match kind {
-        // The simulator takes 3 s to list nodes: the kill lands mid-run, even when the worker
-        // claims the round's jobs a poll apart.
+        // The simulator takes 8 s to list nodes: the kill lands mid-run, even when a loaded worker
+        // claims the round's jobs seconds apart.
         Kind::Read => {
-            sim_env.insert("TELEPORT_SIM_DELAY_MS".into(), "3000".into());
+            sim_env.insert("TELEPORT_SIM_DELAY_MS".into(), "8000".into());
             sim_env.insert("TELEPORT_SIM_FAIL_ON".into(), "get nodes".into());
         }
         // The create is applied, then the simulator never exits: the kill lands after Teleport
