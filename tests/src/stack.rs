@@ -122,6 +122,22 @@ impl Stack {
         McpClient::connect(&self.url, Some(self.key(role))).await
     }
 
+    /// A separate `mtcp-worker` process on this stack's configuration and database (for tests that
+    /// kill it). Started with `worker: false`, it is the stack's only worker.
+    pub fn worker_process(&self) -> std::process::Child {
+        let config = self.dir.path().join("worker.yaml");
+        std::fs::write(&config, serde_yaml::to_string(&self.config).expect("config serializes"))
+            .expect("writing the worker's config");
+        std::process::Command::new(crate::process::binary("mtcp-worker"))
+            .arg("--config")
+            .arg(&config)
+            .env("DATABASE_URL", &self.db.url)
+            .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
+            .env("MTCP_SERVICE__LOG_LEVEL", "warn")
+            .spawn()
+            .expect("starting mtcp-worker")
+    }
+
     /// Stop every service and wait for them.
     pub async fn stop(&mut self) {
         self.shutdown.cancel();

@@ -148,18 +148,7 @@ async fn a_worker_killed_during_a_create_never_creates_twice() {
     ]);
     let opts = StackOptions { sim_env, worker: false, call_budget: Duration::from_secs(2), ..Default::default() };
     let mut stack = Stack::start(opts).await.unwrap();
-    let config = stack.dir.path().join("worker.yaml");
-    std::fs::write(&config, serde_yaml::to_string(&stack.config).unwrap()).unwrap();
-    let spawn_worker = || {
-        std::process::Command::new(mtcp_tests::process::binary("mtcp-worker"))
-            .arg("--config")
-            .arg(&config)
-            .env("DATABASE_URL", &stack.db.url)
-            .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-            .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-            .spawn()
-            .unwrap()
-    };
+    let spawn_worker = || stack.worker_process();
     let count = || -> usize {
         let listed = sim(dir.path(), &["tctl", "requests", "ls", "--format=json"]);
         serde_json::from_str::<Value>(&listed).unwrap().as_array().unwrap().len()

@@ -296,25 +296,11 @@ async fn stopping_the_worker_stops_its_leases() {
     log_line(&pool, id, "system", "killed after the").await;
 }
 
-/// Write the stack's configuration for a worker process.
-fn worker_process(stack: &Stack) -> std::process::Child {
-    let config = stack.dir.path().join("worker.yaml");
-    std::fs::write(&config, serde_yaml::to_string(&stack.config).unwrap()).unwrap();
-    std::process::Command::new(mtcp_tests::process::binary("mtcp-worker"))
-        .arg("--config")
-        .arg(&config)
-        .env("DATABASE_URL", &stack.db.url)
-        .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-        .spawn()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_worker_killed_with_sigkill_takes_every_lease_process_with_it() {
     let mut stack = Stack::start(options(&[], false)).await.unwrap();
     let pool = stack.db.pool.clone();
-    let mut worker = worker_process(&stack);
+    let mut worker = stack.worker_process();
     let mut leases = Vec::new();
     for (kind, target) in [
         (LeaseKind::ProxyDb, json!({ "db": "orders" })),

@@ -292,16 +292,7 @@ async fn a_hundred_concurrent_starts_by_one_actor_leave_exactly_the_cap() {
 async fn a_worker_killed_with_sigkill_leaves_no_proxy_process_and_its_leases_fail() {
     let opts = StackOptions { worker: false, ..Default::default() };
     let mut stack = Stack::start(opts).await.unwrap();
-    let config = stack.dir.path().join("worker.yaml");
-    std::fs::write(&config, serde_yaml::to_string(&stack.config).unwrap()).unwrap();
-    let mut worker = std::process::Command::new(mtcp_tests::process::binary("mtcp-worker"))
-        .arg("--config")
-        .arg(&config)
-        .env("DATABASE_URL", &stack.db.url)
-        .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-        .spawn()
-        .unwrap();
+    let mut worker = stack.worker_process();
     let admin = stack.client("admin").await.unwrap();
     let mut leases = Vec::new();
     for i in 0..10 {
