@@ -117,7 +117,7 @@ impl Waiter {
             // before the commit, so no completion can slip by unannounced.
             let fired = reg.signal.done.fired.swap(false, Ordering::AcqRel);
             if (fired || poll_due)
-                && let Some(row) = self.terminal(reg.op_id).await?
+                && let Some(row) = self.terminal_unless_unreachable(reg.op_id).await?
             {
                 // Steps recorded just before the end still reach the client, before the result.
                 if let Some(relay) = relay.as_deref_mut() {
@@ -140,11 +140,20 @@ impl Waiter {
         }
     }
 
-    async fn terminal(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
-        match db::operations::status(&self.pool, op_id).await? {
-            Some(s) if s.is_terminal() => db::operations::get(&self.pool, op_id).await,
-            _ => Ok(None),
+    /// [`Self::terminal`], reading an unreachable database as "not yet": the operation goes on
+    /// without us, and the LISTEN connection's return wakes every waiter to read again.
+    async fn terminal_unless_unreachable(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
+        match self.terminal(op_id).await {
+            Err(e) if e.is_transient() => {
+                tracing::debug!(%op_id, error = %e, "database unreachable while waiting; still waiting");
+                Ok(None)
+            }
+            other => other,
         }
+    }
+
+    async fn terminal(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
+        db::operations::get_terminal(&self.pool, op_id).await
     }
 }
 

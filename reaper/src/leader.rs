@@ -1,7 +1,10 @@
 //! Leadership: hold the advisory lock on a dedicated connection and sweep while it is held; stand
-//! by and retry otherwise.
+//! by and retry otherwise. A new leader does not read silence as death for its first
+//! `agent_offline_after`: leadership is lost when the database restarts, and every heartbeat is
+//! then as old as the outage — the workers get one full threshold to beat again before any of
+//! them is declared offline (or its running jobs handed to another worker).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mtcp_shared::db::leader::{REAPER_LOCK_KEY, release, still_held, try_acquire};
 use sqlx::PgPool;
@@ -11,8 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Reaper;
 
-pub(crate) async fn run(pool: PgPool, reaper: Reaper, interval: Duration, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    pool: PgPool,
+    reaper: Reaper,
+    interval: Duration,
+    offline_after: Duration,
+    shutdown: CancellationToken,
+) {
     let mut leader: Option<PoolConnection<Postgres>> = None;
+    let mut led_since = Instant::now();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -31,10 +41,13 @@ pub(crate) async fn run(pool: PgPool, reaper: Reaper, interval: Duration, shutdo
                     None
                 }
             },
-            None => acquire(&pool).await,
+            None => {
+                led_since = Instant::now();
+                acquire(&pool).await
+            }
         };
         if leader.is_some() {
-            match reaper.run_once(chrono::Utc::now()).await {
+            match reaper.sweep(chrono::Utc::now(), led_since.elapsed() >= offline_after).await {
                 Ok(report) => {
                     tracing::debug!(?report, "sweep done");
                     // Next tick at once; leadership is checked again before that sweep.

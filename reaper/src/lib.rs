@@ -92,12 +92,20 @@ impl Reaper {
     /// One sweep at time `now`. Each rule is one bounded statement that commits on its own, so a
     /// failure part-way leaves every completed rule done and the next sweep carries on.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<SweepReport, db::DbError> {
+        self.sweep(now, true).await
+    }
+
+    /// A sweep; with `judge_silence` false, the rules that read silence as death (agents past
+    /// their heartbeat threshold, apalis workers past theirs) wait: see `leader`.
+    pub(crate) async fn sweep(&self, now: DateTime<Utc>, judge_silence: bool) -> Result<SweepReport, db::DbError> {
         let started = Instant::now();
         let mut conn = self.pool.acquire().await?;
         let s = &self.settings;
-        let agents_marked_offline = agents::sweep(&mut conn, now, s.agent_offline_after).await?;
+        let agents_marked_offline =
+            if judge_silence { agents::sweep(&mut conn, now, s.agent_offline_after).await? } else { 0 };
         let moved = leases::sweep(&mut conn, now, s.lease_start_deadline).await?;
-        let recovered = recovery::sweep(&mut conn, now, &self.read_only, s.agent_offline_after).await?;
+        let silent_for = judge_silence.then_some(s.agent_offline_after);
+        let recovered = recovery::sweep(&mut conn, now, &self.read_only, silent_for).await?;
         let ages = retention::Ages {
             leases: s.leases_retention,
             operations: s.operations_retention,
@@ -134,7 +142,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .with_context(|| format!("binding reaper.listen {}", config.reaper.listen))?;
     tracing::info!(addr = %ops, "reaper health and metrics listening");
     let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
-    leader::run(pool, reaper, config.reaper.interval, shutdown).await;
+    leader::run(pool, reaper, config.reaper.interval, config.reaper.agent_offline_after, shutdown).await;
     Ok(())
 }
 

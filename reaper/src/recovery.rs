@@ -19,13 +19,14 @@ pub(crate) struct Recovered {
     pub stale_requeued: u64,
 }
 
-/// Recover the work of offline workers. Mutations go first, so their jobs are killed before the
+/// Recover the work of offline workers (and, with `dead_for`, of apalis workers silent that long).
+/// Mutations go first, so their jobs are killed before the
 /// re-enqueue could hand them to another worker (whose claim would refuse them anyway).
 pub(crate) async fn sweep(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     read_only: &[String],
-    dead_for: Duration,
+    dead_for: Option<Duration>,
 ) -> Result<Recovered, db::DbError> {
     let failed = recovery::fail_lost_mutations(&mut *conn, now, read_only, SWEEP_LIMIT).await?;
     for id in &failed {
@@ -38,7 +39,10 @@ pub(crate) async fn sweep(
         tracing::info!(op_id = %id, "job re-queued: its worker went offline");
     }
     // apalis' statement is bounded by the jobs of dead workers only; it has no LIMIT of its own.
-    let stale_requeued = recovery::requeue_stale_jobs(&mut *conn, dead_for).await?;
+    let stale_requeued = match dead_for {
+        Some(dead_for) => recovery::requeue_stale_jobs(&mut *conn, dead_for).await?,
+        None => 0,
+    };
     count(Action::JobRequeued, requeued.len() as u64 + stale_requeued);
 
     Ok(Recovered { outcome_unknown: failed.len(), requeued: requeued.len(), stale_requeued })

@@ -178,10 +178,11 @@ async fn jobs_of_an_offline_worker_that_may_run_again_go_back_to_the_queue() {
     let db = TestDb::new().await.unwrap();
     let dead = agent(&db.pool, "offline").await;
     let alive = agent(&db.pool, "online").await;
-    // A read that was running, and a mutation still waiting in the dead worker's buffer.
+    // A read that was running (under the name of a consumer the worker rebuilt after a database
+    // failure), and a mutation still waiting in the dead worker's buffer.
     let read = op(&db.pool, "list_nodes", "running", Some(dead)).await;
     push_job(&db.pool, read, "list_nodes").await;
-    lock_job(&db.pool, read, &format!("worker-{dead}"), "Running").await;
+    lock_job(&db.pool, read, &format!("worker-{dead}-r2"), "Running").await;
     let buffered = op(&db.pool, "create_access_request", "queued", None).await;
     push_job(&db.pool, buffered, "create_access_request").await;
     lock_job(&db.pool, buffered, &format!("worker-{dead}"), "Queued").await;

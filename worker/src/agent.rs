@@ -40,15 +40,16 @@ impl Agent {
         Ok(Self { id, host, boot_id })
     }
 
-    /// The apalis worker name of the `tools` queue: the incarnation id, so it is unique per process
-    /// start.
-    pub fn apalis_name(&self) -> String {
-        format!("worker-{}", self.id)
+    /// The apalis worker name of the `tools` queue in its `generation` (see `supervise`): the
+    /// incarnation id, so it is unique per process start, and a suffix per rebuild after a queue
+    /// failure (apalis refuses a name whose earlier registration still holds its lock).
+    pub fn apalis_name(&self, generation: u32) -> String {
+        with_generation(format!("worker-{}", self.id), generation)
     }
 
-    /// The apalis worker name of the `leases` queue, unique per process start too.
-    pub fn apalis_leases_name(&self) -> String {
-        format!("leases-{}", self.id)
+    /// The apalis worker name of the `leases` queue, unique per process start and rebuild too.
+    pub fn apalis_leases_name(&self, generation: u32) -> String {
+        with_generation(format!("leases-{}", self.id), generation)
     }
 
     /// Heartbeat until `until` fires. Returns true if the reaper declared this incarnation offline,
@@ -88,4 +89,10 @@ impl Agent {
             tracing::warn!(agent_id = %self.id, error = %e, "could not mark the worker offline");
         }
     }
+}
+
+/// `name` for generation 0, `name-r<generation>` after rebuilds (the reaper reads the agent id
+/// back from either form).
+fn with_generation(name: String, generation: u32) -> String {
+    if generation == 0 { name } else { format!("{name}-r{generation}") }
 }

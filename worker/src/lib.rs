@@ -8,6 +8,7 @@ mod jobs;
 mod leases;
 mod progress;
 mod queue_depth;
+mod supervise;
 mod wakeup;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use tracing::Instrument;
 
 pub use agent::Agent;
 /// The queue's wake-ups, public so `bench ceiling` builds its no-op worker exactly like this one.
-pub use wakeup::{ECHO_DELAYS, WithEcho};
+pub use wakeup::{ECHO_DELAYS, Resubscribing, WithEcho};
 
 /// What every job handler needs.
 pub(crate) struct JobContext {
@@ -36,6 +37,8 @@ pub(crate) struct JobContext {
     anomalies: mtcp_shared::config::AnomalyThresholds,
     /// Running jobs a caller may cancel.
     cancels: cancels::Cancels,
+    /// The tasks of started jobs (a rebuilt queue consumer waits for its predecessor's).
+    jobs: tokio_util::task::TaskTracker,
 }
 
 /// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
@@ -97,6 +100,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         worker_id: agent.id.to_string(),
         anomalies: config.audit.anomalies.clone(),
         cancels: cancels::Cancels::default(),
+        jobs: tokio_util::task::TaskTracker::new(),
     });
     let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(pool.clone(), stop.clone()));
     let queue = |name: &'static str, batch_size: usize| {
@@ -107,8 +111,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
                 .heartbeat_interval(config.worker.heartbeat_interval)
                 .missed_heartbeats(apalis_missed_heartbeats(&config)),
         );
-        let wakeups =
-            wakeup::WithEcho::new(apalis_postgres::Pubsub::new(pool.clone(), name.into()), wakeup::ECHO_DELAYS);
+        let wakeups = wakeup::WithEcho::new(wakeup::Resubscribing::new(pool.clone(), name), wakeup::ECHO_DELAYS);
         apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups))
     };
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
@@ -116,20 +119,31 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         stopped.cancelled().await;
         Ok::<(), std::io::Error>(())
     };
-    let tools = WorkerBuilder::new(agent.apalis_name())
-        .backend(queue(TOOLS_QUEUE, config.worker.concurrency))
-        .data(ctx)
-        .concurrency(config.worker.concurrency)
-        .build(jobs::handle)
-        .run_until(until_stopped(stop.clone()));
+    let consumer = |queue: &'static str, jobs| supervise::Consumer { queue, pool: &pool, jobs, stop: &stop };
+    let tools = consumer(TOOLS_QUEUE, &ctx.jobs).run(
+        |generation| agent.apalis_name(generation),
+        |name| {
+            WorkerBuilder::new(name)
+                .backend(queue(TOOLS_QUEUE, config.worker.concurrency))
+                .data(ctx.clone())
+                .concurrency(config.worker.concurrency)
+                .build(jobs::handle)
+                .run_until(until_stopped(stop.clone()))
+        },
+    );
     // A start holds its slot only until the lease is active or failed; one job per fetch, so
     // starts spread over the workers.
-    let lease_starts = WorkerBuilder::new(agent.apalis_leases_name())
-        .backend(queue(LEASES_QUEUE, 1))
-        .data(leases.clone())
-        .concurrency(config.worker.concurrency)
-        .build(leases::handle)
-        .run_until(until_stopped(stop.clone()));
+    let lease_starts = consumer(LEASES_QUEUE, leases.starts()).run(
+        |generation| agent.apalis_leases_name(generation),
+        |name| {
+            WorkerBuilder::new(name)
+                .backend(queue(LEASES_QUEUE, 1))
+                .data(leases.clone())
+                .concurrency(config.worker.concurrency)
+                .build(leases::handle)
+                .run_until(until_stopped(stop.clone()))
+        },
+    );
     let (tools, lease_starts) = tokio::join!(tools, lease_starts);
     stop.cancel();
     // Leases cannot outlive their owner: stop them before this incarnation goes offline.
@@ -150,14 +164,15 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     Ok(())
 }
 
-/// How many heartbeats apalis lets a worker miss before its own sweep re-enqueues that worker's
-/// jobs (the reaper recovers dead workers too, with the delivery rules; apalis's sweep also frees
-/// jobs a live worker lost across a database outage). Its threshold counts whole seconds: under
-/// 1 s it is 0, every heartbeat would re-enqueue every running job, and a mutation still running
-/// would be reported `outcome_unknown` by its second claim — hence the 2 s floor.
+/// How many heartbeats apalis lets a worker miss before its own sweep (run by every consumer at
+/// each heartbeat) re-enqueues that worker's jobs: enough for a day, which leaves recovery to the
+/// reaper. apalis reads silence alone as death; after a database outage every consumer is silent,
+/// and the first one back would hand the running jobs of live workers to others — a running
+/// mutation would then be reported `outcome_unknown` while it runs. The reaper recovers dead
+/// workers with the delivery rules (after a warm-up that lets live ones beat again), and a
+/// consumer rebuilt after a failure releases what its predecessor held itself.
 fn apalis_missed_heartbeats(config: &Config) -> usize {
-    // Three missed beats, but never under 2 s: apalis compares whole seconds, so a sub-second
-    // threshold rounds to 0 and re-enqueues every running job of live workers at every beat.
+    const LEFT_TO_THE_REAPER: u128 = 24 * 3600 * 1000;
     let beat_ms = config.worker.heartbeat_interval.as_millis().max(1);
-    3usize.max(usize::try_from(2000u128.div_ceil(beat_ms)).unwrap_or(usize::MAX))
+    usize::try_from(LEFT_TO_THE_REAPER.div_ceil(beat_ms)).unwrap_or(usize::MAX).max(3)
 }

@@ -1,5 +1,5 @@
-//! Pushing tool jobs onto their apalis queue (`tools`, or `leases` for lease starts) inside the
-//! caller's transaction.
+//! The apalis queues (`tools`, and `leases` for lease starts): pushing tool jobs inside the
+//! caller's transaction, their depth, and releasing the jobs of a failed consumer.
 
 use apalis::prelude::TaskBuilder;
 use apalis_postgres::PgTask;
@@ -37,4 +37,11 @@ pub async fn queue_depth(pool: &sqlx::PgPool, queue: &str) -> Result<i64, DbErro
         .bind(queue)
         .fetch_one(pool)
         .await?)
+}
+
+/// Put back the jobs the apalis worker `worker_name` still holds (see
+/// `sql/release_held_jobs.sql`); only for a consumer of this process that failed and whose started
+/// jobs have all ended. Returns how many jobs went back.
+pub async fn release_held(pool: &sqlx::PgPool, worker_name: &str) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(include_str!("sql/release_held_jobs.sql")).bind(worker_name).fetch_one(pool).await?)
 }

@@ -15,6 +15,7 @@ pub mod operations;
 pub mod rate_limit;
 pub mod recovery;
 pub mod retention;
+pub mod retry;
 
 use std::time::Duration;
 
@@ -40,6 +41,29 @@ pub enum DbError {
     Sql(#[from] sqlx::Error),
     #[error("job queue: {0}")]
     Queue(String),
+}
+
+impl DbError {
+    /// Whether the error is the database being unreachable for a while (a restart, a failover, a
+    /// broken connection) rather than a problem with the statement: worth retrying the same work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Connect(e) | DbError::Sql(e) => is_transient(e),
+            _ => false,
+        }
+    }
+}
+
+/// See [`DbError::is_transient`]: I/O errors, a pool that found no connection in time, and the
+/// server's connection-exception (08…) and shutdown (57P01–57P03) codes.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => {
+            d.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
 }
 
 /// Open a pool. The URL must carry a user (sqlx 0.9 would log in as `anonymous` otherwise).

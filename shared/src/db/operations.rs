@@ -277,11 +277,17 @@ pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<Operat
     .await?)
 }
 
-/// Status only (the waiter's fallback poll).
-pub async fn status(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationStatus>, DbError> {
-    let s: Option<String> =
-        sqlx::query_scalar("SELECT status FROM operations WHERE op_id = $1").bind(op_id.0).fetch_optional(conn).await?;
-    Ok(s.as_deref().and_then(OperationStatus::parse))
+/// The operation if it has ended (one round trip for the gateway's waiter: a completion notice,
+/// or its fallback poll, reads the finished row directly).
+pub async fn get_terminal(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+         FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')",
+    )
+    .bind(op_id.0)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Filters of `search_operations`; `None` matches everything.

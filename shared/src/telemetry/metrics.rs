@@ -75,6 +75,8 @@ pub const METRICS: &[Metric] = &[
       "Time from a call being recorded to a worker claiming its job, by queue (tools, leases)."),
     m("mtcp_job_exec_duration_seconds", Histogram, Seconds, &["tool"], "worker",
       "Time a worker spent running a job, by tool."),
+    m("mtcp_worker_queue_restarts_total", Counter, Count, &["queue"], "worker",
+      "Queue consumers rebuilt after a database failure stopped them (tools, leases)."),
     m("mtcp_queue_depth", Gauge, Count, &["queue"], "worker",
       "Jobs waiting on a queue (tools, leases), as last counted by this worker; every worker reports it, so aggregate with max."),
     m("mtcp_cli_runs_total", Counter, Count, &["binary", "subcommand", "exit"], "worker",

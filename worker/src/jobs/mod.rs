@@ -21,13 +21,17 @@ use crate::JobContext;
 /// How long a cancelled job may take to stop its process group before it is abandoned.
 const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a finished job keeps trying to store its outcome while the database is unreachable.
+pub(crate) const STORE_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Handle one job. Tool failures are outcomes stored on the operation; only infrastructure errors
 /// (the database) are returned to apalis.
 pub(crate) async fn handle(job: ToolJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    // apalis polls every in-flight job on one future; run each on its own task so jobs use all cores.
+    // apalis polls every in-flight job on one future; run each on its own task so jobs use all cores
+    // (tracked: a consumer rebuilt after a database failure waits for them).
     let ctx: Arc<JobContext> = (*ctx).clone();
     let span = job_span(&job);
-    tokio::spawn(run_job(job, ctx).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    ctx.jobs.clone().spawn(run_job(job, ctx).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
 }
 
 /// The span of one job: what its log lines carry (op id, tool, actor, capability), continuing the
@@ -111,7 +115,11 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
     tracing::info!(status = outcome.status.as_str(), duration_ms = took.as_millis() as u64, "job finished");
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(took.as_secs_f64());
     metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
-    if !db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome).await? {
+    // The outcome exists only here: a database restart must not lose it.
+    let stored = db::retry::while_transient("storing a job's outcome", STORE_BUDGET, || {
+        db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome)
+    });
+    if !stored.await? {
         tracing::warn!("the operation was taken over or ended elsewhere; result discarded");
     }
     Ok(())

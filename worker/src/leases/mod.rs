@@ -76,6 +76,8 @@ pub(crate) struct LeaseManager {
     registry: Mutex<Registry>,
     /// Signalled each time a supervisor ends (shutdown waits for the registry to empty).
     ended: Notify,
+    /// The tasks of start jobs (a rebuilt queue consumer waits for its predecessor's).
+    starts: tokio_util::task::TaskTracker,
 }
 
 impl LeaseManager {
@@ -92,7 +94,13 @@ impl LeaseManager {
             config,
             registry: Mutex::new(Registry::default()),
             ended: Notify::new(),
+            starts: tokio_util::task::TaskTracker::new(),
         })
+    }
+
+    /// The tasks of start jobs.
+    pub(crate) fn starts(&self) -> &tokio_util::task::TaskTracker {
+        &self.starts
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {

@@ -27,7 +27,7 @@ pub(crate) async fn handle(job: ToolJob, mgr: Data<Arc<LeaseManager>>) -> Result
     let span = crate::jobs::job_span(&job);
     // A task of its own (a runtime thread, never a blocking-pool one: the process's parent-death
     // signal is tied to the spawning thread).
-    tokio::spawn(run_job(job, mgr).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    mgr.starts.clone().spawn(run_job(job, mgr).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
 }
 
 async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError> {
@@ -60,7 +60,10 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError
         None => Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"),
     };
     metrics::counter!("mtcp_jobs_total", "tool" => "start_proxy", "status" => outcome.status.as_str()).increment(1);
-    if !db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome).await? {
+    let stored = db::retry::while_transient("storing a lease start's outcome", crate::jobs::STORE_BUDGET, || {
+        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome)
+    });
+    if !stored.await? {
         tracing::warn!("the operation was ended elsewhere; result discarded");
     }
     Ok(())

@@ -7,9 +7,10 @@ WITH orphans AS (
     SELECT o.op_id, j.id AS job_id, j.job_type, a.agent_id, a.host
     FROM operations o
     JOIN apalis.jobs j ON j.id = mtcp_job_id(o.op_id)
-    -- apalis worker names are `worker-<agent id>` (tools queue) and `leases-<agent id>` (leases queue).
+    -- apalis worker names are `worker-<agent id>` (tools queue) and `leases-<agent id>` (leases
+    -- queue), with `-r<n>` once the worker rebuilt its queue consumer after a database failure.
     JOIN agents a ON a.agent_id = substring(j.lock_by
-        FROM '^(?:worker|leases)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$')::uuid
+        FROM '^(?:worker|leases)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-r[0-9]+)?$')::uuid
     WHERE o.status IN ('queued', 'running') AND (o.status = 'queued' OR o.tool = ANY($2))
       AND j.status IN ('Queued', 'Running') AND a.status = 'offline'
     ORDER BY o.created_at

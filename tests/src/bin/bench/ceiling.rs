@@ -130,9 +130,9 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
         txn.commit().await?;
         let enqueued = t.elapsed();
         tokio::time::timeout(Duration::from_secs(30), rx).await??;
-        let status = operations::status(&pool, op_id).await?;
-        anyhow::ensure!(status.is_some_and(|s| s.is_terminal()), "woken before the end");
-        operations::get(&pool, op_id).await?;
+        // One read, as the gateway's waiter does.
+        let row = operations::get_terminal(&pool, op_id).await?;
+        anyhow::ensure!(row.is_some(), "woken before the end");
         times.push((t.elapsed(), enqueued));
     }
     Ok(times)
@@ -164,12 +164,12 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
             .missed_heartbeats(3),
     );
     let wakeups = mtcp_worker::WithEcho::new(
-        apalis_postgres::Pubsub::new(pool.clone(), TOOLS_QUEUE.into()),
+        mtcp_worker::Resubscribing::new(pool.clone(), TOOLS_QUEUE),
         mtcp_worker::ECHO_DELAYS,
     );
     let backend = PollWith::new(storage, StreamStrategy::new(wakeups));
     let worker_stop = stop.clone();
-    let worker = WorkerBuilder::new(agent.apalis_name())
+    let worker = WorkerBuilder::new(agent.apalis_name(0))
         .backend(backend)
         .data(ctx.clone())
         .concurrency(args.worker_concurrency)
