@@ -144,7 +144,11 @@ async fn recovery(pool: &sqlx::PgPool, calls: &[Call], o: &Outage, next: Option<
 async fn a_database_restart_under_load_loses_no_accepted_call() {
     // The services' warnings tell the story of a failure here (which connection broke, what was
     // rebuilt), so they go to the test's output.
-    let _ = tracing_subscriber::fmt().with_env_filter("warn,sqlx=error,mtcp_worker::supervise=info").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,sqlx=error,mtcp_worker::supervise=info")
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let server = Server { dir: private_dir() };
     let pg = PrivatePostgres::start(&server.dir).await.unwrap();
     // Every call spends 300 ms in the simulator, so some are in flight when the server stops.
