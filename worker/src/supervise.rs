@@ -18,15 +18,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// One queue's consumer, as rebuilt by [`Consumer::run`].
-pub(crate) struct Consumer<'a> {
+pub(crate) struct Consumer {
     pub queue: &'static str,
-    pub pool: &'a sqlx::PgPool,
+    pub pool: sqlx::PgPool,
     /// The tasks of the jobs the consumer started (its handler spawns them here).
-    pub jobs: &'a TaskTracker,
-    pub stop: &'a CancellationToken,
+    pub jobs: TaskTracker,
+    pub stop: CancellationToken,
 }
 
-impl Consumer<'_> {
+impl Consumer {
     /// Run `start(name(generation))` until `stop`, rebuilding it whenever it ends before that.
     pub(crate) async fn run<N, S, F>(self, name: N, mut start: S) -> Result<(), WorkerError>
     where
@@ -70,7 +70,7 @@ impl Consumer<'_> {
                     _ = self.stop.cancelled() => return Ok(()),
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
-                match db::jobs::release_held(self.pool, &worker).await {
+                match db::jobs::release_held(&self.pool, &worker).await {
                     Ok(released) => {
                         tracing::info!(queue = self.queue, worker = %worker, released, "joining the queue again");
                         break;
