@@ -111,17 +111,22 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         let (pool, config, agent, ctx, stop) = (pool.clone(), config.clone(), agent.clone(), ctx.clone(), stop.clone());
         let consumer = supervise::Consumer { queue: TOOLS_QUEUE, pool: pool.clone(), jobs: ctx.jobs.clone(), stop };
         let stop = consumer.stop.clone();
-        tokio::spawn(consumer.run(
-            move |generation| agent.apalis_name(generation),
-            move |name| {
-                WorkerBuilder::new(name)
-                    .backend(queue_backend(&pool, &config, TOOLS_QUEUE, config.worker.concurrency))
-                    .data(ctx.clone())
-                    .concurrency(config.worker.concurrency)
-                    .build(jobs::handle)
-                    .run_until(until_stopped(stop.clone()))
-            },
-        ))
+        tokio::spawn(
+            consumer
+                .run(
+                    move |generation| agent.apalis_name(generation),
+                    move |name| {
+                        WorkerBuilder::new(name)
+                            .backend(queue_backend(&pool, &config, TOOLS_QUEUE, config.worker.concurrency))
+                            .data(ctx.clone())
+                            .concurrency(config.worker.concurrency)
+                            .build(jobs::handle)
+                            .run_until(until_stopped(stop.clone()))
+                    },
+                )
+                // Its log lines (and its jobs') keep naming this incarnation.
+                .in_current_span(),
+        )
     };
     // A start holds its slot only until the lease is active or failed; one job per fetch, so
     // starts spread over the workers.
@@ -131,17 +136,22 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         let consumer =
             supervise::Consumer { queue: LEASES_QUEUE, pool: pool.clone(), jobs: leases.starts().clone(), stop };
         let stop = consumer.stop.clone();
-        tokio::spawn(consumer.run(
-            move |generation| agent.apalis_leases_name(generation),
-            move |name| {
-                WorkerBuilder::new(name)
-                    .backend(queue_backend(&pool, &config, LEASES_QUEUE, 1))
-                    .data(leases.clone())
-                    .concurrency(config.worker.concurrency)
-                    .build(leases::handle)
-                    .run_until(until_stopped(stop.clone()))
-            },
-        ))
+        tokio::spawn(
+            consumer
+                .run(
+                    move |generation| agent.apalis_leases_name(generation),
+                    move |name| {
+                        WorkerBuilder::new(name)
+                            .backend(queue_backend(&pool, &config, LEASES_QUEUE, 1))
+                            .data(leases.clone())
+                            .concurrency(config.worker.concurrency)
+                            .build(leases::handle)
+                            .run_until(until_stopped(stop.clone()))
+                    },
+                )
+                // Its log lines (and its jobs') keep naming this incarnation.
+                .in_current_span(),
+        )
     };
     let (tools, lease_starts) = tokio::join!(tools, lease_starts);
     let tools = tools.context("the tools consumer's task")?;
