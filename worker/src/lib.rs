@@ -104,28 +104,20 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     });
     let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(pool.clone(), stop.clone()));
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
-    // Each consumer on a task of its own. Polled together in one task, a wake-up of either
-    // re-polled both, and apalis fetches on every poll: each empty fetch's reply woke the other
-    // into a fetch of its own: ~1,000 empty fetches a second under load (BENCHMARKS.md).
     let tools = {
         let (pool, config, agent, ctx, stop) = (pool.clone(), config.clone(), agent.clone(), ctx.clone(), stop.clone());
-        let consumer = supervise::Consumer { queue: TOOLS_QUEUE, pool: pool.clone(), jobs: ctx.jobs.clone(), stop };
-        let stop = consumer.stop.clone();
-        tokio::spawn(
-            consumer
-                .run(
-                    move |generation| agent.apalis_name(generation),
-                    move |name| {
-                        WorkerBuilder::new(name)
-                            .backend(queue_backend(&pool, &config, TOOLS_QUEUE, config.worker.concurrency))
-                            .data(ctx.clone())
-                            .concurrency(config.worker.concurrency)
-                            .build(jobs::handle)
-                            .run_until(until_stopped(stop.clone()))
-                    },
-                )
-                // Its log lines (and its jobs') keep naming this incarnation.
-                .in_current_span(),
+        let consumer =
+            supervise::Consumer { queue: TOOLS_QUEUE, pool: pool.clone(), jobs: ctx.jobs.clone(), stop: stop.clone() };
+        consumer.spawn(
+            move |generation| agent.apalis_name(generation),
+            move |name| {
+                WorkerBuilder::new(name)
+                    .backend(queue_backend(&pool, &config, TOOLS_QUEUE, config.worker.concurrency))
+                    .data(ctx.clone())
+                    .concurrency(config.worker.concurrency)
+                    .build(jobs::handle)
+                    .run_until(until_stopped(stop.clone()))
+            },
         )
     };
     // A start holds its slot only until the lease is active or failed; one job per fetch, so
@@ -133,24 +125,18 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     let lease_starts = {
         let (pool, config, agent, leases, stop) =
             (pool.clone(), config.clone(), agent.clone(), leases.clone(), stop.clone());
-        let consumer =
-            supervise::Consumer { queue: LEASES_QUEUE, pool: pool.clone(), jobs: leases.starts().clone(), stop };
-        let stop = consumer.stop.clone();
-        tokio::spawn(
-            consumer
-                .run(
-                    move |generation| agent.apalis_leases_name(generation),
-                    move |name| {
-                        WorkerBuilder::new(name)
-                            .backend(queue_backend(&pool, &config, LEASES_QUEUE, 1))
-                            .data(leases.clone())
-                            .concurrency(config.worker.concurrency)
-                            .build(leases::handle)
-                            .run_until(until_stopped(stop.clone()))
-                    },
-                )
-                // Its log lines (and its jobs') keep naming this incarnation.
-                .in_current_span(),
+        let jobs = leases.starts().clone();
+        let consumer = supervise::Consumer { queue: LEASES_QUEUE, pool: pool.clone(), jobs, stop: stop.clone() };
+        consumer.spawn(
+            move |generation| agent.apalis_leases_name(generation),
+            move |name| {
+                WorkerBuilder::new(name)
+                    .backend(queue_backend(&pool, &config, LEASES_QUEUE, 1))
+                    .data(leases.clone())
+                    .concurrency(config.worker.concurrency)
+                    .build(leases::handle)
+                    .run_until(until_stopped(stop.clone()))
+            },
         )
     };
     let (tools, lease_starts) = tokio::join!(tools, lease_starts);

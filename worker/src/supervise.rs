@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use apalis::prelude::WorkerError;
 use mtcp_shared::db;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Wait before the first rebuild; doubled per failed attempt up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -27,8 +29,22 @@ pub(crate) struct Consumer {
 }
 
 impl Consumer {
+    /// [`Consumer::run`] on a task of its own, in the caller's span (its log lines and its jobs'
+    /// keep naming the worker incarnation). Each consumer needs its own task: polled together in
+    /// one, a wake-up of either re-polled both, and apalis fetches on every poll — each empty
+    /// fetch's reply woke the other into a fetch of its own, ~1,000 empty fetches a second under
+    /// load (BENCHMARKS.md).
+    pub(crate) fn spawn<N, S, F>(self, name: N, start: S) -> JoinHandle<Result<(), WorkerError>>
+    where
+        N: Fn(u32) -> String + Send + 'static,
+        S: FnMut(String) -> F + Send + 'static,
+        F: Future<Output = Result<(), WorkerError>> + Send + 'static,
+    {
+        tokio::spawn(self.run(name, start).in_current_span())
+    }
+
     /// Run `start(name(generation))` until `stop`, rebuilding it whenever it ends before that.
-    pub(crate) async fn run<N, S, F>(self, name: N, mut start: S) -> Result<(), WorkerError>
+    async fn run<N, S, F>(self, name: N, mut start: S) -> Result<(), WorkerError>
     where
         N: Fn(u32) -> String,
         S: FnMut(String) -> F,
