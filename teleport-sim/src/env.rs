@@ -29,6 +29,8 @@ pub struct SimEnv {
     pub state_dir: Option<String>,
     /// `TELEPORT_SIM_USER`: the user the simulator acts as, over the state's `identity_user`.
     pub sim_user: Option<String>,
+    /// `TELEPORT_SIM_VERSION`: the Teleport release to imitate (see [`crate::release`]).
+    pub version: Option<String>,
     /// `TELEPORT_SIM_NOW`: an RFC 3339 time that replaces the clock (deterministic output).
     pub now: Option<String>,
     /// `TELEPORT_SIM_DELAY_MS`
@@ -79,6 +81,7 @@ impl SimEnv {
             state_file: get("TELEPORT_SIM_STATE"),
             state_dir: get("TELEPORT_SIM_STATE_DIR"),
             sim_user: get("TELEPORT_SIM_USER"),
+            version: get("TELEPORT_SIM_VERSION"),
             now: get("TELEPORT_SIM_NOW"),
             delay_ms: get("TELEPORT_SIM_DELAY_MS"),
             hang: get("TELEPORT_SIM_HANG"),

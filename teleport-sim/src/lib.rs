@@ -7,6 +7,8 @@
 //!   audit-events` prints a synthetic audit event stream (see [`audit`]).
 //! - Cluster: `TELEPORT_SIM_STATE` (see [`state`]), else the demo; `TELEPORT_SIM_NOW` pins the
 //!   clock; `TELEPORT_SIM_ALLOW_NO_IDENTITY=1` skips the credential requirement.
+//! - Release: `TELEPORT_SIM_VERSION` (17.x, 18.x, 19.x), else the state's `version`, picks the
+//!   behaviours that differ between Teleport releases (see [`release`]).
 //! - Identity: the user the simulator acts as is `TELEPORT_SIM_USER`, else the state file's
 //!   `identity_user` (default `mcp-control-plane`); `tsh --user` does not change it.
 //! - Mutable state (access requests, dropped requests) lives in a state directory shared by
@@ -41,6 +43,7 @@ mod error;
 pub mod faults;
 mod invocation;
 mod outcome;
+pub mod release;
 pub mod requests;
 mod serve;
 pub mod state;
@@ -62,6 +65,7 @@ use crate::cli::ParseOutcome;
 use crate::error::SimError;
 use crate::faults::Faults;
 use crate::invocation::{Invocation, Tool};
+use crate::release::Release;
 use crate::state::State;
 
 /// What a command runs against.
@@ -71,6 +75,8 @@ pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     pub env: &'a SimEnv,
     pub faults: &'a Faults,
+    /// The Teleport release being imitated.
+    pub release: &'a Release,
 }
 
 impl Ctx<'_> {
@@ -128,14 +134,17 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
         Err(err) => return Outcome::failed(&err),
     };
     if parsed.command == "version" {
-        let version = match &env.state_file {
+        let state_version = match &env.state_file {
             Some(_) => match State::load(env, now) {
                 Ok(state) => state.version,
                 Err(err) => return Outcome::failed(&err),
             },
             None => state::DEFAULT_VERSION.to_owned(),
         };
-        return version::run(&parsed, &version);
+        return match Release::resolve(env.version.as_deref(), &state_version) {
+            Ok(release) => version::run(&parsed, release.full()),
+            Err(err) => Outcome::failed(&err),
+        };
     }
     let prepared = (|| {
         let target = match tool {
@@ -144,18 +153,19 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
         };
         credentials::check(tool, &parsed, env)?;
         let state = State::load(env, now)?;
+        let release = Release::resolve(env.version.as_deref(), &state.version)?;
         let line = format!("{} {}", tool.name(), args.join(" "));
         let faults = Faults::resolve(env, &state.faults, &line)?;
-        Ok::<_, SimError>((target, state, faults))
+        Ok::<_, SimError>((target, state, faults, release))
     })();
-    let (target, state, faults) = match prepared {
+    let (target, state, faults, release) = match prepared {
         Ok(prepared) => prepared,
         Err(err) => return Outcome::failed(&err),
     };
 
     let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
-    let ctx = Ctx { state: &state, now, env, faults: &faults };
+    let ctx = Ctx { state: &state, now, env, faults: &faults, release: &release };
     let result = target.check(&state, &faults).and_then(|()| match tool {
         Tool::Tctl => tctl::execute(&parsed, &ctx),
         Tool::Tsh => tsh::execute(&parsed, &ctx),

@@ -132,7 +132,7 @@ fn text(ctx: &Ctx, pins: &[String], authorities: &[Value]) -> String {
     format!(
         "Cluster: {}\nVersion: {}\nCA pins: {}\n\n{}",
         ctx.state.cluster_name,
-        ctx.state.version,
+        ctx.release.full(),
         pins.join(", "),
         table::render(&headers, &rows)
     )
@@ -158,7 +158,7 @@ fn model(ctx: &Ctx, pins: &[String], authorities: &[Value]) -> Value {
         .collect();
     let pins: Vec<Value> = pins.iter().map(Value::from).collect();
     obj! {
-        "cluster" => obj! { "name" => &ctx.state.cluster_name, "version" => &ctx.state.version, "ca_pins" => pins },
+        "cluster" => obj! { "name" => &ctx.state.cluster_name, "version" => ctx.release.full(), "ca_pins" => pins },
         "authorities" => authorities,
     }
 }
