@@ -1,4 +1,4 @@
-//! Parser leniency (Go JSON quirks, REFERENCE §4) and error classification (§3).
+//! Parser leniency (Go JSON quirks) and error classification, as docs/teleport-output.md describes them.
 
 use std::time::Duration;
 

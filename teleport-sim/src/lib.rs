@@ -1,5 +1,5 @@
 //! A simulator of Teleport's `tctl` and `tsh` for tests, benchmarks and the zero-config demo.
-//! It prints what the real binaries print (REFERENCE.md §1-6) against a cluster described by a
+//! It prints what the real binaries print (docs/teleport-output.md; each module cites the Teleport source it follows) against a cluster described by a
 //! state file or a built-in demo, with knobs to inject faults.
 //!
 //! - Tool: `argv[0]` named `tctl`/`tsh`, else the first argument (`teleport-sim tctl …`);

@@ -1,4 +1,4 @@
-//! Classification of a failed CLI run from its stderr (`ERROR: <message>`, REFERENCE §3) into
+//! Classification of a failed CLI run from its stderr (`ERROR: <message>`, docs/teleport-output.md "Errors and exit codes") into
 //! what the caller can act on: access denied, not found, or another failure.
 
 use std::sync::LazyLock;

@@ -1,5 +1,5 @@
 //! Long-running proxies: the `tsh` command line of a lease, and its start — spawned in its own
-//! process group, its listen address read from the startup line Teleport prints (REFERENCE §7).
+//! process group, its listen address read from the startup line Teleport prints (docs/teleport-output.md, "Long-running commands").
 
 use std::net::SocketAddr;
 use std::time::Duration;

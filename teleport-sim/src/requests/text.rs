@@ -1,4 +1,4 @@
-//! Text renderings of access requests (REFERENCE.md §6): `tsh request show` (`printRequest`),
+//! Text renderings of access requests (`tool/tsh/common/access_request.go`): `tsh request show` (`printRequest`),
 //! the `tsh request ls` table, `tctl requests ls` and `tctl requests get`.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! The life of a long-running command (REFERENCE.md §7): print the startup text, then serve until
+//! The life of a long-running command (`tool/tsh/common/proxy.go`; docs/teleport-output.md): print the startup text, then serve until
 //! a signal (SIGTERM/SIGINT → exit 0), the end of stdin (`proxy ssh`), or the
 //! `TELEPORT_SIM_PROXY_EXIT_AFTER_MS` knob (exit 3). SIGKILL always works.
 //!

@@ -1,5 +1,5 @@
 //! `tsh status [--format=text|json]` and the profile block `tsh request new|drop` print after
-//! their own output (REFERENCE.md §6.7), for the simulator's identity.
+//! their own output (`tool/tsh/common/tsh.go` `printStatus`), for the simulator's identity.
 //!
 //! The profile is the identity's: its roles and logins come from the cluster's user of that
 //! name (a user the cluster does not list, such as the default `mcp-control-plane`, holds

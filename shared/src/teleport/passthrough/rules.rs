@@ -101,7 +101,7 @@ pub(super) const ALLOWED: &[Allowed] = &[
     allow(Tsh, &["version"], NoArgs),
 ];
 
-/// Resource kinds `tctl get` may read (REFERENCE §1 spellings), with the scrubbing their output needs.
+/// Resource kinds `tctl get` may read (`ParseShortcut` spellings, docs/teleport-output.md), with the scrubbing their output needs.
 pub(super) const KINDS: &[(&str, Scrub)] = &[
     ("node", Scrub::Plain),
     ("nodes", Scrub::Plain),
