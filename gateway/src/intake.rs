@@ -18,6 +18,9 @@ use crate::state::AppState;
 
 /// Largest body read here; rmcp applies the same limit.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest JSON-RPC request id accepted (characters). Ids are stored with every call, denied and
+/// rate-limited ones included, so an unbounded id would let any caller fill the database.
+pub const MAX_ID_CHARS: usize = 128;
 
 pub async fn intake(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
@@ -36,7 +39,12 @@ pub async fn intake(State(st): State<AppState>, req: Request, next: Next) -> Res
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32700, format!("parse error: {e}")),
     };
     if let Err((code, problem)) = check_envelope(&msg) {
-        let id = msg.get("id").filter(|id| id.is_string() || id.is_number()).cloned().unwrap_or(Value::Null);
+        // An id we refused (too long) is not echoed back.
+        let id = msg
+            .get("id")
+            .filter(|id| id.is_number() || id.as_str().is_some_and(|s| s.chars().count() <= MAX_ID_CHARS))
+            .cloned()
+            .unwrap_or(Value::Null);
         // A request we can answer by id gets a normal JSON-RPC error; an unusable message a 400.
         let status = if code == -32602 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
         return rpc_error(status, &id, code, problem);
@@ -69,6 +77,11 @@ fn check_envelope(msg: &Value) -> Result<(), (i64, String)> {
         && !(id.is_string() || id.is_number())
     {
         return invalid("`id` must be a string or a number");
+    }
+    if let Some(Value::String(id)) = obj.get("id")
+        && id.chars().count() > MAX_ID_CHARS
+    {
+        return Err((-32600, format!("invalid request: `id` is longer than {MAX_ID_CHARS} characters")));
     }
     let Some(method) = obj.get("method") else {
         // A response to a server request: rmcp decides what to do with it.

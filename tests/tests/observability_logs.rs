@@ -76,3 +76,30 @@ async fn gateway_and_worker_lines_of_a_call_carry_op_id_actor_and_capability() {
     // No line outside a call invents one: lines without an op_id have no actor from a call either.
     assert!(all.iter().filter(|l| l.get("op_id").is_none()).all(|l| l.get("capability").is_none()));
 }
+
+/// A flood of refused credentials is counted in full but logged at the recording rate: 400 bad
+/// keys in well under a second used to write 400 `authentication refused` lines.
+#[tokio::test]
+async fn a_flood_of_refused_credentials_does_not_flood_the_log() {
+    logs();
+    let mut stack = Stack::start(StackOptions { worker: false, ..StackOptions::default() }).await.unwrap();
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let sends = (0..400).map(|i| {
+        http.post(&stack.url)
+            .header("authorization", format!("Bearer mtcp_not-a-key-{i}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+            .send()
+    });
+    for answer in futures::future::join_all(sends).await {
+        assert_eq!(answer.unwrap().status(), 401);
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    stack.stop().await;
+    let refused = lines().iter().filter(|l| l["message"] == "authentication refused").count() as u64;
+    // 20 lines per second of the flood (each window), plus one window of slack at the edges.
+    assert!(refused <= 20 * (seconds + 1), "{refused} refusal lines logged for 400 refusals in {seconds} s");
+    assert!(refused >= 1, "refusals are still logged");
+}

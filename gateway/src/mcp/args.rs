@@ -241,7 +241,30 @@ pub fn recorded_inputs(spec: &ToolSpec, args: &JsonObject) -> Value {
     }
     mtcp_shared::redact::redact_json(&mut inputs);
     cap(&mut inputs);
-    inputs
+    bound_total(inputs)
+}
+
+/// Bytes of recorded inputs kept per call. Each string is already capped, but a call may carry
+/// many of them, and refused calls are recorded too: without a total bound one actor's refused
+/// calls could write a megabyte each.
+const MAX_STORED_TOTAL: usize = 16 * 1024;
+
+/// The inputs when they fit in [`MAX_STORED_TOTAL`]; else a note of their size and the first keys.
+fn bound_total(inputs: Value) -> Value {
+    let size = serde_json::to_string(&inputs).map_or(usize::MAX, |s| s.len());
+    if size <= MAX_STORED_TOTAL {
+        return inputs;
+    }
+    let keys: Vec<Value> = match &inputs {
+        Value::Object(map) => {
+            map.keys().take(32).map(|k| Value::from(k.chars().take(64).collect::<String>())).collect()
+        }
+        _ => Vec::new(),
+    };
+    serde_json::json!({
+        "_not_stored": format!("{size} bytes of arguments, over the {MAX_STORED_TOTAL} bytes kept per call"),
+        "_keys": keys,
+    })
 }
 
 /// Arguments after validation: the normalized value and the audit fields.

@@ -68,8 +68,9 @@ async fn insert(
     .bind(op.capability.as_str())
     .bind(op.tool)
     .bind(inputs)
-    .bind(op.reason.map(storable).as_deref())
-    .bind(op.ticket.map(storable).as_deref())
+    // A reason or ticket is free text a person typed: a pasted password or key must not be kept.
+    .bind(op.reason.map(|r| storable(&crate::redact::redact_text(r)).into_owned()))
+    .bind(op.ticket.map(|t| storable(&crate::redact::redact_text(t)).into_owned()))
     .bind(decision)
     .bind(status.as_str())
     .bind(result.map(storable_json))

@@ -1,0 +1,114 @@
+//! What an outside probe of the running system found, held: long JSON-RPC ids are refused before
+//! anything is written, one call's recorded inputs are bounded in total, and reasons and tickets
+//! are stored redacted.
+
+use mtcp_tests::{Stack, StackOptions};
+use serde_json::{Value, json};
+
+fn call_body(id: Value, arguments: Value) -> String {
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": "list_nodes", "arguments": arguments } })
+        .to_string()
+}
+
+async fn post(stack: &Stack, role: &str, body: String) -> (u16, Value) {
+    let answer = reqwest::Client::new()
+        .post(&stack.url)
+        .header("authorization", format!("Bearer {}", stack.key(role)))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap();
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: ").or(Some(l).filter(|l| l.starts_with('{'))))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+async fn stored_bytes(stack: &Stack, actor: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(octet_length(COALESCE(request_id, '')) + octet_length(inputs::text)), 0)::bigint
+         FROM operations WHERE actor = $1",
+    )
+    .bind(actor)
+    .fetch_one(&stack.db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_long_request_id_is_refused_and_nothing_is_written() {
+    let mut stack = Stack::start(StackOptions { worker: false, ..StackOptions::default() }).await.unwrap();
+    let (status, answer) = post(&stack, "readonly", call_body(Value::from("x".repeat(1_000_000)), json!({}))).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`id` is longer than 128 characters"), "{message}");
+    assert_eq!(answer["id"], Value::Null, "the refused id is not echoed");
+    assert_eq!(stored_bytes(&stack, "dev-readonly").await, 0);
+    // An id at the limit still works.
+    let (status, answer) = post(&stack, "readonly", call_body(Value::from("y".repeat(128)), json!({}))).await;
+    assert_eq!(status, 200, "{answer}");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn refused_calls_with_huge_arguments_write_a_bounded_record() {
+    let mut stack = Stack::start(StackOptions { worker: false, ..StackOptions::default() }).await.unwrap();
+    // 200 string arguments of 4,000 bytes each (every one under the per-string cap): 800 kB a call.
+    let arguments: serde_json::Map<String, Value> =
+        (0..200).map(|i| (format!("field{i}"), Value::from("z".repeat(4000)))).collect();
+    for i in 0..10 {
+        // readonly may not list tokens: every call is denied, and every denial is recorded.
+        let body = json!({ "jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": { "name": "list_tokens", "arguments": arguments.clone() } });
+        let (status, answer) = post(&stack, "readonly", body.to_string()).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["result"]["isError"], true, "{answer}");
+    }
+    let bytes = stored_bytes(&stack, "dev-readonly").await;
+    assert!(bytes < 10 * 20 * 1024, "10 refused calls stored {bytes} bytes of inputs");
+    let note: String =
+        sqlx::query_scalar("SELECT inputs->>'_not_stored' FROM operations WHERE actor = 'dev-readonly' LIMIT 1")
+            .fetch_one(&stack.db.pool)
+            .await
+            .unwrap();
+    assert!(note.contains("over the 16384 bytes kept per call"), "{note}");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn reasons_and_tickets_are_stored_redacted() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    let secret = "AKIAIOSFODNN7EXAMPLE";
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7x\n-----END RSA PRIVATE KEY-----";
+    let result = operator
+        .call(
+            "create_access_request",
+            json!({ "resources": ["access"], "reason": format!("need it, my key is {secret} and {pem}"),
+                    "ticket": format!("password={secret}") }),
+        )
+        .await
+        .unwrap();
+    let op_id = result.meta.as_ref().unwrap().0["mtcp/op_id"].as_str().unwrap().to_owned();
+    let (reason, ticket): (String, Option<String>) =
+        sqlx::query_as("SELECT reason, ticket FROM operations WHERE op_id = $1::uuid")
+            .bind(&op_id)
+            .fetch_one(&stack.db.pool)
+            .await
+            .unwrap();
+    for stored in [Some(&reason), ticket.as_ref()].into_iter().flatten() {
+        assert!(!stored.contains(secret) && !stored.contains("MIIEowIBAAKCAQEA7x"), "stored: {stored}");
+    }
+    assert!(reason.starts_with("need it"), "the rest of the reason is kept: {reason}");
+    let found = operator.call("search_operations", json!({ "actor": "dev-operator" })).await.unwrap();
+    let text = mtcp_tests::client::text_of(&found);
+    assert!(!text.contains(secret), "search_operations shows the secret: {text}");
+    stack.stop().await;
+}
