@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use mtcp_shared::config::Config;
 use mtcp_shared::db::{self, api_keys::NewApiKey};
+use mtcp_shared::domain::{TextKind, unprintable};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -66,8 +67,10 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             if !matches!(kind.as_str(), "user" | "service") {
                 bail!("--kind must be user or service, not {kind:?}");
             }
-            if actor.trim().is_empty() || actor.len() > 256 || actor.chars().any(char::is_control) {
-                bail!("--actor must be a non-empty name of at most 256 characters");
+            if actor.trim().is_empty() || actor.chars().count() > 256 || unprintable(&actor, TextKind::Name).is_some() {
+                bail!(
+                    "--actor must be a non-empty, printable name of at most 256 characters (no control, bidi or invisible characters)"
+                );
             }
             let expires_at = expires_in
                 .map(|d| chrono::Duration::from_std(d).map(|d| chrono::Utc::now() + d))

@@ -112,3 +112,18 @@ async fn reasons_and_tickets_are_stored_redacted() {
     assert!(!text.contains(secret), "search_operations shows the secret: {text}");
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn reasons_with_invisible_or_separator_characters_are_refused() {
+    let mut stack = Stack::start(StackOptions { worker: false, ..StackOptions::default() }).await.unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    for sneaky in ["\u{ad}", "\u{180e}", "\u{2028}", "\u{2029}", "\u{202e}"] {
+        let reason = format!("routine{sneaky} check");
+        let result = operator.call("create_access_request", json!({ "resources": ["access"], "reason": reason })).await;
+        let result = result.unwrap();
+        let text = mtcp_tests::client::text_of(&result);
+        assert_eq!(result.is_error, Some(true), "{sneaky:?} accepted: {text}");
+        assert!(text.contains("`reason` contains"), "{sneaky:?}: {text}");
+    }
+    stack.stop().await;
+}

@@ -307,12 +307,6 @@ fn parse<T: DeserializeOwned>(args: &JsonObject) -> Result<T, String> {
     })
 }
 
-/// Bidirectional overrides and invisible characters: they make a recorded text read differently
-/// from what it is.
-fn deceptive(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
 fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
     if value.trim().is_empty() {
         return Err(format!("`{name}` must not be empty"));
@@ -320,8 +314,11 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
     if value.chars().count() > max {
         return Err(format!("`{name}` is longer than {max} characters"));
     }
-    if value.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || deceptive(c)) {
-        return Err(format!("`{name}` contains control, bidirectional or invisible characters"));
+    if let Some(c) = mtcp_shared::domain::unprintable(value, mtcp_shared::domain::TextKind::Free) {
+        return Err(format!(
+            "`{name}` contains {}, a control, bidirectional, invisible or separator character",
+            mtcp_shared::domain::escaped(&c.to_string(), 16)
+        ));
     }
     Ok(())
 }

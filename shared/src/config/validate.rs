@@ -130,8 +130,14 @@ impl Config {
         let mut seen = HashSet::new();
         for (i, key) in self.auth.api_keys.iter().enumerate() {
             let at = |field: &str| format!("auth.api_keys[{i}].{field}");
-            if key.actor.trim().is_empty() || key.actor.len() > 256 || key.actor.chars().any(char::is_control) {
-                return Err(invalid(&at("actor"), "must be a non-empty name of at most 256 characters"));
+            if key.actor.trim().is_empty()
+                || key.actor.chars().count() > 256
+                || crate::domain::unprintable(&key.actor, crate::domain::TextKind::Name).is_some()
+            {
+                return Err(invalid(
+                    &at("actor"),
+                    "must be a non-empty, printable name of at most 256 characters (no control, bidi or invisible characters)",
+                ));
             }
             // Whether the role exists is checked against the effective policy (built-in roles plus
             // the policy file) when the gateway starts.

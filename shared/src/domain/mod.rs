@@ -10,6 +10,7 @@ mod job;
 mod lease;
 mod lease_target;
 mod status;
+mod text;
 
 pub use access::{InvalidAccessArg, RequestId, RequestedResource};
 pub use actor::{Actor, ActorKind, AuthSource};
@@ -21,3 +22,4 @@ pub use job::ToolJob;
 pub use lease::{LeaseKind, UnknownLeaseKind};
 pub use lease_target::{InvalidTarget, LeaseTarget, parse_listen_addr};
 pub use status::OperationStatus;
+pub use text::{TextKind, unprintable};

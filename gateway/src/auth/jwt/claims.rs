@@ -73,10 +73,12 @@ fn invalid(claim: &str) -> JwtError {
     JwtError::InvalidClaim { claim: claim.to_owned() }
 }
 
-/// A non-empty string of at most [`MAX_NAME_CHARS`] characters without control characters.
+/// A non-empty string of at most [`MAX_NAME_CHARS`] characters, one printable line (no controls,
+/// bidi overrides or invisible characters: the name is shown in the audit trail).
 fn name(value: &Value) -> Option<String> {
+    use mtcp_shared::domain::{TextKind, unprintable};
     let s = value.as_str()?;
-    let ok = !s.is_empty() && s.chars().count() <= MAX_NAME_CHARS && !s.chars().any(char::is_control);
+    let ok = !s.is_empty() && s.chars().count() <= MAX_NAME_CHARS && unprintable(s, TextKind::Name).is_none();
     ok.then(|| s.to_owned())
 }
 
@@ -128,6 +130,8 @@ mod tests {
         let bad = [
             (json!({"sub": ""}), "sub"),
             (json!({"sub": "a\nb"}), "sub"),
+            (json!({"sub": "admin\u{202e}nimda"}), "sub"),
+            (json!({"sub": "ad\u{ad}min"}), "sub"),
             (json!({"sub": "x".repeat(257)}), "sub"),
             (json!({"sub": 42}), "sub"),
             (json!({"sub": "a", "role": ["admin"]}), "role"),
