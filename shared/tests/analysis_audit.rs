@@ -297,7 +297,7 @@ fn a_quiet_day_has_no_findings() {
         window.hour_starts().map(|hour| EventHourCount { event: "session.start".into(), hour, count: 12 }).collect();
     let input = AnomalyInput {
         hourly,
-        failed_logins: failures("f", 3, 60, "alice", "10.0.0.1"),
+        login_bursts: login_bursts(&failures("f", 3, 60, "alice", "10.0.0.1"), &AnomalyThresholds::default()),
         role_changes: vec![row("r", t0(), "role.updated", Some("ops"), None, json!({"name": "dev"}))],
         escalation: vec![row("c", t0(), "join_token.create", Some("ops"), None, json!({"roles": ["Node"]}))],
         ..Default::default()
@@ -316,7 +316,7 @@ fn a_quiet_day_has_no_findings() {
 fn findings_are_sorted_by_severity_then_start() {
     let window = AuditWindow::new(t0(), t0() + Duration::hours(1));
     let input = AnomalyInput {
-        failed_logins: failures("f", 10, 1, "alice", "10.0.0.1"),
+        login_bursts: login_bursts(&failures("f", 10, 1, "alice", "10.0.0.1"), &AnomalyThresholds::default()),
         escalation: vec![row(
             "a",
             t0() + Duration::minutes(30),

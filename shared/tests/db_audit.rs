@@ -279,3 +279,92 @@ async fn ingests_the_teleport_fixture() {
     assert_eq!(report.findings[0].evidence, ["22a273678c-ee78-5ffc-a298-68a841555c98"]);
     db.drop_db().await;
 }
+
+/// 50,001 early decoy failures (one user, many addresses) used to fill the capped read of failed
+/// logins, so a later brute force against another user went unseen. Bursts are counted in SQL now.
+#[tokio::test]
+async fn early_decoy_failures_do_not_hide_a_later_brute_force() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO audit_events (uid, time, event, \"user\", success, remote_addr, raw)
+         SELECT 'decoy-' || i, $1::timestamptz + i * interval '50 milliseconds', 'user.login', 'decoy', false,
+                '10.9.' || (i / 250) || '.' || (i % 250) || ':4000', '{}'::jsonb
+         FROM generate_series(0, 50000) AS i",
+    )
+    .bind(day())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let batch: Vec<_> = (0..12)
+        .map(|i| {
+            let t = day() + Duration::hours(20) + Duration::seconds(i * 5);
+            ev(&format!("v{i}"), t, "user.login", "victim", Some(false), Some("198.51.100.9:5000"), json!({}))
+        })
+        .collect();
+    audit::insert_batch(&db.pool, &batch).await.unwrap();
+    let t = AnomalyThresholds::default();
+    let report = audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let victim = report.findings.iter().find(|f| f.kind == AnomalyKind::BruteForce && f.subject == "victim");
+    let victim = victim.unwrap_or_else(|| panic!("the later brute force is missing: {:#?}", report.findings));
+    assert_eq!(victim.observed, 12.0);
+    assert_eq!(victim.evidence, (0..12).map(|i| format!("v{i}")).collect::<Vec<_>>());
+    let decoy = report.findings.iter().find(|f| f.subject == "decoy").expect("the decoy burst");
+    // 600 s at 20 failures a second, both ends included.
+    assert_eq!(decoy.observed, 12_001.0);
+    assert_eq!(decoy.evidence.len(), mtcp_shared::analysis::audit::MAX_EVIDENCE);
+    db.drop_db().await;
+}
+
+/// The database's burst count agrees with the analysis' own rule over the same rows.
+#[tokio::test]
+async fn burst_counts_in_sql_match_the_analysis_rule() {
+    let db = TestDb::new().await;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let users = ["ann", "ben", "cat", "dan"];
+    let batch: Vec<_> = (0..600)
+        .map(|i| {
+            let t = day() + Duration::seconds(next(3600) as i64);
+            let user = users[next(4) as usize];
+            let addr = format!("192.0.2.{}:{}", next(3), 1000 + i);
+            ev(
+                &format!("r{i}"),
+                t,
+                if i % 2 == 0 { "auth" } else { "user.login" },
+                user,
+                Some(false),
+                Some(&addr),
+                json!({}),
+            )
+        })
+        .collect();
+    audit::insert_batch(&db.pool, &batch).await.unwrap();
+    let t = AnomalyThresholds { brute_force_failures: 38, ..AnomalyThresholds::default() };
+    let report = audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let rows: Vec<_> = batch
+        .iter()
+        .map(|e| mtcp_shared::analysis::audit::AuditEventRow {
+            uid: e.uid.clone(),
+            time: e.time,
+            event: e.event.clone(),
+            code: None,
+            user: e.user.clone(),
+            remote_addr: e.remote_addr.clone(),
+            raw: Value::Null,
+        })
+        .collect();
+    let key = |f: &mtcp_shared::analysis::audit::AnomalyFinding| (f.signal.clone(), f.subject.clone(), f.observed);
+    let mut from_sql: Vec<_> = report.findings.iter().filter(|f| f.kind == AnomalyKind::BruteForce).map(key).collect();
+    let mut reference: Vec<_> = mtcp_shared::analysis::audit::detect_brute_force(&rows, &t).iter().map(key).collect();
+    from_sql.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    reference.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert!(!reference.is_empty(), "the data must produce bursts for the comparison to mean something");
+    assert!(reference.len() < 7, "and subjects below it: {reference:?}");
+    assert_eq!(from_sql, reference);
+    db.drop_db().await;
+}

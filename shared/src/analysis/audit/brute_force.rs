@@ -54,10 +54,43 @@ pub(crate) fn bursts(
     out
 }
 
+/// Whose failed logins a burst counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LoginSubject {
+    /// The user name the login claimed.
+    User,
+    /// The source IP (port stripped).
+    Source,
+}
+
+impl LoginSubject {
+    /// The finding's signal and the word for the subject.
+    fn signal(self) -> (&'static str, &'static str) {
+        match self {
+            LoginSubject::User => ("failed_logins_per_user", "user"),
+            LoginSubject::Source => ("failed_logins_per_source", "source"),
+        }
+    }
+}
+
+/// The densest `brute_force_window` of one subject's failed logins that reaches the threshold:
+/// how many, from when to when, and the first uids. The database computes these over every failed
+/// login of the analysed window (`db::audit::anomalies`); [`login_bursts`] is the same rule over rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginBurst {
+    pub by: LoginSubject,
+    pub subject: String,
+    pub count: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    /// Uids of the burst in time order, at most [`super::MAX_EVIDENCE`].
+    pub evidence: Vec<String>,
+}
+
 /// Failed logins (the caller passes failed `user.login` and `auth` events) per user and per source
-/// IP: a densest `brute_force_window` holding at least `brute_force_failures` is a finding, high,
-/// critical at three times the threshold; evidence is the uids of that window.
-pub fn detect_brute_force(failed: &[AuditEventRow], t: &AnomalyThresholds) -> Vec<AnomalyFinding> {
+/// IP: each subject's densest `brute_force_window` holding at least `brute_force_failures`, sorted by
+/// subject kind then subject.
+pub fn login_bursts(failed: &[AuditEventRow], t: &AnomalyThresholds) -> Vec<LoginBurst> {
     let by_user =
         bursts(failed, |r| r.user.clone().filter(|u| !u.is_empty()), t.brute_force_window, t.brute_force_failures);
     let by_ip = bursts(
@@ -66,34 +99,54 @@ pub fn detect_brute_force(failed: &[AuditEventRow], t: &AnomalyThresholds) -> Ve
         t.brute_force_window,
         t.brute_force_failures,
     );
-    let tagged = by_user.into_iter().map(|b| ("failed_logins_per_user", "user", b));
-    let tagged = tagged.chain(by_ip.into_iter().map(|b| ("failed_logins_per_source", "source", b)));
+    let tagged = by_user.into_iter().map(|b| (LoginSubject::User, b));
     tagged
-        .map(|(signal, what, (subject, rows))| {
-            let observed = rows.len() as f64;
+        .chain(by_ip.into_iter().map(|b| (LoginSubject::Source, b)))
+        .map(|(by, (subject, rows))| LoginBurst {
+            by,
+            subject,
+            count: rows.len() as u64,
+            first: rows.first().expect("a burst has rows").time,
+            last: rows.last().expect("a burst has rows").time,
+            evidence: evidence(rows.iter().map(|r| r.uid.as_str())),
+        })
+        .collect()
+}
+
+/// Failed logins per user and per source IP ([`login_bursts`]) as findings.
+pub fn detect_brute_force(failed: &[AuditEventRow], t: &AnomalyThresholds) -> Vec<AnomalyFinding> {
+    brute_force_findings(&login_bursts(failed, t), t)
+}
+
+/// A burst is a finding, high, critical at three times the threshold; evidence is its uids.
+pub fn brute_force_findings(bursts: &[LoginBurst], t: &AnomalyThresholds) -> Vec<AnomalyFinding> {
+    bursts
+        .iter()
+        .map(|b| {
+            let (signal, what) = b.by.signal();
+            let observed = b.count as f64;
             let threshold = f64::from(t.brute_force_failures.max(1));
             let severity = if observed >= 3.0 * threshold { Severity::Critical } else { Severity::High };
-            let first = rows.first().expect("a burst has rows");
-            let last = rows.last().expect("a burst has rows");
             AnomalyFinding {
                 kind: AnomalyKind::BruteForce,
                 signal: signal.into(),
                 severity,
                 description: format!(
-                    "{} failed logins for {what} `{subject}` within {}s ({} to {}); threshold {} per {}s.",
-                    rows.len(),
-                    (last.time - first.time).num_seconds(),
-                    first.time,
-                    last.time,
+                    "{} failed logins for {what} `{}` within {}s ({} to {}); threshold {} per {}s.",
+                    b.count,
+                    b.subject,
+                    (b.last - b.first).num_seconds(),
+                    b.first,
+                    b.last,
                     t.brute_force_failures,
                     t.brute_force_window.as_secs(),
                 ),
-                subject,
-                window_start: first.time,
-                window_end: last.time,
+                subject: b.subject.clone(),
+                window_start: b.first,
+                window_end: b.last,
                 observed,
                 threshold,
-                evidence: evidence(rows.iter().map(|r| r.uid.as_str())),
+                evidence: b.evidence.clone(),
             }
         })
         .collect()

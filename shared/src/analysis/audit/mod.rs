@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use approvals::{BusinessHours, BusinessHoursError, detect_approvals};
-pub use brute_force::{densest_window, detect_brute_force};
+pub use brute_force::{
+    LoginBurst, LoginSubject, brute_force_findings, densest_window, detect_brute_force, login_bursts,
+};
 pub use escalation::{PRIVILEGED_JOIN_ROLES, detect_escalations};
 pub use fields::source_ip;
 pub use report::{AnomalyFinding, AnomalyKind, AnomalyReport, AuditWindow, MAX_EVIDENCE, ThresholdsUsed};
@@ -51,8 +53,8 @@ pub struct EventHourCount {
 pub struct AnomalyInput {
     /// Per event type and hour, for storms.
     pub hourly: Vec<EventHourCount>,
-    /// Failed `user.login` / `auth` events of users or sources that reach the threshold in the window.
-    pub failed_logins: Vec<AuditEventRow>,
+    /// The densest burst of failed logins of each user or source that reaches the threshold.
+    pub login_bursts: Vec<LoginBurst>,
     /// `role.created` / `role.updated` / `role.deleted`.
     pub role_changes: Vec<AuditEventRow>,
     /// `user.create` / `user.update` in the window, oldest first.
@@ -82,7 +84,7 @@ pub fn detect_anomalies(window: AuditWindow, input: &AnomalyInput, t: &AnomalyTh
         }
     };
     let mut findings = detect_storms(&window, &input.hourly, t);
-    findings.extend(detect_brute_force(&input.failed_logins, t));
+    findings.extend(brute_force_findings(&input.login_bursts, t));
     findings.extend(detect_role_spikes(&input.role_changes, t));
     findings.extend(detect_role_grants(&input.prior_user_changes, &input.user_changes));
     findings.extend(detect_escalations(&input.escalation));

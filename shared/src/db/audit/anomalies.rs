@@ -7,16 +7,16 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::{SOURCE_IP_SQL, count, event_row};
 use crate::analysis::audit::{
-    AnomalyInput, AnomalyKind, AnomalyReport, AuditEventRow, AuditWindow, EventHourCount, MAX_EVIDENCE,
-    detect_anomalies,
+    AnomalyInput, AnomalyKind, AnomalyReport, AuditEventRow, AuditWindow, EventHourCount, LoginBurst, LoginSubject,
+    MAX_EVIDENCE, detect_anomalies,
 };
 use crate::config::AnomalyThresholds;
 use crate::db::DbError;
 
 /// Most (event type, hour) counts read for storms.
 const HOURLY_CAP: i64 = 200_000;
-/// Most failed logins read.
-const FAILED_CAP: i64 = 50_000;
+/// Most failed-login bursts read (one per user or source over the threshold).
+const BURST_CAP: i64 = 10_000;
 /// Most rows read per other candidate query.
 const CANDIDATE_CAP: i64 = 10_000;
 /// Most storm findings given evidence (one small indexed query each).
@@ -54,19 +54,8 @@ pub async fn anomalies(
         });
     }
 
-    let failed = format!(
-        r#"WITH f AS (
-             SELECT {COLS}, {SOURCE_IP_SQL} AS ip FROM audit_events
-             WHERE time >= $1 AND time < $2 AND event IN ('user.login', 'auth')
-               AND (success = false OR (success IS NULL AND code IN ('T1000W', 'T1001W', 'T3007W'))))
-           SELECT {COLS}, 'null'::jsonb AS raw FROM f
-           WHERE "user" IN (SELECT "user" FROM f GROUP BY 1 HAVING count(*) >= $3)
-              OR ip IN (SELECT ip FROM f GROUP BY 1 HAVING count(*) >= $3)
-           ORDER BY time LIMIT $4"#
-    );
-    let threshold = i64::from(t.brute_force_failures.max(1));
-    input.failed_logins = rows(&mut tx, failed, Params::Threshold(threshold), since, until, FAILED_CAP).await?;
-    cap_note(&mut notes, "failed logins", input.failed_logins.len(), FAILED_CAP);
+    input.login_bursts = login_bursts(&mut tx, since, until, t).await?;
+    cap_note(&mut notes, "subjects with failed-login bursts", input.login_bursts.len(), BURST_CAP);
 
     let roles = format!(
         "SELECT {COLS}, jsonb_build_object('name', raw->'name') AS raw FROM audit_events
@@ -136,12 +125,71 @@ pub async fn anomalies(
     Ok(report)
 }
 
+/// Each user's and source's densest `brute_force_window` of failed logins that reaches the
+/// threshold, counted over every failed login of the window in SQL (reading the failures
+/// themselves under a cap let early decoys hide a later attack). The rule is the one
+/// `analysis::audit::login_bursts` applies to rows: a closed window `[start, start + width]`.
+async fn login_bursts(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    t: &AnomalyThresholds,
+) -> Result<Vec<LoginBurst>, DbError> {
+    let sql = format!(
+        r#"WITH f AS (
+             SELECT uid, time, "user", {SOURCE_IP_SQL} AS ip FROM audit_events
+             WHERE time >= $1 AND time < $2 AND event IN ('user.login', 'auth')
+               AND (success = false OR (success IS NULL AND code IN ('T1000W', 'T1001W', 'T3007W')))),
+           k AS (
+             SELECT 'user' AS by, "user" AS subject, uid, time FROM f WHERE coalesce("user", '') <> ''
+             UNION ALL
+             SELECT 'source', ip, uid, time FROM f WHERE coalesce(ip, '') <> ''),
+           w AS (
+             SELECT by, subject, time, count(*) OVER (
+                 PARTITION BY by, subject ORDER BY time
+                 RANGE BETWEEN CURRENT ROW AND $3::interval FOLLOWING) AS n
+             FROM k),
+           best AS (
+             SELECT DISTINCT ON (by, subject) by, subject, time AS start, n FROM w WHERE n >= $4
+             ORDER BY by, subject, n DESC, time)
+         SELECT b.by, b.subject, b.n, min(k.time) AS first, max(k.time) AS last,
+                (array_agg(k.uid ORDER BY k.time, k.uid))[1:$5] AS evidence
+         FROM best b JOIN k ON k.by = b.by AND k.subject = b.subject
+                           AND k.time >= b.start AND k.time <= b.start + $3::interval
+         GROUP BY b.by, b.subject, b.n
+         ORDER BY b.by DESC, b.subject LIMIT $6"#
+    );
+    let micros = i64::try_from(t.brute_force_window.as_micros()).unwrap_or(i64::MAX);
+    let width = sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: micros };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(since)
+        .bind(until)
+        .bind(width)
+        .bind(i64::from(t.brute_force_failures.max(1)))
+        .bind(MAX_EVIDENCE as i32)
+        .bind(BURST_CAP)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let by: String = r.try_get("by")?;
+            Ok(LoginBurst {
+                by: if by == "user" { LoginSubject::User } else { LoginSubject::Source },
+                subject: r.try_get("subject")?,
+                count: count(r, "n")?,
+                first: r.try_get("first")?,
+                last: r.try_get("last")?,
+                evidence: r.try_get("evidence")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(DbError::from)
+}
+
 /// Extra parameters of a candidate query after `$1` since and `$2` until.
 enum Params<'a> {
     /// `$3` the cap.
     Cap,
-    /// `$3` a threshold, `$4` the cap.
-    Threshold(i64),
     /// `$3` the cap, `$4` a text array; no query when it is empty.
     Keys(&'a [String]),
 }
@@ -158,7 +206,6 @@ async fn rows(
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).bind(until);
     let query = match params {
         Params::Cap => query.bind(cap),
-        Params::Threshold(n) => query.bind(n).bind(cap),
         Params::Keys([]) => return Ok(Vec::new()),
         Params::Keys(keys) => query.bind(cap).bind(keys),
     };
