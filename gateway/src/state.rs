@@ -15,6 +15,7 @@ use crate::auth::jwt::JwtVerifier;
 use crate::auth::{FailureRecorder, KeyStore};
 use crate::ingest::IngestKeys;
 use crate::mcp::fixtures::ConformanceFixtures;
+use crate::mcp::leases::StopWaiters;
 use crate::waiter::Waiter;
 
 /// Cheap to clone; one per process.
@@ -31,6 +32,8 @@ pub struct AppState {
     /// Credentials of the audit ingest endpoint.
     pub ingest_keys: Arc<IngestKeys>,
     pub waiter: Waiter,
+    /// The leases a `stop_proxy` of this process is waiting on.
+    pub(crate) stop_waiters: Arc<StopWaiters>,
     pub shutdown: CancellationToken,
     /// The conformance suite's fixtures; `None` (always, in production) unless the test-only
     /// switch is on (`mcp::fixtures::switch`).
@@ -60,6 +63,7 @@ impl AppState {
             auth_failures: Arc::default(),
             ingest_keys: Arc::new(ingest_keys),
             waiter,
+            stop_waiters: Arc::default(),
             shutdown,
             fixtures: None,
         })

@@ -127,3 +127,51 @@ async fn reasons_with_invisible_or_separator_characters_are_refused() {
     }
     stack.stop().await;
 }
+
+/// Thirty concurrent stops of one slow lease (its proxy ignores SIGTERM for the whole stop grace)
+/// used to hold ten pooled connections while they polled: another actor's `whoami` then waited
+/// until the lease ended. Now one stop waits, the others get the current state, and no connection
+/// is held while waiting.
+#[tokio::test]
+async fn concurrent_stops_of_a_slow_lease_do_not_starve_other_callers() {
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c: &mut mtcp_shared::config::Config| {
+        c.leases.stop_grace = std::time::Duration::from_secs(6);
+        c.database.max_connections = 10;
+    });
+    let sim_env = [("TELEPORT_SIM_IGNORE_SIGTERM".to_owned(), "1".to_owned())].into();
+    let mut stack =
+        Stack::start(StackOptions { tweak: Some(tweak), sim_env, ..StackOptions::default() }).await.unwrap();
+    let operator = std::sync::Arc::new(stack.client("operator").await.unwrap());
+    let readonly = stack.client("readonly").await.unwrap();
+    let started = operator
+        .call("start_proxy", json!({ "kind": "proxy_app", "target": { "app": "grafana" }, "reason": "slow stop test" }))
+        .await
+        .unwrap();
+    assert_eq!(started.is_error, Some(false), "{}", mtcp_tests::client::text_of(&started));
+    let lease_id = started.structured_content.unwrap()["lease_id"].as_str().unwrap().to_owned();
+
+    let stops: Vec<_> = (0..30)
+        .map(|_| {
+            let (operator, lease_id) = (operator.clone(), lease_id.clone());
+            tokio::spawn(async move { operator.call("stop_proxy", json!({ "lease_id": lease_id })).await.unwrap() })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let who = readonly.call("whoami", json!({})).await.unwrap();
+    assert_eq!(who.is_error, Some(false));
+    let status: String = sqlx::query_scalar("SELECT status FROM leases WHERE lease_id = $1::uuid")
+        .bind(&lease_id)
+        .fetch_one(&stack.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "stopping", "whoami was answered only after the slow stop ended");
+
+    let mut states = Vec::new();
+    for stop in stops {
+        let result = stop.await.unwrap();
+        assert_eq!(result.is_error, Some(false), "{}", mtcp_tests::client::text_of(&result));
+        states.push(result.structured_content.unwrap()["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(states.iter().filter(|s| *s != "stopping").count(), 1, "one stop waited for the end: {states:?}");
+    stack.stop().await;
+}

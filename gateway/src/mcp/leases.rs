@@ -135,29 +135,59 @@ pub async fn list(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLis
     Ok(LeaseList { count: leases.len(), leases })
 }
 
+/// The leases a `stop_proxy` of this process is waiting on: one waiter per lease, so thirty
+/// concurrent stops of one slow lease cost one poll, not thirty.
+#[derive(Debug, Default)]
+pub struct StopWaiters(std::sync::Mutex<std::collections::HashSet<Uuid>>);
+
+/// Holds a lease's waiting slot until dropped.
+struct StopWaiter<'a>(&'a StopWaiters, Uuid);
+
+impl StopWaiters {
+    fn claim(&self, lease_id: Uuid) -> Option<StopWaiter<'_>> {
+        let inserted = self.0.lock().expect("stop waiters poisoned").insert(lease_id);
+        // Lazily: a slot built and dropped here would free the waiter's own entry.
+        inserted.then(|| StopWaiter(self, lease_id))
+    }
+}
+
+impl Drop for StopWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.0.lock().expect("stop waiters poisoned").remove(&self.1);
+    }
+}
+
 /// `stop_proxy`: mark the lease `stopping` (its owner hears at once), then wait for the owner to
-/// end it, up to the stop grace plus a reconcile period. An ended lease is reported as it is.
+/// end it, up to the stop grace plus a reconcile period. An ended lease is reported as it is; a
+/// caller that finds another stop already waiting on the lease gets its current state at once.
+/// No pooled connection is held while waiting: each look takes one for a single statement.
 pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
     let a: StopProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
     let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
-    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-    if db::leases::request_stop(&mut conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
-        let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-        let line = mtcp_shared::redact::redact_text(&format!("stop_proxy by {}{why}", actor.id));
-        let keep = i64::from(st.config.leases.log_lines_kept);
-        if let Err(e) = db::leases::append_logs(&mut conn, row.lease_id, &[("system".into(), line)], keep).await {
-            tracing::warn!(error = %e, lease_id = %row.lease_id, "recording a stop request in the lease's logs");
+    {
+        let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+        if db::leases::request_stop(&mut conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
+            let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let line = mtcp_shared::redact::redact_text(&format!("stop_proxy by {}{why}", actor.id));
+            let keep = i64::from(st.config.leases.log_lines_kept);
+            if let Err(e) = db::leases::append_logs(&mut conn, row.lease_id, &[("system".into(), line)], keep).await {
+                tracing::warn!(error = %e, lease_id = %row.lease_id, "recording a stop request in the lease's logs");
+            }
         }
     }
+    let waiter = st.stop_waiters.claim(row.lease_id);
     let wait = st.config.leases.stop_grace + st.config.leases.reconcile_interval + Duration::from_secs(2);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let current = db::leases::get(&mut conn, row.lease_id).await.map_err(unavailable)?;
+        let current = {
+            let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+            db::leases::get(&mut conn, row.lease_id).await.map_err(unavailable)?
+        };
         let current = current.ok_or_else(|| format!("lease {} disappeared", row.lease_id))?;
         let live = matches!(current.status.as_str(), "starting" | "active" | "stopping");
-        if !live || tokio::time::Instant::now() >= deadline {
+        if !live || waiter.is_none() || tokio::time::Instant::now() >= deadline {
             return Ok(LeaseView::of(current, Utc::now()));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -3,7 +3,7 @@
 mod args;
 mod call;
 pub(crate) mod fixtures;
-mod leases;
+pub(crate) mod leases;
 mod local;
 mod server;
 mod tasks;
