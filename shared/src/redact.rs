@@ -9,6 +9,8 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+
+use crate::terminal::strip_escapes;
 use serde_json::Value;
 
 /// The marker that replaces every secret.
@@ -111,9 +113,10 @@ impl Redactor {
         Redactor { literals: all }
     }
 
-    /// Returns `s` with every recognised secret replaced by `[REDACTED]`.
+    /// Returns `s` with every recognised secret replaced by `[REDACTED]`, and without terminal
+    /// escape sequences ([`strip_escapes`]): everything stored, logged or returned passes here.
     pub fn text(&self, s: &str) -> String {
-        let mut out: Cow<'_, str> = Cow::Borrowed(s);
+        let mut out: Cow<'_, str> = strip_escapes(s);
         for literal in &self.literals {
             if out.contains(literal.as_str()) {
                 out = Cow::Owned(out.replace(literal.as_str(), REDACTED));
