@@ -139,7 +139,27 @@ pub struct DropRequestArgs {
     /// Change ticket, when your role requires one.
     #[serde(default)]
     pub ticket: Option<String>,
+    /// Also revoke access already in use: lock everything granted through the request
+    /// (`tctl lock --access-request`). Deleting a request alone leaves certificates issued with it
+    /// working until they expire.
+    #[serde(default)]
+    pub revoke: Option<RevokeArgs>,
 }
+
+/// The lock `drop_access_request` places when asked to revoke access in use.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeArgs {
+    /// Why the access is revoked; Teleport shows it to the locked-out user.
+    pub reason: String,
+    /// How long the lock lasts, in seconds (at most 30 days). Default: until the request's access
+    /// would have expired.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// Longest lock `drop_access_request` places: 30 days.
+pub const MAX_LOCK_TTL_SECONDS: u64 = 30 * 24 * 3600;
 
 /// Arguments of `start_proxy`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -381,6 +401,14 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         "drop_access_request" => {
             let a: DropRequestArgs = parse(&args)?;
             RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            if let Some(revoke) = &a.revoke {
+                if revoke.reason.trim().is_empty() {
+                    return Err("`revoke.reason` must say why the access is revoked".into());
+                }
+                if revoke.ttl_seconds.is_some_and(|t| t == 0 || t > MAX_LOCK_TTL_SECONDS) {
+                    return Err(format!("`revoke.ttl_seconds` must be between 1 and {MAX_LOCK_TTL_SECONDS}"));
+                }
+            }
             audited(args, a.reason, a.ticket)
         }
         "start_proxy" => {

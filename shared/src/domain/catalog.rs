@@ -120,8 +120,10 @@ pub static CATALOG: &[ToolSpec] = &[
         "drop_access_request",
         "Withdraw an access request",
         Capability::AccessDrop,
-        "Withdraw a request: a pending one is deleted; an approved one is dropped from the control plane's \
-         certificates (the request stays in Teleport's history). The result says which happened.",
+        "Withdraw a request: Teleport deletes it (`tctl requests rm`; an approved one with --force). Deleting \
+         does not take back certificates already issued with an approved request: pass `revoke` {reason, \
+         ttl_seconds?} to lock all access granted through it (`tctl lock --access-request`). The result says \
+         what Teleport did: deleted, and locked until when.",
     ),
     read(
         "get_auth_preference",
