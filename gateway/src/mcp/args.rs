@@ -103,7 +103,11 @@ pub struct RequestIdArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequestArgs {
-    /// Role names (e.g. `db-admin`) and/or resource ids (`/<cluster>/<kind>/<name>`), 1-20 entries.
+    /// Role names (e.g. `db-admin`) and/or resource ids, 1-20 entries: `/<cluster>/<kind>/<name>`
+    /// (e.g. `/teleport.example.com/node/web-01`); Kubernetes resources as
+    /// `/<cluster>/kube:ns:<plural>[.<group>]/<kube_cluster>/<namespace>/<name>` (e.g.
+    /// `/teleport.example.com/kube:ns:pods/prod/default/api-0`) or
+    /// `/<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>` (cluster-wide, e.g. `kube:cw:namespaces`).
     pub resources: Vec<String>,
     /// Why you need the access (recorded, and written into the Teleport request).
     pub reason: String,

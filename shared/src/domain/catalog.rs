@@ -102,7 +102,8 @@ pub static CATALOG: &[ToolSpec] = &[
         "Create an access request",
         Capability::AccessCreate,
         "Ask Teleport for temporary access: `resources` are role names or resource ids \
-         (/<cluster>/<kind>/<name>). The request is made by the control plane's Teleport identity; your \
+         (/<cluster>/<kind>/<name>; Kubernetes resources /<cluster>/kube:ns:<plural>[.<group>]/<kube_cluster>/\
+         <namespace>/<name> or /<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>, Teleport 18). The request is made by the control plane's Teleport identity; your \
          actor, reason and ticket are written into its reason so Teleport reviewers see who asked. It stays \
          pending until a human reviews it in Teleport.",
     ),
