@@ -127,7 +127,8 @@ fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         ));
     }
     let mut new = NewRequest::new(ctx.identity(), roles);
-    new.resources = raw_resources.into_iter().map(ResourceId::parse).collect::<Result<_, _>>()?;
+    new.resources =
+        raw_resources.into_iter().map(|r| ResourceId::parse(r, ctx.release.major())).collect::<Result<_, _>>()?;
     new.reason = parsed.flag("reason").unwrap_or_default().to_owned();
     new.reviewers = requests::split_identifiers(parsed.flag("reviewers").unwrap_or_default());
     if let Some(ttl) = duration_flag(parsed, "request-ttl")? {
