@@ -1,4 +1,4 @@
-//! `tsh request ls|show|create|review|drop` (REFERENCE.md §5.9, §6.1–6.5), acting as the
+//! `tsh request ls|show|create|review|drop` (`tool/tsh/common/access_request.go`), acting as the
 //! simulator's identity against the requests in the state directory ([`crate::store`]).
 
 use super::status;
