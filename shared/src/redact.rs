@@ -9,9 +9,9 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+use serde_json::Value;
 
 use crate::terminal::strip_escapes;
-use serde_json::Value;
 
 /// The marker that replaces every secret.
 pub const REDACTED: &str = "[REDACTED]";

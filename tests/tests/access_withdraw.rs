@@ -106,7 +106,7 @@ async fn revoke_is_validated_before_anything_runs() {
     let mut stack = stack(dir.path(), "18.3.0", &[]).await;
     let admin = stack.client("admin").await.unwrap();
     for (revoke, why) in [
-        (json!({ "reason": " " }), "`revoke.reason`"),
+        (json!({ "reason": " " }), "`revoke.reason` must not be empty"),
         (json!({ "reason": "x", "ttl_seconds": 0 }), "`revoke.ttl_seconds`"),
         (json!({ "reason": "x", "ttl_seconds": 99_999_999 }), "`revoke.ttl_seconds`"),
     ] {

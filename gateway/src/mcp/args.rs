@@ -406,9 +406,8 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
             let a: DropRequestArgs = parse(&args)?;
             RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
             if let Some(revoke) = &a.revoke {
-                if revoke.reason.trim().is_empty() {
-                    return Err("`revoke.reason` must say why the access is revoked".into());
-                }
+                // It becomes the lock's message, which Teleport shows to locked-out users.
+                text_field("revoke.reason", &revoke.reason, MAX_REASON)?;
                 if revoke.ttl_seconds.is_some_and(|t| t == 0 || t > MAX_LOCK_TTL_SECONDS) {
                     return Err(format!("`revoke.ttl_seconds` must be between 1 and {MAX_LOCK_TTL_SECONDS}"));
                 }

@@ -62,7 +62,7 @@ impl RequestedResource {
         if s.starts_with('/') {
             return match super::resource_id::check(s, |part| name_ok(part, &[])) {
                 Ok(()) => Ok(Self::Resource(s.to_owned())),
-                Err(e) => Err(InvalidAccessArg(format!("{}: {e}", quoted(s, ECHO)))),
+                Err(e) => Err(InvalidAccessArg(format!("{} is not a valid resource id: {e}", quoted(s, ECHO)))),
             };
         }
         if name_ok(s, &[]) {

@@ -13,6 +13,11 @@
 
 use std::fmt;
 
+use super::quoted;
+
+/// Printed characters of a kind or name echoed back in an error, quotes included.
+const ECHO: usize = 42;
+
 /// `types.KubernetesResourcesKinds` (`api/types/constants.go`), the legacy singular kinds.
 const LEGACY_KUBE_KINDS: &[&str] = &[
     "pod",
@@ -71,15 +76,17 @@ fn shape(kind: &str) -> Result<Shape, ResourceIdError> {
     if let Some(rest) = kind.strip_prefix(NAMESPACED).or_else(|| kind.strip_prefix(CLUSTER_WIDE)) {
         kube_resource_ok(rest).then_some(()).ok_or_else(|| {
             ResourceIdError(format!(
-                "Kubernetes kind {kind:?} must be kube:ns:<plural>[.<api group>] or kube:cw:<plural>[.<api group>], \
-                 e.g. kube:ns:pods, kube:ns:deployments.apps, kube:cw:namespaces"
+                "Kubernetes kind {} must be kube:ns:<plural>[.<api group>] or kube:cw:<plural>[.<api group>], \
+                 e.g. kube:ns:pods, kube:ns:deployments.apps, kube:cw:namespaces",
+                quoted(kind, ECHO)
             ))
         })?;
         return Ok(if kind.starts_with(NAMESPACED) { Shape::Namespaced } else { Shape::ClusterWide });
     }
     if kind.starts_with("kube:") {
         return Err(ResourceIdError(format!(
-            "Kubernetes kind {kind:?} must start with kube:ns: (namespaced) or kube:cw: (cluster-wide)"
+            "Kubernetes kind {} must start with kube:ns: (namespaced) or kube:cw: (cluster-wide)",
+            quoted(kind, ECHO)
         )));
     }
     if LEGACY_CLUSTER_WIDE.contains(&kind) {
@@ -91,7 +98,7 @@ fn shape(kind: &str) -> Result<Shape, ResourceIdError> {
     if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Ok(Shape::Plain);
     }
-    Err(ResourceIdError(format!("{kind:?} is not a resource kind")))
+    Err(ResourceIdError(format!("{} is not a resource kind", quoted(kind, ECHO))))
 }
 
 /// `<plural>[.<group>]`: a lowercase resource name and a DNS-style API group.
@@ -115,22 +122,23 @@ pub fn check(raw: &str, name_ok: impl Fn(&str) -> bool) -> Result<(), ResourceId
     let shape_hint = "expected /<cluster>/<kind>/<name>, e.g. /teleport.example.com/node/web-01, or for Kubernetes \
                       /<cluster>/kube:ns:pods/<kube_cluster>/<namespace>/<pod>";
     let Some(path) = raw.strip_prefix('/') else {
-        return Err(ResourceIdError(format!("not a resource id; {shape_hint}")));
+        return Err(ResourceIdError(shape_hint.to_owned()));
     };
     let mut parts = path.splitn(3, '/');
     let (Some(cluster), Some(kind), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(ResourceIdError(format!("not a resource id; {shape_hint}")));
+        return Err(ResourceIdError(shape_hint.to_owned()));
     };
     if !name_ok(cluster) || rest.is_empty() {
-        return Err(ResourceIdError(format!("not a resource id; {shape_hint}")));
+        return Err(ResourceIdError(shape_hint.to_owned()));
     }
     let segments: Vec<&str> = rest.split('/').collect();
     let (name, sub): (&[&str], &[&str]) = match shape(kind)? {
         Shape::Plain if segments.len() > 1 => {
             return Err(ResourceIdError(format!(
-                "resource kind {kind:?} doesn't allow sub resources; for a Kubernetes resource use \
+                "resource kind {} doesn't allow sub resources; for a Kubernetes resource use \
                  /<cluster>/kube:ns:<plural>/<kube_cluster>/<namespace>/<name> or \
-                 /<cluster>/kube:cw:<plural>/<kube_cluster>/<name>"
+                 /<cluster>/kube:cw:<plural>/<kube_cluster>/<name>",
+                quoted(kind, ECHO)
             )));
         }
         Shape::Plain => (&segments, &[]),
@@ -138,19 +146,26 @@ pub fn check(raw: &str, name_ok: impl Fn(&str) -> bool) -> Result<(), ResourceId
         Shape::ClusterWide if segments.len() >= 2 => segments.split_at(segments.len() - 1),
         Shape::Namespaced => {
             return Err(ResourceIdError(format!(
-                "resource of kind {kind:?} must name <kube_cluster>/<namespace>/<name>"
+                "resource of kind {} must name <kube_cluster>/<namespace>/<name>",
+                quoted(kind, ECHO)
             )));
         }
         Shape::ClusterWide => {
-            return Err(ResourceIdError(format!("resource of kind {kind:?} must name <kube_cluster>/<name>")));
+            return Err(ResourceIdError(format!(
+                "resource of kind {} must name <kube_cluster>/<name>",
+                quoted(kind, ECHO)
+            )));
         }
     };
     // Teleport allows slashes in a Kubernetes cluster's name; we do not (nor anywhere else).
     if name.len() != 1 || !name_ok(name[0]) {
-        return Err(ResourceIdError(format!("{:?} is not a valid resource name", name.join("/"))));
+        return Err(ResourceIdError(format!("{} is not a valid resource name", quoted(&name.join("/"), ECHO))));
     }
     if let Some(bad) = sub.iter().find(|s| !name_ok(s)) {
-        return Err(ResourceIdError(format!("{bad:?} is not a valid Kubernetes namespace or resource name")));
+        return Err(ResourceIdError(format!(
+            "{} is not a valid Kubernetes namespace or resource name",
+            quoted(bad, ECHO)
+        )));
     }
     Ok(())
 }
@@ -188,8 +203,8 @@ mod tests {
             ("/c/kube:ns:Pods/prod/default/x", "kube:ns:<plural>"),
             ("/c/kube:ns:pods/prod/default/", "not a valid"),
             ("/c/kube:ns:pods/a/b/default/x", "not a valid resource name"),
-            ("/c/node", "not a resource id"),
-            ("c/node/x", "not a resource id"),
+            ("/c/node", "expected /<cluster>/<kind>/<name>"),
+            ("c/node/x", "expected /<cluster>/<kind>/<name>"),
         ] {
             let err = check(bad, ok).unwrap_err().0;
             assert!(err.contains(why), "{bad}: {err}");
