@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 use serde_json::Value;
 
+use crate::terminal::strip_escapes;
+
 /// The marker that replaces every secret.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -111,9 +113,10 @@ impl Redactor {
         Redactor { literals: all }
     }
 
-    /// Returns `s` with every recognised secret replaced by `[REDACTED]`.
+    /// Returns `s` with every recognised secret replaced by `[REDACTED]`, and without terminal
+    /// escape sequences ([`strip_escapes`]): everything stored, logged or returned passes here.
     pub fn text(&self, s: &str) -> String {
-        let mut out: Cow<'_, str> = Cow::Borrowed(s);
+        let mut out: Cow<'_, str> = strip_escapes(s);
         for literal in &self.literals {
             if out.contains(literal.as_str()) {
                 out = Cow::Owned(out.replace(literal.as_str(), REDACTED));

@@ -1,5 +1,5 @@
-//! The state directory: what the simulated cluster learns while it runs (access requests, and
-//! the requests each user dropped from their certificates), shared by every invocation that
+//! The state directory: what the simulated cluster learns while it runs (access requests, the
+//! requests each user dropped from their certificates, and locks), shared by every invocation that
 //! points at the same directory.
 //!
 //! Where it is, first match wins:
@@ -40,12 +40,14 @@ pub struct Book {
     pub access_requests: Vec<Value>,
     /// Per user, the IDs of requests dropped from that user's certificates (`tsh request drop`).
     pub dropped: BTreeMap<String, Vec<String>>,
+    /// Locks made with `tctl lock` (`lock`, `v2`).
+    pub locks: Vec<Value>,
 }
 
 impl Book {
     /// The book before anything was written: the seed requests, nothing dropped.
     fn seeded(seed: &[Value]) -> Book {
-        Book { access_requests: seed.to_vec(), dropped: BTreeMap::new() }
+        Book { access_requests: seed.to_vec(), dropped: BTreeMap::new(), locks: Vec::new() }
     }
 }
 

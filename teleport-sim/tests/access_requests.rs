@@ -15,7 +15,7 @@ fn tctl_in(dir: &TempDir, args: &[&str]) -> Sim {
     tctl(args).env("TELEPORT_SIM_STATE_DIR", &dir.0)
 }
 
-/// The ID on the `Request ID:` line of `tsh request new`.
+/// The ID on the `Request ID:` line of `tsh request create` (or its alias `new`).
 fn request_id(stdout: &str) -> String {
     let line = stdout.lines().find(|l| l.starts_with("Request ID:")).expect("a Request ID line");
     line["Request ID:".len()..].trim().to_owned()
@@ -94,7 +94,7 @@ fn create_review_show_drop_and_delete() {
     let removed = tctl_in(&dir, &["requests", "rm", "--force", &id]).run();
     assert_eq!(removed.stdout, "Access request deleted successfully.\n");
     let gone = tsh_as(&dir, "alice", &["request", "show", &id]).run();
-    assert_eq!(gone.error(), format!("access request \"{id}\" not found"));
+    assert_eq!(gone.error(), format!("no access request matching \"{id}\""));
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn refusals_and_unknown_ids() {
     let dir = TempDir::new();
     let id = create_as(&dir, "alice", "editor");
     let own = tsh_as(&dir, "alice", &["request", "review", &id, "--approve"]).run().error();
-    assert!(own.starts_with("access denied") && own.contains("\"alice\""), "{own}");
+    assert_eq!(own, format!("user \"alice\" cannot review request \"{id}\""));
     for flags in [vec![], vec!["--approve", "--deny"]] {
         let mut args = vec!["request", "review", id.as_str()];
         args.extend(flags);
@@ -111,7 +111,7 @@ fn refusals_and_unknown_ids() {
     assert_eq!(show_json(&dir, &id)["spec"]["state"], 1, "refused reviews change nothing");
 
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let missing = format!("access request \"{unknown}\" not found");
+    let missing = format!("no access request matching \"{unknown}\"");
     assert_eq!(tsh_as(&dir, "bob", &["request", "show", unknown]).run().error(), missing);
     assert_eq!(tsh_as(&dir, "bob", &["request", "review", unknown, "--deny"]).run().error(), missing);
     assert_eq!(tsh_as(&dir, "bob", &["request", "drop", unknown]).run().error(), missing);
@@ -194,4 +194,40 @@ fn state_file_seeds_identity_and_default_directory() {
     let book = dir.0.join("cluster.json.sim-state").join("access_requests.json");
     assert!(book.exists(), "the state directory defaults to one next to the state file");
     assert_eq!(sim(&["request", "show", "seed-1", "--format=json"]).run().json()["spec"]["state"], 2);
+}
+
+#[test]
+fn create_with_its_alias_new_and_a_lock_on_an_approved_request() {
+    let dir = TempDir::new();
+    // `create` is the command, `new` its alias (`tool/tsh/common/tsh.go`).
+    let id = create_as(&dir, "alice", "editor");
+    let help = tsh_as(&dir, "alice", &["request", "--help"]).run().stdout;
+    assert!(help.contains("request create"), "{help}");
+    let review = tsh_as(&dir, "bob", &["request", "review", &id, "--approve"]).run();
+    assert_eq!(review.code, Some(0), "{}", review.stderr);
+
+    // `tsh request drop` never touches the request.
+    tsh_as(&dir, "alice", &["request", "drop", &id]).run();
+    assert_eq!(show_json(&dir, &id)["spec"]["state"], 2);
+
+    let both =
+        tctl_in(&dir, &["lock", &format!("--access-request={id}"), "--ttl=1h", "--expires=2025-06-02T00:00:00Z"]);
+    assert_eq!(both.run().error(), "use only one of --expires and --ttl");
+    assert_eq!(tctl_in(&dir, &["lock", "--message=x"]).run().error(), "at least one target field must be set");
+
+    let locked =
+        tctl_in(&dir, &["lock", &format!("--access-request={id}"), "--message=INC-9 revoked", "--ttl=90m"]).run();
+    assert_eq!(locked.code, Some(0), "{}", locked.stderr);
+    let name = locked.stdout.strip_prefix("Created a lock with name \"").and_then(|s| s.strip_suffix("\".\n"));
+    let name = name.unwrap_or_else(|| panic!("{:?}", locked.stdout));
+    let locks = tctl_in(&dir, &["get", "locks", "--format=json"]).run().array();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0]["kind"], "lock");
+    assert_eq!(locks[0]["metadata"]["name"], name);
+    assert_eq!(locks[0]["spec"]["target"], serde_json::json!({ "access_request": id }));
+    assert_eq!(locks[0]["spec"]["message"], "INC-9 revoked");
+    assert_eq!(locks[0]["spec"]["expires"], "2025-06-01T11:30:00.123456789Z");
+    let one = tctl_in(&dir, &["get", &format!("lock/{name}"), "--format=json"]).run().array();
+    assert_eq!(one.len(), 1);
+    assert_eq!(show_json(&dir, &id)["spec"]["state"], 2, "a lock leaves the request as it is");
 }

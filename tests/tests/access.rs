@@ -86,14 +86,18 @@ async fn a_humans_request_is_reviewed_and_ours_are_left_to_humans() {
     }
     assert_eq!(state_of(&operator, &ours).await, "pending", "the refused reviews never reached Teleport");
 
-    // Withdraw: a pending request is deleted; an approved one is dropped from our certificates.
+    // Withdraw: Teleport deletes the request, pending or approved (the approved one with --force).
     let r = operator.call("drop_access_request", json!({ "request_id": ours, "reason": "not needed" })).await.unwrap();
-    assert_eq!(r.structured_content.clone().unwrap()["action"], "deleted", "{}", text_of(&r));
+    let result = r.structured_content.clone().unwrap();
+    assert_eq!((result["action"].as_str(), result["deleted"].as_bool()), (Some("deleted"), Some(true)), "{result}");
     let gone = operator.call("show_access_request", json!({ "request_id": ours })).await.unwrap();
-    assert!(gone.is_error == Some(true) && text_of(&gone).contains("not found"), "{}", text_of(&gone));
+    assert!(gone.is_error == Some(true) && text_of(&gone).contains("Not found in Teleport"), "{}", text_of(&gone));
     let r = operator.call("drop_access_request", json!({ "request_id": human, "reason": "done" })).await.unwrap();
-    assert_eq!(r.structured_content.clone().unwrap()["action"], "dropped", "{}", text_of(&r));
-    assert_eq!(state_of(&operator, &human).await, "approved", "dropping does not delete the request");
+    let result = r.structured_content.clone().unwrap();
+    assert_eq!((result["action"].as_str(), result["previous_state"].as_str()), (Some("deleted"), Some("approved")));
+    assert!(result["summary"].as_str().unwrap().contains("keep working until"), "{result}");
+    let gone = operator.call("show_access_request", json!({ "request_id": human })).await.unwrap();
+    assert!(text_of(&gone).contains("no access request matching"), "{}", text_of(&gone));
     stack.stop().await;
 }
 

@@ -40,7 +40,9 @@ fn sample_args(tool: &str, own_op: &str, own: [Option<&str>; 3], human_request: 
         "get_proxy_status" | "get_proxy_logs" | "stop_proxy" => json!({ "lease_id": lease }),
         "create_access_request" => json!({ "resources": ["access"], "reason": "authorization matrix" }),
         "show_access_request" => json!({ "request_id": kept }),
-        "drop_access_request" => json!({ "request_id": own_request, "reason": "authorization matrix" }),
+        // With `revoke`: locking the access granted through one's own request is part of withdrawing it.
+        "drop_access_request" => json!({ "request_id": own_request, "reason": "authorization matrix",
+                                         "revoke": { "reason": "authorization matrix", "ttl_seconds": 60 } }),
         "review_access_request" => json!({ "request_id": human_request, "approve": true, "reason": "matrix" }),
         "get_operation" => json!({ "op_id": own_op }),
         "check_policy" => json!({ "tool": "list_nodes" }),

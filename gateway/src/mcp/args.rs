@@ -103,7 +103,11 @@ pub struct RequestIdArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequestArgs {
-    /// Role names (e.g. `db-admin`) and/or resource ids (`/<cluster>/<kind>/<name>`), 1-20 entries.
+    /// Role names (e.g. `db-admin`) and/or resource ids, 1-20 entries: `/<cluster>/<kind>/<name>`
+    /// (e.g. `/teleport.example.com/node/web-01`); Kubernetes resources as
+    /// `/<cluster>/kube:ns:<plural>[.<group>]/<kube_cluster>/<namespace>/<name>` (e.g.
+    /// `/teleport.example.com/kube:ns:pods/prod/default/api-0`) or
+    /// `/<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>` (cluster-wide, e.g. `kube:cw:namespaces`).
     pub resources: Vec<String>,
     /// Why you need the access (recorded, and written into the Teleport request).
     pub reason: String,
@@ -139,7 +143,27 @@ pub struct DropRequestArgs {
     /// Change ticket, when your role requires one.
     #[serde(default)]
     pub ticket: Option<String>,
+    /// Also revoke access already in use: lock everything granted through the request
+    /// (`tctl lock --access-request`). Deleting a request alone leaves certificates issued with it
+    /// working until they expire.
+    #[serde(default)]
+    pub revoke: Option<RevokeArgs>,
 }
+
+/// The lock `drop_access_request` places when asked to revoke access in use.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeArgs {
+    /// Why the access is revoked; Teleport shows it to the locked-out user.
+    pub reason: String,
+    /// How long the lock lasts, in seconds (at most 30 days). Default: until the request's access
+    /// would have expired.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// Longest lock `drop_access_request` places: 30 days.
+pub const MAX_LOCK_TTL_SECONDS: u64 = 30 * 24 * 3600;
 
 /// Arguments of `start_proxy`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -401,6 +425,13 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         "drop_access_request" => {
             let a: DropRequestArgs = parse(&args)?;
             RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            if let Some(revoke) = &a.revoke {
+                // It becomes the lock's message, which Teleport shows to locked-out users.
+                text_field("revoke.reason", &revoke.reason, MAX_REASON)?;
+                if revoke.ttl_seconds.is_some_and(|t| t == 0 || t > MAX_LOCK_TTL_SECONDS) {
+                    return Err(format!("`revoke.ttl_seconds` must be between 1 and {MAX_LOCK_TTL_SECONDS}"));
+                }
+            }
             audited(args, a.reason, a.ticket)
         }
         "start_proxy" => {

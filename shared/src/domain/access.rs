@@ -36,7 +36,9 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// One thing to request: a role, or a resource `/<cluster>/<kind>/<name>[/<sub_resource>]`.
+/// One thing to request: a role, or a resource id (`/<cluster>/<kind>/<name>`; Kubernetes
+/// resources `/<cluster>/kube:ns:<plural>[.<group>]/<kube_cluster>/<namespace>/<name>` and
+/// `/<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>`, see [`super::resource_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestedResource {
     Role(String),
@@ -57,21 +59,10 @@ fn name_ok(s: &str, extra: &[char]) -> bool {
 impl RequestedResource {
     /// Parse one entry of `resources`.
     pub fn parse(s: &str) -> Result<Self, InvalidAccessArg> {
-        if let Some(path) = s.strip_prefix('/') {
-            let parts: Vec<&str> = path.splitn(4, '/').collect();
-            let valid = parts.len() >= 3
-                && name_ok(parts[0], &[])
-                && !parts[1].is_empty()
-                && parts[1].chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                && name_ok(parts[2], &[])
-                && parts.get(3).is_none_or(|sub| name_ok(sub, &['/']));
-            return if valid {
-                Ok(Self::Resource(s.to_owned()))
-            } else {
-                Err(InvalidAccessArg(format!(
-                    "{} is not a resource id; expected /<cluster>/<kind>/<name>, e.g. /teleport.example.com/node/web-01",
-                    quoted(s, ECHO)
-                )))
+        if s.starts_with('/') {
+            return match super::resource_id::check(s, |part| name_ok(part, &[])) {
+                Ok(()) => Ok(Self::Resource(s.to_owned())),
+                Err(e) => Err(InvalidAccessArg(format!("{} is not a valid resource id: {e}", quoted(s, ECHO)))),
             };
         }
         if name_ok(s, &[]) {
@@ -97,9 +88,12 @@ mod tests {
             RequestedResource::Resource(_)
         ));
         assert!(matches!(
-            RequestedResource::parse("/c/kube_cluster/prod/default/pod-1").unwrap(),
+            RequestedResource::parse("/c/kube:ns:pods/prod/default/pod-1").unwrap(),
             RequestedResource::Resource(_)
         ));
+        // A kube_cluster takes no sub-resource: a pod is kube:ns:pods.
+        let wrong = RequestedResource::parse("/c/kube_cluster/prod/default/pod-1").unwrap_err().to_string();
+        assert!(wrong.contains("kube:ns:"), "{wrong}");
         for bad in ["", "-x", "--roles=admin", "a b", "a\nb", "/c/node", "/c/Node/x", "/c/node/-x", "$(id)", "a,b"] {
             assert!(RequestedResource::parse(bad).is_err(), "{bad:?}");
         }

@@ -102,7 +102,8 @@ pub static CATALOG: &[ToolSpec] = &[
         "Create an access request",
         Capability::AccessCreate,
         "Ask Teleport for temporary access: `resources` are role names or resource ids \
-         (/<cluster>/<kind>/<name>). The request is made by the control plane's Teleport identity; your \
+         (/<cluster>/<kind>/<name>; Kubernetes resources /<cluster>/kube:ns:<plural>[.<group>]/<kube_cluster>/\
+         <namespace>/<name> or /<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>, Teleport 18). The request is made by the control plane's Teleport identity; your \
          actor, reason and ticket are written into its reason so Teleport reviewers see who asked. It stays \
          pending until a human reviews it in Teleport.",
     ),
@@ -120,8 +121,10 @@ pub static CATALOG: &[ToolSpec] = &[
         "drop_access_request",
         "Withdraw an access request",
         Capability::AccessDrop,
-        "Withdraw a request: a pending one is deleted; an approved one is dropped from the control plane's \
-         certificates (the request stays in Teleport's history). The result says which happened.",
+        "Withdraw a request: Teleport deletes it (`tctl requests rm`; an approved one with --force). Deleting \
+         does not take back certificates already issued with an approved request: pass `revoke` {reason, \
+         ttl_seconds?} to lock all access granted through it (`tctl lock --access-request`). The result says \
+         what Teleport did: deleted, and locked until when.",
     ),
     read(
         "get_auth_preference",

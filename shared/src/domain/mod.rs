@@ -9,6 +9,7 @@ mod ids;
 mod job;
 mod lease;
 mod lease_target;
+mod resource_id;
 mod status;
 mod text;
 

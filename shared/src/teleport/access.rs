@@ -3,10 +3,12 @@
 //! reaches argv is either fixed or passed as `--flag=value` or after a validated id.
 
 mod view;
+mod withdraw;
 
 pub use view::{
-    AccessRequestList, AccessRequestView, CreatedRequest, DropResult, ReviewResult, ReviewView, state_word,
+    AccessRequestList, AccessRequestView, CreatedRequest, DropResult, LockView, ReviewResult, ReviewView, state_word,
 };
+pub use withdraw::{Revoke, withdraw};
 
 use tokio_util::sync::CancellationToken;
 
@@ -139,36 +141,6 @@ pub async fn review(
             review: if approve { "approve" } else { "deny" }.into(),
             effective: !line.contains("ineffectual"),
             state,
-        },
-        record,
-    })
-}
-
-/// Withdraw a request: a pending one is deleted (`tctl requests rm`), an approved one is dropped
-/// from the control plane's certificates (`tsh request drop`). Anything else has nothing to withdraw.
-pub async fn withdraw(
-    r: &Runner,
-    cancel: &CancellationToken,
-    id: &RequestId,
-) -> Result<ToolRun<DropResult>, ToolFailure> {
-    let (_, state, show_record) = fetch(r, cancel, id).await?;
-    let (binary, args, action) = match state {
-        RequestState::Pending => (Binary::Tctl, vec!["requests".into(), "rm".into(), id.to_string()], "deleted"),
-        RequestState::Approved => (Binary::Tsh, vec!["request".into(), "drop".into(), id.to_string()], "dropped"),
-        other => {
-            let detail = format!("the request is {}: there is nothing to withdraw", state_word(other));
-            return Err(ToolFailure::Teleport {
-                error: super::TeleportError::Failed { message: detail, exit_code: None },
-                record: show_record,
-            });
-        }
-    };
-    let (_, record) = run_checked(r, binary, &args, Scrub::Plain, cancel).await?;
-    Ok(ToolRun {
-        value: DropResult {
-            request_id: id.to_string(),
-            action: action.into(),
-            previous_state: state_word(state).into(),
         },
         record,
     })

@@ -51,8 +51,10 @@ pub fn submit(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Reviewed, SimError> {
+    // `ApplyAccessReview` (`lib/services/local/dynamic_access.go`): a `trace.AccessDenied` when
+    // the review permission checker refuses; Teleport never lets a user review their own request.
     if user(req) == author {
-        return Err(SimError::msg(format!("access denied: user {author:?} cannot review request {:?}", id(req))));
+        return Err(SimError::msg(format!("user {author:?} cannot review request {:?}", id(req))));
     }
     let thresholds = req.array_at(&["spec", "thresholds"]).to_vec();
     if thresholds.is_empty() {

@@ -30,7 +30,12 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     let state = ctx.state;
     let mut selected = Vec::new();
     for r in &refs {
-        selected.push((r.kind, select(state, r)?));
+        // Locks live in the state directory, where `tctl lock` writes them.
+        let items = match r.kind {
+            Kind::Empty("lock") => super::lock::stored(ctx, r.name.as_deref())?,
+            _ => select(state, r)?,
+        };
+        selected.push((r.kind, items));
     }
     let out = match parsed.flag("format").unwrap_or("yaml") {
         "json" => {

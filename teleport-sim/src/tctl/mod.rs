@@ -3,6 +3,7 @@
 
 pub mod get;
 pub mod kinds;
+pub mod lock;
 pub mod nodes;
 pub mod requests;
 pub mod status;
@@ -31,6 +32,7 @@ pub const APP: App = App {
         tokens::COMMAND,
         status::COMMAND,
         requests::COMMAND,
+        lock::COMMAND,
         crate::version::TCTL,
     ],
 };
@@ -50,6 +52,7 @@ pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
         "nodes ls" => Target::new("list", "node"),
         "tokens ls" => Target::new("list", "token"),
         "status" => Target::new("list", "cert_authority"),
+        "lock" => Target::new("create", "lock"),
         other => return Err(unknown(other)),
     })
 }
@@ -61,6 +64,7 @@ pub fn execute(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         "nodes ls" => nodes::ls(parsed, ctx),
         "tokens ls" => tokens::ls(parsed, ctx),
         "status" => status::run(parsed, ctx),
+        "lock" => lock::run(parsed, ctx),
         command if command.starts_with("requests ") => requests::run(parsed, ctx),
         other => Err(unknown(other)),
     }

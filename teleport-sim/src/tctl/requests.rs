@@ -135,7 +135,8 @@ fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         roles = vec!["*".to_owned()];
     }
     let mut new = NewRequest::new(user, roles);
-    new.resources = raw_resources.into_iter().map(ResourceId::parse).collect::<Result<_, _>>()?;
+    new.resources =
+        raw_resources.into_iter().map(|r| ResourceId::parse(r, ctx.release.major())).collect::<Result<_, _>>()?;
     new.reason = parsed.flag("reason").unwrap_or_default().to_owned();
     let id =
         crate::uuid::v4().map_err(|err| SimError::msg(format!("teleport-sim: cannot read /dev/urandom: {err}")))?;

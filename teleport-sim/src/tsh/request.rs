@@ -1,4 +1,4 @@
-//! `tsh request ls|show|new|review|drop` (REFERENCE.md §5.9, §6.1–6.5), acting as the
+//! `tsh request ls|show|create|review|drop` (`tool/tsh/common/access_request.go`), acting as the
 //! simulator's identity against the requests in the state directory ([`crate::store`]).
 
 use super::status;
@@ -23,14 +23,19 @@ const LS: Command = Command::new("ls", "List access requests.").flags(&[
 ]);
 const SHOW: Command =
     Command::new("show", "Show request details.").flags(&[FORMAT]).args(&[Arg::required("request-id")]);
-const NEW: Command = Command::new("new", "Create a new access request.").aliases(&["create"]).flags(&[
+/// `tsh request create`, alias `new` (`tool/tsh/common/tsh.go`, `Run`: "the `tsh request new`
+/// subcommand should not be used anymore … all public facing documentation should now refer to
+/// `tsh request create`").
+const CREATE: Command = Command::new("create", "Create a new access request.").aliases(&["new"]).flags(&[
     Flag::value("roles"),
-    Flag::value("resource"),
     Flag::value("reason"),
     Flag::value("reviewers"),
     Flag::bool("nowait"),
+    Flag::value("resource"),
     Flag::value("request-ttl"),
     Flag::value("session-ttl"),
+    Flag::value("max-duration"),
+    Flag::value("assume-start-time"),
 ]);
 const REVIEW: Command = Command::new("review", "Review an access request.")
     .flags(&[Flag::bool("approve"), Flag::bool("deny"), Flag::value("reason")])
@@ -41,14 +46,14 @@ const DROP: Command =
 /// The `request` command group.
 pub const COMMAND: Command = Command::new("request", "Manage access requests.")
     .aliases(&["requests"])
-    .subcommands(&[LS, SHOW, NEW, REVIEW, DROP]);
+    .subcommands(&[LS, SHOW, CREATE, REVIEW, DROP]);
 
 /// The RBAC verb of each subcommand (all act on `access_request`).
 pub fn verb(command: &str) -> Option<&'static str> {
     Some(match command {
         "request ls" => "list",
         "request show" => "read",
-        "request new" => "create",
+        "request create" => "create",
         "request review" | "request drop" => "update",
         _ => return None,
     })
@@ -59,7 +64,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     match parsed.command.as_str() {
         "request ls" => ls(parsed, ctx),
         "request show" => show(parsed, ctx),
-        "request new" => create(parsed, ctx),
+        "request create" => create(parsed, ctx),
         "request review" => review(parsed, ctx),
         "request drop" => drop(parsed, ctx),
         other => Err(SimError::msg(format!("teleport-sim: no handler for `tsh {other}`"))),
@@ -107,7 +112,7 @@ fn show(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     }))
 }
 
-/// `tsh request new … --nowait`: `Creating request...`, the request block, an empty line and
+/// `tsh request create … --nowait`: `Creating request...`, the request block, an empty line and
 /// the profile block.
 fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     let roles = requests::split_identifiers(parsed.flag("roles").unwrap_or_default());
@@ -117,12 +122,13 @@ fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     }
     if !parsed.switch("nowait") {
         return Err(SimError::msg(
-            "teleport-sim: `tsh request new` without --nowait would wait for the review; \
+            "teleport-sim: `tsh request create` without --nowait would wait for the review; \
              the simulator only supports --nowait",
         ));
     }
     let mut new = NewRequest::new(ctx.identity(), roles);
-    new.resources = raw_resources.into_iter().map(ResourceId::parse).collect::<Result<_, _>>()?;
+    new.resources =
+        raw_resources.into_iter().map(|r| ResourceId::parse(r, ctx.release.major())).collect::<Result<_, _>>()?;
     new.reason = parsed.flag("reason").unwrap_or_default().to_owned();
     new.reviewers = requests::split_identifiers(parsed.flag("reviewers").unwrap_or_default());
     if let Some(ttl) = duration_flag(parsed, "request-ttl")? {
@@ -212,7 +218,9 @@ fn drop(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     Ok(Outcome::stdout(head + &status::block(parsed, ctx, &book)))
 }
 
-/// `access request "<id>" not found`.
+/// `no access request matching "<id>"`: the `trace.NotFound` of `services.GetAccessRequest`
+/// (`lib/services/access_request.go`), which `tsh request show` uses (`onRequestShow`); the
+/// simulator words every lookup of a missing request this way.
 pub fn not_found(id: &str) -> SimError {
-    SimError::msg(format!("access request {id:?} not found"))
+    SimError::msg(format!("no access request matching {id:?}"))
 }

@@ -1,4 +1,4 @@
-//! `tsh status [--format=text|json]` and the profile block `tsh request new|drop` print after
+//! `tsh status [--format=text|json]` and the profile block `tsh request create|drop` print after
 //! their own output (`tool/tsh/common/tsh.go` `printStatus`), for the simulator's identity.
 //!
 //! The profile is the identity's: its roles and logins come from the cluster's user of that

@@ -41,6 +41,16 @@ pub(crate) fn teleport_reason(job: &ToolJob) -> String {
     }
 }
 
+/// The lock `drop_access_request` was asked for: its message names the caller like a request's reason.
+fn revoke(job: &ToolJob) -> Option<access::Revoke> {
+    let revoke = job.args.get("revoke").filter(|v| v.is_object())?;
+    let reason = text(revoke, "reason").unwrap_or_default().trim();
+    Some(access::Revoke {
+        message: format!("{reason} [via MCP control plane: actor={}, op={}]", job.actor, job.op_id),
+        ttl_seconds: revoke.get("ttl_seconds").and_then(Value::as_u64),
+    })
+}
+
 fn with_ref(mut out: Outcome, id: Option<String>) -> Outcome {
     if let Some(id) = id {
         out.audit_refs = Some(json!([{ "kind": "access_request", "id": id }]));
@@ -102,7 +112,11 @@ pub(super) async fn run(ctx: &JobContext, job: &ToolJob) -> Outcome {
             Err(e) => Outcome::failed(e),
         },
         _ => match request_id(args) {
-            Ok(id) => with_ref(outcome(access::withdraw(r, &cancel, &id).await), Some(id.to_string())),
+            Ok(id) => {
+                let revoke = revoke(job);
+                let run = access::withdraw(r, &cancel, &id, revoke.as_ref()).await;
+                with_ref(outcome(run), Some(id.to_string()))
+            }
             Err(e) => Outcome::failed(e),
         },
     }

@@ -118,14 +118,30 @@ pub struct ReviewResult {
     pub effective: bool,
 }
 
-/// Result of `drop_access_request`.
+/// Result of `drop_access_request`: what Teleport really did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DropResult {
     pub request_id: String,
-    /// `deleted` (a pending request was removed with `tctl requests rm`) or `dropped` (an approved
-    /// request was dropped from the control plane's certificates with `tsh request drop`; the
-    /// request itself stays in Teleport).
+    /// `deleted`: Teleport confirmed the request object is gone (`tctl requests rm`).
     pub action: String,
     /// The state it had.
     pub previous_state: String,
+    /// True only when Teleport printed its confirmation of the delete.
+    pub deleted: bool,
+    /// The lock placed on the access granted through the request, when `revoke` asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<LockView>,
+    /// One sentence: what happened, and what still holds (certificates already issued keep
+    /// working until they expire unless locked).
+    pub summary: String,
+}
+
+/// A Teleport lock (`tctl lock --access-request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LockView {
+    /// The lock's name (a UUID Teleport chose).
+    pub name: String,
+    /// When the lock ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
 }

@@ -238,5 +238,10 @@ pub(super) const DENIED_COMMANDS: &[(Binary, &[&str], &str)] = &[
     (Tctl, &["requests", "approve"], REQUEST_CHANGE),
     (Tctl, &["requests", "deny"], REQUEST_CHANGE),
     (Tctl, &["requests", "rm"], REQUEST_CHANGE),
+    (
+        Tctl,
+        &["lock"],
+        "locks users, roles or access requests; use drop_access_request with `revoke`, which records who asked and why",
+    ),
     (Tctl, &["top"], "opens an interactive terminal UI"),
 ];
