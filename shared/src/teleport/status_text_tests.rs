@@ -38,7 +38,10 @@ fn rows_in_another_order_and_the_headless_layout_of_older_releases() {
     assert_eq!(status.cluster.ca_pins, ["sha256:aa", "sha256:bb"]);
     assert_eq!(status.authorities.len(), 2);
     let user = status.authorities[1].rotation.as_ref().unwrap();
-    assert_eq!((user.state.as_str(), user.phase.as_str(), user.mode.as_str()), ("in_progress", "update_servers", "auto"));
+    assert_eq!(
+        (user.state.as_str(), user.phase.as_str(), user.mode.as_str()),
+        ("in_progress", "update_servers", "auto")
+    );
     assert!(user.in_progress());
 }
 
