@@ -6,9 +6,14 @@
 use super::text::Profile;
 use crate::error::SimError;
 
-/// Writes the kubeconfig for `clusters` behind the proxy on `port`; returns its path.
+/// Writes the kubeconfig for `clusters` behind the proxy on `port`; returns its path. Nothing is
+/// written when neither `TELEPORT_HOME` nor `HOME` is set (the path is then `~/.tsh/…`, which
+/// the simulator does not expand): it never writes under the working directory.
 pub fn write(clusters: &[String], profile: &Profile, port: u16) -> Result<String, SimError> {
     let path = profile.kubeconfig_path(port);
+    if !path.starts_with('/') {
+        return Ok(path);
+    }
     let context = |kube: &String| format!("{}-{kube}", profile.cluster);
     let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
     for kube in clusters {
