@@ -74,7 +74,11 @@ async fn global_flags_precede_caller_args_and_env_is_allow_listed() {
     let mut settings = f.settings(r#"for a in "$@"; do echo "arg:$a"; done; env | sort"#);
     settings.proxy = Some("teleport.example.com:443".into());
     settings.identity_file = Some("/etc/mtcp/identity".into());
-    settings.env = BTreeMap::from([("TELEPORT_SIM_STATE".to_owned(), "/tmp/sim.json".to_owned())]);
+    settings.env = BTreeMap::from([
+        ("TELEPORT_SIM_STATE".to_owned(), "/tmp/sim.json".to_owned()),
+        // A configured value cannot turn client tools' self-update back on.
+        ("TELEPORT_TOOLS_VERSION".to_owned(), "19.0.0".to_owned()),
+    ]);
     let runner = Runner::new(settings).unwrap();
     let cancel = CancellationToken::new();
 
@@ -106,13 +110,16 @@ async fn global_flags_precede_caller_args_and_env_is_allow_listed() {
     assert_eq!(env["TELEPORT_HOME"], home.to_str().unwrap());
     assert_eq!(env["LANG"], "C.UTF-8");
     assert_eq!(env["TELEPORT_SIM_STATE"], "/tmp/sim.json");
-    let allowed = ["PATH", "HOME", "TELEPORT_HOME", "LANG", "TELEPORT_SIM_STATE", "PWD", "SHLVL", "_"];
+    assert_eq!(env["TELEPORT_TOOLS_VERSION"], "off", "no client tools self-update");
+    let allowed =
+        ["PATH", "HOME", "TELEPORT_HOME", "LANG", "TELEPORT_SIM_STATE", "TELEPORT_TOOLS_VERSION", "PWD", "SHLVL", "_"];
     for name in env.keys() {
         assert!(allowed.contains(name), "unexpected variable {name} in the child");
     }
 
     let out = runner.run(Binary::Tsh, &args(&["request", "ls"]), &cancel).await.unwrap();
     assert!(out.stdout.contains("arg:--proxy\narg:teleport.example.com:443\narg:request"));
+    assert!(out.stdout.contains("\nTELEPORT_TOOLS_VERSION=off\n"), "tsh too: {}", out.stdout);
 }
 
 #[tokio::test]

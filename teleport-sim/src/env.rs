@@ -55,6 +55,14 @@ pub struct SimEnv {
     pub proxy_exit_after_ms: Option<String>,
     /// `TELEPORT_SIM_IGNORE_SIGTERM`: long-running commands survive SIGTERM (SIGKILL still works).
     pub ignore_sigterm: Option<String>,
+    /// `TELEPORT_SIM_OS`: the platform `tsh vnet` believes it runs on (Go's `GOOS` names:
+    /// `darwin`, `windows`, `linux`); default the real one.
+    pub os: Option<String>,
+    /// `TELEPORT_TOOLS_VERSION`: `off` disables client tools' self-update.
+    pub tools_version: Option<String>,
+    /// `TELEPORT_SIM_MANAGED_TOOLS=<version>`: the cluster advertises managed client tools at that
+    /// version, so a tool run without `TELEPORT_TOOLS_VERSION=off` would update itself (see [`crate::gate`]).
+    pub managed_tools: Option<String>,
     /// `TELEPORT_SIM_ARGV_LOG`: a file that gets one JSON line per invocation (see [`crate::argv_log`]).
     pub argv_log: Option<String>,
 }
@@ -94,6 +102,9 @@ impl SimEnv {
             proxy_fail: get("TELEPORT_SIM_PROXY_FAIL"),
             proxy_exit_after_ms: get("TELEPORT_SIM_PROXY_EXIT_AFTER_MS"),
             ignore_sigterm: get("TELEPORT_SIM_IGNORE_SIGTERM"),
+            os: get("TELEPORT_SIM_OS"),
+            tools_version: get("TELEPORT_TOOLS_VERSION"),
+            managed_tools: get("TELEPORT_SIM_MANAGED_TOOLS"),
             argv_log: get("TELEPORT_SIM_ARGV_LOG"),
         }
     }

@@ -24,6 +24,8 @@
 //!   [`run`] and return a [`Serve`] that `main` runs: startup text, echo traffic, SIGTERM/SIGINT →
 //!   exit 0. Knobs: `TELEPORT_SIM_PROXY_FAIL`, `_PROXY_EXIT_AFTER_MS`, `_IGNORE_SIGTERM`. The
 //!   state's optional `databases`, `apps`, `kube_clusters` name what may be proxied.
+//! - Client tools self-update: `TELEPORT_SIM_MANAGED_TOOLS=<version>` makes every tctl/tsh run
+//!   fail unless `TELEPORT_TOOLS_VERSION=off` (see [`gate::managed_tools`]).
 //! - Observation: `TELEPORT_SIM_ARGV_LOG=<path>` appends `{"tool":"tctl","argv":[…]}` per
 //!   invocation (see [`argv_log`]), for tests that check exactly what reached the CLI.
 //!
@@ -41,6 +43,7 @@ mod encode;
 mod env;
 mod error;
 pub mod faults;
+mod gate;
 mod invocation;
 mod outcome;
 pub mod release;
@@ -128,6 +131,9 @@ fn clock(env: &SimEnv) -> Result<DateTime<Utc>, SimError> {
 }
 
 fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Outcome {
+    if let Err(err) = gate::managed_tools(tool, env) {
+        return Outcome::failed(&err);
+    }
     let parsed = match cli::parse(tool.app(), args) {
         Ok(ParseOutcome::Run(parsed)) => parsed,
         Ok(ParseOutcome::Help(text)) => return Outcome::stdout(text),
@@ -154,6 +160,7 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
         credentials::check(tool, &parsed, env)?;
         let state = State::load(env, now)?;
         let release = Release::resolve(env.version.as_deref(), &state.version)?;
+        gate::check(tool, &parsed, &release)?;
         let line = format!("{} {}", tool.name(), args.join(" "));
         let faults = Faults::resolve(env, &state.faults, &line)?;
         Ok::<_, SimError>((target, state, faults, release))

@@ -90,9 +90,9 @@ fn tokens_are_sorted_by_expiry_and_unmasked_in_json() {
 
 #[test]
 fn status_json_and_text_describe_the_cas() {
-    let status = tctl(&["status", "--format=json"]).run().json();
+    let status = tctl(&["status", "--format=json"]).env("TELEPORT_SIM_VERSION", "19.0.0").run().json();
     assert_eq!(status["cluster"]["name"], "teleport.example.com");
-    assert_eq!(status["cluster"]["version"], "18.1.4");
+    assert_eq!(status["cluster"]["version"], "19.0.0");
     assert!(status["cluster"]["ca_pins"][0].as_str().unwrap().starts_with("sha256:"));
     let host = &status["authorities"][0];
     assert_eq!(host["type"], "host");
@@ -105,6 +105,37 @@ fn status_json_and_text_describe_the_cas() {
     assert!(text.starts_with("Cluster: teleport.example.com\nVersion: 18.1.4\nCA pins: sha256:"));
     assert!(text.contains("\nauthority "));
     assert!(text.contains("standby (never rotated)"));
+}
+
+/// `tool/tctl/common/status_command.go`: `tctl status` has no flags before 19.x, so kingpin
+/// refuses `--format` (usage line, error, exit 1); 19.x takes text, json and yaml.
+#[test]
+fn status_format_exists_only_from_19() {
+    for version in ["17", "18.3.0"] {
+        let out = tctl(&["status", "--format=json"]).env("TELEPORT_SIM_VERSION", version).run();
+        assert_eq!(out.error(), "unknown long flag '--format'", "{version}");
+        assert!(out.stderr.starts_with("usage: tctl "), "{version}: {}", out.stderr);
+        let text = tctl(&["status"]).env("TELEPORT_SIM_VERSION", version).run();
+        assert_eq!(text.code, Some(0), "{version}: {}", text.stderr);
+        assert!(text.stdout.starts_with("Cluster: teleport.example.com\nVersion: "), "{version}");
+    }
+    for format in ["text", "json", "yaml"] {
+        let out = tctl(&["status", "--format", format]).env("TELEPORT_SIM_VERSION", "19").run();
+        assert_eq!(out.code, Some(0), "{format}: {}", out.stderr);
+    }
+}
+
+/// `tool/tctl/common/token_command.go`, `List`: `--format=text` prints one (masked) name a line.
+#[test]
+fn tokens_text_format_prints_names_only() {
+    let table = tctl(&["tokens", "ls"]).run().stdout;
+    let names = tctl(&["tokens", "ls", "--format=text"]).run().stdout;
+    assert!(!names.contains("Token ") && !names.contains("Expiry"), "no table: {names}");
+    let lines: Vec<&str> = names.lines().collect();
+    assert_eq!(lines.len(), table.lines().count() - 2, "one line per token: {names}");
+    assert!(lines.iter().all(|l| !l.contains(' ') && l.contains('*')), "masked names only: {names}");
+    let secrets = tctl(&["tokens", "ls", "--format=text", "--with-secrets"]).run().stdout;
+    assert!(!secrets.contains('*'), "{secrets}");
 }
 
 #[test]
@@ -127,4 +158,24 @@ fn version_lines() {
     assert!(line.stdout.ends_with(" go1.24.4\n"));
     assert!(tsh(&["version"]).run().stdout.starts_with("Teleport v18.1.4 "));
     assert_eq!(tsh(&["version", "--format=json"]).run().json()["version"], "18.1.4");
+}
+
+/// `TELEPORT_SIM_MANAGED_TOOLS`: with managed client tools advertised, a run without
+/// `TELEPORT_TOOLS_VERSION=off` fails (real tools would re-execute another release).
+#[test]
+fn managed_tools_need_self_update_turned_off() {
+    for value in [None, Some("18.3.0"), Some("")] {
+        let mut run = tsh(&["status"]).env("TELEPORT_SIM_MANAGED_TOOLS", "19.0.0");
+        if let Some(value) = value {
+            run = run.env("TELEPORT_TOOLS_VERSION", value);
+        }
+        let message = run.run().error();
+        assert!(message.contains("would update itself and re-execute 19.0.0"), "{value:?}: {message}");
+    }
+    let off = tctl(&["get", "nodes", "--format=json"])
+        .env("TELEPORT_SIM_MANAGED_TOOLS", "19.0.0")
+        .env("TELEPORT_TOOLS_VERSION", "off")
+        .run();
+    assert!(!off.array().is_empty());
+    assert_eq!(tctl(&["get", "nodes", "--format=json"]).run().code, Some(0), "no knob, no check");
 }

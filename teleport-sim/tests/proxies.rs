@@ -92,7 +92,8 @@ fn each_proxy_prints_its_startup_line_echoes_and_stops_with_zero_on_sigterm() {
         (&["vnet"], "VNet is ready."),
     ];
     for (args, first) in cases {
-        let mut proxy = Running::start(tsh(args));
+        // VNet runs only on macOS and Windows (see `vnet_runs_by_platform`).
+        let mut proxy = Running::start(tsh(args).env("TELEPORT_SIM_OS", "darwin"));
         let mut line = proxy.line();
         assert!(line.starts_with(first), "{args:?}: {line:?}");
         if args[0] == "proxy" {
@@ -197,11 +198,107 @@ fn unknown_targets_fail_when_the_state_lists_them() {
     );
     assert_eq!(run(&["proxy", "kube", "dev", "nope"]).error(), "kubernetes cluster \"nope\" not found");
 
-    let mut kube = Running::start(tsh(&["proxy", "kube"]).env("TELEPORT_SIM_STATE", &state));
-    assert_eq!(kube.line(), "Preparing the following Teleport Kubernetes clusters from the default kubeconfig:\n");
+    // Nothing logged in through `tsh kube login`: naming none finds none, even when the cluster has some.
+    for none in [run(&["proxy", "kube"]).error(), tsh(&["proxy", "kube"]).run().error()] {
+        assert!(none.starts_with("No Kubernetes clusters found to proxy.\n\nPlease provide"), "{none}");
+        assert!(none.ends_with("    tsh kube login <kube-cluster-1>\n    tsh proxy kube"), "{none}");
+    }
+}
+
+/// `tool/tsh/common/kube_proxy.go`: the kubeconfig the startup text names exists, and points every
+/// context at the local proxy.
+#[test]
+fn proxy_kube_writes_the_kubeconfig_it_names() {
+    let dir = TempDir::new();
+    let home = dir.0.join("home");
+    let mut kube = Running::start(tsh(&["proxy", "kube", "prod-eks"]).env("TELEPORT_HOME", &home));
+    let mut text = String::new();
+    while !text.contains("kubectl version") {
+        let line = kube.line();
+        assert!(!line.is_empty(), "tsh ended early: {text}");
+        text.push_str(&line);
+    }
+    let port = address(text.lines().find(|l| l.starts_with("Started local proxy")).unwrap()).replace("127.0.0.1:", "");
+    let line = text.lines().find(|l| l.starts_with("export KUBECONFIG=")).unwrap();
+    let path = line.trim_start_matches("export KUBECONFIG=").trim_matches('"');
+    assert!(
+        path.starts_with(home.to_str().unwrap()) && path.ends_with(&format!("/localproxy-{port}-kubeconfig")),
+        "{path}"
+    );
+    let config = std::fs::read_to_string(path).expect("the kubeconfig exists");
+    assert!(config.contains(&format!("server: https://127.0.0.1:{port}\n")), "{config}");
+    assert!(config.contains("current-context: teleport.example.com-prod-eks\n"), "{config}");
     kube.signal("TERM");
     assert_eq!(kube.finish().0, Some(0));
+}
 
-    let none = tsh(&["proxy", "kube"]).run().error();
-    assert!(none.starts_with("No Kubernetes clusters found to proxy.\n\nPlease provide"), "{none}");
+/// `lib/vnet/unsupported_os.go` (17.x/18.x): VNet only on macOS and Windows.
+#[test]
+fn vnet_runs_by_platform() {
+    for os in ["linux", "freebsd"] {
+        let out = tsh(&["vnet"]).env("TELEPORT_SIM_OS", os).run();
+        assert_eq!(out.error(), format!("VNet is not implemented on {os}"));
+    }
+    for os in ["darwin", "windows", "macos"] {
+        let mut vnet = Running::start(tsh(&["vnet"]).env("TELEPORT_SIM_OS", os));
+        assert_eq!(vnet.line(), "VNet is ready.\n", "{os}");
+        vnet.signal("INT");
+        assert_eq!(vnet.finish().0, Some(0));
+    }
+}
+
+/// `tsh proxy mcp`: no such command before 18.x; from 18.x only MCP apps over streamable HTTP.
+#[test]
+fn proxy_mcp_needs_18_and_an_mcp_app_over_streamable_http() {
+    let old = tsh(&["proxy", "mcp", "everything"]).env("TELEPORT_SIM_VERSION", "17").run();
+    assert_eq!(old.error(), "expected command but got \"mcp\"");
+    assert!(old.stderr.starts_with("usage: tsh "), "{}", old.stderr);
+
+    let dir = TempDir::new();
+    let state = dir.file(
+        "s.yaml",
+        "apps: [grafana, everything, files, legacy]\nmcp_apps: {everything: http, files: stdio, legacy: sse}\n",
+    );
+    let run = |app: &str| tsh(&["proxy", "mcp", app]).env("TELEPORT_SIM_STATE", &state).run();
+    assert_eq!(run("grafana").error(), "\"grafana\" is not an MCP application");
+    assert_eq!(run("files").error(), "MCP applications with stdio transport are not supported");
+    assert_eq!(run("legacy").error(), "MCP applications with sse transport are not supported");
+    let mut ok = Running::start(tsh(&["proxy", "mcp", "everything"]).env("TELEPORT_SIM_STATE", &state));
+    assert!(ok.line().starts_with("Proxying connections to everything on 127.0.0.1:"));
+    ok.signal("TERM");
+    assert_eq!(ok.finish().0, Some(0));
+    // `proxy app` still serves any app.
+    let mut app = Running::start(tsh(&["proxy", "app", "grafana"]).env("TELEPORT_SIM_STATE", &state));
+    assert!(app.line().starts_with("Proxying connections to grafana on "));
+    app.signal("TERM");
+    assert_eq!(app.finish().0, Some(0));
+}
+
+/// `tool/tsh/common/proxy.go`, `onProxyCommandDB`: without `--tunnel` tsh prints the paths of the
+/// client certificate for the consumer; with an identity file (`-i`) its key store is in memory,
+/// so those files do not exist.
+#[test]
+fn proxy_db_without_tunnel_names_certificates_that_an_identity_file_does_not_write() {
+    let dir = TempDir::new();
+    let home = dir.0.join("home");
+    let identity = dir.file("identity", "identity");
+    let mut db = Running::start(
+        tsh(&["-i", identity.to_str().unwrap(), "--proxy", "teleport.example.com:443", "proxy", "db", "orders-db"])
+            .strict()
+            .env("TELEPORT_HOME", &home),
+    );
+    let mut text = String::new();
+    while !text.contains("key_file=") {
+        let line = db.line();
+        assert!(!line.is_empty(), "tsh ended early: {text}");
+        text.push_str(&line);
+    }
+    for key in ["ca_file=", "cert_file=", "key_file="] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}: {text}"));
+        let path = line.trim().trim_start_matches(key);
+        assert!(path.starts_with(home.to_str().unwrap()), "{path}");
+        assert!(!std::path::Path::new(path).exists(), "{key} {path} must not exist");
+    }
+    db.signal("TERM");
+    assert_eq!(db.finish().0, Some(0));
 }

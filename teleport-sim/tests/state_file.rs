@@ -31,7 +31,7 @@ fn demo_state_round_trips_to_identical_output() {
         vec!["get", "nodes", "--format=json"],
         vec!["get", "roles", "--format=json"],
         vec!["tokens", "ls", "--format=json"],
-        vec!["status", "--format=json"],
+        vec!["status"],
         vec!["get", "cas", "--format=yaml"],
     ] {
         let built_in = tctl(&args).run();
@@ -50,7 +50,11 @@ fn missing_sections_are_empty_and_empty_lists_print_bare_brackets() {
         assert_eq!(out.code, Some(0));
         assert_eq!(out.stdout, "[]", "no newline after an empty list");
     }
-    let status = tctl(&["status", "--format=json"]).env("TELEPORT_SIM_STATE", &state).run().json();
+    let status = tctl(&["status", "--format=json"])
+        .env("TELEPORT_SIM_STATE", &state)
+        .env("TELEPORT_SIM_VERSION", "19")
+        .run()
+        .json();
     assert_eq!(status["cluster"]["name"], "other.example.com");
 }
 

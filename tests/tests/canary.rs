@@ -229,7 +229,7 @@ const TCTL_LINES: &[&[&str]] = &[
     &["get", "cas", "--format=yaml"],
     &["get", "cluster_auth_preference", "--format=json"],
     &["get", "cap", "--format=yaml"],
-    &["status", "--format=json"],
+    &["status"],
 ];
 
 /// Calls made as admin, with everything they returned.

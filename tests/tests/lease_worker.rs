@@ -166,7 +166,11 @@ async fn a_db_proxy_lease_serves_logs_heartbeats_and_stops_on_request() {
         .unwrap();
     assert_eq!(start_time.and_then(|t| u64::try_from(t).ok()), mtcp_shared::teleport::proxy::process_start_time(pid));
     let _conn = echo(&addr, b"SELECT 1").await;
-    log_line(&pool, id, "stdout", &format!("Started DB proxy on {addr}")).await;
+    // Always `--tunnel` (see docs/teleport.md): the startup line is the tunnel's.
+    let started = format!(
+        "Started authenticated tunnel for the PostgreSQL database \"orders\" in cluster \"teleport.example.com\" on {addr}."
+    );
+    log_line(&pool, id, "stdout", &started).await;
     log_line(&pool, id, "system", "lease active").await;
     let first = row.last_heartbeat_at.unwrap();
     lease_when(&pool, id, "a heartbeat", |l| l.last_heartbeat_at.is_some_and(|t| t > first)).await;

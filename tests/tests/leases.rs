@@ -67,7 +67,9 @@ async fn logs(client: &McpClient, lease_id: &str) -> String {
 
 #[tokio::test]
 async fn every_kind_starts_serves_logs_and_stops() {
-    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    // The simulated tsh runs where VNet exists (macOS); on Linux it refuses (see teleport_versions.rs).
+    let sim_env = BTreeMap::from([("TELEPORT_SIM_OS".to_owned(), "darwin".to_owned())]);
+    let mut stack = Stack::start(StackOptions { sim_env, ..Default::default() }).await.unwrap();
     let op = stack.client("operator").await.unwrap();
     let kinds = [
         json!({ "kind": "proxy_db", "target": { "db": "orders", "db_user": "ro" } }),
@@ -96,6 +98,14 @@ async fn every_kind_starts_serves_logs_and_stops() {
                 assert_eq!(echo_through(addr, "second\n").await, "second\n");
             }
         }
+        if kind == "proxy_kube" {
+            // Usable only through the kubeconfig tsh wrote, on the worker's host.
+            let path = lease["kubeconfig"].as_str().unwrap_or_else(|| panic!("no kubeconfig: {lease}"));
+            assert!(path.ends_with("-kubeconfig") && std::path::Path::new(path).exists(), "{lease}");
+            assert!(lease["usage"].as_str().unwrap().contains("worker's host"), "{lease}");
+        } else {
+            assert!(lease.get("kubeconfig").is_none(), "{kind}: {lease}");
+        }
         let pid = lease["pid"].as_i64().unwrap();
         if kind != "proxy_ssh" {
             assert!(alive(pid), "{kind}: the process runs");
@@ -115,6 +125,10 @@ async fn every_kind_starts_serves_logs_and_stops() {
         }
         let text = logs(&op, &id).await;
         assert!(text.contains("stop_proxy by dev-operator: done"), "{kind} logs:\n{text}");
+        if kind == "proxy_db" {
+            // Always `--tunnel`: the tunnel authenticates for the consumer.
+            assert!(text.contains("Started authenticated tunnel for the PostgreSQL database \"orders\""), "{text}");
+        }
         if kind != "vnet" {
             // The simulator logs a line per accepted connection on stderr.
             assert!(text.contains("stderr"), "{kind} logs hold the process's own lines:\n{text}");

@@ -23,15 +23,24 @@ fn runner(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Runner {
 #[tokio::test]
 async fn each_listening_kind_starts_serves_and_stops_with_its_group() {
     let dir = tempfile::tempdir().unwrap();
-    let r = runner(dir.path(), &[]);
+    // The simulated tsh has VNet only where Teleport does (macOS, Windows).
+    let r = runner(dir.path(), &[("TELEPORT_SIM_OS", "darwin")]);
     for (kind, target) in [
         (LeaseKind::ProxyDb, serde_json::json!({ "db": "orders" })),
         (LeaseKind::ProxyApp, serde_json::json!({ "app": "grafana" })),
         (LeaseKind::ProxyMcp, serde_json::json!({ "app": "mcp-fs" })),
+        (LeaseKind::ProxyKube, serde_json::json!({ "kube_cluster": "prod-eks" })),
     ] {
         let target = LeaseTarget::parse(kind, Some(&target)).unwrap();
         let mut started = start(&r, kind, &proxy_args(&target, None), Duration::from_secs(5)).await.unwrap();
         let Some(Startup::Listening(addr)) = started.startup else { panic!("{kind}: no address") };
+        // Ready for a kube lease means its kubeconfig is known too.
+        let kubeconfig = started.kubeconfig.clone();
+        assert_eq!(kubeconfig.is_some(), kind == LeaseKind::ProxyKube, "{kind}: {kubeconfig:?}");
+        if let Some(path) = kubeconfig {
+            assert!(path.ends_with(&format!("localproxy-{}-kubeconfig", addr.port())), "{path}");
+            assert!(std::path::Path::new(&path).exists(), "{path}");
+        }
         let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
         conn.write_all(b"ping").await.unwrap();
         let mut buf = [0u8; 4];

@@ -172,7 +172,7 @@ pub struct StartProxyArgs {
     /// What to start: proxy_db, proxy_app, proxy_mcp, proxy_kube, proxy_ssh or vnet.
     pub kind: LeaseKind,
     /// What it proxies to, per kind: proxy_db {"db", "db_user"?, "db_name"?}; proxy_app and
-    /// proxy_mcp {"app"}; proxy_kube {"kube_cluster"?}; proxy_ssh {"host": "[login@]host[:port]"};
+    /// proxy_mcp {"app"}; proxy_kube {"kube_cluster"} (required); proxy_ssh {"host": "[login@]host[:port]"};
     /// vnet: none.
     #[serde(default)]
     pub target: Option<Value>,

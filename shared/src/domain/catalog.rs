@@ -291,10 +291,12 @@ pub static CATALOG: &[ToolSpec] = &[
         "Start a proxy lease",
         Capability::ProxyStart,
         "Start a long-running Teleport proxy as a lease with a TTL: `kind` proxy_db {db, db_user?, db_name?}, \
-         proxy_app {app}, proxy_mcp {app}, proxy_kube {kube_cluster?}, proxy_ssh {host: [login@]host[:port]} \
-         or vnet (no target). `listen_addr` is a loopback host:port (default 127.0.0.1:0, any port); \
+         proxy_app {app}, proxy_mcp {app} (Teleport 18+, MCP apps over streamable HTTP), proxy_kube \
+         {kube_cluster} (required), proxy_ssh {host: [login@]host[:port]} or vnet (no target; macOS and \
+         Windows workers). `listen_addr` is a loopback host:port (default 127.0.0.1:0, any port); \
          `ttl_seconds` defaults to and is capped by your policy. Returns the lease id and the address to \
-         connect to once it is active. The process is stopped at expiry or with stop_proxy.",
+         connect to once it is active (proxy_kube also the `kubeconfig` to use, on the worker's host only). \
+         The process is stopped at expiry or with stop_proxy.",
     ),
     write_local(
         "stop_proxy",

@@ -34,7 +34,9 @@ pub enum LeaseTarget {
     Mcp {
         app: String,
     },
-    /// No cluster: the default one.
+    /// The Kubernetes cluster to proxy. Always set by [`LeaseTarget::parse`]: without one, tsh
+    /// uses only clusters logged in through `tsh kube login`, and the isolated home has none.
+    /// (Optional in the type so rows written before it was required still read.)
     Kube {
         kube_cluster: Option<String>,
     },
@@ -116,7 +118,16 @@ impl LeaseTarget {
             },
             LeaseKind::ProxyApp => Self::App { app: name("app", required("app")?)? },
             LeaseKind::ProxyMcp => Self::Mcp { app: name("app", required("app")?)? },
-            LeaseKind::ProxyKube => Self::Kube { kube_cluster: optional("kube_cluster")? },
+            LeaseKind::ProxyKube => {
+                let cluster = field(obj, "kube_cluster")?.ok_or_else(|| {
+                    InvalidTarget(format!(
+                        "a {kind} lease needs `target.kube_cluster`: without one, tsh proxy kube uses only clusters \
+                         logged in through `tsh kube login`, and the control plane's own Teleport home has none \
+                         (`tsh kube ls` lists the clusters)"
+                    ))
+                })?;
+                Self::Kube { kube_cluster: Some(name("kube_cluster", cluster)?) }
+            }
             LeaseKind::Vnet => Self::Vnet,
         })
     }
@@ -152,7 +163,8 @@ mod tests {
         let t = LeaseTarget::parse(LeaseKind::ProxySsh, Some(&json!({"host": "ubuntu@web-01:22"}))).unwrap();
         assert_eq!(t, LeaseTarget::Ssh { host: "web-01".into(), login: Some("ubuntu".into()), port: Some(22) });
         assert_eq!(LeaseTarget::parse(LeaseKind::Vnet, None).unwrap(), LeaseTarget::Vnet);
-        assert_eq!(LeaseTarget::parse(LeaseKind::ProxyKube, None).unwrap(), LeaseTarget::Kube { kube_cluster: None });
+        let t = LeaseTarget::parse(LeaseKind::ProxyKube, Some(&json!({"kube_cluster": "prod-eks"}))).unwrap();
+        assert_eq!(t, LeaseTarget::Kube { kube_cluster: Some("prod-eks".into()) });
         for (kind, target, needle) in [
             (LeaseKind::ProxyDb, json!({}), "target.db"),
             (LeaseKind::ProxyDb, json!({"db": "--tunnel"}), "target.db"),
@@ -162,6 +174,8 @@ mod tests {
             (LeaseKind::ProxySsh, json!({"host": "web:99999"}), "port"),
             (LeaseKind::Vnet, json!({"x": 1}), "target.x"),
             (LeaseKind::ProxyMcp, json!({"app": 7}), "must be a string"),
+            (LeaseKind::ProxyKube, json!({}), "needs `target.kube_cluster`: without one"),
+            (LeaseKind::ProxyKube, json!({"kube_cluster": "-x"}), "target.kube_cluster"),
         ] {
             let err = LeaseTarget::parse(kind, Some(&target)).unwrap_err().to_string();
             assert!(err.contains(needle), "{kind} {target}: {err}");

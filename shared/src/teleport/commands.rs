@@ -53,8 +53,9 @@ pub const LIST_TOKENS: CliCommand = tctl(&["tokens", "ls", "--format=json"]);
 pub const GET_CERT_AUTHORITIES: CliCommand = tctl(&["get", "cert_authorities", "--format=json"]);
 /// `tctl get cluster_auth_preference --format=json`.
 pub const GET_AUTH_PREFERENCE: CliCommand = tctl(&["get", "cluster_auth_preference", "--format=json"]);
-/// `tctl status --format=json`.
-pub const STATUS: CliCommand = tctl(&["status", "--format=json"]);
+/// `tctl status`, with no flags: 17.x and 18.x refuse `--format` (it arrived in 19.x), and the
+/// text every release prints is enough (see [`super::status_text`]).
+pub const STATUS: CliCommand = tctl(&["status"]);
 /// `tsh request ls --format=json`.
 pub const LIST_ACCESS_REQUESTS: CliCommand = tsh(&["request", "ls", "--format=json"]);
 /// `tsh request show <ID> --format=json` (named without the id).

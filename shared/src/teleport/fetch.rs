@@ -55,7 +55,7 @@ pub async fn auth_preference(r: &Runner, c: &CancellationToken) -> Result<AuthPr
     fetch(r, c, commands::GET_AUTH_PREFERENCE, Scrub::Plain, parse::parse_auth_preference).await
 }
 
-/// `tctl status --format=json`.
+/// `tctl status` (text; see [`super::status_text`]).
 pub async fn status(r: &Runner, c: &CancellationToken) -> Result<ClusterStatus, ToolFailure> {
     fetch(r, c, commands::STATUS, Scrub::Plain, parse::parse_cluster_status).await
 }

@@ -12,6 +12,7 @@ pub mod passthrough;
 pub mod proxy;
 pub mod record;
 pub mod runner;
+pub mod status_text;
 pub mod table;
 pub mod views;
 

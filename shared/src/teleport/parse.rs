@@ -125,9 +125,13 @@ pub fn parse_auth_preference(stdout: &str) -> Result<AuthPreference, ParseError>
     parse_one(&commands::GET_AUTH_PREFERENCE, stdout, "one cluster_auth_preference")
 }
 
-/// `tctl status --format=json` (one JSON object).
+/// `tctl status`: the text every release prints, or the JSON object of `--format=json` (19.x and
+/// later) when the output starts with `{`.
 pub fn parse_cluster_status(stdout: &str) -> Result<ClusterStatus, ParseError> {
-    serde_json::from_str(stdout).map_err(|e| ParseError::malformed(commands::STATUS, e))
+    if stdout.trim_start_matches('\u{feff}').trim_start().starts_with('{') {
+        return serde_json::from_str(stdout).map_err(|e| ParseError::malformed(commands::STATUS, e));
+    }
+    super::status_text::parse(stdout)
 }
 
 /// `tsh request ls --format=json` (no trailing newline; `null` when empty).

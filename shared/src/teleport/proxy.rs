@@ -24,7 +24,10 @@ pub fn proxy_args(target: &LeaseTarget, port: Option<u16>) -> Vec<String> {
             return vec!["proxy".into(), "ssh".into(), spec];
         }
         LeaseTarget::Db { db, db_user, db_name } => {
-            let mut a = vec!["proxy".into(), "db".into(), db.clone()];
+            // Always `--tunnel`: without it tsh prints paths of client certificates for the
+            // consumer to present, and with an identity file (`-i`) those live only in tsh's
+            // memory, so nothing could use the port. The tunnel authenticates for the consumer.
+            let mut a = vec!["proxy".into(), "db".into(), db.clone(), "--tunnel".into()];
             a.extend(db_user.iter().map(|u| format!("--db-user={u}")));
             a.extend(db_name.iter().map(|n| format!("--db-name={n}")));
             a
@@ -66,6 +69,14 @@ pub fn parse_startup_line(kind: LeaseKind, line: &str) -> Option<Startup> {
     addr.parse().ok().map(Startup::Listening)
 }
 
+/// `export KUBECONFIG="<path>"`, the line `tsh proxy kube` prints after its address
+/// (`tool/tsh/common/kube_proxy.go`); the path is `…/localproxy-<port>-kubeconfig` under the
+/// profile's keys, or `$TELEPORT_KUBECONFIG`.
+pub fn parse_kubeconfig_line(line: &str) -> Option<String> {
+    let path = line.trim().strip_prefix("export KUBECONFIG=")?.trim_matches('"');
+    (!path.is_empty()).then(|| path.to_owned())
+}
+
 /// A proxy that announced it is up.
 #[derive(Debug)]
 pub struct Started {
@@ -73,6 +84,8 @@ pub struct Started {
     /// Process group id (= pid: the child leads its own group).
     pub pgid: i32,
     pub startup: Option<Startup>,
+    /// `tsh proxy kube`: the kubeconfig it wrote for consumers of the local proxy (on this host).
+    pub kubeconfig: Option<String>,
     /// Lines printed before the announcement (redacted), for the lease's logs.
     pub early_lines: Vec<(String, String)>,
     pub stdout: Lines<BufReader<ChildStdout>>,
@@ -100,6 +113,7 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
     let mut early = Vec::new();
     // Per stream: a PEM block printed over several lines is redacted as a whole.
     let (mut out_redactor, mut err_redactor) = (LineRedactor::default(), LineRedactor::default());
+    let (mut startup, mut kubeconfig) = (None, None);
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
     loop {
@@ -107,8 +121,16 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
             line = stdout.next_line() => match line {
                 Ok(Some(line)) => {
                     early.push(("stdout".to_owned(), out_redactor.line(&line)));
-                    if let Some(startup) = parse_startup_line(kind, &line) {
-                        return Ok(Started { child, pgid, startup: Some(startup), early_lines: early, stdout, stderr });
+                    if let Some(found) = parse_startup_line(kind, &line) {
+                        startup = Some(found);
+                    }
+                    if kind == LeaseKind::ProxyKube {
+                        kubeconfig = kubeconfig.or_else(|| parse_kubeconfig_line(&line));
+                    }
+                    // A kube proxy is usable only with its kubeconfig: wait for that line too.
+                    let ready = startup.is_some() && (kind != LeaseKind::ProxyKube || kubeconfig.is_some());
+                    if ready {
+                        return Ok(Started { child, pgid, startup, kubeconfig, early_lines: early, stdout, stderr });
                     }
                 }
                 _ => {
@@ -191,13 +213,18 @@ mod tests {
             Some(Startup::Listening(a))
         );
         assert_eq!(l(LeaseKind::Vnet, "VNet is ready."), Some(Startup::Ready));
+        assert_eq!(
+            parse_kubeconfig_line(r#"export KUBECONFIG="/h/keys/p/u-kube/c/localproxy-5-kubeconfig""#).as_deref(),
+            Some("/h/keys/p/u-kube/c/localproxy-5-kubeconfig")
+        );
+        assert_eq!(parse_kubeconfig_line("kubectl version"), None);
         assert_eq!(l(LeaseKind::ProxyDb, "To avoid port randomization, you can choose the listening port"), None);
     }
 
     #[test]
     fn command_lines_keep_values_out_of_flag_position() {
         let t = LeaseTarget::Db { db: "orders".into(), db_user: Some("ro".into()), db_name: None };
-        assert_eq!(proxy_args(&t, Some(5432)), ["proxy", "db", "orders", "--db-user=ro", "--port=5432"]);
+        assert_eq!(proxy_args(&t, Some(5432)), ["proxy", "db", "orders", "--tunnel", "--db-user=ro", "--port=5432"]);
         assert_eq!(proxy_args(&LeaseTarget::Kube { kube_cluster: None }, None), ["proxy", "kube"]);
         assert_eq!(proxy_args(&LeaseTarget::Vnet, Some(1)), ["vnet"]);
         let ssh = LeaseTarget::Ssh { host: "web-01".into(), login: Some("ubuntu".into()), port: Some(22) };

@@ -30,6 +30,12 @@ use process::{Exit, Supervised};
 /// `PATH` of every child: fixed, so a worker's own `PATH` cannot redirect `tctl`.
 pub const SAFE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
+/// The variable that controls client tools' self-update, and the value that turns it off; every
+/// child gets it (see [`Runner::command`]).
+pub const TOOLS_VERSION_VAR: &str = "TELEPORT_TOOLS_VERSION";
+/// `off`: never download or re-execute another tctl/tsh.
+pub const TOOLS_VERSION_OFF: &str = "off";
+
 /// Which Teleport CLI to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,6 +164,11 @@ impl Runner {
             .env("LANG", "C.UTF-8")
             .envs(self.passthrough_env())
             .envs(&s.env)
+            // Client tools self-update (17.x+, `lib/autoupdate/tools`) when the cluster advertises
+            // a version: tctl/tsh would download another release and re-execute it, so what runs
+            // would no longer be the binary the operator installed. `off` disables it; set last so
+            // no configured variable can turn it back on.
+            .env(TOOLS_VERSION_VAR, TOOLS_VERSION_OFF)
             .env("HOME", &s.home_dir)
             .env("TELEPORT_HOME", &s.home_dir)
             .current_dir(&s.home_dir)

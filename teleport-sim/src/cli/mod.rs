@@ -4,5 +4,5 @@
 mod parse;
 mod spec;
 
-pub use parse::{ParseOutcome, Parsed, parse};
+pub use parse::{ParseOutcome, Parsed, parse, usage_line};
 pub use spec::{App, Arg, Command, Flag};

@@ -59,6 +59,10 @@ pub struct State {
     /// Kubernetes cluster names `tsh proxy kube` may reach; without the section any name is
     /// accepted (but naming none finds none).
     pub kube_clusters: Option<Vec<String>>,
+    /// The MCP applications among the apps, by name, with their transport (`http` for streamable
+    /// HTTP, `sse`, `stdio`): `tsh proxy mcp` serves only `http` ones. Without the section every
+    /// app counts as an MCP app over streamable HTTP (what older state files meant).
+    pub mcp_apps: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for State {
@@ -81,6 +85,7 @@ impl Default for State {
             databases: None,
             apps: None,
             kube_clusters: None,
+            mcp_apps: None,
         }
     }
 }
@@ -122,6 +127,13 @@ impl State {
             if let Some(names) = names {
                 map.insert(key, strings(names));
             }
+        }
+        if let Some(mcp_apps) = &self.mcp_apps {
+            let mut apps = Map::new();
+            for (name, transport) in mcp_apps {
+                apps.insert(name, Value::from(transport));
+            }
+            map.insert("mcp_apps", Value::Object(apps));
         }
         Value::Object(map)
     }

@@ -1,5 +1,6 @@
 //! `tctl status [--format=text|json|yaml]`: cluster name, version, CA pins and every local
-//! certificate authority with its rotation and keys (18.x layout).
+//! certificate authority with its rotation and keys (18.x layout). `--format` exists only from
+//! 19.x (`tool/tctl/common/status_command.go`); [`crate::gate`] refuses it on 17.x/18.x.
 
 use super::Ctx;
 use super::get::sorted;

@@ -1,5 +1,6 @@
 //! `tctl tokens ls [--format=text|json|yaml] [--with-secrets]`: sorted by expiry, names
-//! unmasked in JSON and YAML as the real `tctl` prints them.
+//! unmasked in JSON and YAML as the real `tctl` prints them; a table without `--format`, and one
+//! (masked) name a line with `--format=text`.
 
 use super::Ctx;
 use super::text;
@@ -26,6 +27,16 @@ pub fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         Some("json") => gojson::write_array(&tokens, gojson::TCTL),
         Some("yaml") => yaml::write_documents(&tokens),
         Some("text") if tokens.is_empty() => "No active tokens found.\n".to_owned(),
+        // `tool/tctl/common/token_command.go`, `TokensCommand.List`: `--format=text` prints one
+        // name a line (`GetSafeName`, masked, unless `--with-secrets`); only no format gives the table.
+        Some("text") => tokens
+            .iter()
+            .map(|t| {
+                let name = t.str_at(&["metadata", "name"]);
+                let name = if parsed.switch("with-secrets") { name.to_owned() } else { text::mask(name) };
+                name + "\n"
+            })
+            .collect(),
         _ => text::tokens(&tokens, parsed.switch("with-secrets"), ctx.now),
     };
     Ok(Outcome::stdout(out))

@@ -2,6 +2,7 @@
 //! the loops (heartbeat, stop notifications, reconcile) that keep processes and rows in agreement.
 
 mod ending;
+mod hints;
 mod leftovers;
 mod logs;
 mod process;

@@ -112,6 +112,10 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         Ok(running) => running,
         Err(f) => return Ok(start_failed(mgr, lease, &f.msg, f.exit_code, &f.stderr).await),
     };
+    let running_kubeconfig = match &running {
+        Running::Process(s) => s.kubeconfig.clone(),
+        Running::Listener { .. } => None,
+    };
     let (pid, pid_start_time, listen_addr, early) = match &running {
         Running::Process(s) => {
             let listen = match s.startup {
@@ -161,7 +165,7 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         )));
     }
     Ok(match db::leases::get(&mut conn, lease_id).await? {
-        Some(row) => success(LeaseView::of(row, Utc::now())),
+        Some(row) => success(LeaseView::of(row, Utc::now()), running_kubeconfig, &mgr.agent.host),
         None => Outcome::failed(format!("lease {lease_id} disappeared while it started")),
     })
 }
@@ -205,7 +209,11 @@ async fn launch(mgr: &LeaseManager, kind: LeaseKind, spec: &LaunchSpec) -> Resul
         Ok(started) => Ok(Running::Process(Box::new(started))),
         Err(StartError::Exited { exit_code, stderr }) => {
             let code = exit_code.map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
-            let msg = format!("tsh exited with {code} before it was ready: {}", stderr.trim());
+            let mut msg = format!("tsh exited with {code} before it was ready: {}", stderr.trim());
+            let at = super::hints::Where { agent_id: mgr.agent.id.to_string(), host: &mgr.agent.host };
+            if let Some(why) = super::hints::explain(kind, &stderr, &at) {
+                msg = format!("{why}. {msg}");
+            }
             Err(Failure { msg, exit_code, stderr })
         }
         Err(e) => Err(Failure { msg: e.to_string(), exit_code: None, stderr: String::new() }),
@@ -217,9 +225,21 @@ fn with_system(mut early: Vec<(String, String)>, line: String) -> Vec<(String, S
     early
 }
 
-fn success(view: LeaseView) -> Outcome {
+fn success(view: LeaseView, kubeconfig: Option<String>, host: &str) -> Outcome {
     let mut result = serde_json::to_value(view).expect("a lease view serializes");
     mtcp_shared::redact::redact_json(&mut result);
+    // A kube proxy speaks TLS with the proxy's own client certificate, which only the kubeconfig
+    // tsh wrote carries: consumers must run on the worker's host and use that file.
+    if let (Some(path), Some(map)) = (kubeconfig, result.as_object_mut()) {
+        map.insert("kubeconfig".to_owned(), serde_json::Value::String(path));
+        map.insert(
+            "usage".to_owned(),
+            serde_json::Value::String(format!(
+                "for consumers on {host} (the worker's host) only: run them with KUBECONFIG set to this file, \
+                 e.g. KUBECONFIG=<kubeconfig> kubectl get pods; the file is removed when the lease ends"
+            )),
+        );
+    }
     Outcome {
         status: OperationStatus::Succeeded,
         audit_refs: None,

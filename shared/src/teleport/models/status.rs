@@ -1,4 +1,5 @@
-//! `tctl status --format=json`: cluster name, version, CA pins and per-authority key status.
+//! `tctl status`: cluster name, version, CA pins and per-authority key status (the JSON of 19.x's
+//! `--format=json`, and what [`crate::teleport::status_text`] reads from the text of every release).
 
 use serde::Deserialize;
 

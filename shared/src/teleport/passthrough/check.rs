@@ -124,7 +124,8 @@ fn rest(command: &Allowed, args: &[String]) -> Result<Option<Scrub>, (usize, &'s
         let arg = args[index].as_str();
         if let Some(body) = arg.strip_prefix("--") {
             let (name, inline) = body.split_once('=').map_or((body, None), |(n, v)| (n, Some(v)));
-            let spec = find(command.flags, |f| f.long == name).ok_or((index, rules::UNKNOWN_FLAG))?;
+            let unknown = if name == "format" { rules::NO_FORMAT_FLAG } else { rules::UNKNOWN_FLAG };
+            let spec = find(command.flags, |f| f.long == name).ok_or((index, unknown))?;
             match (spec.value, inline) {
                 (None, None) => {}
                 (None, Some(_)) => return Err((index, rules::NO_VALUE)),
@@ -155,8 +156,8 @@ fn find(flags: &'static [FlagSpec], pred: impl Fn(&FlagSpec) -> bool) -> Option<
 
 fn value_ok(kind: ValueKind, value: &str) -> Result<(), &'static str> {
     match kind {
-        ValueKind::Format if matches!(value, "text" | "json" | "yaml" | "names") => Ok(()),
-        ValueKind::Format => Err(rules::FORMAT_VALUE),
+        ValueKind::Format(formats) if formats.values.contains(&value) => Ok(()),
+        ValueKind::Format(formats) => Err(formats.why),
         ValueKind::Text if value.is_empty() || value.starts_with(['-', '@']) => Err(rules::VALUE_SHAPE),
         ValueKind::Text => Ok(()),
     }

@@ -7,8 +7,8 @@ use crate::teleport::runner::Binary;
 /// What a flag's value may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ValueKind {
-    /// `text`, `json`, `yaml` or `names`.
-    Format,
+    /// One of the command's `--format` values; the message says which.
+    Format(&'static Formats),
     /// Free text (a predicate or search words): no leading `-` or `@`.
     Text,
 }
@@ -45,13 +45,34 @@ pub(super) struct Allowed {
     pub scrub: Scrub,
 }
 
-const FORMAT: FlagSpec = FlagSpec { long: "format", short: None, value: Some(ValueKind::Format) };
+/// The `--format` values a command accepts, and the refusal that lists them.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Formats {
+    pub values: &'static [&'static str],
+    pub why: &'static str,
+}
+
+/// Listings and `tctl get`: every format some list command accepts.
+const ANY_FORMAT: Formats = Formats { values: &["text", "json", "yaml", "names"], why: FORMAT_VALUE };
+/// `tctl requests ls|get` (`tool/tctl/common/access_request_command.go`) and `tctl inventory ls`
+/// (`tool/tctl/common/inventory_command.go`): text or JSON only.
+const TEXT_JSON: Formats = Formats { values: &["text", "json"], why: FORMAT_TEXT_JSON };
+/// `tctl tokens ls` (`tool/tctl/common/token_command.go`): text, JSON or YAML.
+const TEXT_JSON_YAML: Formats = Formats { values: &["text", "json", "yaml"], why: FORMAT_TEXT_JSON_YAML };
+
+const FORMAT: FlagSpec = FlagSpec { long: "format", short: None, value: Some(ValueKind::Format(&ANY_FORMAT)) };
 const HELP: FlagSpec = FlagSpec { long: "help", short: None, value: None };
 const QUERY: FlagSpec = FlagSpec { long: "query", short: None, value: Some(ValueKind::Text) };
 const SEARCH: FlagSpec = FlagSpec { long: "search", short: None, value: Some(ValueKind::Text) };
 const VERBOSE: FlagSpec = FlagSpec { long: "verbose", short: Some('v'), value: None };
 
 const PLAIN: &[FlagSpec] = &[FORMAT, HELP];
+/// `tctl status` and `tctl version` on 17.x/18.x declare no `--format`.
+const NO_FORMAT: &[FlagSpec] = &[HELP];
+const TEXT_JSON_ONLY: &[FlagSpec] =
+    &[FlagSpec { long: "format", short: None, value: Some(ValueKind::Format(&TEXT_JSON)) }, HELP];
+const TOKENS: &[FlagSpec] =
+    &[FlagSpec { long: "format", short: None, value: Some(ValueKind::Format(&TEXT_JSON_YAML)) }, HELP];
 const LISTING: &[FlagSpec] = &[FORMAT, HELP, QUERY, SEARCH, VERBOSE];
 const REQUESTS: &[FlagSpec] = &[
     FORMAT,
@@ -75,12 +96,24 @@ use Positionals::{None as NoArgs, RequestId, ResourceRef};
 /// The allow-list. Keep [`TCTL_COMMANDS`] and [`TSH_COMMANDS`] in step (a test checks).
 pub(super) const ALLOWED: &[Allowed] = &[
     allow(Tctl, &["get"], ResourceRef),
-    allow(Tctl, &["status"], NoArgs),
+    Allowed { binary: Tctl, words: &["status"], positionals: NoArgs, flags: NO_FORMAT, scrub: Scrub::Plain },
     listing(Tctl, &["nodes", "ls"]),
-    Allowed { binary: Tctl, words: &["tokens", "ls"], positionals: NoArgs, flags: PLAIN, scrub: Scrub::Tokens },
+    Allowed { binary: Tctl, words: &["tokens", "ls"], positionals: NoArgs, flags: TOKENS, scrub: Scrub::Tokens },
     allow(Tctl, &["users", "ls"], NoArgs),
-    allow(Tctl, &["requests", "ls"], NoArgs),
-    allow(Tctl, &["requests", "get"], RequestId),
+    Allowed {
+        binary: Tctl,
+        words: &["requests", "ls"],
+        positionals: NoArgs,
+        flags: TEXT_JSON_ONLY,
+        scrub: Scrub::Plain,
+    },
+    Allowed {
+        binary: Tctl,
+        words: &["requests", "get"],
+        positionals: RequestId,
+        flags: TEXT_JSON_ONLY,
+        scrub: Scrub::Plain,
+    },
     Allowed {
         binary: Tctl,
         words: &["alerts", "ls"],
@@ -88,8 +121,14 @@ pub(super) const ALLOWED: &[Allowed] = &[
         flags: &[FORMAT, HELP, VERBOSE],
         scrub: Scrub::Plain,
     },
-    allow(Tctl, &["inventory", "ls"], NoArgs),
-    allow(Tctl, &["version"], NoArgs),
+    Allowed {
+        binary: Tctl,
+        words: &["inventory", "ls"],
+        positionals: NoArgs,
+        flags: TEXT_JSON_ONLY,
+        scrub: Scrub::Plain,
+    },
+    Allowed { binary: Tctl, words: &["version"], positionals: NoArgs, flags: NO_FORMAT, scrub: Scrub::Plain },
     listing(Tsh, &["ls"]),
     allow(Tsh, &["status"], NoArgs),
     Allowed { binary: Tsh, words: &["request", "ls"], positionals: NoArgs, flags: REQUESTS, scrub: Scrub::Plain },
@@ -147,6 +186,10 @@ pub(super) const LABELS: &str = "not a label filter: write key=value[,key=value]
 pub(super) const NO_POSITIONALS: &str = "this command takes no positional arguments";
 pub(super) const ONE_POSITIONAL: &str = "this command takes exactly one positional argument";
 pub(super) const FORMAT_VALUE: &str = "--format takes text, json, yaml or names";
+pub(super) const FORMAT_TEXT_JSON: &str = "this command's --format takes only text or json";
+pub(super) const FORMAT_TEXT_JSON_YAML: &str = "tctl tokens ls --format takes only text, json or yaml";
+pub(super) const NO_FORMAT_FLAG: &str = "tctl status and tctl version take no --format in Teleport 17.x and 18.x \
+(tctl refuses it as an unknown flag); run them without it and read the text";
 pub(super) const MISSING_VALUE: &str = "this flag needs a value; write it as --flag=value";
 pub(super) const NO_VALUE: &str = "this flag takes no value";
 pub(super) const VALUE_SHAPE: &str = "a flag value may not be empty or start with - or @";

@@ -212,3 +212,27 @@ fn tables_agree_with_their_messages() {
     let listed: Vec<&str> = listed.split(", ").collect();
     assert_eq!(KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>(), listed);
 }
+
+/// `--format` as each command declares it (Teleport 17.x/18.x): none on `tctl status`/`version`,
+/// text/json on `requests ls|get` and `inventory ls`, text/json/yaml on `tokens ls`.
+#[test]
+fn format_values_per_command() {
+    for ok in [
+        &["tokens", "ls", "--format=yaml"][..],
+        &["tokens", "ls", "--format", "text"],
+        &["requests", "ls", "--format=json"],
+        &["requests", "get", "abc-1", "--format=text"],
+        &["inventory", "ls", "--format=json"],
+    ] {
+        assert_eq!(validate_args(Tctl, &argv(ok)), Ok(()), "tctl {ok:?}");
+    }
+    refused_because(Tctl, &["status", "--format=json"], 1, rules::NO_FORMAT_FLAG);
+    refused_because(Tctl, &["version", "--format", "json"], 1, rules::NO_FORMAT_FLAG);
+    refused_because(Tctl, &["requests", "ls", "--format=yaml"], 2, rules::FORMAT_TEXT_JSON);
+    refused_because(Tctl, &["requests", "get", "abc-1", "--format", "yaml"], 4, rules::FORMAT_TEXT_JSON);
+    refused_because(Tctl, &["inventory", "ls", "--format=yaml"], 2, rules::FORMAT_TEXT_JSON);
+    refused_because(Tctl, &["tokens", "ls", "--format=names"], 2, rules::FORMAT_TEXT_JSON_YAML);
+    assert!(rules::NO_FORMAT_FLAG.contains("17.x and 18.x"));
+    // Other listings keep their formats.
+    assert_eq!(validate_args(Tsh, &argv(&["ls", "--format=names"])), Ok(()));
+}

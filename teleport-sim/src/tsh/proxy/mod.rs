@@ -2,6 +2,7 @@
 //! bind `127.0.0.1:<--port or random>`, and hand a [`Serve`] to `main`, which prints the startup
 //! text and echoes traffic until a signal. Unknown targets fail like `tsh`.
 
+mod kubeconfig;
 mod text;
 
 use std::net::TcpListener;
@@ -88,6 +89,9 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             if !State::admits(&ctx.state.apps, name) {
                 return Err(SimError::msg(format!("app {name:?} not found, use `tsh apps ls` to see registered apps")));
             }
+            if parsed.command == "proxy mcp" {
+                mcp_app(ctx.state, name)?;
+            }
             let (port, target) = port(parsed)?;
             fail_if_asked(ctx, &profile)?;
             let listener = bind(port)?;
@@ -100,7 +104,8 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             fail_if_asked(ctx, &profile)?;
             let listener = bind(port)?;
             let bound = bound_port(&listener)?;
-            (text::kube(&clusters, !parsed.args.is_empty(), &profile, bound, port == 0), Mode::Listen(listener))
+            kubeconfig::write(&clusters, &profile, bound)?;
+            (text::kube(&clusters, true, &profile, bound, port == 0), Mode::Listen(listener))
         }
         other => return Err(SimError::msg(format!("teleport-sim: no handler for `tsh {other}`"))),
     };
@@ -108,18 +113,17 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     Ok(Outcome { stdout, serve: Some(serve), ..Outcome::default() })
 }
 
-/// The named clusters (each must exist when the state lists them), or with none named the
-/// "default kubeconfig" selection: the first cluster the state lists.
+/// The named clusters (each must exist when the state lists them). With none named, tsh takes
+/// the clusters logged in through `tsh kube login` from the default kubeconfig
+/// (`tool/tsh/common/kube_proxy.go`, `proxyKubeCommand.prepare`); the simulator has no
+/// `kube login`, so like a fresh or isolated home it finds none (`getPrepareErrorMessage`).
 fn kube_clusters(named: &[String], state: &State) -> Result<Vec<String>, SimError> {
     if let Some(unknown) = named.iter().find(|n| !State::admits(&state.kube_clusters, n)) {
         return Err(SimError::msg(format!("kubernetes cluster {unknown:?} not found")));
     }
-    if !named.is_empty() {
-        return Ok(named.to_vec());
-    }
-    match state.kube_clusters.as_ref().and_then(|names| names.first()) {
-        Some(first) => Ok(vec![first.clone()]),
-        None => Err(SimError::msg(
+    match named.is_empty() {
+        false => Ok(named.to_vec()),
+        true => Err(SimError::msg(
             "No Kubernetes clusters found to proxy.\n\n\
              Please provide Kubernetes cluster names or labels or predicate expression to this command:\n    \
              tsh proxy kube <kube-cluster-1> <kube-cluster-2>\n    \
@@ -129,6 +133,18 @@ fn kube_clusters(named: &[String], state: &State) -> Result<Vec<String>, SimErro
              tsh kube login <kube-cluster-1>\n    \
              tsh proxy kube",
         )),
+    }
+}
+
+/// `tsh proxy mcp` (18.x, `tool/tsh/common/mcp*.go`) serves only MCP applications, and of those
+/// only the ones reached over streamable HTTP; Teleport's refusals, word for word. [`crate::gate`]
+/// refuses the command itself before 18.x.
+fn mcp_app(state: &State, name: &str) -> Result<(), SimError> {
+    let Some(mcp_apps) = &state.mcp_apps else { return Ok(()) };
+    match mcp_apps.get(name).map(String::as_str) {
+        None => Err(SimError::msg(format!("{name:?} is not an MCP application"))),
+        Some("http") => Ok(()),
+        Some(transport) => Err(SimError::msg(format!("MCP applications with {transport} transport are not supported"))),
     }
 }
 

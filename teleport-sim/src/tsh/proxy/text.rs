@@ -22,6 +22,12 @@ impl Profile {
     fn keys(&self) -> String {
         format!("{}/keys/{}", self.home, self.proxy)
     }
+
+    /// The ephemeral kubeconfig of a kube proxy on `port` (`localproxy-<port>-kubeconfig` in the
+    /// profile's kube directory, `tool/tsh/common/kube_proxy.go`).
+    pub fn kubeconfig_path(&self, port: u16) -> String {
+        format!("{}/{}-kube/{}/localproxy-{port}-kubeconfig", self.keys(), self.user, self.cluster)
+    }
 }
 
 /// What `tsh proxy db` was asked for.
@@ -102,12 +108,7 @@ pub fn kube(clusters: &[String], named: bool, profile: &Profile, port: u16, rand
         out.push_str(RANDOM_PORT);
     }
     out.push_str("\nUse the following config for your Kubernetes applications. For example:\n");
-    out.push_str(&format!(
-        "export KUBECONFIG=\"{}/{}-kube/{}/localproxy-{port}-kubeconfig\"\nkubectl version\n\n",
-        profile.keys(),
-        profile.user,
-        profile.cluster
-    ));
+    out.push_str(&format!("export KUBECONFIG=\"{}\"\nkubectl version\n\n", profile.kubeconfig_path(port)));
     out
 }
 
