@@ -125,7 +125,8 @@ struct OpsState {
 /// `/health` (process up), `/ready` (database reachable and migrated) and `/metrics`.
 pub fn ops_router(pool: PgPool) -> Router {
     Router::new()
-        .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        // The seed's documented answer (`curl …/health` → `{"status": "healthy"}`).
+        .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "healthy" })) }))
         .route("/ready", get(ready))
         .route("/metrics", get(render_metrics))
         .with_state(OpsState { pool, metrics: metrics_handle() })
@@ -165,7 +166,9 @@ pub async fn serve_ops(
     // right after start-up (a reaper taking the lead) must not reach an uninstalled recorder.
     let app = ops_router(pool);
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        let _ = axum::serve(crate::listener::nodelay(listener), app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
     });
     Ok(addr)
 }
