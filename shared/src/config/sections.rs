@@ -291,7 +291,10 @@ fn default_groups_claim() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyEntry {
     pub actor: String,
-    pub role: String,
+    /// The key's role; unset: the policy's bindings decide, then `operator` for a service key,
+    /// then the policy file's `default_role`.
+    #[serde(default)]
+    pub role: Option<String>,
     pub sha256: String,
     #[serde(default = "default_kind")]
     pub kind: ActorKind,

@@ -154,13 +154,15 @@ impl Config {
             }
             // Whether the role exists is checked against the effective policy (built-in roles plus
             // the policy file) when the gateway starts.
-            let well_formed = !key.role.is_empty()
-                && key.role.len() <= 64
-                && key.role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-            if !well_formed {
+            let well_formed = |role: &str| {
+                !role.is_empty()
+                    && role.len() <= 64
+                    && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            };
+            if let Some(role) = key.role.as_deref().filter(|r| !well_formed(r)) {
                 return Err(invalid(
                     &at("role"),
-                    format!("{:?} is not a role name; built-in roles are {}", key.role, BUILTIN_ROLES.join(", ")),
+                    format!("{role:?} is not a role name; built-in roles are {}", BUILTIN_ROLES.join(", ")),
                 ));
             }
             let hash = key.sha256.to_ascii_lowercase();
