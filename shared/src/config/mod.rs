@@ -13,6 +13,10 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Yaml};
 
+/// Names a YAML file merged over the configuration file when that file exists (ignored when it
+/// does not).
+pub const OVERLAY_ENV: &str = "MTCP_CONFIG_OVERLAY";
+
 /// Standard environment variables and the key each one sets (figment matches names
 /// case-insensitively, so the key is looked up ignoring case too).
 const STANDARD_ENV: [(&str, &str); 4] = [
@@ -41,6 +45,14 @@ impl Config {
             }
             fig = fig.merge(Yaml::file_exact(path));
         }
+        // An optional second file over the first, read only if it exists: docker-compose.yml
+        // points it at the project's `./config.yaml`, which the quick start has you create (the
+        // stack still starts from its own configuration when there is none).
+        if let Some(overlay) = std::env::var_os(OVERLAY_ENV).map(std::path::PathBuf::from)
+            && overlay.is_file()
+        {
+            fig = fig.merge(Yaml::file_exact(&overlay));
+        }
         let fig = fig
             // The standard variables the seed's docs and OpenTelemetry name; an `MTCP_` variable,
             // being the more specific, overrides them.
@@ -51,7 +63,12 @@ impl Config {
             }))
             // Variables of the binaries' command lines, not keys: MTCP_CONFIG names the file (`--config`),
             // MTCP_CONFORMANCE_FIXTURES is the second key of the gateway's test-only switch.
-            .merge(Env::prefixed("MTCP_").ignore(&["CONFIG", "CONFORMANCE_FIXTURES"]).split("__").lowercase(true))
+            .merge(
+                Env::prefixed("MTCP_")
+                    .ignore(&["CONFIG", "CONFIG_OVERLAY", "CONFORMANCE_FIXTURES"])
+                    .split("__")
+                    .lowercase(true),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
         let mut config: Config = fig.extract().map_err(|e| describe(e, file))?;
         config.normalise();

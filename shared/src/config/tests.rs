@@ -162,3 +162,22 @@ fn the_seeds_standard_variables_are_honoured() {
         Ok(())
     });
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
+fn an_overlay_file_applies_only_when_it_exists() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("base.yaml", "service: { port: 8000, host: 0.0.0.0 }\n")?;
+        jail.set_env(OVERLAY_ENV, "project/config.yaml");
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!((c.service.port, c.service.host.as_str()), (8000, "0.0.0.0"), "no overlay: the base as it is");
+        std::fs::create_dir("project").map_err(|e| e.to_string())?;
+        jail.create_file("project/config.yaml", "service: { port: 8123 }\n")?;
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!((c.service.port, c.service.host.as_str()), (8123, "0.0.0.0"), "the overlay over the base");
+        jail.set_env("MTCP_SERVICE__PORT", "9000");
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.service.port, 9000, "the environment over both");
+        Ok(())
+    });
+}
