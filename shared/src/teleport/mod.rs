@@ -21,4 +21,6 @@ pub use inventory::{
 };
 pub use parse::ParseError;
 pub use record::RunRecord;
-pub use runner::{ArgError, Binary, RunError, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional};
+pub use runner::{
+    ArgError, Binary, RunEntry, RunError, RunLog, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional,
+};

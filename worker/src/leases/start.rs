@@ -55,13 +55,15 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError
             return Ok(());
         }
     }
+    let runs = mtcp_shared::teleport::RunLog::new();
     let outcome = match lease_id {
-        Some(id) => start(&mgr, job.op_id, id).await?,
+        Some(id) => runs.scope(start(&mgr, job.op_id, id)).await?,
         None => Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"),
     };
+    let runs = runs.entries();
     metrics::counter!("mtcp_jobs_total", "tool" => "start_proxy", "status" => outcome.status.as_str()).increment(1);
     let stored = db::retry::while_transient("storing a lease start's outcome", crate::jobs::STORE_BUDGET, || {
-        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome)
+        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome, &runs)
     });
     if !stored.await? {
         tracing::warn!("the operation was ended elsewhere; result discarded");
