@@ -5,6 +5,7 @@ pub mod commands;
 pub mod duration;
 pub mod error;
 pub mod fetch;
+pub mod identity;
 pub mod inventory;
 pub mod models;
 pub mod parse;
