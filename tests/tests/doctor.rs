@@ -119,3 +119,15 @@ async fn doctor_checks_identity_tctl_database_workers_and_leases() {
 
     stack.stop().await;
 }
+
+/// `tctl status` is run plain, as Teleport 17.x and 18.x accept it (they have no `--format`).
+#[tokio::test]
+async fn doctor_runs_plain_tctl_status_on_teleport_17_and_18() {
+    for version in ["17", "18"] {
+        let sim_env = std::collections::BTreeMap::from([("TELEPORT_SIM_VERSION".to_owned(), version.to_owned())]);
+        let mut stack = Stack::start(StackOptions { sim_env, ..Default::default() }).await.unwrap();
+        let (_, out) = doctor(&stack);
+        assert!(out.contains("ok    tctl status: cluster teleport.example.com answered"), "{version}: {out}");
+        stack.stop().await;
+    }
+}
