@@ -39,7 +39,7 @@ pub fn add_dev_keys(config: &mut Config) -> Vec<DevKey> {
             let actor = format!("dev-{role}");
             config.auth.api_keys.push(ApiKeyEntry {
                 actor: actor.clone(),
-                role: (*role).to_owned(),
+                role: Some((*role).to_owned()),
                 sha256: key_hash(&key),
                 kind: ActorKind::User,
             });

@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use mtcp_shared::config::Config;
 use mtcp_shared::db::{self, api_keys::NewApiKey};
-use mtcp_shared::domain::{TextKind, unprintable};
+use mtcp_shared::domain::{ActorKind, TextKind, unprintable};
+use mtcp_shared::policy::Claimed;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
@@ -31,9 +32,10 @@ enum KeysAction {
         /// The actor the key authenticates, e.g. alice or teleport-ai-prod.
         #[arg(long)]
         actor: String,
-        /// A role of the effective policy (built-in: admin, operator, user, readonly).
+        /// A role of the effective policy (built-in: admin, operator, user, readonly). Default: what
+        /// the policy binds the actor to, else `operator` for a service, else the default role.
         #[arg(long)]
-        role: String,
+        role: Option<String>,
         /// user or service.
         #[arg(long, default_value = "user")]
         kind: String,
@@ -60,13 +62,19 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     match args.action {
         KeysAction::Create { actor, role, kind, expires_in, description } => {
             let policy = config.load_policy()?;
-            if !policy.has_role(&role) {
+            let actor_kind = match kind.as_str() {
+                "user" => ActorKind::User,
+                "service" => ActorKind::Service,
+                _ => bail!("--kind must be user or service, not {kind:?}"),
+            };
+            let claimed = Claimed { actor: &actor, kind: actor_kind, role: role.as_deref(), ..Default::default() };
+            let Some(role) = policy.resolve_role(&claimed) else {
                 let roles: Vec<&str> = policy.role_names().collect();
-                bail!("--role {role:?} is not a role of the effective policy ({})", roles.join(", "));
-            }
-            if !matches!(kind.as_str(), "user" | "service") {
-                bail!("--kind must be user or service, not {kind:?}");
-            }
+                match role {
+                    Some(role) => bail!("--role {role:?} is not a role of the effective policy ({})", roles.join(", ")),
+                    None => bail!("no role binds {actor:?}: pass --role ({})", roles.join(", ")),
+                }
+            };
             if actor.trim().is_empty() || actor.chars().count() > 256 || unprintable(&actor, TextKind::Name).is_some() {
                 bail!(
                     "--actor must be a non-empty, printable name of at most 256 characters (no control, bidi or invisible characters)"

@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod dev;
+mod doctor;
 mod keys;
 pub mod postgres;
 mod up;
@@ -37,6 +38,9 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Manage API keys stored in the database (shown once, stored as SHA-256).
     Keys(keys::KeysArgs),
+    /// Check the deployment: identity file (mode, certificate expiry), `tctl status`, database,
+    /// migrations, workers online, stuck leases. Exits non-zero if a check fails.
+    Doctor(doctor::DoctorArgs),
     /// A private PostgreSQL server in a data directory, started from the local PostgreSQL binaries.
     Postgres {
         #[command(subcommand)]
@@ -63,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Migrate { config, database_url } => {
             let mut config = Config::load(config.as_deref())?;

@@ -14,6 +14,8 @@ pub const DATABASE: &str = "mtcp";
 #[derive(Debug)]
 pub struct PrivatePostgres {
     port: u16,
+    /// Whether [`start`](Self::start) started it (false: it was already running).
+    started: bool,
 }
 
 impl PrivatePostgres {
@@ -45,7 +47,7 @@ impl PrivatePostgres {
             std::fs::write(&conf, text).context("writing postgresql.conf")?;
         }
         if let Some(port) = running_port(&pgdata) {
-            let me = Self { port };
+            let me = Self { port, started: false };
             me.create_database().await?;
             return Ok(me);
         }
@@ -64,9 +66,14 @@ impl PrivatePostgres {
             .arg(pgdata.join("server.log"))
             .args(["-w", "-t", "60", "start"])
             .run("pg_ctl start")?;
-        let me = Self { port };
+        let me = Self { port, started: true };
         me.create_database().await?;
         Ok(me)
+    }
+
+    /// Whether this process started the server (it was not already running).
+    pub fn started_here(&self) -> bool {
+        self.started
     }
 
     /// Stop the server of a data directory (no-op when it is not running).

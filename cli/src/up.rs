@@ -28,6 +28,28 @@ pub struct UpArgs {
     /// Cluster state file for the simulator (YAML or JSON); default: the built-in demo cluster.
     #[arg(long)]
     sim_state: Option<PathBuf>,
+    /// Leave the private PostgreSQL running on exit (default: a server this command started is
+    /// stopped when it exits; stop a kept one with `mtcp postgres stop`).
+    #[arg(long)]
+    keep_postgres: bool,
+}
+
+/// Stops the private PostgreSQL when dropped: on every way out of `up` once it started the
+/// server (a clean stop, a failed migration, a gateway that could not bind).
+struct StopPostgres {
+    data_dir: PathBuf,
+}
+
+impl Drop for StopPostgres {
+    fn drop(&mut self) {
+        match PrivatePostgres::stop(&self.data_dir) {
+            Ok(()) => println!("stopped the private PostgreSQL (keep it running next time with --keep-postgres)"),
+            Err(e) => eprintln!(
+                "could not stop the private PostgreSQL: {e:#}; stop it with: mtcp postgres stop --data-dir {}",
+                self.data_dir.display()
+            ),
+        }
+    }
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -57,6 +79,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Declared before everything that uses the database, so it is dropped after them.
+    let stop_postgres = private_pg
+        .as_ref()
+        .filter(|pg| pg.started_here() && !args.keep_postgres)
+        .map(|_| StopPostgres { data_dir: data_dir.clone() });
     let simulated = dev::wants_simulator(&config);
     if simulated {
         dev::use_simulator(&mut config, &data_dir.join("sim"), args.sim_state.as_deref())?;
@@ -84,7 +111,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = worker.await;
     let _ = reaper.await;
-    if private_pg.is_some() {
+    if private_pg.is_some() && stop_postgres.is_none() {
         println!(
             "the private PostgreSQL keeps running; stop it with: mtcp postgres stop --data-dir {}",
             data_dir.display()

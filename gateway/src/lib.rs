@@ -66,7 +66,8 @@ impl Application {
         tokio::spawn(reload_on_sighup(self.state.clone()));
         let app = http::router(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "gateway listening");
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        let listener = mtcp_shared::listener::nodelay(self.listener);
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
             .context("serving HTTP")

@@ -57,6 +57,13 @@ def check_services(p, compose, cfg):
         config_at = svc["environment"].get("MTCP_CONFIG")
         p.check(_mounts(svc).get(config_at) == "./deploy/compose/config.yaml",
                 f"{name}: MTCP_CONFIG {config_at} is not the mounted deploy/compose/config.yaml")
+        # The quick start's ./config.yaml, read over it when present.
+        overlay = svc["environment"].get("MTCP_CONFIG_OVERLAY", "")
+        project = overlay.rsplit("/", 1)[0]
+        p.check(overlay.endswith("/config.yaml") and _mounts(svc).get(project) in (".", "./"),
+                f"{name}: MTCP_CONFIG_OVERLAY {overlay!r} is not config.yaml in the mounted project directory")
+        p.check(svc["environment"].get("MTCP_SERVICE__HOST") == "0.0.0.0",
+                f"{name}: MTCP_SERVICE__HOST must be 0.0.0.0 whatever ./config.yaml says")
     p.check(len(images) == 1 and None not in images, f"the mtcp services use different images: {images}")
     p.check(services["gateway"]["command"] == ["mtcp-gateway"], "gateway command")
     p.check(services["worker"]["command"] == ["mtcp-worker"], "worker command")
@@ -64,6 +71,8 @@ def check_services(p, compose, cfg):
     published = [str(x).rsplit(":", 1)[-1] for x in services["gateway"].get("ports", [])]
     p.check(str(cfg["service"]["port"]) in published, "the gateway's service.port is not published")
     p.check(cfg["service"]["host"] == "0.0.0.0", "service.host must be 0.0.0.0 in a container")
+    env = services["gateway"]["environment"]
+    p.check(str(env.get("MTCP_SERVICE__PORT")) in published, "MTCP_SERVICE__PORT is not the published port")
     for key in ("worker", "reaper"):
         p.check(cfg[key]["listen"].startswith("0.0.0.0:"), f"{key}.listen must listen on 0.0.0.0 in a container")
 

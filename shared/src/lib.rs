@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod ingest;
 pub mod leases;
+pub mod listener;
 pub mod policy;
 pub mod redact;
 pub mod service;

@@ -3,10 +3,12 @@
 
 pub mod client;
 mod db;
+mod identity;
 pub mod process;
 pub mod python;
 mod stack;
 
 pub use client::McpClient;
 pub use db::TestDb;
+pub use identity::identity_file;
 pub use stack::{Stack, StackOptions, Tweak};

@@ -224,3 +224,42 @@ async fn a_hanging_cli_ends_timed_out_after_the_configured_timeout() {
     assert_eq!(status, "timed_out");
     stack.stop().await;
 }
+
+/// The exact command line of every CLI run is kept with its operation and shown by
+/// `get_operation` and `search_operations`: what was run, not only what was asked for.
+#[tokio::test]
+async fn each_operation_keeps_the_command_lines_it_ran() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let admin = stack.client("admin").await.unwrap();
+    let op = op_id_of(&admin.call("list_nodes", json!({})).await.unwrap());
+    let view = admin.call("get_operation", json!({ "op_id": op.to_string() })).await.unwrap();
+    let view = view.structured_content.unwrap();
+    let runs = view["runs"].as_array().unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(runs.len(), 1, "{view}");
+    let argv: Vec<&str> = runs[0]["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(argv[0], "tctl");
+    assert!(argv.contains(&"-i") && argv.contains(&"--auth-server"), "the global flags are part of it: {argv:?}");
+    assert!(argv.ends_with(&["get", "nodes", "--format=json"]), "{argv:?}");
+    assert_eq!((runs[0]["outcome"].as_str(), runs[0]["exit_code"].as_i64()), (Some("exited"), Some(0)));
+
+    // A health check runs several commands: each is kept, in order.
+    let health = op_id_of(&admin.call("run_health_check", json!({})).await.unwrap());
+    let found = admin.call("search_operations", json!({ "capability": "health.check" })).await.unwrap();
+    let found = found.structured_content.unwrap();
+    let row = found["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["op_id"] == health.to_string())
+        .unwrap_or_else(|| panic!("{found}"));
+    let lines: Vec<String> = row["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(lines.len() > 1 && lines.iter().all(|l| l.starts_with("tctl ")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains(" status")), "{lines:?}");
+    admin.close().await;
+    stack.stop().await;
+}

@@ -213,3 +213,46 @@ async fn the_rate_limit_holds_across_two_gateway_processes() {
             .unwrap();
     assert_eq!(denied, 3, "every refusal is recorded");
 }
+
+/// Service identities (e.g. `teleport-ai-prod`) that nothing binds are operators, as the product
+/// has always documented: a configured service key without a role, and a database service key
+/// created without `--role`. A person without a role still has none (403).
+#[tokio::test]
+async fn service_identities_default_to_operator() {
+    let db = TestDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (service_key, user_key) = (mtcp_cli::dev::new_api_key(), mtcp_cli::dev::new_api_key());
+    let config = write_config(
+        dir.path(),
+        &db,
+        &format!(
+            "auth:\n  api_keys:\n    - {{ actor: teleport-ai-prod, kind: service, sha256: \"{}\" }}\n    - {{ actor: frank, sha256: \"{}\" }}\n",
+            mtcp_cli::dev::key_hash(&service_key),
+            mtcp_cli::dev::key_hash(&user_key)
+        ),
+    );
+    let (ok, out, err) = mtcp(&db, &["keys", "create", "--actor", "teleport-ai-dev", "--kind", "service"]);
+    assert!(ok && out.contains("(role operator)"), "{out}{err}");
+    let db_service_key = key_from(&out);
+    let (ok, _, err) = mtcp(&db, &["keys", "create", "--actor", "gina"]);
+    assert!(!ok && err.contains("--role"), "a person needs a role: {err}");
+
+    let gw = ServiceProcess::gateway(&config, free_port()).await.unwrap();
+    for (key, actor) in [(&service_key, "teleport-ai-prod"), (&db_service_key, "teleport-ai-dev")] {
+        let who = whoami(&gw.url(), key).await.unwrap().structured_content.unwrap();
+        assert_eq!(
+            (who["actor"].as_str(), who["kind"].as_str(), who["role"].as_str()),
+            (Some(actor), Some("service"), Some("operator")),
+            "{who}"
+        );
+    }
+    let r = reqwest::Client::new()
+        .post(gw.url())
+        .bearer_auth(&user_key)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a person that nothing binds has no role");
+}

@@ -95,13 +95,25 @@ async fn up_with_no_database_starts_a_private_postgres() {
     // Under root the private server runs as `postgres`, which must be able to enter the directory.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
+    let running = || dir.path().join("pg/postmaster.pid").exists();
     {
         let up = start_up(&["--data-dir", &data_dir]);
+        assert!(running());
         let client = McpClient::connect(&up.url, Some(&up.keys[3].1)).await.unwrap();
         let r = client.call("list_users", json!({})).await.unwrap();
         assert_eq!(r.is_error, Some(false), "{:?}", r.content);
         client.close().await;
     }
+    // `up` stopped (SIGTERM) and took the server it started with it.
+    assert!(!running(), "the private PostgreSQL is still running after `mtcp up` exited");
+
+    // With --keep-postgres it stays for the next start; `mtcp postgres stop` stops it.
+    drop(start_up(&["--data-dir", &data_dir, "--keep-postgres"]));
+    assert!(running(), "--keep-postgres left the server running");
+    // A server `up` did not start is not stopped by it either.
+    drop(start_up(&["--data-dir", &data_dir]));
+    assert!(running(), "`up` stopped a server it had not started");
     let stop = Command::new(mtcp_binary()).args(["postgres", "stop", "--data-dir", &data_dir]).status().unwrap();
     assert!(stop.success());
+    assert!(!running());
 }

@@ -73,7 +73,7 @@ async fn collector() -> (String, Received) {
 async fn one_call_is_one_trace_from_the_gateway_through_the_job_to_the_cli_run() {
     let (url, received) = collector().await;
     let telemetry =
-        TelemetryConfig { otlp_endpoint: Some(url), service_name: Some("mtcp-e2e".into()), sample_ratio: 1.0 };
+        TelemetryConfig { otlp_endpoint: Some(url), service_name: Some("mtcp-e2e".into()), ..Default::default() };
     let config = Config { telemetry: telemetry.clone(), ..Config::default() };
     let logs = LogBuffer::default();
     let writer = logs.clone();

@@ -27,6 +27,10 @@ async fn health_ready_and_metrics_answer() {
         let r = http.get(format!("{}{path}", stack.base)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
+    // The answer the seed's quick start shows for `curl http://localhost:8000/health`.
+    let health: serde_json::Value =
+        http.get(format!("{}/health", stack.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health, serde_json::json!({ "status": "healthy" }));
     let admin = stack.client("admin").await.unwrap();
     admin.call("list_nodes", serde_json::json!({})).await.unwrap();
     let metrics = http.get(format!("{}/metrics", stack.base)).send().await.unwrap().text().await.unwrap();

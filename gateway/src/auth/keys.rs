@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use mtcp_shared::config::AuthConfig;
 use mtcp_shared::db;
 use mtcp_shared::domain::{Actor, ActorKind, AuthSource};
-use mtcp_shared::policy::Policy;
+use mtcp_shared::policy::{Claimed, Policy};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -14,8 +14,15 @@ use super::AuthFailure;
 
 /// The keys the gateway accepts.
 pub struct KeyStore {
-    by_hash: HashMap<[u8; 32], Actor>,
+    by_hash: HashMap<[u8; 32], ConfigKey>,
     database: bool,
+}
+
+/// A key of the configuration: its actor, and its role unless the policy decides it.
+struct ConfigKey {
+    actor: String,
+    kind: ActorKind,
+    role: Option<String>,
 }
 
 impl KeyStore {
@@ -23,28 +30,30 @@ impl KeyStore {
     pub fn from_config(auth: &AuthConfig, policy: &Policy) -> anyhow::Result<Self> {
         let mut by_hash = HashMap::new();
         for (i, k) in auth.api_keys.iter().enumerate() {
-            if !policy.has_role(&k.role) {
+            if let Some(role) = k.role.as_deref().filter(|r| !policy.has_role(r)) {
                 let roles: Vec<&str> = policy.role_names().collect();
                 anyhow::bail!(
-                    "invalid configuration: `auth.api_keys[{i}].role`: unknown role {:?}; the effective policy defines {}",
-                    k.role,
+                    "invalid configuration: `auth.api_keys[{i}].role`: unknown role {role:?}; the effective policy defines {}",
                     roles.join(", ")
                 );
             }
             let mut hash = [0u8; 32];
             hex::decode_to_slice(k.sha256.to_ascii_lowercase(), &mut hash)?;
-            let actor =
-                Actor { id: k.actor.clone(), kind: k.kind, role: k.role.clone(), source: AuthSource::ConfigApiKey };
-            by_hash.insert(hash, actor);
+            by_hash.insert(hash, ConfigKey { actor: k.actor.clone(), kind: k.kind, role: k.role.clone() });
         }
         Ok(Self { by_hash, database: auth.database_keys })
     }
 
-    /// The actor a presented key belongs to.
-    pub async fn authenticate(&self, pool: &PgPool, key: &str) -> Result<Actor, AuthFailure> {
+    /// The actor a presented key belongs to; a configured key without a role gets the one
+    /// `policy` resolves (bindings, then `operator` for a service, then the default role).
+    pub async fn authenticate(&self, pool: &PgPool, policy: &Policy, key: &str) -> Result<Actor, AuthFailure> {
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        if let Some(actor) = self.by_hash.get(&hash) {
-            return Ok(actor.clone());
+        if let Some(k) = self.by_hash.get(&hash) {
+            let claimed = Claimed { actor: &k.actor, kind: k.kind, role: k.role.as_deref(), ..Default::default() };
+            let Some(role) = policy.resolve_role(&claimed) else {
+                return Err(AuthFailure::NoRole { actor: k.actor.clone() });
+            };
+            return Ok(Actor { id: k.actor.clone(), kind: k.kind, role, source: AuthSource::ConfigApiKey });
         }
         if !self.database {
             return Err(AuthFailure::UnknownKey);

@@ -96,7 +96,7 @@ fn bearer(req: &Request) -> Result<&str, AuthFailure> {
 pub async fn authenticate(st: &AppState, token: &str) -> Result<Actor, AuthFailure> {
     match &st.jwt {
         Some(verifier) if jwt::looks_like_jwt(token) => from_token(st, verifier, token).await,
-        _ => st.keys.authenticate(&st.pool, token).await,
+        _ => st.keys.authenticate(&st.pool, &st.policy.load(), token).await,
     }
 }
 
@@ -109,7 +109,13 @@ async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> 
         let scope = st.config.auth.oidc.as_ref().and_then(|o| o.required_scope.clone()).unwrap_or_default();
         return Err(AuthFailure::InsufficientScope { actor: t.actor, scope });
     }
-    let claimed = Claimed { actor: &t.actor, role: t.role.as_deref(), groups: &t.groups, claims: Some(&t.claims) };
+    let claimed = Claimed {
+        actor: &t.actor,
+        kind: ActorKind::User,
+        role: t.role.as_deref(),
+        groups: &t.groups,
+        claims: Some(&t.claims),
+    };
     let Some(role) = st.policy.load().resolve_role(&claimed) else {
         return Err(AuthFailure::NoRole { actor: t.actor });
     };

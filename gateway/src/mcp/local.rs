@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use mtcp_shared::db::{self, operations::OperationRow};
 use mtcp_shared::domain::{Actor, ActorKind, OpId, OperationStatus};
 use mtcp_shared::policy::{CallContext, Constraints};
+use mtcp_shared::teleport::RunEntry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,14 @@ pub struct OperationView {
     /// The tool's result once it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// Every `tctl`/`tsh` the operation ran, in order: the exact command line (secrets redacted),
+    /// outcome, exit code and duration.
+    pub runs: Vec<RunEntry>,
+}
+
+/// The stored runs of an operation (an unreadable value shows as none).
+fn runs_of(runs: serde_json::Value) -> Vec<RunEntry> {
+    serde_json::from_value(runs).unwrap_or_default()
 }
 
 impl From<OperationRow> for OperationView {
@@ -79,6 +88,7 @@ impl From<OperationRow> for OperationView {
             exit_code: r.exit_code,
             error: r.error,
             result: r.result,
+            runs: runs_of(r.runs),
         }
     }
 }
@@ -166,6 +176,8 @@ pub struct OperationSummary {
     pub decision: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The command lines the operation ran (secrets redacted), in order.
+    pub argv: Vec<Vec<String>>,
 }
 
 /// Result of `search_operations`.
@@ -204,6 +216,7 @@ pub async fn search_operations(st: &AppState, a: SearchOperationsArgs) -> Result
             ticket: r.ticket,
             inputs: r.inputs,
             error: r.error,
+            argv: runs_of(r.runs).into_iter().map(|run| run.argv).collect(),
         })
         .collect();
     Ok(OperationSearchView { count: operations.len(), operations })

@@ -1,5 +1,7 @@
-//! Configuration: defaults → `config.yaml` → environment (`MTCP_SECTION__KEY`, plus `DATABASE_URL`),
-//! unknown keys rejected, every value validated at start with errors that name the key.
+//! Configuration: defaults → `config.yaml` → environment (`MTCP_SECTION__KEY`, plus the standard
+//! variables `DATABASE_URL`, `TELEPORT_IDENTITY_FILE`, `OTEL_ENABLED`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
+//! `OTEL_SERVICE_NAME`), unknown keys rejected, every value validated at start with errors that name
+//! the key.
 
 mod sections;
 mod validate;
@@ -10,6 +12,19 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Yaml};
+
+/// Names a YAML file merged over the configuration file when that file exists (ignored when it
+/// does not).
+pub const OVERLAY_ENV: &str = "MTCP_CONFIG_OVERLAY";
+
+/// Standard environment variables and the key each one sets (figment matches names
+/// case-insensitively, so the key is looked up ignoring case too).
+const STANDARD_ENV: [(&str, &str); 4] = [
+    ("TELEPORT_IDENTITY_FILE", "teleport.identity_file"),
+    ("OTEL_ENABLED", "telemetry.enabled"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ("OTEL_SERVICE_NAME", "telemetry.service_name"),
+];
 
 /// A configuration that could not be loaded or is invalid; the message names the key.
 #[derive(Debug, thiserror::Error)]
@@ -30,22 +45,44 @@ impl Config {
             }
             fig = fig.merge(Yaml::file_exact(path));
         }
+        // An optional second file over the first, read only if it exists: docker-compose.yml
+        // points it at the project's `./config.yaml`, which the quick start has you create (the
+        // stack still starts from its own configuration when there is none).
+        if let Some(overlay) = std::env::var_os(OVERLAY_ENV).map(std::path::PathBuf::from)
+            && overlay.is_file()
+        {
+            fig = fig.merge(Yaml::file_exact(&overlay));
+        }
         let fig = fig
+            // The standard variables the seed's docs and OpenTelemetry name; an `MTCP_` variable,
+            // being the more specific, overrides them.
+            .merge(Env::raw().only(&STANDARD_ENV.map(|(var, _)| var)).map(|var| {
+                let key =
+                    STANDARD_ENV.iter().find(|(v, _)| var.as_str().eq_ignore_ascii_case(v)).map_or("", |(_, key)| *key);
+                key.into()
+            }))
             // Variables of the binaries' command lines, not keys: MTCP_CONFIG names the file (`--config`),
             // MTCP_CONFORMANCE_FIXTURES is the second key of the gateway's test-only switch.
-            .merge(Env::prefixed("MTCP_").ignore(&["CONFIG", "CONFORMANCE_FIXTURES"]).split("__").lowercase(true))
+            .merge(
+                Env::prefixed("MTCP_")
+                    .ignore(&["CONFIG", "CONFIG_OVERLAY", "CONFORMANCE_FIXTURES"])
+                    .split("__")
+                    .lowercase(true),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
-        let config: Config = fig.extract().map_err(|e| describe(e, file))?;
+        let mut config: Config = fig.extract().map_err(|e| describe(e, file))?;
+        config.normalise();
         config.validate()?;
         Ok(config)
     }
 
     /// Parse a YAML document (no environment); used by tests and `mtcp up`.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Yaml::string(text))
             .extract()
             .map_err(|e| describe(e, None))?;
+        config.normalise();
         config.validate()?;
         Ok(config)
     }

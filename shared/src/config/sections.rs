@@ -125,10 +125,15 @@ impl Default for ServiceConfig {
     }
 }
 
-/// OpenTelemetry trace export over OTLP/HTTP; off (no exporter at all) while `otlp_endpoint` is unset.
+/// OpenTelemetry trace export over OTLP/HTTP; off (no exporter at all) while `otlp_endpoint` is
+/// unset and `enabled` is not true. Also read from `OTEL_ENABLED`, `OTEL_EXPORTER_OTLP_ENDPOINT` and
+/// `OTEL_SERVICE_NAME`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
+    /// `true` exports (to `otlp_endpoint`, or OpenTelemetry's default `http://localhost:4318`),
+    /// `false` never does even with an endpoint set; unset: export while `otlp_endpoint` is set.
+    pub enabled: Option<bool>,
     /// Base URL of an OTLP/HTTP collector, e.g. `http://otel-collector:4318`; spans are posted to
     /// `<url>/v1/traces` (a URL that already ends in `/v1/traces` is used as it is).
     pub otlp_endpoint: Option<String>,
@@ -139,9 +144,23 @@ pub struct TelemetryConfig {
     pub sample_ratio: f64,
 }
 
+/// OpenTelemetry's default OTLP/HTTP endpoint, used when export is enabled without one.
+pub const OTLP_DEFAULT_ENDPOINT: &str = "http://localhost:4318";
+
+impl TelemetryConfig {
+    /// The collector spans are exported to, or `None` when export is off.
+    pub fn export_endpoint(&self) -> Option<&str> {
+        match self.enabled {
+            Some(false) => None,
+            Some(true) => Some(self.otlp_endpoint.as_deref().unwrap_or(OTLP_DEFAULT_ENDPOINT)),
+            None => self.otlp_endpoint.as_deref(),
+        }
+    }
+}
+
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { otlp_endpoint: None, service_name: None, sample_ratio: 1.0 }
+        Self { enabled: None, otlp_endpoint: None, service_name: None, sample_ratio: 1.0 }
     }
 }
 
@@ -149,7 +168,8 @@ impl Default for TelemetryConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `postgres://user[:password]@host:port/db`; also read from `DATABASE_URL`.
+    /// `postgres://user[:password]@host:port/db`; also read from `DATABASE_URL`. The seed's
+    /// `postgresql+psycopg://…` (a SQLAlchemy driver URL) is accepted and read as `postgres://…`.
     #[serde(serialize_with = "ser_secret_opt")]
     pub url: Option<SecretString>,
     pub max_connections: u32,
@@ -271,7 +291,10 @@ fn default_groups_claim() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyEntry {
     pub actor: String,
-    pub role: String,
+    /// The key's role; unset: the policy's bindings decide, then `operator` for a service key,
+    /// then the policy file's `default_role`.
+    #[serde(default)]
+    pub role: Option<String>,
     pub sha256: String,
     #[serde(default = "default_kind")]
     pub kind: ActorKind,

@@ -114,3 +114,70 @@ fn environment_overrides_the_file_and_names_bad_values() {
         Ok(())
     });
 }
+
+#[test]
+fn the_seeds_database_url_is_read_as_postgres() {
+    let c = Config::from_yaml("database: { url: 'postgresql+psycopg://mcp:mcp@localhost:5432/mcpteleport' }").unwrap();
+    assert_eq!(c.database_url().unwrap(), "postgres://mcp:mcp@localhost:5432/mcpteleport");
+    let err = Config::from_yaml("database: { url: 'mysql+pymysql://x@h/db' }").unwrap_err().to_string();
+    assert!(err.contains("database.url"), "{err}");
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
+fn the_seeds_standard_variables_are_honoured() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("config.yaml", "teleport: { identity_file: /from/file }\n")?;
+        let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.teleport.identity_file.as_deref(), Some(std::path::Path::new("/from/file")));
+        assert_eq!(c.telemetry.export_endpoint(), None, "no export unless asked for");
+
+        jail.set_env("TELEPORT_IDENTITY_FILE", "/var/lib/tbot/identity");
+        jail.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+        jail.set_env("OTEL_SERVICE_NAME", "teleport-ai-prod");
+        let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.teleport.identity_file.as_deref(), Some(std::path::Path::new("/var/lib/tbot/identity")));
+        assert_eq!(c.telemetry.export_endpoint(), Some("http://collector:4318"));
+        assert_eq!(c.telemetry.service_name.as_deref(), Some("teleport-ai-prod"));
+
+        jail.set_env("OTEL_ENABLED", "false");
+        let c = Config::load(Some(std::path::Path::new("config.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.telemetry.export_endpoint(), None, "OTEL_ENABLED=false turns export off");
+
+        // Enabled with no endpoint: OpenTelemetry's default collector address.
+        jail.clear_env();
+        jail.set_env("OTEL_ENABLED", "true");
+        let c = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(c.telemetry.export_endpoint(), Some("http://localhost:4318"));
+
+        // The project's own variable is the more specific and wins.
+        jail.set_env("TELEPORT_IDENTITY_FILE", "/generic");
+        jail.set_env("MTCP_TELEPORT__IDENTITY_FILE", "/specific");
+        let c = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(c.teleport.identity_file.as_deref(), Some(std::path::Path::new("/specific")));
+
+        jail.set_env("OTEL_ENABLED", "maybe");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("telemetry.enabled"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
+fn an_overlay_file_applies_only_when_it_exists() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("base.yaml", "service: { port: 8000, host: 0.0.0.0 }\n")?;
+        jail.set_env(OVERLAY_ENV, "project/config.yaml");
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!((c.service.port, c.service.host.as_str()), (8000, "0.0.0.0"), "no overlay: the base as it is");
+        std::fs::create_dir("project").map_err(|e| e.to_string())?;
+        jail.create_file("project/config.yaml", "service: { port: 8123 }\n")?;
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!((c.service.port, c.service.host.as_str()), (8123, "0.0.0.0"), "the overlay over the base");
+        jail.set_env("MTCP_SERVICE__PORT", "9000");
+        let c = Config::load(Some(std::path::Path::new("base.yaml"))).map_err(|e| e.to_string())?;
+        assert_eq!(c.service.port, 9000, "the environment over both");
+        Ok(())
+    });
+}

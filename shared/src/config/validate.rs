@@ -11,7 +11,23 @@ fn invalid(key: &str, problem: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid(format!("`{key}`: {problem}"))
 }
 
+/// Driver-qualified schemes (SQLAlchemy's `dialect+driver://`, as in the seed's example) that name
+/// plain PostgreSQL; they are read as `postgres://`.
+const DRIVER_SCHEMES: [&str; 4] =
+    ["postgresql+psycopg://", "postgresql+psycopg2://", "postgresql+asyncpg://", "postgres+psycopg://"];
+
 impl Config {
+    /// Rewrite values that have an equivalent canonical form: a `postgresql+<driver>://` URL becomes
+    /// `postgres://`, the only form the database driver reads.
+    pub(super) fn normalise(&mut self) {
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            if let Some(rest) = DRIVER_SCHEMES.iter().find_map(|s| url.strip_prefix(s)) {
+                self.database.url = Some(secrecy::SecretString::from(format!("postgres://{rest}")));
+            }
+        }
+    }
+
     /// Validate values that parsed but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let t = &self.teleport;
@@ -52,7 +68,10 @@ impl Config {
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(invalid("database.url", "must start with postgres:// or postgresql://"));
+                return Err(invalid(
+                    "database.url",
+                    "must start with postgres://, postgresql:// or postgresql+psycopg://",
+                ));
             }
         }
         if self.database.max_connections < 2 {
@@ -141,13 +160,15 @@ impl Config {
             }
             // Whether the role exists is checked against the effective policy (built-in roles plus
             // the policy file) when the gateway starts.
-            let well_formed = !key.role.is_empty()
-                && key.role.len() <= 64
-                && key.role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-            if !well_formed {
+            let well_formed = |role: &str| {
+                !role.is_empty()
+                    && role.len() <= 64
+                    && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            };
+            if let Some(role) = key.role.as_deref().filter(|r| !well_formed(r)) {
                 return Err(invalid(
                     &at("role"),
-                    format!("{:?} is not a role name; built-in roles are {}", key.role, BUILTIN_ROLES.join(", ")),
+                    format!("{role:?} is not a role name; built-in roles are {}", BUILTIN_ROLES.join(", ")),
                 ));
             }
             let hash = key.sha256.to_ascii_lowercase();

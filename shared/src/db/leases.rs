@@ -107,6 +107,16 @@ pub async fn activate(
     Ok(r.rows_affected() == 1)
 }
 
+/// Record the Teleport cluster a lease runs on (once: a lease never moves between clusters).
+pub async fn set_cluster(conn: &mut PgConnection, lease_id: Uuid, cluster: &str) -> Result<bool, DbError> {
+    let r = sqlx::query("UPDATE leases SET cluster = $2 WHERE lease_id = $1 AND cluster IS NULL")
+        .bind(lease_id)
+        .bind(cluster)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Ask the owner to stop a live lease (`stop_proxy`); announced at once. False if not live.
 pub async fn request_stop(conn: &mut PgConnection, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
     let stopped: Option<Uuid> = sqlx::query_scalar(

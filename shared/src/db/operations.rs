@@ -191,13 +191,20 @@ impl Outcome {
 
 /// Finish a running operation and announce it, in one statement. Fenced on the worker that runs
 /// it, so a stale worker cannot overwrite a takeover's result. Returns false when fenced out.
-pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out: &Outcome) -> Result<bool, DbError> {
+/// `runs` are the CLI runs the job made (see [`crate::teleport::RunLog`]).
+pub async fn finish(
+    conn: impl PgExecutor<'_>,
+    op_id: OpId,
+    worker_id: &str,
+    out: &Outcome,
+    runs: &[crate::teleport::RunEntry],
+) -> Result<bool, DbError> {
     debug_assert!(out.status.is_terminal());
     let done: Option<Uuid> = sqlx::query_scalar(
         "WITH upd AS (
             UPDATE operations SET status = $3, ended_at = now(), exit_code = $4, stdout = $5, stderr = $6,
                                   result = $7, error = $8,
-                                  teleport_audit_refs = coalesce($10, teleport_audit_refs)
+                                  teleport_audit_refs = coalesce($10, teleport_audit_refs), runs = $11
             WHERE op_id = $1 AND status = 'running' AND worker_id = $2
             RETURNING op_id)
          SELECT op_id FROM upd, LATERAL (SELECT pg_notify($9, op_id::text)) n",
@@ -212,6 +219,7 @@ pub async fn finish(conn: impl PgExecutor<'_>, op_id: OpId, worker_id: &str, out
     .bind(out.error.as_deref().map(storable).as_deref())
     .bind(OPS_CHANNEL)
     .bind(&out.audit_refs)
+    .bind(sqlx::types::Json(runs))
     .fetch_optional(conn)
     .await?;
     Ok(done.is_some())
@@ -257,6 +265,8 @@ pub struct OperationRow {
     pub result: Option<Value>,
     pub error: Option<String>,
     pub progress: Option<Value>,
+    /// The CLI runs of the operation: `[{argv, outcome, exit_code, duration_ms}]`, redacted.
+    pub runs: Value,
 }
 
 impl OperationRow {
@@ -270,7 +280,7 @@ impl OperationRow {
 pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
          FROM operations WHERE op_id = $1",
     )
     .bind(op_id.0)
@@ -283,7 +293,7 @@ pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<Operat
 pub async fn get_terminal(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
          FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')",
     )
     .bind(op_id.0)
@@ -305,7 +315,7 @@ pub struct SearchFilter {
 pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
          FROM operations
          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
            AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)

@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Whether the caller is a person or a service identity (an agent, a pipeline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
+    #[default]
     User,
     Service,
 }

@@ -55,10 +55,16 @@ pub struct CallContext<'a> {
     pub ticket: Option<&'a str>,
 }
 
-/// Who a verified token says the caller is, for role resolution.
+/// The role of a service identity (e.g. `teleport-ai-prod`) that no binding names: services
+/// default to `operator`, as the product has always documented. A binding on the actor overrides it.
+pub const SERVICE_DEFAULT_ROLE: &str = "operator";
+
+/// Who a verified credential says the caller is, for role resolution.
 #[derive(Debug, Clone, Default)]
 pub struct Claimed<'a> {
     pub actor: &'a str,
+    /// A person or a service identity: a service that nothing binds gets [`SERVICE_DEFAULT_ROLE`].
+    pub kind: ActorKind,
     /// Role named by the credential itself (an API key's role, a token's role claim).
     pub role: Option<&'a str>,
     pub groups: &'a [String],
@@ -143,7 +149,8 @@ impl Policy {
     }
 
     /// The role of a caller: the credential's own role if it names one, else the first binding
-    /// that matches (actor, then group, then claim), else the default role. None: no role (403).
+    /// that matches (actor, then group, then claim), else for a service identity
+    /// [`SERVICE_DEFAULT_ROLE`], else the default role. None: no role (403).
     pub fn resolve_role(&self, who: &Claimed<'_>) -> Option<String> {
         if let Some(role) = who.role {
             return self.has_role(role).then(|| role.to_owned());
@@ -152,6 +159,10 @@ impl Policy {
         by(&|b| b.actor.as_deref() == Some(who.actor))
             .or_else(|| by(&|b| b.group.as_ref().is_some_and(|g| who.groups.contains(g))))
             .or_else(|| by(&|b| b.claim.as_ref().is_some_and(|c| c.matches(who.claims))))
+            .or_else(|| {
+                (who.kind == ActorKind::Service && self.has_role(SERVICE_DEFAULT_ROLE))
+                    .then(|| SERVICE_DEFAULT_ROLE.to_owned())
+            })
             .or_else(|| self.default_role.clone())
     }
 

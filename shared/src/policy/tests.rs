@@ -132,7 +132,7 @@ fn who<'a>(
     groups: &'a [String],
     claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
 ) -> Claimed<'a> {
-    Claimed { actor, role: None, groups, claims }
+    Claimed { actor, role: None, groups, claims, ..Default::default() }
 }
 
 #[test]
@@ -172,11 +172,27 @@ fn bindings_resolve_roles_in_order_actor_group_claim_default() {
     assert_eq!(p.resolve_role(&who("dave", &sre, None)).as_deref(), Some("operator"));
     assert_eq!(p.resolve_role(&who("erin", &none, Some(&claims))).as_deref(), Some("auditor"));
     assert_eq!(p.resolve_role(&who("frank", &none, None)).as_deref(), Some("readonly"), "default role");
-    let explicit = Claimed { actor: "gina", role: Some("user"), groups: &sre, claims: None };
+    let explicit = Claimed { actor: "gina", role: Some("user"), groups: &sre, ..Default::default() };
     assert_eq!(p.resolve_role(&explicit).as_deref(), Some("user"), "the credential's own role wins");
-    let bogus = Claimed { actor: "gina", role: Some("root"), groups: &none, claims: None };
+    let bogus = Claimed { actor: "gina", role: Some("root"), groups: &none, ..Default::default() };
     assert_eq!(p.resolve_role(&bogus), None, "an unknown role claim gives no role");
     assert_eq!(Policy::builtin(settings(false)).resolve_role(&who("frank", &none, None)), None, "no default: no role");
+}
+
+#[test]
+fn a_service_that_nothing_binds_is_an_operator() {
+    let service = |actor| Claimed { actor, kind: ActorKind::Service, ..Default::default() };
+    let builtin = Policy::builtin(settings(false));
+    assert_eq!(builtin.resolve_role(&service("teleport-ai-prod")).as_deref(), Some("operator"));
+    // A person with no role and no binding still has none.
+    assert_eq!(builtin.resolve_role(&Claimed { actor: "frank", ..Default::default() }), None);
+    // Over the policy file's default role too; but a binding on the actor wins.
+    let p = Policy::from_file(settings(false), FILE).unwrap();
+    assert_eq!(p.resolve_role(&service("teleport-ai-prod")).as_deref(), Some("operator"));
+    assert_eq!(p.resolve_role(&service("carol")).as_deref(), Some("auditor"));
+    // The credential's own role still wins.
+    let named = Claimed { role: Some("readonly"), ..service("teleport-ai-dev") };
+    assert_eq!(builtin.resolve_role(&named).as_deref(), Some("readonly"));
 }
 
 #[test]

@@ -25,9 +25,11 @@ use tracing_subscriber::{Layer, Registry};
 pub use json::FlatJson;
 pub use trace::{LOG_CONTEXT, continue_trace, current_traceparent, flush, shutdown, traces_url};
 
+#[cfg(doc)]
+use crate::config::TelemetryConfig;
 use crate::config::{Config, LogFormat};
 
-/// Install logging, and trace export when `telemetry.otlp_endpoint` is set, once per process;
+/// Install logging, and trace export when it is on ([`TelemetryConfig::export_endpoint`]), once per process;
 /// later calls (tests, `mtcp up`) are no-ops. Logs go to stderr. `service_name` names the spans
 /// unless `telemetry.service_name` does.
 pub fn init(config: &Config, service_name: &str) {
@@ -65,7 +67,7 @@ where
         metrics_handle();
         if let Some(e) = export_error {
             tracing::error!(error = %e, "trace export is off: the OTLP exporter could not be built");
-        } else if let Some(endpoint) = &config.telemetry.otlp_endpoint {
+        } else if let Some(endpoint) = config.telemetry.export_endpoint() {
             tracing::info!(url = %traces_url(endpoint), "exporting trace spans over OTLP/HTTP");
             shutdown_with_runtime();
         }
@@ -123,7 +125,8 @@ struct OpsState {
 /// `/health` (process up), `/ready` (database reachable and migrated) and `/metrics`.
 pub fn ops_router(pool: PgPool) -> Router {
     Router::new()
-        .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        // The seed's documented answer (`curl …/health` → `{"status": "healthy"}`).
+        .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "healthy" })) }))
         .route("/ready", get(ready))
         .route("/metrics", get(render_metrics))
         .with_state(OpsState { pool, metrics: metrics_handle() })
@@ -163,7 +166,9 @@ pub async fn serve_ops(
     // right after start-up (a reaper taking the lead) must not reach an uninstalled recorder.
     let app = ops_router(pool);
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        let _ = axum::serve(crate::listener::nodelay(listener), app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
     });
     Ok(addr)
 }

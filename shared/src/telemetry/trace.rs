@@ -1,4 +1,5 @@
-//! OpenTelemetry traces: the OTLP/HTTP exporter when `telemetry.otlp_endpoint` is set, and the W3C
+//! OpenTelemetry traces: the OTLP/HTTP exporter when export is on (`telemetry.otlp_endpoint`, or
+//! `OTEL_ENABLED`), and the W3C
 //! trace context that carries one tool call's trace from the gateway through the job to the worker.
 //!
 //! Spans come from `tracing` (tracing-opentelemetry turns them into OpenTelemetry spans). Only
@@ -53,7 +54,7 @@ pub(super) fn layer<S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
-    let Some(endpoint) = &telemetry.otlp_endpoint else { return Ok(None) };
+    let Some(endpoint) = telemetry.export_endpoint() else { return Ok(None) };
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)

@@ -5,6 +5,7 @@ pub mod commands;
 pub mod duration;
 pub mod error;
 pub mod fetch;
+pub mod identity;
 pub mod inventory;
 pub mod models;
 pub mod parse;
@@ -22,4 +23,6 @@ pub use inventory::{
 };
 pub use parse::ParseError;
 pub use record::RunRecord;
-pub use runner::{ArgError, Binary, RunError, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional};
+pub use runner::{
+    ArgError, Binary, RunEntry, RunError, RunLog, RunOutput, Runner, RunnerError, RunnerSettings, safe_positional,
+};

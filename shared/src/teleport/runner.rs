@@ -6,11 +6,13 @@ mod observe;
 mod output;
 mod pdeathsig;
 mod process;
+mod runs;
 mod settings;
 
 pub use args::{ArgError, safe_positional, subcommand};
 pub use observe::subcommand_label;
 pub use output::{RunError, RunOutput};
+pub use runs::{MAX_RUNS, RunEntry, RunLog};
 pub use settings::{RunnerError, RunnerSettings};
 
 use std::fmt;
@@ -107,6 +109,7 @@ impl Runner {
         argv.extend(redact_argv(&full_args));
         let started = Instant::now();
         if cancel.is_cancelled() {
+            runs::note(&argv, "cancelled", None, started.elapsed());
             return Err(RunError::Cancelled { output: RunOutput::empty(argv) });
         }
 
@@ -115,6 +118,7 @@ impl Runner {
             Ok(child) => child,
             Err(source) => {
                 observe::record(binary, label, "spawn_failed", started.elapsed());
+                runs::note(&argv, "spawn_failed", None, started.elapsed());
                 return Err(RunError::Spawn { binary: path.display().to_string(), source });
             }
         };
@@ -135,6 +139,7 @@ impl Runner {
             other => other.as_str(),
         };
         observe::record(binary, label, exit, output.duration);
+        runs::note(&output.argv, finished.exit.as_str(), output.exit_code, output.duration);
         tracing::debug!(
             binary = %binary,
             subcommand = %subcommand(args),
@@ -204,7 +209,12 @@ impl Runner {
         let mut command = self.command(path, &full_args);
         command.stdin(stdin);
         pdeathsig::die_with_parent(&mut command);
-        command.spawn().map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })
+        let mut argv = vec![program_name(path, binary)];
+        argv.extend(redact_argv(&full_args));
+        let spawned = command.spawn();
+        let outcome = if spawned.is_ok() { "started" } else { "spawn_failed" };
+        runs::note(&argv, outcome, None, std::time::Duration::ZERO);
+        spawned.map_err(|source| RunError::Spawn { binary: path.display().to_string(), source })
     }
 
     fn global_flags(&self, binary: Binary) -> Vec<String> {

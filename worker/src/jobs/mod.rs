@@ -80,7 +80,9 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
     let started = Instant::now();
     let registered = ctx.cancels.register(&ctx.pool, job.op_id).await;
     let cancel = &registered.token.clone();
-    let work = async {
+    // Every CLI run of the job, kept with its outcome.
+    let runs = mtcp_shared::teleport::RunLog::new();
+    let work = runs.scope(async {
         match spec.name {
             name if inventory::handles(name) => inventory::run(&ctx, name, cancel).await,
             name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args, cancel).await,
@@ -91,7 +93,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
             name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id).await,
             other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
         }
-    };
+    });
     let cancellable = !access::handles(spec.name);
     let mut outcome = if cancellable && cancel.is_cancelled() {
         Outcome::cancelled("cancelled by the caller before it ran")
@@ -116,8 +118,9 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
     metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(took.as_secs_f64());
     metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
     // The outcome exists only here: a database restart must not lose it.
+    let runs = runs.entries();
     let stored = db::retry::while_transient("storing a job's outcome", STORE_BUDGET, || {
-        db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome)
+        db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome, &runs)
     });
     if !stored.await? {
         tracing::warn!("the operation was taken over or ended elsewhere; result discarded");

@@ -55,18 +55,33 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError
             return Ok(());
         }
     }
+    let runs = mtcp_shared::teleport::RunLog::new();
     let outcome = match lease_id {
-        Some(id) => start(&mgr, job.op_id, id).await?,
+        Some(id) => runs.scope(start(&mgr, job.op_id, id)).await?,
         None => Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"),
     };
+    let runs = runs.entries();
     metrics::counter!("mtcp_jobs_total", "tool" => "start_proxy", "status" => outcome.status.as_str()).increment(1);
     let stored = db::retry::while_transient("storing a lease start's outcome", crate::jobs::STORE_BUDGET, || {
-        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome)
+        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome, &runs)
     });
     if !stored.await? {
         tracing::warn!("the operation was ended elsewhere; result discarded");
     }
     Ok(())
+}
+
+/// The Teleport cluster this worker's leases run on: the one its identity file's certificate was
+/// issued by, else the host of the configured proxy address (Teleport names a cluster after its
+/// proxy's public address unless told otherwise). Cluster text goes only into the lease's row.
+fn lease_cluster(mgr: &LeaseManager) -> Option<String> {
+    let settings = mgr.runner.settings();
+    let cluster =
+        settings.identity_file.as_deref().and_then(mtcp_shared::teleport::identity::cluster_of).or_else(|| {
+            let proxy = settings.proxy.as_deref()?;
+            Some(proxy.rsplit_once(':').map_or(proxy, |(host, _)| host).trim_matches(['[', ']']).to_owned())
+        })?;
+    (!cluster.is_empty() && cluster.len() <= 253 && !cluster.chars().any(char::is_control)).then_some(cluster)
 }
 
 /// End the lease of a start that will never run, unless a live worker owns it.
@@ -92,6 +107,9 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         }
         Take::Missing => return Ok(Outcome::failed(format!("lease {lease_id} of this operation does not exist"))),
     };
+    if let Some(cluster) = lease_cluster(mgr) {
+        db::leases::set_cluster(&mut conn, lease_id, &cluster).await?;
+    }
     drop(conn);
     steps.step(&format!("lease taken by worker {me} on {}", mgr.agent.host)).await;
     let kind = match LeaseKind::from_str(&row.kind) {

@@ -69,7 +69,7 @@ async fn noop(job: ToolJob, ctx: Data<Arc<NoopCtx>>) -> Result<(), BoxDynError> 
             error: None,
         };
         let t = Instant::now();
-        operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &out).await?;
+        operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &out, &[]).await?;
         ctx.finish.lock().unwrap().push(t.elapsed());
         Ok::<(), BoxDynError>(())
     })

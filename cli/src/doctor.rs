@@ -1,0 +1,182 @@
+//! `mtcp doctor`: checks what a deployment needs, one line each (`ok`, `warn` or `fail` with the
+//! reason), and exits non-zero when any check fails. Read-only: it changes nothing.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use mtcp_shared::config::Config;
+use mtcp_shared::db;
+use mtcp_shared::teleport::identity::{self, IdentityError};
+use mtcp_shared::teleport::{Binary, Runner, classify};
+use secrecy::SecretString;
+
+/// An identity expiring sooner than this is a warning (tbot renews well before; a file from
+/// `tctl auth sign` does not renew at all).
+const EXPIRY_WARNING: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    #[arg(long, env = "MTCP_CONFIG")]
+    config: Option<PathBuf>,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    worst: Level,
+}
+
+impl Report {
+    fn line(&mut self, level: Level, check: &str, reason: impl std::fmt::Display) {
+        let word = match level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "fail",
+        };
+        // Cluster text and error messages are untrusted: no control characters reach the terminal.
+        let reason: String = reason.to_string().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        println!("{word}  {check}: {reason}");
+        self.worst = self.worst.max(level);
+    }
+}
+
+/// Run every check; `Err` when one failed (the process then exits non-zero).
+pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(url) = args.database_url {
+        config.database.url = Some(SecretString::from(url));
+    }
+    let mut report = Report { worst: Level::Ok };
+    check_identity(&config, &mut report);
+    check_tctl(&config, &mut report).await;
+    check_database(&config, &mut report).await;
+    match report.worst {
+        Level::Fail => anyhow::bail!("some checks failed"),
+        _ => Ok(()),
+    }
+}
+
+fn check_identity(config: &Config, r: &mut Report) {
+    let Some(path) = &config.teleport.identity_file else {
+        r.line(
+            Level::Warn,
+            "identity file",
+            "teleport.identity_file is not set (TELEPORT_IDENTITY_FILE); tctl/tsh use their own login",
+        );
+        return;
+    };
+    match identity::inspect(path) {
+        Ok(info) => {
+            let mode = format!("{:04o}", info.mode);
+            if info.too_open() {
+                r.line(
+                    Level::Warn,
+                    "identity file mode",
+                    format!("{} is {mode}; make it 0600 (chmod 600)", path.display()),
+                );
+            } else {
+                r.line(Level::Ok, "identity file mode", format!("{} is {mode}", path.display()));
+            }
+            let left = info.cert.not_after - chrono::Utc::now();
+            let who = format!(
+                "user {} of cluster {}",
+                info.cert.user.as_deref().unwrap_or("?"),
+                info.cert.cluster.as_deref().unwrap_or("?")
+            );
+            let at = info.cert.not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if left <= chrono::Duration::zero() {
+                r.line(
+                    Level::Fail,
+                    "identity certificate",
+                    format!("{who} expired at {at}; renew it (tbot, or tctl auth sign)"),
+                );
+            } else if left < EXPIRY_WARNING {
+                r.line(Level::Warn, "identity certificate", format!("{who} expires at {at}, in {}h", left.num_hours()));
+            } else {
+                r.line(Level::Ok, "identity certificate", format!("{who} valid until {at}"));
+            }
+        }
+        Err(e @ (IdentityError::Missing { .. } | IdentityError::Unreadable { .. })) => {
+            r.line(Level::Fail, "identity file", e)
+        }
+        Err(e) => r.line(Level::Warn, "identity certificate", e),
+    }
+}
+
+/// `tctl status` through the runner, as every tool runs tctl: plain, no flags (17.x and 18.x
+/// refuse `--format`).
+async fn check_tctl(config: &Config, r: &mut Report) {
+    let runner = match Runner::new(mtcp_worker::runner_settings(config, "doctor")) {
+        Ok(runner) => runner,
+        Err(e) => return r.line(Level::Fail, "tctl status", format!("cannot prepare the CLI runner: {e}")),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    match runner.run(Binary::Tctl, &["status".to_owned()], &cancel).await {
+        Ok(out) => match classify(&out) {
+            None => {
+                let cluster = out
+                    .stdout
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("Cluster").map(|v| v.trim_start_matches([' ', ':']).trim()))
+                    .filter(|v| !v.is_empty())
+                    .map(|v| v.chars().take(253).collect::<String>());
+                r.line(Level::Ok, "tctl status", format!("cluster {} answered", cluster.as_deref().unwrap_or("?")));
+            }
+            Some(e) => r.line(Level::Fail, "tctl status", e),
+        },
+        Err(e) => r.line(Level::Fail, "tctl status", e),
+    }
+}
+
+async fn check_database(config: &Config, r: &mut Report) {
+    let url = match config.database_url() {
+        Ok(url) => url,
+        Err(e) => return r.line(Level::Fail, "database", e),
+    };
+    let pool = match db::connect(url, 2, config.database.connect_timeout).await {
+        Ok(pool) => pool,
+        Err(e) => return r.line(Level::Fail, "database", format!("unreachable: {e}")),
+    };
+    // The migration check is the first statement: it tells an unreachable server from a missing
+    // schema.
+    match db::ensure_migrated(&pool).await {
+        Ok(()) => {
+            r.line(Level::Ok, "database", "reachable");
+            r.line(Level::Ok, "migrations", "all applied");
+        }
+        Err(e @ db::DbError::NotMigrated { .. }) => {
+            r.line(Level::Ok, "database", "reachable");
+            return r.line(Level::Fail, "migrations", format!("{e}; run `mtcp migrate`"));
+        }
+        Err(e) => return r.line(Level::Fail, "database", format!("unreachable: {e}")),
+    }
+    match db::agents::count_online(&pool, "worker").await {
+        Ok(0) => r.line(Level::Fail, "workers", "none online: tool calls wait in the queue until one starts"),
+        Ok(n) => r.line(Level::Ok, "workers", format!("{n} online")),
+        Err(e) => r.line(Level::Fail, "workers", e),
+    }
+    match db::health::stuck_leases(&pool, config.reaper.lease_start_deadline).await {
+        Ok(s) if s.starting + s.stopping + s.overdue == 0 => r.line(Level::Ok, "leases", "none stuck"),
+        Ok(s) => r.line(
+            Level::Warn,
+            "leases",
+            format!(
+                "{} starting and {} stopping for over {}, {} live past expiry; see README \"Troubleshooting\"",
+                s.starting,
+                s.stopping,
+                humantime::format_duration(config.reaper.lease_start_deadline),
+                s.overdue
+            ),
+        ),
+        Err(e) => r.line(Level::Fail, "leases", e),
+    }
+    pool.close().await;
+}
