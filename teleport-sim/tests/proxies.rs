@@ -1,4 +1,4 @@
-//! Long-running commands (REFERENCE.md §7): `tsh proxy db|app|mcp|kube` print their startup text
+//! Long-running commands (docs/teleport-output.md, "Long-running commands"): `tsh proxy db|app|mcp|kube` print their startup text
 //! with the real bound port and echo TCP traffic, `proxy ssh` echoes stdio, `vnet` says it is
 //! ready; SIGTERM/SIGINT end them with 0, and the proxy knobs fail, stop or harden them.
 

@@ -1,5 +1,5 @@
 //! Access requests as the Auth Service keeps them: `access_request` resources in Teleport's JSON
-//! shape (REFERENCE.md §5.9), how new ones are built and validated, and what is active for a
+//! shape (`api/types/access_request.go`, `AccessRequestV3`), how new ones are built and validated, and what is active for a
 //! user. Reviews and state changes are in [`review`], text renderings in [`text`].
 //!
 //! Who may request what (the simulator's stand-in for `allow.request` rules): any role the

@@ -1,4 +1,4 @@
-//! `tctl requests ls|get|approve|deny|create|rm|review` (REFERENCE.md §6.6,
+//! `tctl requests ls|get|approve|deny|create|rm|review` (
 //! `tool/tctl/common/access_request_command.go`): the admin side. `tctl` acts with the
 //! Auth Service's authority, so approving or denying is a direct state change, not a review.
 

@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Variables that are never passed: debug mode turns errors into stack reports (REFERENCE §3.1),
+/// Variables that are never passed: debug mode turns errors into stack reports (docs/teleport-output.md),
 /// and the home variables are owned by the runner.
 const FORBIDDEN_ENV: &[&str] = &["TELEPORT_DEBUG", "HOME", "TELEPORT_HOME"];
 

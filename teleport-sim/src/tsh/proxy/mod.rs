@@ -1,4 +1,4 @@
-//! `tsh proxy ssh|db|app|mcp|kube` (REFERENCE.md §7.1-7.4): check the target against the cluster,
+//! `tsh proxy ssh|db|app|mcp|kube` (`tool/tsh/common/proxy.go`, `kube_proxy.go`): check the target against the cluster,
 //! bind `127.0.0.1:<--port or random>`, and hand a [`Serve`] to `main`, which prints the startup
 //! text and echoes traffic until a signal. Unknown targets fail like `tsh`.
 

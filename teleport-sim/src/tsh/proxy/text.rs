@@ -1,4 +1,4 @@
-//! The startup text of the local proxies (REFERENCE.md §7.2-7.4), with the real bound address.
+//! The startup text of the local proxies (`tool/tsh/common/proxy.go` `dbProxyTpl`/`onProxyCommandApp`, `kube_proxy.go`), with the real bound address.
 
 use crate::encode::table;
 
