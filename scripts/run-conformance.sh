@@ -24,9 +24,8 @@
 #                            with a checks.json
 # exit status: the suite's (0 = all passed, or every failure listed in --expected-failures).
 #
-# Vendored from the project's shared tools (../shared/tools/run-conformance.sh next to the
-# repository), unchanged apart from this note, so that CI does not depend on that folder being
-# there. scripts/conformance drives it; refresh this copy when the shared one changes.
+# The project's own copy of the MCP conformance runner, kept here so that CI depends on nothing
+# outside the repository. scripts/conformance drives it.
 set -euo pipefail
 
 suite=stable

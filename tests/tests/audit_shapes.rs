@@ -54,15 +54,23 @@ fn generated(seed: u64, scenarios: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Post a body; a 503 (the store busy on a loaded machine) is retried, as the plugin retries.
 async fn ingest(stack: &Stack, body: String) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/audit/ingest", stack.base))
-        .bearer_auth(INGEST_KEY)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    for attempt in 1.. {
+        let r = reqwest::Client::new()
+            .post(format!("{}/audit/ingest", stack.base))
+            .bearer_auth(INGEST_KEY)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 && attempt < 5 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        return;
+    }
 }
 
 /// The finding about eve's auth preference change.

@@ -1,4 +1,4 @@
-//! The authorization matrix of DESIGN §6, end to end: every built-in role against every tool,
+//! The authorization matrix (README "Built-in roles"), end to end: every built-in role against every tool,
 //! through a real MCP client — what it sees in tools/list, what it may call, and whose objects.
 
 use std::collections::BTreeSet;
@@ -9,7 +9,7 @@ use mtcp_tests::client::text_of;
 use mtcp_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
 
-/// Written out by hand from DESIGN §6 (passthrough switched on for this stack).
+/// Written out by hand from the README's "Built-in roles" (passthrough switched on for this stack).
 fn allowed(role: &str, tool: &str) -> bool {
     let inventory = tool.starts_with("list_") || tool == "get_auth_preference";
     match tool {

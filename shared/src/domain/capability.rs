@@ -1,4 +1,4 @@
-//! Capabilities: what a policy grants, one per tool family action (DESIGN §5).
+//! Capabilities: what a policy grants, one per tool family action.
 
 use std::fmt;
 use std::str::FromStr;
@@ -61,7 +61,7 @@ capabilities! {
 }
 
 impl Capability {
-    /// Capabilities every authenticated caller holds, whatever its role (DESIGN §6).
+    /// Capabilities every authenticated caller holds, whatever its role (README "Built-in roles").
     pub fn is_self_service(&self) -> bool {
         matches!(self, Self::SelfWhoami | Self::SelfOperations | Self::SelfCheckPolicy)
     }

@@ -1,4 +1,4 @@
-//! The built-in roles of DESIGN §6: admin, operator, user, readonly.
+//! The built-in roles (README "Built-in roles"): admin, operator, user, readonly.
 
 use std::collections::BTreeMap;
 

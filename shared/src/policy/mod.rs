@@ -76,7 +76,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The built-in roles of DESIGN §6 with the configured switches and defaults.
+    /// The built-in roles (README "Built-in roles") with the configured switches and defaults.
     pub fn builtin(settings: PolicySettings) -> Self {
         let roles = builtin::roles(&settings);
         Self::assemble(roles, Vec::new(), None, settings).expect("built-in roles are valid")

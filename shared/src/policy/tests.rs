@@ -1,4 +1,4 @@
-//! The built-in role matrix of DESIGN §6, capability by capability.
+//! The built-in role matrix (README "Built-in roles"), capability by capability.
 
 use super::*;
 use crate::domain::{ActorKind, AuthSource};
@@ -17,7 +17,7 @@ fn actor(role: &str) -> Actor {
     Actor { id: format!("{role}-1"), kind: ActorKind::User, role: role.into(), source: AuthSource::ConfigApiKey }
 }
 
-/// What DESIGN §6 grants each built-in role, written out by hand (not derived from the code).
+/// What the README's "Built-in roles" grants each role, written out by hand (not derived from the code).
 fn expected(role: &str, cap: Capability) -> bool {
     use Capability::*;
     let name = cap.as_str();

@@ -19,7 +19,7 @@ pub(crate) fn scan_user(user: &User, p: &Privileges, now: DateTime<Utc>) -> Vec<
     [admin_user(user, p), inactive_user(user, p, now)].into_iter().flatten().collect()
 }
 
-/// `status.mfa_weakest_device` in words (REFERENCE §5.4: 1 unset, 2 TOTP, 3 WebAuthn).
+/// `status.mfa_weakest_device` in words (Teleport prints the enum as a number: 1 unset, 2 TOTP, 3 WebAuthn).
 fn mfa_device(user: &User) -> &'static str {
     match user.status.mfa_weakest_device.as_str() {
         "1" | "MFA_DEVICE_TYPE_UNSET" => "none",
