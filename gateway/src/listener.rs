@@ -39,6 +39,8 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     #[error("invalid configuration: `service.tls.client_ca`: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("the bound listener has no address: {0}")]
+    Address(#[from] io::Error),
 }
 
 /// Who is on the other end of a connection.
@@ -71,11 +73,7 @@ impl GatewayListener {
     /// Serve `listener` as it is, or over TLS when `tls` is set (handshakes run on their own
     /// tasks until `shutdown`).
     pub fn new(listener: TcpListener, tls: Option<&TlsConfig>, shutdown: CancellationToken) -> Result<Self, TlsError> {
-        let local = listener.local_addr().map_err(|e| TlsError::File {
-            key: "cert",
-            path: String::new(),
-            message: format!("the listener has no address: {e}"),
-        })?;
+        let local = listener.local_addr()?;
         let inner = match tls {
             None => Inner::Plain(listener),
             Some(tls) => {
@@ -211,4 +209,23 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
 
 fn file_error(key: &'static str, path: &Path, e: impl std::fmt::Display) -> TlsError {
     TlsError::File { key, path: path.display().to_string(), message: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_tls_files_are_named_by_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let missing = dir.path().join("missing.pem");
+        let tls = TlsConfig { cert: missing.clone(), key: missing.clone(), client_ca: None };
+        let err = server_config(&tls).unwrap_err().to_string();
+        assert!(err.contains("`service.tls.cert`") && err.contains("missing.pem"), "{err}");
+        let tls = TlsConfig { cert: garbage.clone(), key: missing, client_ca: None };
+        let err = server_config(&tls).unwrap_err().to_string();
+        assert!(err.contains("`service.tls.cert`") && err.contains("no PEM certificate"), "{err}");
+    }
 }
