@@ -1,5 +1,9 @@
-//! `mtcp audit import FILE`: load a Teleport audit export (JSON lines, or a JSON array) into the
-//! audit store. Re-importing is harmless: events are keyed by their uid.
+//! `mtcp audit import FILE`: load a Teleport audit export (JSON lines, fluentd `out_file` lines
+//! `<time>\t<tag>\t<json>`, mixed line by line, or a JSON array) into the audit store.
+//! Re-importing is harmless: events are keyed by their uid. Good events are imported even when
+//! some lines are bad; each rejected event is named by its line. A line that is no event at all
+//! (a wrong file, a truncated line) makes the command exit non-zero; an event missing a field
+//! (`uid`, `time`) is only reported, as the ingest endpoint does.
 
 use std::path::PathBuf;
 
@@ -21,7 +25,8 @@ pub struct AuditArgs {
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Import audit events from a file (JSON lines or a JSON array); `-` reads standard input.
+    /// Import audit events from a file (JSON lines, fluentd out_file lines, or a JSON array); `-`
+    /// reads standard input.
     Import { file: PathBuf },
 }
 
@@ -54,10 +59,23 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
         batch.rejected.len()
     );
     for r in batch.rejected.iter().take(20) {
-        println!("  event {}: {}", r.index, r.reason);
+        match r.line {
+            Some(line) => eprintln!("{}:{line}: {}", file.display(), r.reason),
+            None => eprintln!("{}: event {}: {}", file.display(), r.index, r.reason),
+        }
     }
     if batch.rejected.len() > 20 {
-        println!("  … and {} more", batch.rejected.len() - 20);
+        eprintln!("  … and {} more", batch.rejected.len() - 20);
+    }
+    let unreadable: Vec<String> =
+        batch.rejected.iter().filter(|r| r.unreadable).filter_map(|r| r.line).map(|l| l.to_string()).collect();
+    if !unreadable.is_empty() {
+        anyhow::bail!(
+            "{}: {} line(s) are neither JSON events nor fluentd out_file lines (`<time>\t<tag>\t<json>`): line {}",
+            file.display(),
+            unreadable.len(),
+            unreadable.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(())
 }

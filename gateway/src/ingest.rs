@@ -1,19 +1,28 @@
 //! `POST /audit/ingest[/{tag}]`: Teleport's event-handler plugin (fluentd-style HTTP output) sends
-//! audit events here with a dedicated ingest credential. Events are validated, redacted and stored
-//! idempotently by uid; malformed ones are rejected with their reason without stopping the batch.
+//! audit events here. Events are validated, redacted and stored idempotently by uid; malformed ones
+//! are rejected with their reason without stopping the batch.
+//!
+//! The plugin cannot add a header: its fluentd client (`integrations/event-handler/fluentd_client.go`,
+//! `FluentdClient.Send`) sets only `Content-Type: application/json` and authenticates with a client
+//! certificate. So a sender is authenticated by any of: a client certificate verified against
+//! `service.tls.client_ca`; HTTP Basic with an ingest key as the password (what Go's `net/http`
+//! sends for a URL `https://name:key@host/audit/ingest`; the user name is ignored); or
+//! `Authorization: Bearer <ingest key>`.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use mtcp_shared::config::AuditConfig;
 use mtcp_shared::db;
 use mtcp_shared::ingest::parse_batch;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::Peer;
 use crate::state::AppState;
 
 /// Ingest credentials by SHA-256 (only hashes are kept).
@@ -33,11 +42,32 @@ impl IngestKeys {
         Ok(Self(map))
     }
 
+    /// The configured name of the key in `Authorization` (Bearer, or Basic with the key as the
+    /// password).
     fn sender(&self, headers: &HeaderMap) -> Option<&str> {
-        let token = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, rest) = value.split_once(' ')?;
+        let key = if scheme.eq_ignore_ascii_case("bearer") {
+            rest.trim().to_owned()
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            // `user:password` (RFC 7617); the user name is not checked, the password is the key.
+            decoded.split_once(':')?.1.to_owned()
+        } else {
+            return None;
+        };
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         self.0.get(&hash).map(String::as_str)
     }
+}
+
+/// Who sent the events: a verified client certificate, else an ingest key.
+fn authenticate(keys: &IngestKeys, peer: Option<&Peer>, headers: &HeaderMap) -> Option<String> {
+    if let Some(cert) = peer.and_then(|p| p.client_cert.as_ref()) {
+        return Some(format!("client certificate sha256:{}", &cert.sha256[..16]));
+    }
+    keys.sender(headers).map(str::to_owned)
 }
 
 fn refuse(status: StatusCode, reason: &str, message: String) -> Response {
@@ -46,13 +76,26 @@ fn refuse(status: StatusCode, reason: &str, message: String) -> Response {
 }
 
 /// The handler.
-pub async fn ingest(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(sender) = st.ingest_keys.sender(&headers) else {
-        let mut r =
-            refuse(StatusCode::UNAUTHORIZED, "unauthorized", "send `Authorization: Bearer <ingest key>`".into());
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+pub async fn ingest(
+    State(st): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = extensions.get::<ConnectInfo<Peer>>().map(|c| &c.0);
+    let Some(sender) = authenticate(&st.ingest_keys, peer, &headers) else {
+        let mut r = refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send an ingest key (`https://<name>:<key>@host/audit/ingest`, or `Authorization: Bearer <key>`), \
+             or a client certificate signed by `service.tls.client_ca`"
+                .into(),
+        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"audit-ingest\", Bearer"));
         return r;
     };
+    let sender = sender.as_str();
     let Ok(text) = std::str::from_utf8(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not_utf8", "the body is not UTF-8".into());
     };

@@ -5,6 +5,7 @@ mod auth;
 mod http;
 mod ingest;
 mod intake;
+mod listener;
 mod mcp;
 mod progress;
 mod state;
@@ -17,19 +18,21 @@ use mtcp_shared::config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use listener::{ClientCert, GatewayListener, Peer, TlsError};
+
 pub use mcp::fixtures::switch::{ENV as FIXTURES_ENV, Fixtures, GatewayFlags, SwitchError};
 pub use mcp::fixtures::tool_names as fixture_tool_names;
 pub use state::AppState;
 
 /// A gateway bound to its port, ready to serve.
 pub struct Application {
-    listener: TcpListener,
+    listener: GatewayListener,
     state: AppState,
 }
 
 impl Application {
     /// Connect to the database (refusing an unmigrated one), start the notification listener and
-    /// bind the HTTP port (`service.port` 0 picks a free one).
+    /// bind the HTTP port (`service.port` 0 picks a free one), serving HTTPS when `service.tls` is set.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
         Self::build_with(config, Fixtures::Off, shutdown).await
     }
@@ -47,12 +50,18 @@ impl Application {
             );
             state.fixtures = Some(std::sync::Arc::new(mcp::fixtures::ConformanceFixtures::new()));
         }
+        let listener = GatewayListener::new(listener, state.config.service.tls.as_ref(), state.shutdown.clone())?;
         Ok(Self { listener, state })
     }
 
     /// The address the gateway listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener.local_addr()
+    }
+
+    /// `https` when the gateway serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.listener.is_tls() { "https" } else { "http" }
     }
 
     /// A handle that reloads the policy file (what SIGHUP does), usable after `run_until_stopped`.
@@ -65,9 +74,8 @@ impl Application {
         let shutdown = self.state.shutdown.clone();
         tokio::spawn(reload_on_sighup(self.state.clone()));
         let app = http::router(self.state);
-        tracing::info!(addr = %self.listener.local_addr()?, "gateway listening");
-        let listener = mtcp_shared::listener::nodelay(self.listener);
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        tracing::info!(addr = %self.listener.local_addr(), tls = self.listener.is_tls(), "gateway listening");
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<Peer>())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
             .context("serving HTTP")

@@ -1,5 +1,6 @@
 //! Audit-event ingestion: a request body or an export file (one JSON event, a JSON array, or
-//! JSON lines) → validated, redacted rows. A malformed event is rejected with its reason and
+//! lines, each a JSON event or a fluentd `out_file` line `<time>\t<tag>\t<json>`, detected per
+//! line) → validated, redacted rows. A malformed event is rejected with its reason (and line) and
 //! never stops the rest of the batch.
 
 use serde::Serialize;
@@ -14,7 +15,14 @@ use crate::teleport::models::AuditEvent;
 pub struct Rejection {
     /// Position in the batch (0-based).
     pub index: usize,
+    /// Line of the body (1-based) when it was read line by line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub reason: String,
+    /// The input was not an event at all (neither JSON nor an out_file line), as opposed to an
+    /// event that lacks a field.
+    #[serde(skip)]
+    pub unreadable: bool,
 }
 
 /// The usable events of a batch and the rejected ones.
@@ -30,27 +38,46 @@ pub fn parse_batch(text: &str) -> Result<Batch, String> {
     if text.is_empty() {
         return Err("the body is empty; send one JSON event, a JSON array of events, or JSON lines".into());
     }
-    let items: Vec<Result<Value, String>> = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => items.into_iter().map(Ok).collect(),
-        Ok(single) => vec![Ok(single)],
-        // Not one JSON document: JSON lines, each judged on its own.
+    let items: Vec<(Option<usize>, Result<Value, String>)> = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items.into_iter().map(|v| (None, Ok(v))).collect(),
+        Ok(single) => vec![(None, Ok(single))],
+        // Not one JSON document: lines, each judged on its own.
         Err(_) => text
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<Value>(l).map_err(|e| format!("not JSON: {e}")))
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(n, l)| (Some(n + 1), parse_line(l)))
             .collect(),
     };
     let mut batch = Batch::default();
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, (line, item)) in items.into_iter().enumerate() {
+        let unreadable = item.is_err();
         match item.and_then(to_row) {
             Ok(row) => batch.events.push(row),
-            Err(reason) => batch.rejected.push(Rejection { index, reason }),
+            Err(reason) => batch.rejected.push(Rejection { index, line, reason, unreadable }),
         }
     }
     if batch.events.is_empty() && batch.rejected.is_empty() {
         return Err("the body holds no event".into());
     }
     Ok(batch)
+}
+
+/// One line: a JSON event, or fluentd `out_file`'s default format `<time>\t<tag>\t<json>` (the
+/// record is the last field; JSON escapes tabs inside strings, so the split is unambiguous).
+fn parse_line(line: &str) -> Result<Value, String> {
+    let line = line.trim_end_matches('\r');
+    let json = if line.trim_start().starts_with('{') {
+        line
+    } else {
+        match line.splitn(3, '\t').collect::<Vec<_>>()[..] {
+            [_, _, record] if record.trim_start().starts_with('{') => record,
+            _ => {
+                return Err("neither a JSON event nor a fluentd out_file line (`<time>\\t<tag>\\t<json>`)".into());
+            }
+        }
+    };
+    serde_json::from_str::<Value>(json).map_err(|e| format!("not JSON: {e}"))
 }
 
 fn clean(s: &str) -> bool {
@@ -104,6 +131,19 @@ mod tests {
         let b = parse_batch(&arr).unwrap();
         assert_eq!((b.events.len(), b.rejected.len()), (1, 1));
         assert!(parse_batch("  ").is_err());
+    }
+
+    #[test]
+    fn fluentd_out_file_lines_are_detected_per_line_and_bad_lines_are_named() {
+        let a = r#"{"uid":"a","time":"2026-11-26T10:00:00Z","event":"user.login","user":"alice"}"#;
+        let b = r#"{"uid":"b","time":"2026-11-26T10:00:01Z","event":"user.login","user":"bob"}"#;
+        let text = format!("2026-11-26T10:00:00+00:00\tteleport.events\t{a}\n\n{b}\nhello world\nx\ty\tnot json\n");
+        let batch = parse_batch(&text).unwrap();
+        let uids: Vec<&str> = batch.events.iter().map(|e| e.uid.as_str()).collect();
+        assert_eq!(uids, ["a", "b"]);
+        let lines: Vec<Option<usize>> = batch.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [Some(4), Some(5)], "{:?}", batch.rejected);
+        assert!(batch.rejected[0].reason.contains("out_file"), "{:?}", batch.rejected);
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub fn nodelay(listener: TcpListener) -> NoDelayListener {
     listener.tap_io(set_nodelay as fn(&mut TcpStream))
 }
 
-fn set_nodelay(tcp: &mut TcpStream) {
+/// Sets TCP_NODELAY on an accepted connection (for listeners that accept by themselves).
+pub fn set_nodelay(tcp: &mut TcpStream) {
     // Failing leaves the socket usable, only slower for kept-alive clients; not worth dropping it.
     if let Err(e) = tcp.set_nodelay(true) {
         tracing::warn!(error = %e, "cannot set TCP_NODELAY on an accepted connection");

@@ -175,8 +175,8 @@ fn escalation_signals() {
             json!({"identity": {"user": "admin", "impersonator": "mallory"}}),
         ),
         row("c2", t0(), "cert.create", Some("alice"), None, json!({"identity": {"user": "alice"}})),
-        row("a1", t0(), "auth_preference.update", Some("mallory"), None, json!({"second_factor": "off"})),
-        row("a2", t0(), "auth_preference.update", Some("ops"), None, json!({"second_factor": "optional"})),
+        // Teleport's AuthPreferenceUpdate carries no settings.
+        row("a1", t0(), "auth_preference.update", Some("mallory"), None, json!({"success": true})),
         row(
             "j1",
             t0(),
@@ -212,13 +212,58 @@ fn escalation_signals() {
     };
     assert_eq!(by("c1"), Some(("impersonation", Severity::High, "mallory")));
     assert_eq!(by("c2"), None);
-    assert_eq!(by("a1"), Some(("weakened_second_factor", Severity::Critical, "mallory")));
-    assert_eq!(by("a2"), Some(("weakened_second_factor", Severity::High, "ops")));
+    assert_eq!(by("a1"), Some(("auth_preference_changed", Severity::Medium, "mallory")));
     assert_eq!(by("j1"), Some(("broad_join_token", Severity::Critical, "mallory")));
     assert_eq!(by("j2"), Some(("broad_join_token", Severity::High, "ops")));
     assert_eq!(by("j3"), Some(("broad_join_token", Severity::Medium, "ops")));
     assert_eq!(by("j4"), None);
-    assert_eq!(found.len(), 6);
+    assert_eq!(found.len(), 5);
+}
+
+/// A report with one pending auth preference change by `who`, and a join token finding.
+fn pending_change(who: &str) -> AnomalyReport {
+    let window = AuditWindow::new(t0(), t0() + Duration::hours(1));
+    let input = AnomalyInput {
+        escalation: vec![
+            row("a", t0() + Duration::minutes(5), "auth_preference.update", Some(who), None, json!({})),
+            row("j", t0(), "join_token.create", Some("ops"), None, json!({"roles": ["Proxy"]})),
+        ],
+        ..Default::default()
+    };
+    detect_anomalies(window, &input, &AnomalyThresholds::default())
+}
+
+fn spec(v: Value) -> mtcp_shared::teleport::models::AuthPreferenceSpec {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn auth_preference_changes_are_judged_against_the_current_settings() {
+    let judged = |current: Value| {
+        let mut r = pending_change("eve");
+        assert!(needs_auth_preference(&r));
+        judge_auth_preference_changes(&mut r, CurrentAuthPreference::Read(&spec(current)));
+        let f = r.findings.iter().find(|f| f.evidence == ["a"]).unwrap().clone();
+        (f.signal, f.severity, f.subject, f.description, r.findings[0].evidence.clone())
+    };
+    let (signal, severity, subject, text, first) = judged(json!({"type": "local", "second_factor": "off"}));
+    assert_eq!((signal.as_str(), severity, subject.as_str()), ("weakened_second_factor", Severity::Critical, "eve"));
+    assert!(text.contains("only a password"), "{text}");
+    assert_eq!(first, ["a"], "re-sorted: the critical finding comes first");
+    let (signal, severity, ..) = judged(json!({"second_factor": "optional"}));
+    assert_eq!((signal.as_str(), severity), ("weakened_second_factor", Severity::High));
+    let (signal, severity, _, text, _) = judged(json!({"second_factors": ["otp", "webauthn"]}));
+    assert_eq!((signal.as_str(), severity), ("auth_preference_changed", Severity::Low));
+    assert!(text.contains("still enforced (otp, webauthn)") && text.contains("Admin actions"), "{text}");
+    let (_, severity, _, text, _) = judged(json!({"second_factor": "webauthn"}));
+    assert_eq!(severity, Severity::Low);
+    assert!(!text.contains("Admin actions"), "{text}");
+
+    let mut r = pending_change("eve");
+    judge_auth_preference_changes(&mut r, CurrentAuthPreference::Unavailable("access denied"));
+    let f = r.findings.iter().find(|f| f.evidence == ["a"]).unwrap();
+    assert_eq!((f.signal.as_str(), f.severity), ("auth_preference_changed", Severity::Medium));
+    assert!(r.notes.iter().any(|n| n.contains("could not be read (access denied)")), "{:?}", r.notes);
 }
 
 #[test]
@@ -320,10 +365,10 @@ fn findings_are_sorted_by_severity_then_start() {
         escalation: vec![row(
             "a",
             t0() + Duration::minutes(30),
-            "auth_preference.update",
+            "join_token.create",
             Some("x"),
             None,
-            json!({"second_factor": "off"}),
+            json!({"roles": ["Auth"]}),
         )],
         ..Default::default()
     };

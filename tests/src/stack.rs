@@ -102,7 +102,7 @@ impl Stack {
 
         let shutdown = CancellationToken::new();
         let gateway = mtcp_gateway::Application::build(config.clone(), shutdown.clone()).await?;
-        let base = format!("http://{}", gateway.local_addr());
+        let base = format!("{}://{}", gateway.scheme(), gateway.local_addr());
         let reloader = gateway.reloader();
         let mut tasks = vec![tokio::spawn(gateway.run_until_stopped())];
         if opts.worker {

@@ -55,7 +55,7 @@ const CLEAN: &str = r#"{
              "expires": "0001-01-01T00:00:00Z"}}],
   "tokens": [],
   "auth_preference": {"kind": "cluster_auth_preference", "version": "v2", "metadata": {"name": "cluster-auth-preference"},
-    "spec": {"type": "local", "second_factor": "on", "second_factors": ["webauthn"], "require_session_mfa": true,
+    "spec": {"type": "local", "second_factors": ["webauthn"], "require_session_mfa": true,
              "allow_local_auth": true, "device_trust": {"mode": "required"}, "locking_mode": "strict"}}
 }"#;
 

@@ -13,6 +13,7 @@ use mtcp_tests::{Stack, StackOptions, Tweak};
 use serde_json::{Value, json};
 
 const INGEST_KEY: &str = "ingest-test-key-0123456789";
+/// The project's own fixture (the `shared` crate of this workspace).
 const FIXTURE: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tests/fixtures/teleport/audit-events/audit-event-examples.json");
 

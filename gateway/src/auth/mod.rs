@@ -11,8 +11,6 @@ pub use failures::FailureRecorder;
 pub use keys::KeyStore;
 pub use metadata::{PRM_PATH, protected_resource_metadata};
 
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -137,7 +135,7 @@ pub async fn require_bearer(State(st): State<AppState>, mut req: Request, next: 
             next.run(req).await
         }
         Err(failure) => {
-            let remote = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            let remote = req.extensions().get::<ConnectInfo<crate::Peer>>().map(|c| c.0.addr.ip().to_string());
             st.auth_failures.record(&st.pool, &failure, remote);
             refuse(&st, &failure)
         }

@@ -108,6 +108,23 @@ pub struct ServiceConfig {
     /// clients do not drop an idle stream.
     #[serde(with = "humantime_serde")]
     pub sse_keep_alive: Duration,
+    /// Serve HTTPS instead of HTTP (and, with a client CA, accept client certificates).
+    pub tls: Option<TlsConfig>,
+}
+
+/// The gateway's HTTPS: its certificate, and the CA whose client certificates authenticate the
+/// audit ingest endpoint (Teleport's event-handler plugin authenticates only that way). A client
+/// certificate never authenticates an MCP call: `/mcp` keeps its bearer credentials.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain the gateway presents.
+    pub cert: std::path::PathBuf,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+    /// PEM CA certificate(s) that sign the ingest clients' certificates. Unset: no client
+    /// certificate is asked for.
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -121,6 +138,7 @@ impl Default for ServiceConfig {
             public_url: None,
             call_budget: Duration::from_secs(60),
             sse_keep_alive: Duration::from_secs(15),
+            tls: None,
         }
     }
 }

@@ -86,8 +86,8 @@ impl Baseline<'_> {
 
     fn cert(&mut self, at: DateTime<Utc>, who: &Person) {
         let ttl = if who.bot { Duration::hours(1) } else { Duration::hours(12) };
-        let cert = self
-            .event(at, code::CERT_CREATE, who)
+        // `CertificateCreate` (events.proto) has no UserMetadata: no `user`, no `user_kind`.
+        let cert = Event::base(self.rng, at, code::CERT_CREATE, &self.window.cluster)
             .with("cert_type", "user")
             .with("identity", identity(who.name, who.roles, who.logins, at + ttl));
         self.events.push(cert);
@@ -167,7 +167,8 @@ impl Baseline<'_> {
         self.events.push(event);
     }
 
-    /// Someone asks for a role; a reviewer (never the requester) decides 3 to 40 minutes later.
+    /// Someone asks for a role; a reviewer (never the requester: Teleport refuses a review of one's
+    /// own request) decides 3 to 40 minutes later.
     fn access_request(&mut self, at: DateTime<Utc>) {
         let requester = *self.rng.pick(REQUESTERS);
         let reviewer = *self.rng.pick(REVIEWERS);
@@ -179,13 +180,15 @@ impl Baseline<'_> {
         let id = self.rng.uuid();
         let decided = self.window.clamp(at + Duration::minutes(self.rng.range(3, 40)));
         let state = if self.rng.chance(0.8) { "APPROVED" } else { "DENIED" };
+        // Most are reviewed with tsh; an admin sometimes decides with tctl instead.
+        let decision = if self.rng.chance(0.7) { Decision::Review } else { Decision::SetState };
         self.events.extend(request_flow(
             self.rng,
             &self.window.cluster,
             [at, decided],
             &id,
             requester,
-            reviewer,
+            (decision, reviewer),
             role,
             reason,
             state,
@@ -193,8 +196,22 @@ impl Baseline<'_> {
     }
 }
 
-/// `access_request.create` by `requester`, then the `access_request.review` and
-/// `access_request.update` by `reviewer` (`reviewer`, `updated_by`, `state`).
+/// How a pending request is decided, and so which event records it (`lib/auth/auth.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// `tsh request review --approve|--deny` by a reviewer: `SubmitAccessReview` emits only
+    /// `access_request.review` (the review reaches the default threshold of one).
+    Review,
+    /// `tctl requests approve|deny` by an admin: `SetAccessRequestState` emits only
+    /// `access_request.update`.
+    SetState,
+}
+
+/// `access_request.create` by `requester`, then the event of `decision` by `decider`. Shapes from
+/// `lib/auth/auth.go`: `CreateAccessRequest` emits an `AccessRequestCreate` (events.proto) with
+/// `UserMetadata` (`user`), `id`, `roles`, `state`, `reason`; `SubmitAccessReview` one without
+/// `UserMetadata`: `reviewer`, `proposed_state`, `state` (after the review), `reason`;
+/// `SetAccessRequestState` one without `UserMetadata`: `updated_by`, `state`, `reason`, `roles`.
 #[allow(clippy::too_many_arguments)]
 pub fn request_flow(
     rng: &mut Rng,
@@ -202,7 +219,7 @@ pub fn request_flow(
     [opened, decided]: [DateTime<Utc>; 2],
     id: &str,
     requester: &str,
-    reviewer: &str,
+    (decision, decider): (Decision, &str),
     role: &str,
     reason: &str,
     state: &str,
@@ -212,16 +229,20 @@ pub fn request_flow(
         .with("roles", vec![role])
         .with("state", "PENDING")
         .with("reason", reason);
-    let review = Event::new(rng, decided, code::REQUEST_REVIEW, cluster, reviewer)
-        .with("id", id)
-        .with("reviewer", reviewer)
-        .with("proposed_state", state)
-        .with("state", state);
-    let update = Event::new(rng, decided, code::REQUEST_UPDATE, cluster, reviewer)
-        .with("id", id)
-        .with("roles", vec![role])
-        .with("state", state)
-        .with("updated_by", reviewer)
-        .with("reviewer", reviewer);
-    vec![create, review, update]
+    let verdict = if state == "APPROVED" { "approved" } else { "not needed now" };
+    let decided = match decision {
+        Decision::Review => Event::base(rng, decided, code::REQUEST_REVIEW, cluster)
+            .with("id", id)
+            .with("reviewer", decider)
+            .with("proposed_state", state)
+            .with("state", state)
+            .with("reason", verdict),
+        Decision::SetState => Event::base(rng, decided, code::REQUEST_UPDATE, cluster)
+            .with("id", id)
+            .with("roles", vec![role])
+            .with("state", state)
+            .with("updated_by", decider)
+            .with("reason", verdict),
+    };
+    vec![create, decided]
 }

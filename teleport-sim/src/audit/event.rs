@@ -1,5 +1,7 @@
-//! One generated audit event in Teleport's flat JSON shape (REFERENCE.md §8.4), the event types
-//! and codes it uses (`lib/events/codes.go`, §8.5), and the hosts the events point at.
+//! One generated audit event in Teleport's flat JSON shape (the messages of
+//! `api/proto/teleport/legacy/types/events/events.proto`, marshalled by `lib/events`), the event
+//! types and codes it uses (`lib/events/api.go`, `lib/events/codes.go`), and the hosts the events
+//! point at.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -39,9 +41,15 @@ pub struct Event {
 }
 
 impl Event {
-    /// The fields every event carries: `uid`, `time` (milliseconds), `event`, `code`, `ei`,
-    /// `cluster_name`, and the acting `user`.
-    pub fn new(rng: &mut Rng, at: DateTime<Utc>, (event, code): (&str, &str), cluster: &str, user: &str) -> Self {
+    /// An event with `UserMetadata`: the [`base`](Self::base) fields and the acting `user`.
+    pub fn new(rng: &mut Rng, at: DateTime<Utc>, kind: (&str, &str), cluster: &str, user: &str) -> Self {
+        Self::base(rng, at, kind, cluster).with("user", user)
+    }
+
+    /// The `Metadata` every event carries: `uid`, `time` (milliseconds), `event`, `code`, `ei`,
+    /// `cluster_name`. Events whose message has no `UserMetadata` (`CertificateCreate`, and
+    /// `AccessRequestCreate` as emitted for reviews and state changes) have no top-level `user`.
+    pub fn base(rng: &mut Rng, at: DateTime<Utc>, (event, code): (&str, &str), cluster: &str) -> Self {
         let mut fields = Map::new();
         fields.insert("uid".into(), rng.uuid().into());
         fields.insert("time".into(), at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into());
@@ -49,7 +57,6 @@ impl Event {
         fields.insert("code".into(), code.into());
         fields.insert("ei".into(), 0.into());
         fields.insert("cluster_name".into(), cluster.into());
-        fields.insert("user".into(), user.into());
         Event { at, fields }
     }
 
@@ -110,7 +117,8 @@ pub const HOSTS: &[Host] = &[
     Host { name: "monitoring-01", addr: "10.0.5.51" },
 ];
 
-/// A certificate identity as `cert.create` carries it.
+/// A certificate identity as `cert.create` carries it (`events.Identity`; the actor of a
+/// `cert.create` is `identity.user`: `CertificateCreate` has no `UserMetadata`).
 pub fn identity(user: &str, roles: &[&str], logins: &[&str], expires: DateTime<Utc>) -> Value {
     json!({
         "user": user,

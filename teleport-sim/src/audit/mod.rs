@@ -1,5 +1,5 @@
 //! `teleport-sim audit-events`: synthetic Teleport audit event streams for ingestion tests and
-//! demos (REFERENCE.md §8). Teleport has no CLI for audit events; this prints what the file
+//! demos. Teleport has no CLI for audit events; this prints what the file
 //! backend writes (one JSON object per line, sorted keys) or one JSON array.
 //!
 //! The stream is a quiet baseline (see [`baseline`]) plus any named scenarios (see

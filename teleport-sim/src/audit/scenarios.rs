@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::Window;
-use super::baseline::request_flow;
+use super::baseline::{Decision, request_flow};
 use super::event::{BOT, Event, HOSTS, HUMAN, code, identity};
 use super::rng::Rng;
 
@@ -43,12 +43,12 @@ pub const ALL: &[(Scenario, &str, &str)] = &[
     (
         Scenario::WeakenedAuth,
         "weakened_auth",
-        "auth_preference.update (TCAUTH001I) by eve setting second_factor to off or optional",
+        "auth_preference.update (TCAUTH001I) by eve (the event carries no settings, as in Teleport)",
     ),
     (
         Scenario::SelfApproval,
         "self_approval",
-        "access_request.create (T5000I) by sam, then review (T5002I) and update (T5001I) APPROVED by sam",
+        "access_request.create (T5000I) by sam, then access_request.update (T5001I) APPROVED by sam (tctl requests approve)",
     ),
     (
         Scenario::BroadToken,
@@ -87,22 +87,18 @@ impl Scenario {
                 let mut id =
                     identity("admin", &["access", "editor", "cluster-admin"], &["root"], at + Duration::hours(1));
                 id["impersonator"] = "ivan".into();
-                let cert = Event::new(rng, at, code::CERT_CREATE, cluster, "admin")
-                    .with("impersonator", "ivan")
-                    .with("cert_type", "user")
-                    .with("identity", id);
+                // `CertificateCreate` (events.proto): no UserMetadata; the impersonator is in the identity.
+                let cert =
+                    Event::base(rng, at, code::CERT_CREATE, cluster).with("cert_type", "user").with("identity", id);
                 vec![cert]
             }
             Scenario::WeakenedAuth => {
                 let at = window.place(rng, Duration::zero());
-                let second_factor = if rng.chance(0.5) { "off" } else { "optional" };
-                let spec =
-                    serde_json::json!({"type": "local", "second_factor": second_factor, "allow_local_auth": true});
-                let update = insider(rng, at, code::AUTH_PREFERENCE_UPDATE, cluster)
-                    .with("name", "cluster-auth-preference")
-                    .with("success", true)
-                    .with("second_factor", second_factor)
-                    .with("spec", spec);
+                // `AuthPreferenceUpdate` (events.proto), as `UpdateAuthPreference` in
+                // `lib/auth/clusterconfig/clusterconfigv1/service.go` emits it: Metadata, Status,
+                // UserMetadata, ConnectionMetadata and whether admin-action MFA changed — never the
+                // settings. What changed is only visible in the resource (`tctl get cap`).
+                let update = insider(rng, at, code::AUTH_PREFERENCE_UPDATE, cluster).with("success", true);
                 vec![update]
             }
             Scenario::SelfApproval => {
@@ -110,7 +106,10 @@ impl Scenario {
                 let decided = opened + Duration::seconds(rng.range(40, 240));
                 let id = rng.uuid();
                 let reason = "urgent fix, no approver online";
-                request_flow(rng, cluster, [opened, decided], &id, "sam", "sam", "cluster-admin", reason, "APPROVED")
+                // Teleport refuses a review of one's own request; an admin can still set its state
+                // with `tctl requests approve` (SetAccessRequestState, no such check).
+                let by = (Decision::SetState, "sam");
+                request_flow(rng, cluster, [opened, decided], &id, "sam", by, "cluster-admin", reason, "APPROVED")
             }
             Scenario::BroadToken => {
                 let at = window.place(rng, Duration::zero());

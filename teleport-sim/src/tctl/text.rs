@@ -23,11 +23,24 @@ pub fn table(kind: Kind, items: &[Value], verbose: bool, now: DateTime<Utc>) -> 
         Kind::CertAuthority => authorities(items),
         Kind::AuthPreference => render(
             &["Type", "Second Factors"],
-            &rows(items, |p| {
-                vec![p.str_at(&["spec", "type"]).to_owned(), strings(p.array_at(&["spec", "second_factors"]), ", ")]
-            }),
+            &rows(items, |p| vec![p.str_at(&["spec", "type"]).to_owned(), second_factors(p).join(", ")]),
         ),
         Kind::Empty(_) => render(&["Name"], &[]),
+    }
+}
+
+/// `AuthPreferenceV2.GetSecondFactors` (api/types/authentication.go): the `second_factors` list,
+/// else the legacy `second_factor` converted (`off` none, `on`/`optional` both).
+fn second_factors(p: &Value) -> Vec<&str> {
+    let list: Vec<&str> = p.array_at(&["spec", "second_factors"]).iter().filter_map(Value::as_str).collect();
+    if !list.is_empty() {
+        return list;
+    }
+    match p.str_at(&["spec", "second_factor"]) {
+        "otp" => vec!["otp"],
+        "webauthn" => vec!["webauthn"],
+        "on" | "optional" => vec!["otp", "webauthn"],
+        _ => Vec::new(),
     }
 }
 

@@ -1,9 +1,16 @@
-//! `search_audit` and `detect_audit_anomalies`: SQL over the ingested audit events (no CLI run).
+//! `search_audit` and `detect_audit_anomalies`: SQL over the ingested audit events. Auth preference
+//! changes found by `detect_audit_anomalies` are judged against the current
+//! `cluster_auth_preference`, read through the runner (Teleport's event carries no settings).
 
 use chrono::{Duration, Utc};
+use mtcp_shared::analysis::audit::{
+    AnomalyReport, CurrentAuthPreference, judge_auth_preference_changes, needs_auth_preference,
+};
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
+use mtcp_shared::teleport::fetch;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::outcome::report;
 use crate::JobContext;
@@ -14,7 +21,13 @@ pub(super) fn handles(tool: &str) -> bool {
 }
 
 /// Run an audit tool over the last `hours` (default 24).
-pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value, op_id: OpId) -> Outcome {
+pub(super) async fn run(
+    ctx: &JobContext,
+    tool: &str,
+    args: &serde_json::Value,
+    op_id: OpId,
+    cancel: &CancellationToken,
+) -> Outcome {
     let hours = args.get("hours").and_then(serde_json::Value::as_u64).unwrap_or(24).clamp(1, 720);
     let until = Utc::now();
     let since = until - Duration::hours(hours as i64);
@@ -23,8 +36,28 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value, 
     let outcome = if tool == "search_audit" {
         db::audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
     } else {
-        db::audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await.map(|r| report(&r))
+        match db::audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await {
+            Ok(mut r) => {
+                judge_auth_preference(ctx, &mut r, cancel).await;
+                Ok(report(&r))
+            }
+            Err(e) => Err(e),
+        }
     };
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(2, "done")).await;
     outcome.unwrap_or_else(|e| Outcome::failed(format!("the audit store could not be queried: {e}")))
+}
+
+/// Read the current auth preference only when the window holds auth preference changes.
+async fn judge_auth_preference(ctx: &JobContext, r: &mut AnomalyReport, cancel: &CancellationToken) {
+    if !needs_auth_preference(r) {
+        return;
+    }
+    match fetch::auth_preference(&ctx.runner, cancel).await {
+        Ok(current) => judge_auth_preference_changes(r, CurrentAuthPreference::Read(&current.spec)),
+        Err(failure) => {
+            let why = failure.to_string();
+            judge_auth_preference_changes(r, CurrentAuthPreference::Unavailable(&why));
+        }
+    }
 }

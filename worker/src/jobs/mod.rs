@@ -90,7 +90,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
             // outcome unknown. Cancellation only keeps it from starting.
             name if access::handles(name) => access::run(&ctx, &job).await,
             name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id, cancel).await,
-            name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id).await,
+            name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id, cancel).await,
             other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
         }
     });

@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
+use super::auth_preference::AUTH_PREFERENCE_CHANGED;
 use super::fields::{str_field, str_list, str_path};
 use super::report::evidence;
 use super::{AnomalyFinding, AnomalyKind, AuditEventRow};
 use crate::analysis::Severity;
+use chrono::{DateTime, Utc};
 
 /// System roles whose join token lets a host join as part of the control plane.
 pub const PRIVILEGED_JOIN_ROLES: &[&str] = &["Auth", "Admin", "Proxy"];
@@ -47,8 +46,8 @@ fn finding(
 
 /// Impersonation (`cert.create` with `impersonator` or `identity.impersonator`), grouped by
 /// impersonator: high, medium for Machine ID bots (`bot-…`, which impersonate by design).
-/// Second factor (`auth_preference.update`): `second_factor` `off` critical, `optional` (or an empty
-/// `second_factors`) high, an update without second-factor fields medium (`auth_preference_changed`).
+/// Auth preference changes (`auth_preference.update`): a pending medium `auth_preference_changed`
+/// each, judged later against the current settings (the event carries none).
 /// Join tokens (`join_token.create`): roles Auth/Admin critical, Proxy high, `expires` more than
 /// 24 h after the event medium.
 pub fn detect_escalations(rows: &[AuditEventRow]) -> Vec<AnomalyFinding> {
@@ -92,54 +91,20 @@ pub fn detect_escalations(rows: &[AuditEventRow]) -> Vec<AnomalyFinding> {
     findings
 }
 
-fn second_factor(raw: &Value) -> (Option<String>, Option<Vec<String>>) {
-    let single = str_field(raw, "second_factor").or_else(|| str_path(raw, &["spec", "second_factor"]));
-    let list = str_list(raw, "second_factors").or_else(|| raw.get("spec").and_then(|s| str_list(s, "second_factors")));
-    (single.map(str::to_ascii_lowercase), list)
-}
-
+/// A pending finding: the event names who changed the auth preference but not the settings;
+/// [`super::judge_auth_preference_changes`] judges it against the current resource.
 fn auth_preference(row: &AuditEventRow) -> AnomalyFinding {
     let who = actor(row);
-    match second_factor(&row.raw) {
-        (Some(sf), _) if sf == "off" => finding(
-            row,
-            "weakened_second_factor",
-            Severity::Critical,
-            who.clone(),
-            format!("`{who}` set the cluster's second_factor to `off`: logins need only a password."),
+    finding(
+        row,
+        AUTH_PREFERENCE_CHANGED,
+        Severity::Medium,
+        who.clone(),
+        format!(
+            "`{who}` changed the cluster auth preference; Teleport's event does not carry the new settings: \
+             check the second factor with get_auth_preference."
         ),
-        (Some(sf), _) if sf == "optional" => finding(
-            row,
-            "weakened_second_factor",
-            Severity::High,
-            who.clone(),
-            format!("`{who}` set the cluster's second_factor to `optional`: users may log in without MFA."),
-        ),
-        (None, Some(list)) if list.is_empty() => finding(
-            row,
-            "weakened_second_factor",
-            Severity::High,
-            who.clone(),
-            format!("`{who}` set the cluster's second_factors to an empty list."),
-        ),
-        (None, None) => finding(
-            row,
-            "auth_preference_changed",
-            Severity::Medium,
-            who.clone(),
-            format!(
-                "`{who}` changed the cluster auth preference; the event does not carry the new settings: \
-                 check the second factor with run_health_check."
-            ),
-        ),
-        _ => finding(
-            row,
-            "auth_preference_changed",
-            Severity::Low,
-            who.clone(),
-            format!("`{who}` changed the cluster auth preference (second factor still required)."),
-        ),
-    }
+    )
 }
 
 fn join_token(row: &AuditEventRow) -> Option<AnomalyFinding> {

@@ -3,6 +3,7 @@
 //! turn bounded candidate rows (fetched by `db::audit`) into findings. No IO here.
 
 mod approvals;
+mod auth_preference;
 mod brute_force;
 mod escalation;
 mod fields;
@@ -15,6 +16,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use approvals::{BusinessHours, BusinessHoursError, detect_approvals};
+pub use auth_preference::{
+    AUTH_PREFERENCE_CHANGED, CurrentAuthPreference, WEAKENED_SECOND_FACTOR, effective_second_factors,
+    judge_auth_preference_changes, needs_auth_preference, second_factor_weakness,
+};
 pub use brute_force::{
     LoginBurst, LoginSubject, brute_force_findings, densest_window, detect_brute_force, login_bursts,
 };

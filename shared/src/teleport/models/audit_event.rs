@@ -17,7 +17,9 @@ pub struct AuditEvent {
     pub event: String,
     /// Event code, e.g. `T1000W`.
     pub code: String,
-    /// Acting user.
+    /// Acting user: `user`, else the field Teleport puts the actor in for events without
+    /// `UserMetadata` — `reviewer` (`access_request.review`), `updated_by` (`access_request.update`),
+    /// `identity.user` (`cert.create`); see [`actor`].
     pub user: Option<String>,
     /// Outcome, when the event records one.
     pub success: Option<bool>,
@@ -49,13 +51,29 @@ impl AuditEvent {
             time,
             event: text("event").unwrap_or_default(),
             code: text("code").unwrap_or_default(),
-            user: text("user"),
+            user: actor(&raw),
             success: map.get("success").and_then(Value::as_bool),
             remote_addr: text("addr.remote").or_else(|| text("remote_addr")),
             cluster_name: text("cluster_name"),
             raw,
         })
     }
+}
+
+/// Who acted in an event. Teleport's events put the actor in different places
+/// (`api/proto/teleport/legacy/types/events/events.proto`): most embed `UserMetadata` (`user`);
+/// `AccessRequestCreate` as emitted by `SubmitAccessReview` (`access_request.review`) carries only
+/// `reviewer`, and by `SetAccessRequestState` (`access_request.update`) only `updated_by`
+/// (`lib/auth/auth.go`); `CertificateCreate` (`cert.create`) only `identity.user`.
+pub fn actor(raw: &Value) -> Option<String> {
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    };
+    text(raw.get("user"))
+        .or_else(|| text(raw.get("reviewer")))
+        .or_else(|| text(raw.get("updated_by")))
+        .or_else(|| text(raw.get("identity").and_then(|i| i.get("user"))))
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -127,7 +127,7 @@ pub struct ExternalIdentity {
     pub username: String,
 }
 
-/// `UserStatusV2`; enums printed as numbers (docs/teleport-output.md, "How the JSON is written").
+/// `UserStatusV2` (`api/types/user.go`); Teleport prints its enums as numbers.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct UserStatus {

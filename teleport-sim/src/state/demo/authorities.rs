@@ -129,7 +129,8 @@ pub fn auth_preference() -> Value {
             "default_session_ttl" => "12h0m0s",
             "okta" => obj! {},
             "signature_algorithm_suite" => "balanced-v1",
-            "second_factors" => vec!["otp", "webauthn"],
+            // No `second_factors`: `AuthPreferenceV2.CheckAndSetDefaults` (api/types/authentication.go)
+            // refuses a spec that sets both it and `second_factor`.
         },
     }
 }
