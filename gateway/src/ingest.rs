@@ -8,10 +8,14 @@
 //! `service.tls.client_ca`; HTTP Basic with an ingest key as the password (what Go's `net/http`
 //! sends for a URL `https://name:key@host/audit/ingest`; the user name is ignored); or
 //! `Authorization: Bearer <ingest key>`.
+//!
+//! The credential is checked on the headers, before any of the body is read: an unauthenticated
+//! sender is answered at once and holds no memory. An authenticated body is read within
+//! `audit.body_read_timeout`, at most `audit.max_concurrent_bodies` at a time.
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -80,7 +84,7 @@ pub async fn ingest(
     State(st): State<AppState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let peer = extensions.get::<ConnectInfo<Peer>>().map(|c| &c.0);
     let Some(sender) = authenticate(&st.ingest_keys, peer, &headers) else {
@@ -93,9 +97,36 @@ pub async fn ingest(
         );
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"audit-ingest\", Bearer"));
+        // Its body is never read: close the connection rather than take the rest.
+        r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
         return r;
     };
     let sender = sender.as_str();
+    let Ok(_reading) = st.ingest_bodies.clone().try_acquire_owned() else {
+        let mut r = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("{} ingest bodies are being read already; retry", st.config.audit.max_concurrent_bodies),
+        );
+        r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return r;
+    };
+    let (limit, within) = (st.config.audit.max_body_bytes, st.config.audit.body_read_timeout);
+    let body = match tokio::time::timeout(within, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            let message = format!(
+                "the body is larger than the limit of {limit} bytes (`audit.max_body_bytes`) or could not be read"
+            );
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message);
+        }
+        Err(_) => {
+            let message = format!("the body did not arrive within {within:?} (`audit.body_read_timeout`)");
+            let mut r = refuse(StatusCode::REQUEST_TIMEOUT, "body_timeout", message);
+            r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            return r;
+        }
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not_utf8", "the body is not UTF-8".into());
     };

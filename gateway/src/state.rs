@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth_failures: Arc<FailureRecorder>,
     /// Credentials of the audit ingest endpoint.
     pub ingest_keys: Arc<IngestKeys>,
+    /// One permit per ingest body being read (`audit.max_concurrent_bodies`).
+    pub(crate) ingest_bodies: Arc<tokio::sync::Semaphore>,
     pub waiter: Waiter,
     /// The leases a `stop_proxy` of this process is waiting on.
     pub(crate) stop_waiters: Arc<StopWaiters>,
@@ -52,6 +54,7 @@ impl AppState {
             None => None,
         };
         let ingest_keys = IngestKeys::from_config(&config.audit)?;
+        let ingest_bodies = Arc::new(tokio::sync::Semaphore::new(config.audit.max_concurrent_bodies));
         let waiter = Waiter::start(pool.clone(), shutdown.clone());
         tracing::info!(policy_version = policy.version(), "policy loaded");
         Ok(Self {
@@ -62,6 +65,7 @@ impl AppState {
             jwt,
             auth_failures: Arc::default(),
             ingest_keys: Arc::new(ingest_keys),
+            ingest_bodies,
             waiter,
             stop_waiters: Arc::default(),
             shutdown,

@@ -421,6 +421,13 @@ pub struct AuditConfig {
     pub ingest_keys: Vec<IngestKey>,
     /// Largest accepted ingest body.
     pub max_body_bytes: usize,
+    /// How long an authenticated sender may take to send its body once the headers are in; a
+    /// sender that stalls is answered 408 and its connection closed.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Ingest bodies read at once. What senders can make the gateway hold is bounded by this times
+    /// `max_body_bytes`; one over it is answered 503 with a retry hint (the plugin retries).
+    pub max_concurrent_bodies: usize,
     /// Events older than this are deleted by the reaper.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
@@ -432,6 +439,8 @@ impl Default for AuditConfig {
         Self {
             ingest_keys: Vec::new(),
             max_body_bytes: 8 * 1024 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+            max_concurrent_bodies: 4,
             retention: Duration::from_secs(90 * 24 * 3600),
             anomalies: AnomalyThresholds::default(),
         }

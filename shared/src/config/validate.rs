@@ -30,6 +30,12 @@ impl Config {
 
     /// Validate values that parsed but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.audit.body_read_timeout.is_zero() {
+            return Err(invalid("audit.body_read_timeout", "must be greater than zero, e.g. \"30s\""));
+        }
+        if self.audit.max_concurrent_bodies == 0 {
+            return Err(invalid("audit.max_concurrent_bodies", "must be at least 1"));
+        }
         let t = &self.teleport;
         if t.timeout.is_zero() {
             return Err(invalid("teleport.timeout", "must be greater than zero, e.g. \"30s\""));
