@@ -1,7 +1,7 @@
 //! `mtcp up`: gateway + worker + reaper in one process, zero configuration by default.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -88,7 +88,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if simulated {
         dev::use_simulator(&mut config, &data_dir.join("sim"), args.sim_state.as_deref())?;
     }
-    let keys = dev::add_dev_keys(&mut config);
+    // Dev keys only for a zero-config start: a configuration that names its own keys gets none
+    // (an extra admin key nobody asked for is a way in).
+    let keys = if config.auth.api_keys.is_empty() { dev::add_dev_keys(&mut config) } else { Vec::new() };
     config.validate()?;
 
     let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
@@ -106,7 +108,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let url = format!("http://{}/mcp", gateway.local_addr());
     let worker = tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone()));
     let reaper = tokio::spawn(mtcp_reaper::run(config.clone(), shutdown.clone()));
-    print_banner(&url, &keys, simulated, private_pg.as_ref());
+    let keys_file = data_dir.join("dev-keys");
+    let shown = show_keys(&keys, &keys_file)?;
+    print_banner(&url, &shown, simulated, private_pg.as_ref());
     let served = gateway.run_until_stopped().await;
     shutdown.cancel();
     let _ = worker.await;
@@ -140,7 +144,37 @@ async fn demo_audit_day(pool: &sqlx::PgPool) -> anyhow::Result<u64> {
     Ok(inserted)
 }
 
-fn print_banner(url: &str, keys: &[dev::DevKey], simulated: bool, pg: Option<&PrivatePostgres>) {
+/// Where the dev keys are shown: on a terminal, printed; otherwise (a log, a pipe) written to
+/// `file` (mode 0600) and only its path printed, so keys never land in captured output.
+enum ShownKeys<'a> {
+    None,
+    Printed(&'a [dev::DevKey]),
+    Written(&'a Path),
+}
+
+fn show_keys<'a>(keys: &'a [dev::DevKey], file: &'a Path) -> anyhow::Result<ShownKeys<'a>> {
+    use std::io::{IsTerminal, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    if keys.is_empty() {
+        return Ok(ShownKeys::None);
+    }
+    if std::io::stdout().is_terminal() {
+        return Ok(ShownKeys::Printed(keys));
+    }
+    let _ = std::fs::remove_file(file);
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("writing the dev keys to {}", file.display()))?;
+    for k in keys {
+        writeln!(out, "{} {}", k.role, k.key)?;
+    }
+    Ok(ShownKeys::Written(file))
+}
+
+fn print_banner(url: &str, keys: &ShownKeys<'_>, simulated: bool, pg: Option<&PrivatePostgres>) {
     println!("\nMCP Teleport Control Plane is up.\n");
     println!("  MCP endpoint:  {url}");
     if let Some(pg) = pg {
@@ -149,12 +183,24 @@ fn print_banner(url: &str, keys: &[dev::DevKey], simulated: bool, pg: Option<&Pr
     if simulated {
         println!("  Teleport:      simulator (demo cluster teleport.example.com)");
     }
-    println!("\nDev API keys (new each start; send as `Authorization: Bearer <key>`):");
-    for k in keys {
-        println!("  {:<9} {}", k.role, k.key);
-    }
-    let admin = keys.iter().find(|k| k.role == "admin").map(|k| k.key.as_str()).unwrap_or("");
-    println!("\nTry:\n  curl -s -X POST {url} -H 'Authorization: Bearer {admin}' \\");
+    let admin = match keys {
+        ShownKeys::None => {
+            println!("\nAPI keys: the ones your configuration names (no dev keys were added).");
+            "<your key>".to_owned()
+        }
+        ShownKeys::Printed(keys) => {
+            println!("\nDev API keys (new each start; send as `Authorization: Bearer <key>`):");
+            for k in *keys {
+                println!("  {:<9} {}", k.role, k.key);
+            }
+            keys.iter().find(|k| k.role == "admin").map(|k| k.key.clone()).unwrap_or_default()
+        }
+        ShownKeys::Written(file) => {
+            println!("\nDev API keys (new each start): written to {} (stdout is not a terminal)", file.display());
+            format!("$(awk '$1 == \"admin\" {{print $2}}' {})", file.display())
+        }
+    };
+    println!("\nTry:\n  curl -s -X POST {url} -H \"Authorization: Bearer {admin}\" \\");
     println!("    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\");
     println!(
         "    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"list_nodes\",\"arguments\":{{}}}}}}'"

@@ -19,6 +19,8 @@ struct Up {
     _lines: std::sync::mpsc::Receiver<String>,
     url: String,
     keys: Vec<(String, String)>,
+    /// The banner said the configuration's own keys are used.
+    none_added: bool,
 }
 
 impl Drop for Up {
@@ -56,17 +58,31 @@ fn start_up(args: &[&str]) -> Up {
     });
     let (mut url, mut keys) = (String::new(), Vec::new());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while keys.len() < 4 {
+    let mut none_added = false;
+    loop {
         let line =
             rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("mtcp up printed its banner");
         let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["MCP", "endpoint:", u] => url = u.to_string(),
-            [role, key] if key.starts_with("mtcp_") => keys.push((role.to_string(), key.to_string())),
-            _ => {}
+        assert!(!line.contains("mtcp_"), "a key was printed although stdout is not a terminal: {line}");
+        // stdout is a pipe here: the keys go to a file (0600) whose path the banner names.
+        if let Some(rest) = line.strip_prefix("Dev API keys (new each start): written to ") {
+            let path = rest.split(" (").next().unwrap();
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o600, "{path}");
+            for entry in std::fs::read_to_string(path).unwrap().lines() {
+                let (role, key) = entry.split_once(' ').unwrap();
+                keys.push((role.to_owned(), key.to_owned()));
+            }
+        }
+        if let ["MCP", "endpoint:", u] = words.as_slice() {
+            url = u.to_string();
+        }
+        none_added |= line.contains("no dev keys were added");
+        if line.starts_with("Press Ctrl-C") {
+            break;
         }
     }
-    Up { child, _lines: rx, url, keys }
+    Up { child, _lines: rx, url, keys, none_added }
 }
 
 #[tokio::test]
@@ -116,4 +132,32 @@ async fn up_with_no_database_starts_a_private_postgres() {
     let stop = Command::new(mtcp_binary()).args(["postgres", "stop", "--data-dir", &data_dir]).status().unwrap();
     assert!(stop.success());
     assert!(!running());
+}
+
+/// A configuration that names its own keys gets no dev keys (an admin key nobody asked for).
+#[tokio::test]
+async fn up_with_configured_keys_adds_no_dev_keys() {
+    let db = TestDb::new().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = "mtcp_configured-key-for-the-up-test";
+    let config = dir.path().join("config.yaml");
+    let yaml = format!(
+        "auth:\n  api_keys:\n    - {{ actor: ci-bot, role: readonly, sha256: \"{}\" }}\n",
+        mtcp_cli::dev::key_hash(key)
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let up = start_up(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--database-url",
+        &db.url,
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(up.keys.is_empty() && up.none_added, "dev keys were added: {:?}", up.keys);
+    assert!(!dir.path().join("dev-keys").exists());
+    let client = McpClient::connect(&up.url, Some(key)).await.unwrap();
+    let who = client.call("whoami", json!({})).await.unwrap();
+    assert!(who.structured_content.unwrap().to_string().contains("ci-bot"));
+    client.close().await;
 }
