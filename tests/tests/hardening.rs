@@ -175,3 +175,33 @@ async fn concurrent_stops_of_a_slow_lease_do_not_starve_other_callers() {
     assert_eq!(states.iter().filter(|s| *s != "stopping").count(), 1, "one stop waited for the end: {states:?}");
     stack.stop().await;
 }
+
+/// The self-review guard compared the raw id: upper case, no hyphens, surrounding spaces,
+/// `urn:uuid:` and braces passed it (only Teleport refused them). Ids are made canonical first.
+#[tokio::test]
+async fn every_spelling_of_ones_own_request_id_is_refused_for_review() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    let created = operator
+        .call("create_access_request", json!({ "resources": ["access"], "reason": "rotate certs" }))
+        .await
+        .unwrap();
+    assert_eq!(created.is_error, Some(false), "{}", mtcp_tests::client::text_of(&created));
+    let id = created.structured_content.unwrap()["request_id"].as_str().unwrap().to_owned();
+    let spellings = [
+        id.clone(),
+        id.to_uppercase(),
+        id.replace('-', ""),
+        format!("  {id} "),
+        format!("urn:uuid:{id}"),
+        format!("{{{id}}}"),
+    ];
+    for spelling in spellings {
+        let review = json!({ "request_id": spelling, "approve": true, "reason": "lgtm" });
+        let result = operator.call("review_access_request", review).await.unwrap();
+        let text = mtcp_tests::client::text_of(&result);
+        assert_eq!(result.is_error, Some(true), "{spelling:?}: {text}");
+        assert!(text.contains("nobody reviews their own request"), "{spelling:?} passed the guard: {text}");
+    }
+    stack.stop().await;
+}

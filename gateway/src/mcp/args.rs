@@ -347,6 +347,15 @@ fn text_field(name: &str, value: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Replace `request_id` with its canonical form (lower-case hyphenated UUID): every check of whose
+/// request it is compares that form, so `urn:uuid:`, braces, upper case or no hyphens cannot slip a
+/// self-review past the guard, and Teleport gets the id as it prints it.
+fn canonical_request_id(args: &mut JsonObject, raw: &str) -> Result<(), String> {
+    let id = RequestId::parse(raw).map_err(|e| format!("`request_id`: {e}"))?;
+    args.insert("request_id".to_owned(), Value::from(id.as_str()));
+    Ok(())
+}
+
 /// Check `args` against `spec`'s contract.
 pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> {
     let plain = |args: JsonObject| Validated { args: Value::Object(args), reason: None, ticket: None };
@@ -404,7 +413,8 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         }
         "show_access_request" => {
             let a: RequestIdArgs = parse(&args)?;
-            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            let mut args = args;
+            canonical_request_id(&mut args, &a.request_id)?;
             Ok(plain(args))
         }
         "create_access_request" => {
@@ -419,12 +429,14 @@ pub fn validate(spec: &ToolSpec, args: JsonObject) -> Result<Validated, String> 
         }
         "review_access_request" => {
             let a: ReviewRequestArgs = parse(&args)?;
-            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            let mut args = args;
+            canonical_request_id(&mut args, &a.request_id)?;
             audited(args, a.reason, a.ticket)
         }
         "drop_access_request" => {
             let a: DropRequestArgs = parse(&args)?;
-            RequestId::parse(&a.request_id).map_err(|e| format!("`request_id`: {e}"))?;
+            let mut args = args;
+            canonical_request_id(&mut args, &a.request_id)?;
             if let Some(revoke) = &a.revoke {
                 // It becomes the lock's message, which Teleport shows to locked-out users.
                 text_field("revoke.reason", &revoke.reason, MAX_REASON)?;
