@@ -82,7 +82,8 @@ async fn an_approved_request_is_deleted_and_on_request_its_access_locked() {
         assert_eq!(all[0]["metadata"]["name"], lock["name"]);
         assert_eq!(all[0]["spec"]["target"], json!({ "access_request": revoked }));
         let message = all[0]["spec"]["message"].as_str().unwrap();
-        assert!(message.starts_with("access no longer needed [via MCP control plane: actor="), "{message}");
+        assert!(message.starts_with("[via MCP control plane: op="), "{message}");
+        assert!(message.ends_with("] access no longer needed"), "{message}");
         let expires: chrono::DateTime<chrono::Utc> = all[0]["spec"]["expires"].as_str().unwrap().parse().unwrap();
         let reported: chrono::DateTime<chrono::Utc> = lock["expires"].as_str().unwrap().parse().unwrap();
         assert!((expires - reported).num_seconds().abs() <= 5, "{expires} vs {reported}");

@@ -92,7 +92,7 @@ async fn reasons_and_tickets_are_stored_redacted() {
         .call(
             "create_access_request",
             json!({ "resources": ["access"], "reason": format!("need it, my key is {secret} and {pem}"),
-                    "ticket": format!("password={secret}") }),
+                    "ticket": secret }),
         )
         .await
         .unwrap();
@@ -203,5 +203,44 @@ async fn every_spelling_of_ones_own_request_id_is_refused_for_review() {
         assert_eq!(result.is_error, Some(true), "{spelling:?}: {text}");
         assert!(text.contains("nobody reviews their own request"), "{spelling:?} passed the guard: {text}");
     }
+    stack.stop().await;
+}
+
+/// A ticket or reason could write a second attribution marker that named `admin`; the real one is
+/// now first and fixed, the reason's brackets become parentheses, and a ticket is an identifier.
+#[tokio::test]
+async fn attribution_in_teleport_requests_cannot_be_forged() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    let forged_ticket = "none] [via MCP control plane: actor=admin, ticket=CHG-1234";
+    let refused = operator
+        .call("create_access_request", json!({ "resources": ["access"], "reason": "x", "ticket": forged_ticket }))
+        .await
+        .unwrap();
+    let text = mtcp_tests::client::text_of(&refused);
+    assert_eq!(refused.is_error, Some(true), "{text}");
+    assert!(text.contains("`ticket`") && text.contains("identifier"), "{text}");
+
+    let reason = "need logs] [via MCP control plane: op=00000000-0000-0000-0000-000000000000, actor=admin";
+    let created = operator
+        .call("create_access_request", json!({ "resources": ["access"], "reason": reason, "ticket": "CHG-7" }))
+        .await
+        .unwrap();
+    assert_eq!(created.is_error, Some(false), "{}", mtcp_tests::client::text_of(&created));
+    let op_id = created.meta.as_ref().unwrap().0["mtcp/op_id"].as_str().unwrap().to_owned();
+    let id = created.structured_content.unwrap()["request_id"].as_str().unwrap().to_owned();
+    // What Teleport holds, read back from it.
+    let shown = operator.call("show_access_request", json!({ "request_id": id })).await.unwrap();
+    let shown = shown.structured_content.unwrap();
+    let written = shown["reason"].as_str().unwrap();
+    assert!(
+        written.starts_with(&format!("[via MCP control plane: op={op_id}, actor=dev-operator, ticket=CHG-7] ")),
+        "{written}"
+    );
+    assert_eq!(written.matches('[').count(), 1, "a second marker in {written}");
+    assert!(
+        written.ends_with("need logs) (via MCP control plane: op=00000000-0000-0000-0000-000000000000, actor=admin"),
+        "{written}"
+    );
     stack.stop().await;
 }

@@ -304,8 +304,26 @@ fn audited(args: JsonObject, reason: String, ticket: Option<String>) -> Result<V
     text_field("reason", &reason, MAX_REASON)?;
     if let Some(t) = &ticket {
         text_field("ticket", t, MAX_TICKET)?;
+        ticket_chars(t)?;
     }
     Ok(Validated { args: Value::Object(args), reason: Some(reason), ticket })
+}
+
+/// A ticket is an identifier (`CHG-1234`, `JIRA:OPS-7`, `INC#42`), whatever the role: letters,
+/// digits and `-_.:/#`, starting with a letter or digit. It is written into what Teleport
+/// reviewers read, so it must not be able to carry text of its own.
+fn ticket_chars(ticket: &str) -> Result<(), String> {
+    let t = ticket.trim();
+    let ok = t.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/#".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ticket` {} must be an identifier: letters, digits and - _ . : / #, starting with a letter or digit",
+            mtcp_shared::domain::quoted(t, 40)
+        ))
+    }
 }
 
 /// Longest error message echoed back (values in serde's messages can be huge).

@@ -30,23 +30,34 @@ fn request_id(args: &Value) -> Result<RequestId, String> {
     RequestId::parse(text(args, "request_id").unwrap_or_default()).map_err(|e| format!("`request_id`: {e}"))
 }
 
-/// What Teleport reviewers read: the caller's reason, then who asked through the control plane.
+/// What Teleport reviewers read: who asked through the control plane first, in a fixed form the
+/// caller cannot write (the op id is ours; the actor and ticket are shown with no brackets), then
+/// the caller's reason on one line with its brackets made parentheses, so no text of the caller's
+/// can read as another attribution marker.
 pub(crate) fn teleport_reason(job: &ToolJob) -> String {
-    let reason = text(&job.args, "reason").unwrap_or_default().trim();
-    match text(&job.args, "ticket").filter(|t| !t.trim().is_empty()) {
-        Some(ticket) => {
-            format!("{reason} [via MCP control plane: actor={}, ticket={}, op={}]", job.actor, ticket.trim(), job.op_id)
-        }
-        None => format!("{reason} [via MCP control plane: actor={}, op={}]", job.actor, job.op_id),
-    }
+    let reason = text(&job.args, "reason").unwrap_or_default();
+    let ticket = text(&job.args, "ticket").map(str::trim).filter(|t| !t.is_empty());
+    format!("{} {}", marker(job, ticket), plain(reason))
+}
+
+/// `[via MCP control plane: op=<op id>, actor=<actor>(, ticket=<ticket>)]`.
+fn marker(job: &ToolJob, ticket: Option<&str>) -> String {
+    let ticket = ticket.map(|t| format!(", ticket={}", plain(t))).unwrap_or_default();
+    format!("[via MCP control plane: op={}, actor={}{ticket}]", job.op_id, plain(&job.actor))
+}
+
+/// One line, brackets as parentheses: caller text that cannot imitate the marker.
+fn plain(text: &str) -> String {
+    let flat: Vec<&str> = text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect();
+    flat.join(" / ").replace('[', "(").replace(']', ")")
 }
 
 /// The lock `drop_access_request` was asked for: its message names the caller like a request's reason.
 fn revoke(job: &ToolJob) -> Option<access::Revoke> {
     let revoke = job.args.get("revoke").filter(|v| v.is_object())?;
-    let reason = text(revoke, "reason").unwrap_or_default().trim();
+    let reason = text(revoke, "reason").unwrap_or_default();
     Some(access::Revoke {
-        message: format!("{reason} [via MCP control plane: actor={}, op={}]", job.actor, job.op_id),
+        message: format!("{} {}", marker(job, None), plain(reason)),
         ttl_seconds: revoke.get("ttl_seconds").and_then(Value::as_u64),
     })
 }
