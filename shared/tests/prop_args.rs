@@ -60,6 +60,8 @@ fn target() -> impl Strategy<Value = Option<Value>> {
 
 /// Flags `tsh proxy` accepts from a lease, each followed by `=` and a value.
 const PROXY_FLAGS: &[&str] = &["--db-user=", "--db-name=", "--port="];
+/// Switches the product itself adds (never from the target): `proxy db` always runs `--tunnel`.
+const PROXY_SWITCHES: &[&str] = &["--tunnel"];
 
 proptest! {
     #![proptest_config(config(2))]
@@ -73,7 +75,7 @@ proptest! {
                     LeaseKind::Vnet => &argv[1..],
                     _ => &argv[2..],
                 };
-                for arg in values {
+                for arg in values.iter().filter(|a| !PROXY_SWITCHES.contains(&a.as_str())) {
                     let flag = PROXY_FLAGS.iter().find(|f| arg.starts_with(*f));
                     let value = flag.map_or(arg.as_str(), |f| &arg[f.len()..]);
                     prop_assert!(!value.starts_with('-') && !value.is_empty(), "{kind} {target:?}: {argv:?}");

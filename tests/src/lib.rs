@@ -6,6 +6,7 @@ mod db;
 mod identity;
 pub mod process;
 pub mod python;
+pub mod sim;
 mod stack;
 
 pub use client::McpClient;

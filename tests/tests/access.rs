@@ -7,19 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use mtcp_tests::client::text_of;
+use mtcp_tests::sim::run as sim;
 use mtcp_tests::{McpClient, Stack, StackOptions};
 use serde_json::{Value, json};
-
-fn sim(state_dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(mtcp_cli::dev::simulator_binary().unwrap())
-        .args(args)
-        .env("TELEPORT_SIM_STATE_DIR", state_dir)
-        .env("TELEPORT_SIM_ALLOW_NO_IDENTITY", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 async fn stack_with(state_dir: &Path) -> Stack {
     let sim_env = BTreeMap::from([("TELEPORT_SIM_STATE_DIR".to_owned(), state_dir.display().to_string())]);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use mtcp_shared::config::IngestKey;
 use mtcp_tests::client::text_of;
 use mtcp_tests::process::binary;
+use mtcp_tests::sim::audit_events as generated;
 use mtcp_tests::{Stack, StackOptions, Tweak};
 use serde_json::{Value, json};
 
@@ -41,18 +42,6 @@ async fn post(stack: &Stack, key: &str, body: String) -> (u16, Value) {
 
 async fn stored(stack: &Stack) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM audit_events").fetch_one(&stack.db.pool).await.unwrap()
-}
-
-/// `teleport-sim audit-events` for the last day, with scenarios.
-fn generated(seed: u64, scenarios: &[&str]) -> String {
-    let mut cmd = Command::new(mtcp_cli::dev::simulator_binary().unwrap());
-    cmd.args(["audit-events", "--hours", "24", "--seed", &seed.to_string()]);
-    for s in scenarios {
-        cmd.args(["--scenario", s]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

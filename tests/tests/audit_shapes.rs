@@ -4,11 +4,11 @@
 //! through the runner from the simulator in the release it imitates.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mtcp_shared::config::IngestKey;
+use mtcp_tests::sim::audit_events as generated;
 use mtcp_tests::{Stack, StackOptions, Tweak};
 use serde_json::{Value, json};
 
@@ -40,18 +40,6 @@ async fn stack(version: &str, spec: Value, dir: &tempfile::TempDir) -> Stack {
     Stack::start(StackOptions { tweak: Some(tweak), sim_env, sim_state: Some(path), call_budget, ..Default::default() })
         .await
         .unwrap()
-}
-
-/// `teleport-sim audit-events` for the last 24 hours with `scenarios`.
-fn generated(seed: u64, scenarios: &[&str]) -> String {
-    let mut cmd = Command::new(mtcp_cli::dev::simulator_binary().unwrap());
-    cmd.args(["audit-events", "--hours", "24", "--seed", &seed.to_string()]);
-    for s in scenarios {
-        cmd.args(["--scenario", s]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Post a body; a 503 (the store busy on a loaded machine) is retried, as the plugin retries.

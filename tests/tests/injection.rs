@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 #[path = "injection/corpus.rs"]
 mod corpus;
 
-use corpus::{Expect, INVENTORY, PROBE_REQUEST, PROBLEMS, Probe, corpus, passthrough_on, plain_text, probes};
+use corpus::{
+    Expect, INVENTORY, PROBE_REQUEST, PROBLEMS, Probe, corpus, identifier, passthrough_on, plain_text, probes,
+};
 
 #[derive(Default)]
 struct Outcome {
@@ -43,6 +45,7 @@ async fn run_probe(admin: &McpClient, label: &str, v: &Value, probe: &Probe, out
         Expect::Refused => true,
         Expect::Omitted => false,
         Expect::FreeText(max) => !plain_text(v, max),
+        Expect::Identifier(max) => !identifier(v, max),
         Expect::Validated(max) => {
             // The value is acceptable text: the call may still fail in Teleport (an unknown
             // request), but never as invalid arguments.

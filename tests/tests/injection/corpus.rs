@@ -68,6 +68,9 @@ pub(crate) enum Expect {
     Refused,
     /// Free text up to this many characters: plain text succeeds; anything else is refused.
     FreeText(usize),
+    /// An identifier up to this many characters (a ticket: letters, digits and `-_.:/#`, starting
+    /// with a letter or digit) succeeds; anything else is refused.
+    Identifier(usize),
     /// `check_policy`'s dry run: answered, and the call it describes would not be allowed.
     DryRunDenied,
     /// `null` in an optional argument means "not given": answered normally.
@@ -144,7 +147,7 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
                 out.push(p(tool, "args", json!({ "args": v, "reason": "injection probe" }), Expect::Refused));
                 out.push(p(tool, "reason", json!({ "args": ["version"], "reason": v }), Expect::FreeText(1024)));
                 let ticket = json!({ "args": ["version"], "reason": "injection probe", "ticket": v });
-                let expect = if v.is_null() { Expect::Omitted } else { Expect::FreeText(128) };
+                let expect = if v.is_null() { Expect::Omitted } else { Expect::Identifier(128) };
                 out.push(p(tool, "ticket", ticket, expect));
             }
             "search_audit" | "detect_audit_anomalies" => {
@@ -237,6 +240,14 @@ pub(crate) fn plain_text(v: &Value, max: usize) -> bool {
         !s.trim().is_empty()
             && s.chars().count() <= max
             && !s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || deceptive(c))
+    })
+}
+
+/// Whether an identifier is acceptable: a ticket as the gateway defines it, written out here by hand.
+pub(crate) fn identifier(v: &Value, max: usize) -> bool {
+    v.as_str().filter(|raw| raw.chars().count() <= max).map(str::trim).is_some_and(|s| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/#".contains(c))
     })
 }
 

@@ -117,15 +117,7 @@ pub fn judge_auth_preference_changes(report: &mut AnomalyReport, current: Curren
             }
         }
     }
-    report.findings.sort_by(|a, b| {
-        (a.severity, a.window_start, a.kind, &a.signal, &a.subject).cmp(&(
-            b.severity,
-            b.window_start,
-            b.kind,
-            &b.signal,
-            &b.subject,
-        ))
-    });
+    super::report::sort_findings(&mut report.findings);
 }
 
 /// Whether the report holds auth preference changes waiting for the current settings.

@@ -94,14 +94,6 @@ pub fn detect_anomalies(window: AuditWindow, input: &AnomalyInput, t: &AnomalyTh
     findings.extend(detect_role_grants(&input.prior_user_changes, &input.user_changes));
     findings.extend(detect_escalations(&input.escalation));
     findings.extend(detect_approvals(&input.approvals, &input.request_creates, hours));
-    findings.sort_by(|a, b| {
-        (a.severity, a.window_start, a.kind, &a.signal, &a.subject).cmp(&(
-            b.severity,
-            b.window_start,
-            b.kind,
-            &b.signal,
-            &b.subject,
-        ))
-    });
+    report::sort_findings(&mut findings);
     AnomalyReport { window, thresholds: ThresholdsUsed::from(t), findings, notes }
 }

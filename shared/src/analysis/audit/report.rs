@@ -137,3 +137,16 @@ pub struct AnomalyReport {
 pub(crate) fn evidence<'a>(uids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     uids.into_iter().take(MAX_EVIDENCE).map(str::to_owned).collect()
 }
+
+/// The report's order: severity (critical first), then start, kind, signal and subject.
+pub(crate) fn sort_findings(findings: &mut [AnomalyFinding]) {
+    findings.sort_by(|a, b| {
+        (a.severity, a.window_start, a.kind, &a.signal, &a.subject).cmp(&(
+            b.severity,
+            b.window_start,
+            b.kind,
+            &b.signal,
+            &b.subject,
+        ))
+    });
+}
