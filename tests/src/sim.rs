@@ -1,7 +1,7 @@
 //! Running the simulator directly, beside the stack: as Teleport's admin side (`tctl requests …`
-//! on a shared state directory) and as the audit-event generator.
+//! on a shared state directory) and as the audit-event generator; and the Teleport fixtures.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Run `teleport-sim <args>` on the state directory `state_dir` (no identity needed); its stdout,
@@ -27,4 +27,12 @@ pub fn audit_events(seed: u64, scenarios: &[&str]) -> String {
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A Teleport fixture of this workspace (`relative` under the mtcp-shared crate's
+/// `tests/fixtures/teleport`), read as text.
+pub fn teleport_fixture(relative: &str) -> String {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate is in the workspace");
+    let path: PathBuf = workspace.join("shared/tests/fixtures/teleport").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }

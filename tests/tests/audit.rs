@@ -14,9 +14,6 @@ use mtcp_tests::{Stack, StackOptions, Tweak};
 use serde_json::{Value, json};
 
 const INGEST_KEY: &str = "ingest-test-key-0123456789";
-/// The project's own fixture (the `shared` crate of this workspace).
-const FIXTURE: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tests/fixtures/teleport/audit-events/audit-event-examples.json");
 
 async fn stack() -> Stack {
     let tweak: Tweak = Arc::new(|c| {
@@ -47,7 +44,7 @@ async fn stored(stack: &Stack) -> i64 {
 #[tokio::test]
 async fn fixture_events_replay_the_same_over_http_and_import_and_duplicates_are_ignored() {
     let mut stack = stack().await;
-    let fixture = std::fs::read_to_string(FIXTURE).unwrap();
+    let fixture = mtcp_tests::sim::teleport_fixture("audit-events/audit-event-examples.json");
     let (status, body) = post(&stack, INGEST_KEY, fixture.clone()).await;
     assert_eq!(status, 200, "{body}");
     let after_http = stored(&stack).await;

@@ -115,11 +115,7 @@ async fn reviews_updates_and_certificates_are_stored_with_their_actor() {
     let mut stack = stack("18.3.0", json!({"type": "local", "second_factors": ["webauthn"]}), &dir).await;
     ingest(&stack, generated(12, &["impersonation", "self_approval"])).await;
     // The generated day has reviews only on working days: add the project's composed review example.
-    let review = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tests/fixtures/teleport/composed/audit-access_request.review.json"
-    );
-    ingest(&stack, std::fs::read_to_string(review).unwrap()).await;
+    ingest(&stack, mtcp_tests::sim::teleport_fixture("composed/audit-access_request.review.json")).await;
     let actors: Vec<(String, String, Value)> = sqlx::query_as(
         r#"SELECT event, coalesce("user", ''), raw FROM audit_events
            WHERE event IN ('access_request.review', 'access_request.update', 'cert.create')"#,

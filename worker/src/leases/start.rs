@@ -81,7 +81,8 @@ fn lease_cluster(mgr: &LeaseManager) -> Option<String> {
             let proxy = settings.proxy.as_deref()?;
             Some(proxy.rsplit_once(':').map_or(proxy, |(host, _)| host).trim_matches(['[', ']']).to_owned())
         })?;
-    (!cluster.is_empty() && cluster.len() <= 253 && !cluster.chars().any(char::is_control)).then_some(cluster)
+    let printable = mtcp_shared::domain::unprintable(&cluster, mtcp_shared::domain::TextKind::Name).is_none();
+    (!cluster.is_empty() && cluster.len() <= 253 && printable).then_some(cluster)
 }
 
 /// End the lease of a start that will never run, unless a live worker owns it.
