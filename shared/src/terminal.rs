@@ -11,8 +11,11 @@ use regex::Regex;
 
 /// CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ESC \`), and the other two-byte `ESC x` sequences;
 /// then any ESC or C1 CSI left over (a cut-off sequence), so that stripping twice changes nothing.
+/// An OSC is whole only with its terminator on the same line (a title has no newline); otherwise
+/// only its `ESC ]` goes, so an unterminated one in cluster text swallows nothing after it (a node
+/// list would lose its tail, a private key the BEGIN line its redaction keys on).
 static ESCAPES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[0-~]|[\x1b\x{9b}]")
+    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[0-~]|[\x1b\x{9b}]")
         .expect("escape pattern compiles")
 });
 
@@ -36,6 +39,7 @@ mod tests {
         );
         assert_eq!(strip_escapes("a\x1b]0;title\x07b\x1b[2Jc\x1b7d"), "abcd");
         assert_eq!(strip_escapes("cut \x1b["), "cut ");
+        assert_eq!(strip_escapes("a\x1b]open title\nnext line\n"), "aopen title\nnext line\n");
         assert!(matches!(strip_escapes("plain ERROR: text"), Cow::Borrowed(_)));
         for s in ["\x1b\x1b[0m[31m", "\u{9b}31m", "\x1b]\x1b[0m"] {
             let once = strip_escapes(s).into_owned();

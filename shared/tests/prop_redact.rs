@@ -252,3 +252,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_unterminated_escape_before_a_private_key_hides_neither_the_key_nor_the_lines_after_it() {
+    let input = "\x1b] -----BEGIN RSA PRIVATE KEY-----\n00AA/aAa\n-----END RSA PRIVATE KEY----- \nnext line";
+    let out = redact_text(input);
+    assert!(!out.contains("00AA/aAa") && out.contains(REDACTED), "{out:?}");
+    assert!(out.ends_with("next line"), "{out:?}");
+}
