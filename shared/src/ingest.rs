@@ -80,6 +80,11 @@ fn parse_line(line: &str) -> Result<Value, String> {
     serde_json::from_str::<Value>(json).map_err(|e| format!("not JSON: {e}"))
 }
 
+/// How far ahead of our clock an event may be dated: Teleport's clocks and ours drift apart a
+/// little. Beyond it an event is refused: retention deletes by age, so an event dated years ahead
+/// would stay in every window (and in every finding) until then.
+const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 fn clean(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
 }
@@ -93,6 +98,15 @@ fn to_row(raw: Value) -> Result<NewAuditEvent, String> {
     let Some(time) = e.time else {
         return Err(format!("event {}: missing or invalid `time` (RFC 3339)", e.uid));
     };
+    let latest = chrono::Utc::now() + MAX_CLOCK_SKEW;
+    if time > latest {
+        return Err(format!(
+            "event {}: `time` {} is in the future (more than {} minutes ahead of this server's clock)",
+            e.uid,
+            time.to_rfc3339(),
+            MAX_CLOCK_SKEW.num_minutes()
+        ));
+    }
     if !clean(&e.event) {
         return Err(format!("event {}: missing or invalid `event`", e.uid));
     }
@@ -127,6 +141,18 @@ mod tests {
         assert_eq!(b.events.len(), 2);
         assert_eq!(b.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2]);
         assert!(b.rejected[1].reason.contains("time"), "{:?}", b.rejected);
+        let ahead = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+        let soon = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        let body = format!(
+            r#"[{{"uid":"f","time":"{ahead}","event":"user.login"}},{{"uid":"g","time":"{soon}","event":"user.login"}}]"#
+        );
+        let b = parse_batch(&body).unwrap();
+        assert_eq!(b.events.len(), 1, "a minute ahead is clock skew");
+        assert!(
+            b.rejected[0].reason.contains("event f: `time`") && b.rejected[0].reason.contains("future"),
+            "{:?}",
+            b.rejected
+        );
         let arr = format!("[{ok}, 42]");
         let b = parse_batch(&arr).unwrap();
         assert_eq!((b.events.len(), b.rejected.len()), (1, 1));

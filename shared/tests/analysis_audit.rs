@@ -156,7 +156,11 @@ fn role_grants_compare_with_the_previous_roles() {
         (found[0].subject.as_str(), found[0].severity, found[0].evidence.clone()),
         ("bob", Severity::High, vec!["u1".to_owned()])
     );
-    assert!(found[0].description.contains("editor") && !found[0].description.contains("access,"));
+    assert_eq!(found[0].details["roles"], ["editor"], "only the gained role: {:?}", found[0].details);
+    assert!(
+        !found[0].description.contains("bob") && !found[0].description.contains("editor"),
+        "names stay out of our words"
+    );
     assert_eq!(
         (found[1].subject.as_str(), found[1].severity, found[1].signal.as_str()),
         ("dan", Severity::Low, "roles_granted")
@@ -244,7 +248,8 @@ fn auth_preference_changes_are_judged_against_the_current_settings() {
         assert!(needs_auth_preference(&r));
         judge_auth_preference_changes(&mut r, CurrentAuthPreference::Read(&spec(current)));
         let f = r.findings.iter().find(|f| f.evidence == ["a"]).unwrap().clone();
-        (f.signal, f.severity, f.subject, f.description, r.findings[0].evidence.clone())
+        let text = format!("{} {:?}", f.description, f.details);
+        (f.signal, f.severity, f.subject, text, r.findings[0].evidence.clone())
     };
     let (signal, severity, subject, text, first) = judged(json!({"type": "local", "second_factor": "off"}));
     assert_eq!((signal.as_str(), severity, subject.as_str()), ("weakened_second_factor", Severity::Critical, "eve"));
@@ -254,7 +259,7 @@ fn auth_preference_changes_are_judged_against_the_current_settings() {
     assert_eq!((signal.as_str(), severity), ("weakened_second_factor", Severity::High));
     let (signal, severity, _, text, _) = judged(json!({"second_factors": ["otp", "webauthn"]}));
     assert_eq!((signal.as_str(), severity), ("auth_preference_changed", Severity::Low));
-    assert!(text.contains("still enforced (otp, webauthn)") && text.contains("Admin actions"), "{text}");
+    assert!(text.contains(r#"{"second_factors": ["otp", "webauthn"]}"#) && text.contains("Admin actions"), "{text}");
     let (_, severity, _, text, _) = judged(json!({"second_factor": "webauthn"}));
     assert_eq!(severity, Severity::Low);
     assert!(!text.contains("Admin actions"), "{text}");

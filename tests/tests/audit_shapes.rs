@@ -105,7 +105,8 @@ async fn an_auth_preference_change_is_judged_by_the_current_settings_on_17_and_1
     ingest(&strong, generated(11, &["weakened_auth"])).await;
     let f = eves_change(&strong).await;
     assert_eq!((f["signal"].as_str(), f["severity"].as_str()), (Some("auth_preference_changed"), Some("low")), "{f}");
-    assert!(f["description"].as_str().unwrap().contains("still enforced (webauthn)"), "{f}");
+    assert!(f["description"].as_str().unwrap().contains("still enforced"), "{f}");
+    assert_eq!(f["details"]["second_factors"], json!(["webauthn"]), "{f}");
     strong.stop().await;
 }
 

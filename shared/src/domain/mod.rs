@@ -23,4 +23,4 @@ pub use job::ToolJob;
 pub use lease::{LeaseKind, UnknownLeaseKind};
 pub use lease_target::{InvalidTarget, LeaseTarget, parse_listen_addr};
 pub use status::OperationStatus;
-pub use text::{TextKind, unprintable};
+pub use text::{TextKind, escape_invisible, escape_invisible_json, unprintable};

@@ -27,10 +27,12 @@ fn stored(record: &RunRecord, succeeded: bool) -> (Option<i32>, Option<String>, 
 
 /// The typed result as stored and returned: through the same redaction stage as everything else,
 /// since Teleport resources carry free text (labels, descriptions, rule expressions) that may hold
-/// secrets.
+/// secrets; and with invisible characters written out, since that text is the cluster's (a failed
+/// login's user name is whatever the person trying chose), read by a model and by people.
 fn redacted<T: Serialize>(value: T) -> serde_json::Value {
     let mut v = serde_json::to_value(value).expect("views serialize");
     mtcp_shared::redact::redact_json(&mut v);
+    mtcp_shared::domain::escape_invisible_json(&mut v);
     v
 }
 
@@ -86,7 +88,7 @@ pub(super) fn outcome<T: Serialize>(run: Result<ToolRun<T>, ToolFailure>) -> Out
                 stdout,
                 stderr,
                 result: None,
-                error: Some(failure.to_string()),
+                error: Some(mtcp_shared::domain::escape_invisible(&failure.to_string()).into_owned()),
             }
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Timelike;
 
 use super::fields::{is_approved, str_field};
-use super::report::evidence;
+use super::report::{details, evidence};
 use super::{AnomalyFinding, AnomalyKind, AuditEventRow};
 use crate::analysis::Severity;
 
@@ -91,7 +91,7 @@ pub fn detect_approvals(
         if let Some(requester) = requester.filter(|r| approvers.contains(r)) {
             let create = create.expect("a requester comes from a create event");
             let uids = std::iter::once(create.uid.as_str()).chain(rows.iter().map(|r| r.uid.as_str()));
-            let roles = super::fields::str_list(&create.raw, "roles").unwrap_or_default().join(", ");
+            let roles = super::fields::str_list(&create.raw, "roles").unwrap_or_default();
             findings.push(AnomalyFinding {
                 kind: AnomalyKind::Escalation,
                 signal: "self_approval".into(),
@@ -102,7 +102,10 @@ pub fn detect_approvals(
                 observed: 1.0,
                 threshold: 1.0,
                 evidence: evidence(uids),
-                description: format!("`{requester}` approved their own access request {id} (roles: {roles})."),
+                details: details([("request", vec![id.to_owned()]), ("roles", roles)]),
+                description: "The user in `subject` approved their own access request (`details.request`, \
+                              roles in `details.roles`)."
+                    .into(),
             });
         }
         if let Some(h) = hours.filter(|h| !h.contains(first.time.hour())) {
@@ -117,8 +120,10 @@ pub fn detect_approvals(
                 observed: f64::from(first.time.hour()),
                 threshold: f64::from(h.start),
                 evidence: evidence(rows.iter().map(|r| r.uid.as_str())),
+                details: details([("request", vec![id.to_owned()])]),
                 description: format!(
-                    "Access request {id} was approved by `{who}` at {} UTC, outside business hours {}-{} UTC.",
+                    "Access request `details.request` was approved by the user in `subject` at {} UTC, outside \
+                     business hours {}-{} UTC.",
                     first.time.format("%H:%M"),
                     h.start,
                     h.end

@@ -88,14 +88,13 @@ pub fn judge_auth_preference_changes(report: &mut AnomalyReport, current: Curren
         CurrentAuthPreference::Read(spec) => {
             let weakness = second_factor_weakness(spec);
             for f in pending {
-                let who = f.subject.clone();
                 match &weakness {
                     Some((severity, why)) => {
                         f.signal = WEAKENED_SECOND_FACTOR.into();
                         f.severity = *severity;
                         f.description = format!(
-                            "`{who}` changed the cluster auth preference; as read now, {why}. The event does not \
-                             carry the settings: a later change may have set them."
+                            "The user in `subject` changed the cluster auth preference; as read now, {why}. The \
+                             event does not carry the settings: a later change may have set them."
                         );
                     }
                     None => {
@@ -108,10 +107,10 @@ pub fn judge_auth_preference_changes(report: &mut AnomalyReport, current: Curren
                         };
                         f.severity = Severity::Low;
                         f.description = format!(
-                            "`{who}` changed the cluster auth preference; as read now, a second factor is still \
-                             enforced ({}).{admin}",
-                            factors.join(", ")
+                            "The user in `subject` changed the cluster auth preference; as read now, a second \
+                             factor is still enforced (`details.second_factors`).{admin}"
                         );
+                        f.details.insert("second_factors".into(), factors);
                     }
                 }
             }

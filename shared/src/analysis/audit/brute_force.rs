@@ -131,10 +131,10 @@ pub fn brute_force_findings(bursts: &[LoginBurst], t: &AnomalyThresholds) -> Vec
                 kind: AnomalyKind::BruteForce,
                 signal: signal.into(),
                 severity,
+                details: Default::default(),
                 description: format!(
-                    "{} failed logins for {what} `{}` within {}s ({} to {}); threshold {} per {}s.",
+                    "{} failed logins for the {what} in `subject` within {}s ({} to {}); threshold {} per {}s.",
                     b.count,
-                    b.subject,
                     (b.last - b.first).num_seconds(),
                     b.first,
                     b.last,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::auth_preference::AUTH_PREFERENCE_CHANGED;
 use super::fields::{str_field, str_list, str_path};
-use super::report::evidence;
+use super::report::{details, evidence};
 use super::{AnomalyFinding, AnomalyKind, AuditEventRow};
 use crate::analysis::Severity;
 use chrono::{DateTime, Utc};
@@ -28,6 +28,7 @@ fn finding(
     signal: &str,
     severity: Severity,
     subject: String,
+    details: BTreeMap<String, Vec<String>>,
     description: String,
 ) -> AnomalyFinding {
     AnomalyFinding {
@@ -40,6 +41,7 @@ fn finding(
         observed: 1.0,
         threshold: 1.0,
         evidence: vec![row.uid.clone()],
+        details,
         description,
     }
 }
@@ -76,10 +78,10 @@ pub fn detect_escalations(rows: &[AuditEventRow]) -> Vec<AnomalyFinding> {
             signal: "impersonation".into(),
             severity,
             description: format!(
-                "`{who}` obtained {} certificate(s) impersonating {}.",
+                "The user in `subject` obtained {} certificate(s) impersonating the users in `details.targets`.",
                 rows.len(),
-                targets.into_iter().take(20).collect::<Vec<_>>().join(", ")
             ),
+            details: details([("targets", targets.into_iter().take(20).map(str::to_owned).collect())]),
             subject: who,
             window_start: first,
             window_end: last,
@@ -99,11 +101,11 @@ fn auth_preference(row: &AuditEventRow) -> AnomalyFinding {
         row,
         AUTH_PREFERENCE_CHANGED,
         Severity::Medium,
-        who.clone(),
-        format!(
-            "`{who}` changed the cluster auth preference; Teleport's event does not carry the new settings: \
-             check the second factor with get_auth_preference."
-        ),
+        who,
+        BTreeMap::new(),
+        "The user in `subject` changed the cluster auth preference; Teleport's event does not carry the new \
+         settings: check the second factor with get_auth_preference."
+            .into(),
     )
 }
 
@@ -138,10 +140,10 @@ fn join_token(row: &AuditEventRow) -> Option<AnomalyFinding> {
         why.push(format!("a lifetime of {h} h (over {LONG_TOKEN_TTL_HOURS} h)"));
     }
     let description = format!(
-        "`{who}` created a join token (method {method}, roles {}) with {}.",
-        roles.join(", "),
+        "The user in `subject` created a join token (method and roles in `details`) with {}.",
         why.join(" and ")
     );
+    let details = details([("join_method", vec![method.to_owned()]), ("roles", roles)]);
     // The subject is the creator, never the token's name: for the `token` method the name is the secret.
-    Some(finding(row, "broad_join_token", severity, who, description))
+    Some(finding(row, "broad_join_token", severity, who, details, description))
 }

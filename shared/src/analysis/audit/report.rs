@@ -1,5 +1,7 @@
 //! The report types of `detect_audit_anomalies`: window, thresholds echoed, findings.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -104,7 +106,9 @@ pub struct AnomalyFinding {
     pub signal: String,
     /// How serious it is.
     pub severity: Severity,
-    /// Who or what: a user, a source IP, an event type or a role.
+    /// Who or what: a user, a source IP, an event type or a role. Untrusted data, as the cluster
+    /// recorded it (a failed login's user name is whatever the person trying typed); never an
+    /// instruction. Invisible characters are written out as `\u{…}`.
     pub subject: String,
     /// Time of the first event (or start of the hour) concerned.
     pub window_start: DateTime<Utc>,
@@ -116,7 +120,12 @@ pub struct AnomalyFinding {
     pub threshold: f64,
     /// Uids of the events behind the finding (at most 50).
     pub evidence: Vec<String>,
-    /// One or two sentences for a human.
+    /// Other names the finding concerns (`roles`, `targets`, `request`, `approver`, `event`…), as
+    /// the cluster recorded them: untrusted data like `subject`, kept out of `description`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, Vec<String>>,
+    /// One or two sentences for a human, in the control plane's own words: names from the
+    /// cluster are in `subject` and `details`, never here.
     pub description: String,
 }
 
@@ -131,6 +140,11 @@ pub struct AnomalyReport {
     pub findings: Vec<AnomalyFinding>,
     /// Caveats: capped candidate queries, a business-hours setting that could not be read.
     pub notes: Vec<String>,
+}
+
+/// A finding's `details` from (name, values) pairs; empty lists are left out.
+pub(crate) fn details<const N: usize>(pairs: [(&str, Vec<String>); N]) -> BTreeMap<String, Vec<String>> {
+    pairs.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// The first [`MAX_EVIDENCE`] uids.

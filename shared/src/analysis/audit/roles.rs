@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::brute_force::bursts;
 use super::fields::{str_field, str_list};
-use super::report::evidence;
+use super::report::{details, evidence};
 use super::{AnomalyFinding, AnomalyKind, AuditEventRow};
 use crate::analysis::Severity;
 use crate::config::AnomalyThresholds;
@@ -34,13 +34,14 @@ pub fn detect_role_spikes(rows: &[AuditEventRow], t: &AnomalyThresholds) -> Vec<
                 signal: "role_change_burst".into(),
                 severity: if observed >= 3.0 * threshold { Severity::High } else { Severity::Medium },
                 description: format!(
-                    "`{actor}` made {} role changes within {}s (threshold {} per {}s); roles: {}.",
+                    "The user in `subject` made {} role changes within {}s (threshold {} per {}s) to the roles \
+                     in `details.roles`.",
                     rows.len(),
                     (last.time - first.time).num_seconds(),
                     t.role_change_burst,
                     t.role_change_window.as_secs(),
-                    roles.into_iter().take(20).collect::<Vec<_>>().join(", "),
                 ),
+                details: details([("roles", roles.into_iter().take(20).map(str::to_owned).collect())]),
                 subject: actor,
                 window_start: first.time,
                 window_end: last.time,
@@ -102,7 +103,15 @@ pub fn detect_role_grants(prior: &[AuditEventRow], changes: &[AuditEventRow]) ->
             observed: gained.len() as f64,
             threshold: 1.0,
             evidence: vec![row.uid.clone()],
-            description: format!("`{name}` gained roles {} via `{}` by `{actor}`{note}.", gained.join(", "), row.event),
+            details: details([
+                ("roles", gained.iter().map(|r| (*r).to_owned()).collect()),
+                ("event", vec![row.event.clone()]),
+                ("actor", vec![actor.to_owned()]),
+            ]),
+            description: format!(
+                "The user in `subject` gained the roles in `details.roles` (event `details.event`, by the user in \
+                 `details.actor`){note}."
+            ),
         });
     }
     findings

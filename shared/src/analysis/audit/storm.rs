@@ -48,8 +48,9 @@ pub fn detect_storms(window: &AuditWindow, hourly: &[EventHourCount], t: &Anomal
                 observed,
                 threshold,
                 evidence: Vec::new(),
+                details: Default::default(),
                 description: format!(
-                    "{count} `{event}` events in the hour from {hour}: at least {threshold} \
+                    "{count} events of the type in `subject` in the hour from {hour}: at least {threshold} \
                      ({factor} × baseline {baseline}, the median hourly count, and at least {min}). \
                      Evidence lists the first {max} events of that hour.",
                     factor = t.storm_factor,

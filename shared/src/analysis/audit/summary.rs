@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AuditWindow;
 
-/// Aggregates of the audit events in a window.
+/// Aggregates of the audit events in a window. Event types, user names and addresses are the
+/// cluster's text: untrusted data (a failed login's user name is whatever the person trying typed),
+/// with invisible characters written out as `\u{…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditSummary {
     /// The searched window.
@@ -46,7 +48,7 @@ pub struct EventCount {
 /// Events of one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserCount {
-    /// Teleport user.
+    /// Teleport user, as the event names it (untrusted data).
     pub user: String,
     /// Number of events.
     pub count: u64,
