@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
 use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
-use mtcp_shared::policy::CallContext;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::args;
+use super::decide::{Verdict, decide};
 use super::leases;
 use super::local;
 use super::tasks;
@@ -79,130 +79,49 @@ async fn call_inner(
     if let Some(limited) = rate_limit(st, actor, &policy, &call, &args).await {
         return (limited.0, limited.1.into());
     }
-    // Policy first: a caller that may not use the tool learns nothing about its arguments.
-    let raw_reason = args.get("reason").and_then(Value::as_str).map(str::to_owned);
-    let raw_ticket = args.get("ticket").and_then(Value::as_str).map(str::to_owned);
-    let ctx =
-        CallContext { mutating: spec.requires_reason, reason: raw_reason.as_deref(), ticket: raw_ticket.as_deref() };
-    let decision = policy.evaluate(actor, spec.capability, &ctx);
-    let verdict = if decision.allow { "allow" } else { "deny" };
-    metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => verdict)
+    // Recorded inputs are the call's own arguments, whatever the verdict.
+    let recorded = args.clone();
+    let verdict = decide(st, &policy, actor, spec, args).await;
+    let Some(decision) = verdict.decision() else {
+        return (
+            "error",
+            error_text("the control plane's database is unavailable; nothing was run. Try again.".into()).into(),
+        );
+    };
+    // The policy's verdict on the capability; later refusals are the call's, not the role's.
+    let label = if matches!(verdict, Verdict::Refused(_)) { "deny" } else { "allow" };
+    metrics::counter!("mtcp_policy_decisions_total", "capability" => spec.capability.as_str(), "decision" => label)
         .increment(1);
-    let mut op = new_operation(actor, &call, &args, &decision);
-    tracing::info!(decision = verdict, "tool call");
-    if !decision.allow {
-        return ("denied", record_denial(st, &op).await.into());
+    tracing::info!(decision = label, "tool call");
+    let mut op = new_operation(actor, &call, &recorded, decision);
+    if let Some(valid) = verdict.valid() {
+        op.reason = valid.reason.as_deref();
+        op.ticket = valid.ticket.as_deref();
     }
-    let valid = match args::validate(spec, args) {
-        Ok(v) => v,
-        Err(msg) => {
-            let text = format!("invalid arguments for {}: {msg}", spec.name);
+    match &verdict {
+        Verdict::Refused(_) | Verdict::Denied { .. } => ("denied", record_denial(st, &op).await.into()),
+        Verdict::Invalid { message, .. } => {
+            let text = format!("invalid arguments for {}: {message}", spec.name);
             record_failure(st, &op, &text).await;
-            return ("invalid", with_op_id(error_text(text), op.op_id).into());
+            ("invalid", with_op_id(error_text(text), op.op_id).into())
         }
-    };
-    op.reason = valid.reason.as_deref();
-    op.ticket = valid.ticket.as_deref();
-    let mut valid_args = valid.args.clone();
-    if let Some(lease_id) = valid_args.get("lease_id").and_then(Value::as_str) {
-        tracing::Span::current().record("lease_id", lease_id);
-    }
-    match guard_objects(st, actor, spec, &decision, &mut valid_args).await {
-        Ok(()) => {}
-        Err(Refusal::Denied(reason)) => {
-            let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
-            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
-        }
-        Err(Refusal::Unavailable) => {
-            return (
-                "error",
-                error_text("the control plane's database is unavailable; nothing was run. Try again.".into()).into(),
-            );
-        }
-    }
-    let lease = if spec.name == "start_proxy" {
-        match leases::plan_start(actor, &decision, &valid_args) {
-            Ok(plan) => {
-                valid_args["_lease_id"] = Value::String(plan.lease_id.to_string());
+        Verdict::Allowed { valid, args, lease, .. } => {
+            if let Some(lease_id) = args.get("lease_id").and_then(Value::as_str) {
+                tracing::Span::current().record("lease_id", lease_id);
+            }
+            if let Some(plan) = lease {
                 tracing::Span::current().record("lease_id", tracing::field::display(plan.lease_id));
-                Some(plan)
             }
-            Err(reason) => {
-                let denied = mtcp_shared::policy::Decision::denied(reason, &decision.policy_version);
-                return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
-            }
-        }
-    } else {
-        None
-    };
-    match spec.execution {
-        Execution::Gateway => {
-            let (label, result) = answer_locally(st, actor, spec, &op, &valid.args).await;
-            (label, result.into())
-        }
-        Execution::Worker => enqueue_and_wait(st, spec, &op, valid_args, lease.as_ref(), delivery).await,
-    }
-}
-
-enum Refusal {
-    Denied(String),
-    Unavailable,
-}
-
-/// Rules about whose objects a call touches, decided on our own records: nobody reviews a request
-/// made through the control plane (Teleport forbids its identity reviewing its own requests, and
-/// an actor must never approve its own ask); callers limited to their own objects only see and
-/// withdraw the requests they created.
-async fn guard_objects(
-    st: &AppState,
-    actor: &Actor,
-    spec: &ToolSpec,
-    decision: &mtcp_shared::policy::Decision,
-    args: &mut Value,
-) -> Result<(), Refusal> {
-    let own_only = decision.constraints.as_ref().is_some_and(|c| c.own_objects_only);
-    let request_id = args.get("request_id").and_then(Value::as_str).map(str::to_owned);
-    let creator = |id: String| async move {
-        db::operations::request_creator(&st.pool, &id).await.map_err(|e| {
-            tracing::error!(error = %e, "looking up an access request's creator");
-            Refusal::Unavailable
-        })
-    };
-    match spec.name {
-        "review_access_request" => {
-            if let Some((who, op)) = creator(request_id.unwrap_or_default()).await? {
-                return Err(Refusal::Denied(if who == actor.id {
-                    format!("you created this request (op_id {op}); nobody reviews their own request")
-                } else {
-                    format!(
-                        "this request was made through the control plane (by {who}, op_id {op}); Teleport forbids its \
-                         identity reviewing its own requests, so a human reviewer must review it in Teleport"
-                    )
-                }));
-            }
-        }
-        "show_access_request" | "drop_access_request" if own_only => {
-            let id = request_id.unwrap_or_default();
-            match creator(id.clone()).await? {
-                Some((who, _)) if who == actor.id => {}
-                _ => {
-                    return Err(Refusal::Denied(format!(
-                        "role '{}' may only act on its own requests, and {id} is not one of yours",
-                        actor.role
-                    )));
+            match spec.execution {
+                Execution::Gateway => {
+                    let (label, result) = answer_locally(st, actor, spec, &op, &valid.args).await;
+                    (label, result.into())
                 }
+                Execution::Worker => enqueue_and_wait(st, spec, &op, args.clone(), lease.as_ref(), delivery).await,
             }
         }
-        "list_access_requests" if own_only => {
-            let own = db::operations::requests_created_by(&st.pool, &actor.id).await.map_err(|e| {
-                tracing::error!(error = %e, "listing an actor's access requests");
-                Refusal::Unavailable
-            })?;
-            args["_own_request_ids"] = Value::from(own);
-        }
-        _ => {}
+        Verdict::Unavailable => unreachable!("answered above"),
     }
-    Ok(())
 }
 
 /// Take one call from the actor's allowance (shared by every replica through Postgres). A refusal
@@ -295,7 +214,7 @@ async fn answer_locally(
         }
         "check_policy" => {
             let args: args::CheckPolicyArgs = serde_json::from_value(args.clone()).expect("validated above");
-            local::check_policy(st, actor, args).map(|v| serde_json::to_value(v).expect("view serializes"))
+            local::check_policy(st, actor, args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
         }
         "search_operations" => {
             let args: args::SearchOperationsArgs = serde_json::from_value(args.clone()).expect("validated above");

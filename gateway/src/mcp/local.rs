@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use mtcp_shared::db::{self, operations::OperationRow};
 use mtcp_shared::domain::{Actor, ActorKind, OpId, OperationStatus};
-use mtcp_shared::policy::{CallContext, Constraints};
+use mtcp_shared::policy::{CallContext, Constraints, Decision};
 use mtcp_shared::teleport::RunEntry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{self, CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
+use super::args::{CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
+use super::decide::{Verdict, decide};
 use crate::state::AppState;
 
 /// Result of `whoami`.
@@ -123,35 +124,34 @@ pub struct PolicyCheckView {
     pub arguments_valid: Option<bool>,
 }
 
-/// The decision for a call, without making it.
-pub fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> Result<PolicyCheckView, String> {
+/// The decision for a call, without making it: the same [`decide`] the call takes, so what this
+/// allows is what the call is allowed (only the rate limit and the in-flight count, which change
+/// from one moment to the next, are not consulted).
+pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> Result<PolicyCheckView, String> {
     let spec = mtcp_shared::domain::find_tool(&a.tool)
         .ok_or_else(|| format!("unknown tool {:?}; call tools/list for the tools available to you", a.tool))?;
-    let arguments = a.arguments.unwrap_or_default();
-    let reason = arguments.get("reason").and_then(|v| v.as_str());
-    let ticket = arguments.get("ticket").and_then(|v| v.as_str());
-    let policy = st.policy.load();
-    let d = policy.evaluate(actor, spec.capability, &CallContext { mutating: spec.requires_reason, reason, ticket });
-    let mut view = PolicyCheckView {
+    let policy = st.policy.load_full();
+    let verdict = decide(st, &policy, actor, spec, a.arguments.unwrap_or_default()).await;
+    let view = |d: &Decision, arguments_valid: Option<bool>| PolicyCheckView {
         tool: spec.name.to_owned(),
         capability: spec.capability.as_str().to_owned(),
         allow: d.allow,
-        reason: d.reason,
-        constraints: d.constraints,
-        policy_version: d.policy_version,
-        arguments_valid: None,
+        reason: d.reason.clone(),
+        constraints: d.constraints.clone(),
+        policy_version: d.policy_version.clone(),
+        arguments_valid,
     };
-    if view.allow {
-        match args::validate(spec, arguments) {
-            Ok(_) => view.arguments_valid = Some(true),
-            Err(e) => {
-                view.allow = false;
-                view.arguments_valid = Some(false);
-                view.reason = format!("invalid arguments for {}: {e}", spec.name);
-            }
-        }
-    }
-    Ok(view)
+    Ok(match &verdict {
+        Verdict::Refused(d) => view(d, None),
+        Verdict::Invalid { decision, message } => PolicyCheckView {
+            allow: false,
+            reason: format!("invalid arguments for {}: {message}", spec.name),
+            ..view(decision, Some(false))
+        },
+        Verdict::Denied { decision, .. } => view(decision, Some(true)),
+        Verdict::Allowed { decision, .. } => view(decision, Some(true)),
+        Verdict::Unavailable => return Err("the control plane's database is unavailable; try again".into()),
+    })
 }
 
 /// One row of `search_operations`.

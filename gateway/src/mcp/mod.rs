@@ -2,6 +2,7 @@
 
 mod args;
 mod call;
+mod decide;
 pub(crate) mod fixtures;
 pub(crate) mod leases;
 mod local;
