@@ -172,6 +172,44 @@ impl Redactor {
     }
 }
 
+/// The secret values of a command line, as [`Redactor::argv`] finds them: the argument after a
+/// secret flag or after `tokens rm`/`tokens del`, the value of `--token=X`, the name in `token/X`.
+/// A CLI echoes its arguments in errors (`tctl tokens rm X` that fails says `token "X" not found`),
+/// and a token's name is its secret, so these are scrubbed from the run's output verbatim
+/// ([`scrub_literals`]); under 4 characters they are left (see [`Redactor::with_literals`]).
+pub fn argv_secrets(args: &[String]) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let mut secret_next = false;
+    for (i, arg) in args.iter().enumerate() {
+        if secret_next && !arg.starts_with('-') {
+            secrets.push(arg.clone());
+        }
+        let lower = arg.to_ascii_lowercase();
+        secret_next = SECRET_FLAGS.split_whitespace().any(|f| f == lower)
+            || (matches!(lower.as_str(), "rm" | "del") && i > 0 && args[i - 1].eq_ignore_ascii_case("tokens"));
+        for c in SECRET_FLAG.captures_iter(arg) {
+            secrets.push(c[2].trim_matches(['"', '\'']).to_owned());
+        }
+        for c in TOKEN_RESOURCE_REF.captures_iter(arg) {
+            secrets.push(c[0][c[1].len()..].to_owned());
+        }
+    }
+    secrets.retain(|s| s.len() >= MIN_LITERAL_LEN);
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    secrets.dedup();
+    secrets
+}
+
+/// `text` with every occurrence of `secrets` (longest first, as [`argv_secrets`] orders them)
+/// replaced by `[REDACTED]` and nothing else changed: parsers still read the rest verbatim.
+pub fn scrub_literals(text: &mut String, secrets: &[String]) {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), REDACTED);
+        }
+    }
+}
+
 static DEFAULT: LazyLock<Redactor> = LazyLock::new(Redactor::default);
 
 /// Redacts `s` with the default [`Redactor`] (patterns only, no literals).
@@ -388,5 +426,28 @@ mod line_tests {
         .collect();
         assert!(out.iter().all(|l| !l.contains("MIIE") && !l.contains("Kq7f") && !l.contains("MIIB")), "{out:?}");
         assert_eq!(out[6], "after", "a block on one line closes itself");
+    }
+
+    #[test]
+    fn argv_secrets_are_what_argv_redaction_hides() {
+        let args: Vec<String> = [
+            "tokens",
+            "rm",
+            "abcd1234",
+            "--token=s3cr3t-v",
+            "get",
+            "token/zyxw9876",
+            "--password",
+            "pw12345",
+            "-i",
+            "x",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(argv_secrets(&args), ["abcd1234", "s3cr3t-v", "zyxw9876", "pw12345"]);
+        let mut text = "ERROR: token \"zyxw9876\" is not found; abcd1234 gone".to_owned();
+        scrub_literals(&mut text, &argv_secrets(&args));
+        assert_eq!(text, "ERROR: token \"[REDACTED]\" is not found; [REDACTED] gone");
+        assert!(argv_secrets(&["tokens".into(), "rm".into(), "ab".into()]).is_empty(), "too short to scrub");
     }
 }

@@ -286,3 +286,26 @@ async fn check_policy_says_what_the_call_then_does() {
     }
     stack.stop().await;
 }
+
+/// A join token's name is its secret; `tctl get token/<name>` for one that does not exist echoed
+/// the name in its error, which came back in the result and was stored with the operation.
+#[tokio::test]
+async fn a_secret_on_the_command_line_never_comes_back_through_the_error() {
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.policy.allow_tctl_passthrough = true);
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    let admin = stack.client("admin").await.unwrap();
+    let secret = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    let args = json!({ "args": ["get", format!("token/{secret}")], "reason": "does it exist?" });
+    let r = admin.call("run_tctl_command", args).await.unwrap();
+    let text = format!("{} {:?}", mtcp_tests::client::text_of(&r), r.structured_content);
+    assert!(text.contains("not found"), "the error still says what happened: {text}");
+    assert!(!text.contains(secret), "the token name came back: {text}");
+    let stored: String = sqlx::query_scalar(
+        "SELECT concat_ws(' ', stdout, stderr, error, result::text) FROM operations WHERE tool = 'run_tctl_command'",
+    )
+    .fetch_one(&stack.db.pool)
+    .await
+    .unwrap();
+    assert!(!stored.contains(secret), "the token name was stored: {stored}");
+    stack.stop().await;
+}

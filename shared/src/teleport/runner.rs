@@ -26,7 +26,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::redact::redact_argv;
+use crate::redact::{argv_secrets, redact_argv, scrub_literals};
 use process::{Exit, Supervised};
 
 /// `PATH` of every child: fixed, so a worker's own `PATH` cannot redirect `tctl`.
@@ -125,11 +125,20 @@ impl Runner {
         let supervised = Supervised::start(child, s.output_limit_bytes);
         let finished = supervised.finish(s.timeout, s.kill_grace, cancel).await;
 
+        let (mut stdout, mut stderr) = (
+            String::from_utf8_lossy(&finished.stdout.bytes).into_owned(),
+            String::from_utf8_lossy(&finished.stderr.bytes).into_owned(),
+        );
+        // What the command line holds secret never comes back through its output: an error that
+        // echoes a token name would otherwise carry it into results, records and logs.
+        let secrets = argv_secrets(&full_args);
+        scrub_literals(&mut stdout, &secrets);
+        scrub_literals(&mut stderr, &secrets);
         let output = RunOutput {
             argv,
             exit_code: finished.status.and_then(|st| st.code()),
-            stdout: String::from_utf8_lossy(&finished.stdout.bytes).into_owned(),
-            stderr: String::from_utf8_lossy(&finished.stderr.bytes).into_owned(),
+            stdout,
+            stderr,
             stdout_truncated: finished.stdout.truncated,
             stderr_truncated: finished.stderr.truncated,
             duration: started.elapsed(),
