@@ -165,6 +165,21 @@ async fn bad_arguments_and_policy_limits_are_refused_with_the_reason() {
             "1800 s maximum",
         ),
         (json!({ "kind": "vnet", "reason": "x" }), "may not start vnet"),
+        // A privileged port on loopback could stand in for a local service.
+        (
+            json!({ "kind": "proxy_app", "target": { "app": "a" }, "listen_addr": "127.0.0.1:22", "reason": "x" }),
+            "below 1024",
+        ),
+        // `*` never matches root, and one login only.
+        (
+            json!({ "kind": "proxy_ssh", "target": { "host": "root@web-01" }, "reason": "x" }),
+            "may not log in as \"root\"",
+        ),
+        (
+            json!({ "kind": "proxy_ssh", "target": { "host": "ubuntu@root@web-01" }, "reason": "x" }),
+            "more than one `@`",
+        ),
+        (json!({ "kind": "proxy_ssh", "target": { "host": "-oProxy@web-01" }, "reason": "x" }), "login"),
     ] {
         let r = user.call("start_proxy", args.clone()).await.unwrap();
         assert_eq!(r.is_error, Some(true), "{args}");

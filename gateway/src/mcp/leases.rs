@@ -37,6 +37,18 @@ pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<St
         let allowed = if c.allowed_proxy_kinds.is_empty() { "none".into() } else { c.allowed_proxy_kinds.join(", ") };
         return Err(format!("role '{}' may not start {} leases (allowed kinds: {allowed})", actor.role, a.kind));
     }
+    let target = LeaseTarget::parse(a.kind, a.target.as_ref()).expect("validated before");
+    if let LeaseTarget::Ssh { login, .. } = &target
+        && !c.allows_ssh_login(login.as_deref())
+    {
+        let logins = if c.ssh_logins.is_empty() { "none".into() } else { c.ssh_logins.join(", ") };
+        return Err(match login {
+            Some(login) => format!("role '{}' may not log in as {login:?} (ssh_logins: {logins})", actor.role),
+            None => {
+                format!("role '{}' must name the login (`target.host`: login@host); ssh_logins: {logins}", actor.role)
+            }
+        });
+    }
     if c.max_concurrent_proxies == 0 {
         return Err(format!("role '{}' may not hold proxy leases (max_concurrent_proxies is 0)", actor.role));
     }
@@ -49,7 +61,7 @@ pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<St
     }
     Ok(StartPlan {
         lease_id: Uuid::now_v7(),
-        target: LeaseTarget::parse(a.kind, a.target.as_ref()).expect("validated before"),
+        target,
         kind: a.kind,
         listen_addr: a.listen_addr,
         expires_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000)),

@@ -61,6 +61,20 @@ fn name(field: &str, v: &str) -> Result<String, InvalidTarget> {
     }
 }
 
+/// A login name as `tsh` passes it to the node: letters, digits, `_ . -`, at most 32, not starting
+/// with `-` or `.`. Err: what is wrong.
+pub fn check_ssh_login(login: &str) -> Result<(), String> {
+    let ok = !login.is_empty()
+        && login.len() <= 32
+        && login.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a login is letters, digits, _ . - (at most 32, starting with a letter, digit or _)".into())
+    }
+}
+
 fn field<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Result<Option<&'a str>, InvalidTarget> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -99,9 +113,21 @@ impl LeaseTarget {
             LeaseKind::ProxySsh => {
                 let spec = required("host")?;
                 let (login, rest) = match spec.split_once('@') {
-                    Some((l, r)) => (Some(name("host", l)?), r),
+                    Some((l, r)) => {
+                        check_ssh_login(l).map_err(|e| {
+                            InvalidTarget(format!("`target.host`: the login {} is not valid: {e}", quoted(l, ECHO)))
+                        })?;
+                        (Some(l.to_owned()), r)
+                    }
                     None => (None, spec),
                 };
+                // One `@` at most: `a@b@host` would hand tsh a login the policy never saw.
+                if rest.contains('@') {
+                    return Err(InvalidTarget(format!(
+                        "`target.host`: {} holds more than one `@`; write login@host[:port]",
+                        quoted(spec, ECHO)
+                    )));
+                }
                 let (host, port) = match rest.rsplit_once(':') {
                     Some((h, p)) => (
                         h,
@@ -148,6 +174,14 @@ pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, InvalidTarget> {
             "`listen_addr`: {addr} is not a loopback address; proxies listen on 127.0.0.1 or ::1 only"
         )));
     }
+    // A privileged port on loopback could stand in for a local service (sshd, a database) that is
+    // down or not yet started; the workers may run as root and could bind it.
+    if addr.port() != 0 && addr.port() < 1024 {
+        return Err(InvalidTarget(format!(
+            "`listen_addr`: port {} is below 1024; use 0 for any free port, or one from 1024 to 65535",
+            addr.port()
+        )));
+    }
     Ok(addr)
 }
 
@@ -163,6 +197,13 @@ mod tests {
         let t = LeaseTarget::parse(LeaseKind::ProxySsh, Some(&json!({"host": "ubuntu@web-01:22"}))).unwrap();
         assert_eq!(t, LeaseTarget::Ssh { host: "web-01".into(), login: Some("ubuntu".into()), port: Some(22) });
         assert_eq!(LeaseTarget::parse(LeaseKind::Vnet, None).unwrap(), LeaseTarget::Vnet);
+        for host in ["a@b@web-01", "-oProxyCommand=x@web-01", "ro:ot@web-01"] {
+            let err = LeaseTarget::parse(LeaseKind::ProxySsh, Some(&json!({ "host": host }))).unwrap_err().to_string();
+            assert!(err.contains("`target.host`"), "{host}: {err}");
+        }
+        assert!(parse_listen_addr("127.0.0.1:80").unwrap_err().to_string().contains("below 1024"));
+        assert_eq!(parse_listen_addr("127.0.0.1:0").unwrap().port(), 0);
+        assert_eq!(parse_listen_addr("[::1]:1024").unwrap().port(), 1024);
         let t = LeaseTarget::parse(LeaseKind::ProxyKube, Some(&json!({"kube_cluster": "prod-eks"}))).unwrap();
         assert_eq!(t, LeaseTarget::Kube { kube_cluster: Some("prod-eks".into()) });
         for (kind, target, needle) in [

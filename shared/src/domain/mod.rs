@@ -21,6 +21,6 @@ pub use echo::{escaped, quoted};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;
 pub use lease::{LeaseKind, UnknownLeaseKind};
-pub use lease_target::{InvalidTarget, LeaseTarget, parse_listen_addr};
+pub use lease_target::{InvalidTarget, LeaseTarget, check_ssh_login, parse_listen_addr};
 pub use status::OperationStatus;
 pub use text::{TextKind, escape_invisible, escape_invisible_json, unprintable};

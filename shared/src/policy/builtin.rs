@@ -16,6 +16,8 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         max_concurrent_proxies: s.max_concurrent_proxies_per_actor,
         allowed_proxy_kinds: kinds(ALL_PROXY_KINDS),
         own_objects_only: false,
+        // Any login but root; admin adds root by name below.
+        ssh_logins: vec!["*".to_owned()],
         require_ticket: false,
         ticket_pattern: None,
         rate_limit: s.rate_limit,
@@ -34,7 +36,10 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         constraints: constraints.clone(),
     };
     BTreeMap::from([
-        ("admin".to_owned(), role(&["*"], &wide)),
+        (
+            "admin".to_owned(),
+            role(&["*"], &Constraints { ssh_logins: vec!["*".to_owned(), "root".to_owned()], ..wide.clone() }),
+        ),
         (
             "operator".to_owned(),
             role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &wide),
@@ -48,6 +53,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
                     max_concurrent_proxies: 0,
                     allowed_proxy_kinds: vec![],
                     own_objects_only: true,
+                    ssh_logins: vec![],
                     ..wide.clone()
                 },
             ),

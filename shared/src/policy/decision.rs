@@ -13,6 +13,10 @@ pub struct Constraints {
     pub allowed_proxy_kinds: Vec<String>,
     /// The caller sees and acts only on its own leases, requests and operations.
     pub own_objects_only: bool,
+    /// Logins `proxy_ssh` may use: names, or `*` for any login but `root`, which only matches when
+    /// listed by name. A target without a login (tsh then uses the worker's own OS user) needs `*`.
+    #[serde(default)]
+    pub ssh_logins: Vec<String>,
     /// Mutating calls must carry a ticket.
     #[serde(default)]
     pub require_ticket: bool,
@@ -22,6 +26,17 @@ pub struct Constraints {
     /// Calls the actor may make per window (all tools together), across every gateway replica.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+}
+
+impl Constraints {
+    /// Whether `proxy_ssh` may log in as `login` (`None`: no login given).
+    pub fn allows_ssh_login(&self, login: Option<&str>) -> bool {
+        let any = self.ssh_logins.iter().any(|l| l == "*");
+        match login {
+            None => any,
+            Some(login) => self.ssh_logins.iter().any(|l| l == login) || (any && login != "root"),
+        }
+    }
 }
 
 /// A rate: `requests` per `per_seconds`, with bursts up to `requests`.

@@ -83,6 +83,7 @@ struct ConstraintSpec {
     max_concurrent_proxies: Option<u32>,
     allowed_proxy_kinds: Option<Vec<String>>,
     own_objects_only: Option<bool>,
+    ssh_logins: Option<Vec<String>>,
     require_ticket: Option<bool>,
     ticket_pattern: Option<String>,
     rate_limit: Option<RateSpec>,
@@ -187,6 +188,15 @@ fn constraints(spec: ConstraintSpec, base: Constraints, key: &str) -> Result<Con
     }
     if let Some(v) = spec.own_objects_only {
         c.own_objects_only = v;
+    }
+    if let Some(logins) = spec.ssh_logins {
+        if let Some(bad) = logins.iter().find(|l| *l != "*" && crate::domain::check_ssh_login(l).is_err()) {
+            return Err(PolicyError::at(
+                &at("ssh_logins"),
+                format!("{bad:?} is not a login name (letters, digits, _ . -), nor `*`"),
+            ));
+        }
+        c.ssh_logins = logins;
     }
     if let Some(v) = spec.require_ticket {
         c.require_ticket = v;

@@ -210,6 +210,7 @@ fn invalid_files_name_the_line_or_the_key() {
             "roles:\n  x:\n    grants: ['*']\n    constraints: { allowed_proxy_kinds: [telnet] }\n",
             "allowed_proxy_kinds",
         ),
+        ("roles:\n  x:\n    grants: ['*']\n    constraints: { ssh_logins: ['-oProxy'] }\n", "ssh_logins"),
         ("roles:\n  x:\n    grants: ['*']\n    constraints: { rate_limit: { requests: 0, per: 1m } }\n", "rate_limit"),
         ("bindings:\n  - { actor: a, group: g, role: admin }\n", "bindings[0]"),
         ("bindings:\n  - { actor: a, role: wizard }\n", "bindings[0].role"),
@@ -219,4 +220,17 @@ fn invalid_files_name_the_line_or_the_key() {
         let err = Policy::from_file(settings(false), yaml).unwrap_err().to_string();
         assert!(err.contains(needle), "{yaml:?} → {err}");
     }
+}
+
+#[test]
+fn ssh_logins_allow_listed_names_and_star_never_matches_root() {
+    let p = Policy::builtin(settings(false));
+    let ctx = CallContext::default();
+    let of = |role: &str| p.evaluate(&actor(role), Capability::InventoryNodes, &ctx).constraints.unwrap();
+    let (admin, operator, readonly) = (of("admin"), of("operator"), of("readonly"));
+    assert!(admin.allows_ssh_login(Some("root")) && admin.allows_ssh_login(None));
+    assert!(operator.allows_ssh_login(Some("ubuntu")) && !operator.allows_ssh_login(Some("root")));
+    assert!(!readonly.allows_ssh_login(Some("ubuntu")));
+    let c = Constraints { ssh_logins: vec!["deploy".into()], ..operator };
+    assert!(c.allows_ssh_login(Some("deploy")) && !c.allows_ssh_login(Some("ubuntu")) && !c.allows_ssh_login(None));
 }
