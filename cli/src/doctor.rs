@@ -6,13 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use mtcp_shared::config::Config;
 use mtcp_shared::db;
-use mtcp_shared::teleport::identity::{self, IdentityError};
+use mtcp_shared::teleport::identity::{self, Expiry, IdentityError};
 use mtcp_shared::teleport::{Binary, Runner, classify};
 use secrecy::SecretString;
-
-/// An identity expiring sooner than this is a warning (tbot renews well before; a file from
-/// `tctl auth sign` does not renew at all).
-const EXPIRY_WARNING: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Args)]
 pub struct DoctorArgs {
@@ -85,24 +81,29 @@ fn check_identity(config: &Config, r: &mut Report) {
             } else {
                 r.line(Level::Ok, "identity file mode", format!("{} is {mode}", path.display()));
             }
-            let left = info.cert.not_after - chrono::Utc::now();
+            let now = chrono::Utc::now();
+            let left = info.cert.not_after - now;
             let who = format!(
                 "user {} of cluster {}",
                 info.cert.user.as_deref().unwrap_or("?"),
                 info.cert.cluster.as_deref().unwrap_or("?")
             );
             let at = info.cert.not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            if left <= chrono::Duration::zero() {
-                r.line(
+            match info.cert.expiry(now) {
+                Expiry::Expired => r.line(
                     Level::Fail,
                     "identity certificate",
                     format!("{who} expired at {at}; renew it (tbot, or tctl auth sign)"),
-                );
-            } else if left < EXPIRY_WARNING {
-                r.line(Level::Warn, "identity certificate", format!("{who} expires at {at}, in {}h", left.num_hours()));
-            } else {
-                r.line(Level::Ok, "identity certificate", format!("{who} valid until {at}"));
+                ),
+                Expiry::Soon => r.line(
+                    Level::Warn,
+                    "identity certificate",
+                    format!("{who} expires at {at}, in {} min; is tbot renewing it?", left.num_minutes()),
+                ),
+                Expiry::Valid => r.line(Level::Ok, "identity certificate", format!("{who} valid until {at}")),
             }
+            let roles = if info.cert.roles.is_empty() { "none".to_owned() } else { info.cert.roles.join(", ") };
+            r.line(Level::Ok, "identity roles", roles);
         }
         Err(e @ (IdentityError::Missing { .. } | IdentityError::Unreadable { .. })) => {
             r.line(Level::Fail, "identity file", e)

@@ -6,6 +6,7 @@ pub mod dev;
 mod doctor;
 mod keys;
 pub mod postgres;
+mod sim_identity;
 mod up;
 
 use std::path::PathBuf;

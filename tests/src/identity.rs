@@ -4,7 +4,8 @@
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 /// An identity file for `user` of `cluster` whose certificate expires in `valid_for` (negative:
-/// expired that long ago).
+/// expired that long ago), holding the Teleport role `mcp-control-plane` where Teleport writes
+/// roles: the subject's organization (rcgen writes one value per attribute type).
 pub fn identity_file(cluster: &str, user: &str, valid_for: chrono::Duration) -> String {
     let ca_key = KeyPair::generate().expect("key");
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -16,9 +17,10 @@ pub fn identity_file(cluster: &str, user: &str, valid_for: chrono::Duration) -> 
     let key = KeyPair::generate().expect("key");
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params.distinguished_name.push(DnType::CommonName, user);
+    params.distinguished_name.push(DnType::OrganizationName, "mcp-control-plane");
+    // To the second: an identity a couple of hours from its end must not round to one already past.
+    let at = |t: chrono::DateTime<chrono::Utc>| time::OffsetDateTime::from_unix_timestamp(t.timestamp()).expect("time");
     let now = chrono::Utc::now();
-    let at = |t: chrono::DateTime<chrono::Utc>| rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8);
-    use chrono::Datelike;
     params.not_before = at(now - chrono::Duration::days(30).max(-valid_for + chrono::Duration::days(2)));
     params.not_after = at(now + valid_for);
     let cert = params.signed_by(&key, &issuer).expect("user certificate");

@@ -89,9 +89,13 @@ async fn the_health_check_reports_rotation_and_skew_failing_checks_first() {
     assert!(cas["message"].as_str().unwrap().contains("grace"), "{cas}");
     let versions = check("teleport.versions");
     assert_eq!(versions["status"], "fail", "{versions}");
-    for id in ["CP-DB", "CP-QUEUE", "CP-WORKERS", "CP-LEASES"] {
+    for id in ["CP-DB", "CP-QUEUE", "CP-WORKERS", "CP-LEASES", "CP-IDENTITY"] {
         assert_eq!(check(id)["status"], "ok", "{id}");
     }
+    let identity = check("CP-IDENTITY");
+    assert_eq!(identity["details"]["user"], "mcp-control-plane", "{identity}");
+    assert_eq!(identity["details"]["roles"], json!(["mcp-control-plane"]), "{identity}");
+    assert!(identity["details"]["seconds_left"].as_i64().unwrap() > 300 * 24 * 3600, "{identity}");
     // Failing checks first.
     let order: Vec<&str> = checks.iter().map(|c| c["status"].as_str().unwrap()).collect();
     let first_ok = order.iter().position(|s| *s == "ok").unwrap();
@@ -114,5 +118,28 @@ async fn the_health_check_reports_rotation_and_skew_failing_checks_first() {
     let progress: Vec<u64> = steps.iter().map(|s| s["progress"].as_u64().unwrap()).collect();
     assert_eq!(progress, (1..=6).collect::<Vec<u64>>(), "one monotonic step each: {steps:?}");
     assert!(steps.iter().all(|s| s["total"] == 6));
+    stack.stop().await;
+}
+
+/// The identity the control plane runs as, read afresh at every check: an expired one fails the
+/// health check (every tctl/tsh run would fail), one near its end warns.
+#[tokio::test]
+async fn the_health_check_reports_the_identity_and_its_expiry() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let c = stack.client("operator").await.unwrap();
+    let path = stack.config.teleport.identity_file.clone().unwrap();
+    let identity =
+        |c: &Value| c["checks"].as_array().unwrap().iter().find(|c| c["id"] == "CP-IDENTITY").unwrap().clone();
+    for (valid_for, status, needle) in [
+        (chrono::Duration::days(-1), "fail", "expired at"),
+        (chrono::Duration::hours(2), "warn", "is tbot renewing it?"),
+    ] {
+        std::fs::write(&path, mtcp_tests::identity_file("prod.example.com", "bot-mtcp", valid_for)).unwrap();
+        let report = c.call("run_health_check", json!({})).await.unwrap().structured_content.unwrap();
+        let check = identity(&report);
+        assert_eq!(check["status"], status, "{check}");
+        assert!(check["message"].as_str().unwrap().contains(needle), "{check}");
+        assert_eq!(check["details"]["user"], "bot-mtcp", "the file is read afresh: {check}");
+    }
     stack.stop().await;
 }

@@ -55,6 +55,7 @@ async fn doctor_checks_identity_tctl_database_workers_and_leases() {
     for line in [
         "ok    identity file mode: ",
         "ok    identity certificate: user bot-mtcp of cluster prod.example.com valid until ",
+        "ok    identity roles: mcp-control-plane\n",
         "ok    tctl status: cluster ",
         "ok    database: reachable",
         "ok    migrations: all applied",

@@ -4,6 +4,7 @@
 
 mod agent;
 mod cancels;
+mod identity_watch;
 mod jobs;
 mod leases;
 mod progress;
@@ -87,6 +88,11 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         stop.clone(),
     ));
     let depth = tokio::spawn(queue_depth::run(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
+    let identity = tokio::spawn(identity_watch::run(
+        config.teleport.identity_file.clone(),
+        config.worker.heartbeat_interval,
+        stop.clone(),
+    ));
     let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
@@ -150,6 +156,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     }
     let _ = cancel_listener.await;
     let _ = depth.await;
+    let _ = identity.await;
     beat_until.cancel();
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;

@@ -87,6 +87,10 @@ pub const METRICS: &[Metric] = &[
       "Proxy leases this worker supervises now, by kind."),
     m("mtcp_lease_events_total", Counter, Count, &["kind", "event"], "worker",
       "Proxy lease events, by kind and event (started, start_failed, stopped, expired, exited, owner_lost, worker_shutdown)."),
+    m("mtcp_teleport_identity_expiry_seconds", Gauge, Seconds, &[], "worker",
+      "Seconds until the Teleport identity's certificate expires (negative once expired), read from the identity file at each heartbeat."),
+    m("mtcp_teleport_identity_lifetime_seconds", Gauge, Seconds, &[], "worker",
+      "The Teleport identity certificate's whole validity (tbot issues an hour by default), to judge the expiry against."),
     m("mtcp_lease_leftovers_killed_total", Counter, Count, &[], "worker",
       "Lease processes of earlier incarnations on this host killed at start."),
     // Reaper.

@@ -47,7 +47,43 @@ pub struct IdentityCert {
     /// The cluster it was issued by: the subject's Teleport-cluster attribute, else the issuing
     /// CA's common name (Teleport's CAs are named after their cluster).
     pub cluster: Option<String>,
+    /// Its Teleport roles (the subject's organizations: Teleport `lib/tlsca/ca.go`, `Subject`
+    /// writes `Groups` there).
+    pub roles: Vec<String>,
+    /// Its SSH logins (the subject's localities, `Principals`).
+    pub logins: Vec<String>,
+    pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
+}
+
+/// How close an identity is to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Valid,
+    /// In the last part of its life: renewal is overdue, or a file nobody renews nears its end.
+    Soon,
+    Expired,
+}
+
+/// How long before the end an identity is [`Expiry::Soon`]: a quarter of its lifetime, at most a
+/// day. `tbot` issues short certificates (an hour by default) and renews them every 20 minutes,
+/// so a fixed day would always warn; a quarter of an hour left means two renewals were missed.
+pub fn soon_before(cert: &IdentityCert) -> chrono::Duration {
+    ((cert.not_after - cert.not_before) / 4).min(chrono::Duration::days(1))
+}
+
+impl IdentityCert {
+    /// Where the certificate stands at `now`.
+    pub fn expiry(&self, now: DateTime<Utc>) -> Expiry {
+        let left = self.not_after - now;
+        if left <= chrono::Duration::zero() {
+            Expiry::Expired
+        } else if left < soon_before(self) {
+            Expiry::Soon
+        } else {
+            Expiry::Valid
+        }
+    }
 }
 
 impl IdentityInfo {
@@ -91,6 +127,9 @@ fn user_cert(bytes: &[u8]) -> Result<IdentityCert, Option<String>> {
             user: cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned),
             cluster: cluster_attribute(cert.subject())
                 .or_else(|| cert.issuer().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned)),
+            roles: attributes(cert.subject().iter_organization()),
+            logins: attributes(cert.subject().iter_locality()),
+            not_before: DateTime::from_timestamp(cert.validity().not_before.timestamp(), 0).unwrap_or_default(),
             not_after: DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0).unwrap_or_default(),
         };
         if !cert.is_ca() {
@@ -99,6 +138,10 @@ fn user_cert(bytes: &[u8]) -> Result<IdentityCert, Option<String>> {
         first_ca.get_or_insert(info);
     }
     first_ca.ok_or(None)
+}
+
+fn attributes<'a>(values: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>) -> Vec<String> {
+    values.filter_map(|v| v.as_str().ok()).map(str::to_owned).collect()
 }
 
 fn cluster_attribute(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {

@@ -2,11 +2,14 @@
 //! as a progress step), then run the pure analysis over the typed models.
 
 use chrono::Utc;
+use mtcp_shared::analysis::Severity;
 use mtcp_shared::analysis::health::{self, HealthCheck, HealthReport};
 use mtcp_shared::analysis::rbac::{self, RbacReport};
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
+use mtcp_shared::teleport::identity::{self, Expiry};
 use mtcp_shared::teleport::{ToolFailure, fetch};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::{report, status_of};
@@ -85,9 +88,42 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
         Err(o) => checks.push(HealthCheck::fail("HC-RBAC", "RBAC scan", o.error.unwrap_or_default())),
     }
     steps.step("scanned RBAC and the auth preference").await;
+    checks.push(identity_check(ctx.runner.settings().identity_file.as_deref(), Utc::now()));
     checks.extend(self_checks(ctx).await);
     steps.step("checked the control plane").await;
     HealthReport::from_checks(checks)
+}
+
+/// The control plane's Teleport identity: who it is, its roles, how long it has left. Every tool
+/// fails once it expires, so this says so before an agent finds out.
+fn identity_check(path: Option<&std::path::Path>, now: chrono::DateTime<Utc>) -> HealthCheck {
+    const ID: &str = "CP-IDENTITY";
+    const NAME: &str = "Teleport identity";
+    let Some(path) = path else {
+        return HealthCheck::skipped(ID, NAME, "no identity file is configured (teleport.identity_file)");
+    };
+    let info = match identity::inspect(path) {
+        Ok(info) => info,
+        Err(e) => return HealthCheck::fail(ID, NAME, e.to_string()),
+    };
+    let c = &info.cert;
+    let details = json!({
+        "user": c.user, "cluster": c.cluster, "roles": c.roles, "logins": c.logins,
+        "expires_at": c.not_after, "seconds_left": (c.not_after - now).num_seconds(),
+    });
+    let at = c.not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let who = format!("{} of {}", c.user.as_deref().unwrap_or("?"), c.cluster.as_deref().unwrap_or("?"));
+    let check = match c.expiry(now) {
+        Expiry::Expired => HealthCheck::fail(ID, NAME, format!("{who} expired at {at}: every tctl/tsh run fails"))
+            .with_severity(Severity::Critical),
+        Expiry::Soon => HealthCheck::warn(
+            ID,
+            NAME,
+            format!("{who} expires at {at}, in {} min; is tbot renewing it?", (c.not_after - now).num_minutes()),
+        ),
+        Expiry::Valid => HealthCheck::ok(ID, NAME, format!("{who} valid until {at}")),
+    };
+    check.with_details(details)
 }
 
 /// The control plane's own health: database, queue, workers, leases.
