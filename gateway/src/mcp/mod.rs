@@ -3,6 +3,7 @@
 mod args;
 mod call;
 pub(crate) mod fixtures;
+mod in_flight;
 pub(crate) mod leases;
 mod local;
 mod server;

@@ -19,6 +19,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         require_ticket: false,
         ticket_pattern: None,
         rate_limit: s.rate_limit,
+        max_in_flight_calls: s.max_in_flight_calls_per_actor,
     };
     // Users get tighter caps: a quarter of the concurrency (at least one) and at most half the TTL
     // (at least ten minutes), and no machine-wide VNet.
