@@ -218,7 +218,8 @@ pub struct PolicyConfig {
     pub default_proxy_ttl_seconds: u64,
     pub max_concurrent_proxies_per_actor: u32,
     /// Worker calls one actor may have queued or running at once, across all gateway replicas;
-    /// 0: unlimited. A role's `constraints.max_in_flight_calls` overrides it.
+    /// 0: unlimited. The built-in `user` and `readonly` get a quarter (at least 1); a role's
+    /// `constraints.max_in_flight_calls` overrides it.
     pub max_in_flight_calls_per_actor: u32,
     /// Calls per minute per actor for the built-in roles, across all gateway replicas; 0: unlimited.
     pub rate_limit_per_minute: u32,

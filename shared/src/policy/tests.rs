@@ -259,7 +259,13 @@ fn the_in_flight_cap_comes_from_the_settings_and_a_role_may_override_it() {
         let d = p.evaluate(&actor(role), Capability::InventoryNodes, &CallContext::default());
         d.constraints.and_then(|c| c.max_in_flight_calls)
     };
-    assert_eq!((cap("readonly"), cap("admin")), (Some(3), Some(16)));
+    assert_eq!((cap("readonly"), cap("admin"), cap("operator")), (Some(3), Some(16), Some(16)));
+    let builtin = Policy::builtin(settings(false));
+    let cap = |role: &str| {
+        let d = builtin.evaluate(&actor(role), Capability::SelfWhoami, &CallContext::default());
+        d.constraints.and_then(|c| c.max_in_flight_calls)
+    };
+    assert_eq!((cap("user"), cap("readonly")), (Some(4), Some(4)), "a quarter of the default for the low roles");
     let zero = "roles:\n  r:\n    grants: ['*']\n    constraints: { max_in_flight_calls: 0 }\n";
     let err = Policy::from_file(settings(false), zero).unwrap_err().to_string();
     assert!(err.contains("roles.r.constraints.max_in_flight_calls"), "{err}");
