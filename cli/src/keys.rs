@@ -29,7 +29,8 @@ pub struct KeysArgs {
 enum KeysAction {
     /// Create a key; it is printed once.
     Create {
-        /// The actor the key authenticates, e.g. alice or teleport-ai-prod.
+        /// The actor the key authenticates, e.g. alice or teleport-ai-prod: a plain name, without
+        /// `:` (tokens are `oidc:<subject>`) and not `anonymous` or `conformance-suite`.
         #[arg(long)]
         actor: String,
         /// A role of the effective policy (built-in: admin, operator, user, readonly). Default: what

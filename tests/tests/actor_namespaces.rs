@@ -135,3 +135,30 @@ async fn mtcp_keys_create_refuses_the_same_names() {
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys").fetch_one(&db.pool).await.unwrap();
     assert_eq!(stored, 0, "a refused key was stored");
 }
+
+/// A database key stored before names were checked (or written by hand) for `oidc:x` would act as
+/// the token subject `x`: before, it authenticated as that actor; now it is refused.
+#[tokio::test]
+async fn a_stored_key_for_a_namespaced_actor_is_refused() {
+    use sha2::{Digest, Sha256};
+    let mut stack = stack().await;
+    let key = "mtcp_legacy-key-for-a-token-subject";
+    sqlx::query("INSERT INTO api_keys (key_id, actor, role, kind, sha256) VALUES (gen_random_uuid(), 'oidc:x', 'readonly', 'user', $1)")
+        .bind(Sha256::digest(key.as_bytes()).to_vec())
+        .execute(&stack.db.pool)
+        .await
+        .unwrap();
+    let answer = reqwest::Client::new()
+        .post(&stack.url)
+        .bearer_auth(key)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["reason"], "unusable_key_actor", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("revoke the key"), "{body}");
+    stack.stop().await;
+}
