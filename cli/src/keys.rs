@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use mtcp_shared::config::Config;
 use mtcp_shared::db::{self, api_keys::NewApiKey};
-use mtcp_shared::domain::{ActorKind, TextKind, unprintable};
+use mtcp_shared::domain::{ActorKind, api_key_actor_problem};
 use mtcp_shared::policy::Claimed;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -29,7 +29,8 @@ pub struct KeysArgs {
 enum KeysAction {
     /// Create a key; it is printed once.
     Create {
-        /// The actor the key authenticates, e.g. alice or teleport-ai-prod.
+        /// The actor the key authenticates, e.g. alice or teleport-ai-prod: a plain name, without
+        /// `:` (tokens are `oidc:<subject>`) and not `anonymous` or `conformance-suite`.
         #[arg(long)]
         actor: String,
         /// A role of the effective policy (built-in: admin, operator, user, readonly). Default: what
@@ -61,6 +62,11 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     db::ensure_migrated(&pool).await?;
     match args.action {
         KeysAction::Create { actor, role, kind, expires_in, description } => {
+            // Before anything else: JWT subjects (`oidc:…`) and the control plane's own records
+            // live in other namespaces, and a key must never authenticate into one of them.
+            if let Some(problem) = api_key_actor_problem(&actor) {
+                bail!("--actor: {problem}");
+            }
             let policy = config.load_policy()?;
             let actor_kind = match kind.as_str() {
                 "user" => ActorKind::User,
@@ -75,11 +81,6 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                     None => bail!("no role binds {actor:?}: pass --role ({})", roles.join(", ")),
                 }
             };
-            if actor.trim().is_empty() || actor.chars().count() > 256 || unprintable(&actor, TextKind::Name).is_some() {
-                bail!(
-                    "--actor must be a non-empty, printable name of at most 256 characters (no control, bidi or invisible characters)"
-                );
-            }
             let expires_at = expires_in
                 .map(|d| chrono::Duration::from_std(d).map(|d| chrono::Utc::now() + d))
                 .transpose()

@@ -57,6 +57,7 @@ impl AppState {
         let ingest_bodies = Arc::new(tokio::sync::Semaphore::new(config.audit.max_concurrent_bodies));
         let waiter = Waiter::start(pool.clone(), shutdown.clone());
         tracing::info!(policy_version = policy.version(), "policy loaded");
+        warn_about_bindings(&config, &policy);
         Ok(Self {
             config: Arc::new(config),
             pool,
@@ -78,6 +79,7 @@ impl AppState {
         match self.config.load_policy() {
             Ok(policy) => {
                 let version = policy.version().to_owned();
+                warn_about_bindings(&self.config, &policy);
                 let old = self.policy.swap(Arc::new(policy));
                 metrics::counter!("mtcp_policy_reloads_total", "result" => "ok").increment(1);
                 tracing::info!(from = old.version(), to = %version, "policy reloaded");
@@ -89,5 +91,14 @@ impl AppState {
                 Err(e)
             }
         }
+    }
+}
+
+/// Log the policy's actor bindings that match nobody they seem meant for (e.g. a JWT subject
+/// bound without its `oidc:` prefix): not an error, since a database key may hold the name.
+fn warn_about_bindings(config: &Config, policy: &mtcp_shared::policy::Policy) {
+    let key_actors: Vec<&str> = config.auth.api_keys.iter().map(|k| k.actor.as_str()).collect();
+    for warning in policy.binding_warnings(config.auth.oidc.is_some(), &key_actors) {
+        tracing::warn!(%warning, "a policy binding may never match");
     }
 }

@@ -4,57 +4,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mtcp_shared::config::OidcConfig;
+use mtcp_tests::oidc::{claims, sign};
 use mtcp_tests::{McpClient, Stack, StackOptions, Tweak};
 use serde_json::{Value, json};
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/fixtures/jwt");
-const ISSUER: &str = "https://idp.example.test/";
-const AUDIENCE: &str = "mcp-teleport";
-
-fn sign(key_file: &str, kid: &str, claims: &Value) -> String {
-    let pem = std::fs::read(format!("{FIXTURES}/{key_file}")).unwrap();
-    let (alg, key) = if key_file.contains("es256") {
-        (Algorithm::ES256, EncodingKey::from_ec_pem(&pem).unwrap())
-    } else {
-        (Algorithm::RS256, EncodingKey::from_rsa_pem(&pem).unwrap())
-    };
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.into());
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
-}
-
-fn claims(sub: &str, extra: Value) -> Value {
-    let now = chrono::Utc::now().timestamp();
-    let mut c = json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 300, "scope": "openid mcp:tools" });
-    c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    c
-}
 
 async fn stack() -> Stack {
     let dir = tempfile::tempdir().unwrap().keep();
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,
-        "bindings:\n  - { group: sre, role: operator }\n  - { claim: { name: dept, value: audit }, role: readonly }\n",
+        "bindings:\n  - { group: sre, role: operator }\n  - { claim: { name: dept, value: audit }, role: readonly }\n  \
+         - { actor: 'oidc:frank', role: user }\n",
     )
     .unwrap();
     let tweak: Tweak = Arc::new(move |c| {
         c.policy.path = Some(policy.clone());
-        c.auth.oidc = Some(OidcConfig {
-            issuer: ISSUER.into(),
-            audience: AUDIENCE.into(),
-            jwks_url: None,
-            jwks_file: Some(format!("{FIXTURES}/jwks.json").into()),
-            algorithms: vec!["RS256".into(), "ES256".into()],
-            leeway: Duration::from_secs(5),
-            jwks_refresh: Duration::from_secs(600),
-            actor_claim: "sub".into(),
-            role_claim: Some("mtcp_role".into()),
-            groups_claim: "groups".into(),
-            required_scope: Some("mcp:tools".into()),
-        });
+        c.auth.oidc = Some(mtcp_tests::oidc::config());
     });
     Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap()
 }
@@ -81,11 +46,15 @@ async fn tokens_map_to_actors_and_roles_from_claims_or_bindings() {
         ("test-only-rs256.pem", "rs-1", json!({ "mtcp_role": "admin" }), "alice", "admin"),
         ("test-only-es256.pem", "ec-1", json!({ "groups": ["dev", "sre"] }), "bob", "operator"),
         ("test-only-rs256.pem", "rs-1", json!({ "dept": "audit" }), "carol", "readonly"),
+        // A binding names a JWT subject with its source prefix.
+        ("test-only-rs256.pem", "rs-1", json!({}), "frank", "user"),
     ] {
         let token = sign(key, kid, &claims(actor, extra));
         let client = McpClient::connect(&stack.url, Some(&token)).await.unwrap();
         let who = client.call("whoami", json!({})).await.unwrap().structured_content.unwrap();
-        assert_eq!((who["actor"].as_str(), who["role"].as_str()), (Some(actor), Some(role)), "{who}");
+        // A JWT's actor is namespaced by its source: it can never be an API key's actor.
+        let expected = format!("oidc:{actor}");
+        assert_eq!((who["actor"].as_str(), who["role"].as_str()), (Some(&*expected), Some(role)), "{who}");
         client.close().await;
     }
     stack.stop().await;
@@ -145,6 +114,6 @@ async fn bad_tokens_are_401_and_roleless_or_scopeless_ones_403_all_recorded() {
         let signature = token.rsplit('.').next().unwrap();
         assert!(!dump.contains(signature), "a presented token reached the trail");
     }
-    assert!(recorded.iter().any(|(a, _)| a == "dave"), "a verified but roleless caller is named: {recorded:?}");
+    assert!(recorded.iter().any(|(a, _)| a == "oidc:dave"), "a verified but roleless caller is named: {recorded:?}");
     stack.stop().await;
 }

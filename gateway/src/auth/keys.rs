@@ -69,6 +69,11 @@ impl KeyStore {
         if row.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
             return Err(AuthFailure::ExpiredKey { actor: row.actor });
         }
+        // `mtcp keys create` refuses such names now; a key stored before that must not act as a
+        // JWT subject (`oidc:…`) or as one of the control plane's own actors.
+        if let Some(problem) = mtcp_shared::domain::api_key_actor_problem(&row.actor) {
+            return Err(AuthFailure::UnusableKeyActor { problem });
+        }
         let pool = pool.clone();
         // Off the request path: last-used is bookkeeping, not a reason to slow or fail a call.
         tokio::spawn(async move {

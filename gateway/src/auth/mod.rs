@@ -15,7 +15,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use mtcp_shared::domain::{Actor, ActorKind, AuthSource};
+use mtcp_shared::domain::{Actor, ActorKind, AuthSource, jwt_actor_id};
 use mtcp_shared::policy::Claimed;
 
 use crate::state::AppState;
@@ -34,6 +34,9 @@ pub enum AuthFailure {
     ExpiredKey { actor: String },
     #[error("the API key was revoked")]
     RevokedKey { actor: String },
+    /// A database key made before actor names were checked, for a name no key may hold.
+    #[error("the API key's actor cannot be used: {problem}; revoke the key and create one for a plain name")]
+    UnusableKeyActor { problem: String },
     #[error("the bearer token is not valid: {message}")]
     InvalidToken { label: &'static str, message: String },
     #[error("{actor:?} is authenticated but the policy gives it no role")]
@@ -53,6 +56,7 @@ impl AuthFailure {
             Self::UnknownKey => "unknown_key",
             Self::ExpiredKey { .. } => "expired_key",
             Self::RevokedKey { .. } => "revoked_key",
+            Self::UnusableKeyActor { .. } => "unusable_key_actor",
             Self::InvalidToken { label, .. } => label,
             Self::NoRole { .. } => "no_role",
             Self::InsufficientScope { .. } => "insufficient_scope",
@@ -103,21 +107,24 @@ async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> 
         .verify(token)
         .await
         .map_err(|e| AuthFailure::InvalidToken { label: e.label(), message: e.to_string() })?;
+    // Namespaced by source: a subject `admin` is `oidc:admin`, never the API-key actor `admin`
+    // (API-key actors may not contain the separator), so it cannot see that actor's records.
+    let id = jwt_actor_id(&t.actor);
     if !t.has_required_scope {
         let scope = st.config.auth.oidc.as_ref().and_then(|o| o.required_scope.clone()).unwrap_or_default();
-        return Err(AuthFailure::InsufficientScope { actor: t.actor, scope });
+        return Err(AuthFailure::InsufficientScope { actor: id, scope });
     }
     let claimed = Claimed {
-        actor: &t.actor,
+        actor: &id,
         kind: ActorKind::User,
         role: t.role.as_deref(),
         groups: &t.groups,
         claims: Some(&t.claims),
     };
     let Some(role) = st.policy.load().resolve_role(&claimed) else {
-        return Err(AuthFailure::NoRole { actor: t.actor });
+        return Err(AuthFailure::NoRole { actor: id });
     };
-    Ok(Actor { id: t.actor, kind: ActorKind::User, role, source: AuthSource::Jwt })
+    Ok(Actor { id, kind: ActorKind::User, role, source: AuthSource::Jwt })
 }
 
 /// Middleware: authenticate the bearer credential and attach the `Actor` to the request.

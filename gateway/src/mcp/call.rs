@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::args;
 use super::decide::{Verdict, decide};
+use super::in_flight;
 use super::leases;
 use super::local;
 use super::tasks;
@@ -195,7 +196,7 @@ async fn record_denial(st: &AppState, op: &NewOperation<'_>) -> CallToolResult {
 }
 
 /// Role names are operator-defined: only built-in ones become metric labels.
-fn role_label(role: &str) -> &'static str {
+pub(super) fn role_label(role: &str) -> &'static str {
     mtcp_shared::policy::BUILTIN_ROLES.iter().find(|r| **r == role).copied().unwrap_or("custom")
 }
 
@@ -270,7 +271,7 @@ async fn enqueue_and_wait(
     };
     let registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
-        None => enqueue(st, op, &job, spec.mutating).await.map(Ok),
+        None => enqueue(st, op, &job, spec.mutating).await,
         Some(plan) => leases::create_and_enqueue(st, op, &job, plan).await,
     };
     match enqueued {
@@ -335,12 +336,23 @@ async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, Call
     ("cancelled", with_op_id(error_text(format!("the call was cancelled (op_id {op_id})")), op_id))
 }
 
-async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob, mutating: bool) -> Result<(), db::DbError> {
+/// Record the call and push its job in one transaction, under the actor's in-flight cap.
+/// `Ok(Err(reason))`: the cap is reached; nothing was written.
+async fn enqueue(
+    st: &AppState,
+    op: &NewOperation<'_>,
+    job: &ToolJob,
+    mutating: bool,
+) -> Result<Result<(), String>, db::DbError> {
     let mut tx = st.pool.begin().await?;
+    if let Some(reason) = in_flight::admit(&mut tx, op).await? {
+        tx.rollback().await?;
+        return Ok(Err(reason));
+    }
     db::operations::insert_queued(&mut *tx, op).await?;
     db::jobs::push_tool_job(&mut tx, job, mutating).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {

@@ -78,6 +78,12 @@ pub async fn create_and_enqueue(
     plan: &StartPlan,
 ) -> Result<Result<(), String>, db::DbError> {
     let mut tx = st.pool.begin().await?;
+    // The start is a call in flight like any other (the lease, once live, is not: it has its own
+    // cap below).
+    if let Some(reason) = super::in_flight::admit(&mut tx, op).await? {
+        tx.rollback().await?;
+        return Ok(Err(reason));
+    }
     db::operations::insert_queued(&mut *tx, op).await?;
     let lease = NewLease {
         lease_id: plan.lease_id,

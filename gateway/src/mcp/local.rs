@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Result of `whoami`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WhoamiView {
-    /// The authenticated actor.
+    /// The authenticated actor: an API key's name (`alice`), or `oidc:<subject>` for a token.
     pub actor: String,
     pub kind: ActorKind,
     /// Policy role.

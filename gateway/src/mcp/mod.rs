@@ -4,6 +4,7 @@ mod args;
 mod call;
 mod decide;
 pub(crate) mod fixtures;
+mod in_flight;
 pub(crate) mod leases;
 mod local;
 mod server;

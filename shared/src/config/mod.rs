@@ -97,6 +97,8 @@ impl Config {
             allow_tctl_passthrough: p.allow_tctl_passthrough,
             default_proxy_ttl_seconds: p.default_proxy_ttl_seconds,
             max_concurrent_proxies_per_actor: p.max_concurrent_proxies_per_actor,
+            max_in_flight_calls_per_actor: (p.max_in_flight_calls_per_actor > 0)
+                .then_some(p.max_in_flight_calls_per_actor),
             rate_limit: (p.rate_limit_per_minute > 0)
                 .then_some(crate::policy::RateLimit { requests: p.rate_limit_per_minute, per_seconds: 60 }),
         }

@@ -217,6 +217,10 @@ pub struct PolicyConfig {
     pub allow_tctl_passthrough: bool,
     pub default_proxy_ttl_seconds: u64,
     pub max_concurrent_proxies_per_actor: u32,
+    /// Worker calls one actor may have queued or running at once, across all gateway replicas;
+    /// 0: unlimited. The built-in `user` and `readonly` get a quarter (at least 1); a role's
+    /// `constraints.max_in_flight_calls` overrides it.
+    pub max_in_flight_calls_per_actor: u32,
     /// Calls per minute per actor for the built-in roles, across all gateway replicas; 0: unlimited.
     pub rate_limit_per_minute: u32,
 }
@@ -229,6 +233,7 @@ impl Default for PolicyConfig {
             allow_tctl_passthrough: false,
             default_proxy_ttl_seconds: 3600,
             max_concurrent_proxies_per_actor: 10,
+            max_in_flight_calls_per_actor: 16,
             rate_limit_per_minute: 600,
         }
     }

@@ -60,6 +60,20 @@ fn bad_values_name_the_key() {
     }
 }
 
+/// A key actor in the JWT namespace or with a reserved name would share records with a token
+/// subject or with the control plane's own entries.
+#[test]
+fn api_key_actors_outside_the_plain_namespace_are_refused_by_key() {
+    const HASH: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    for (actor, says) in [("'oidc:x'", "contains ':'"), ("anonymous", "reserved"), ("conformance-suite", "reserved")] {
+        let yaml = format!(
+            "auth: {{ api_keys: [ {{ actor: a, sha256: '{HASH}' }}, {{ actor: {actor}, sha256: '{HASH}' }} ] }}"
+        );
+        let err = Config::from_yaml(&yaml).unwrap_err().to_string();
+        assert!(err.contains("auth.api_keys[1].actor") && err.contains(says), "{yaml}: {err}");
+    }
+}
+
 #[test]
 fn missing_file_is_named() {
     let err = Config::load(Some(std::path::Path::new("/nonexistent/config.yaml"))).unwrap_err().to_string();

@@ -155,14 +155,10 @@ impl Config {
         let mut seen = HashSet::new();
         for (i, key) in self.auth.api_keys.iter().enumerate() {
             let at = |field: &str| format!("auth.api_keys[{i}].{field}");
-            if key.actor.trim().is_empty()
-                || key.actor.chars().count() > 256
-                || crate::domain::unprintable(&key.actor, crate::domain::TextKind::Name).is_some()
-            {
-                return Err(invalid(
-                    &at("actor"),
-                    "must be a non-empty, printable name of at most 256 characters (no control, bidi or invisible characters)",
-                ));
+            // A plain, unreserved name: JWT subjects and the control plane's own records live in
+            // other namespaces, so no other credential can ever act as this key's actor.
+            if let Some(problem) = crate::domain::api_key_actor_problem(&key.actor) {
+                return Err(invalid(&at("actor"), problem));
             }
             // Whether the role exists is checked against the effective policy (built-in roles plus
             // the policy file) when the gateway starts.

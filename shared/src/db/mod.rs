@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod cancel;
 pub mod health;
+pub mod in_flight;
 pub mod jobs;
 pub mod leader;
 pub mod lease_sweeps;

@@ -97,7 +97,7 @@ pub async fn insert_auth_failure(
          VALUES ($1, $2, 'none', 'auth.authenticate', '(authentication)', $3, $4, 'denied', $5, now())",
     )
     .bind(op_id.0)
-    .bind(storable(claimed_actor.unwrap_or("anonymous")).as_ref())
+    .bind(storable(claimed_actor.unwrap_or(crate::domain::ANONYMOUS_ACTOR)).as_ref())
     .bind(inputs)
     .bind(decision)
     .bind(storable(message).as_ref())

@@ -14,7 +14,10 @@ mod status;
 mod text;
 
 pub use access::{InvalidAccessArg, RequestId, RequestedResource};
-pub use actor::{Actor, ActorKind, AuthSource};
+pub use actor::{
+    ANONYMOUS_ACTOR, Actor, ActorKind, AuthSource, CONFORMANCE_ACTOR, JWT_ACTOR_PREFIX, MAX_ACTOR_CHARS,
+    NAMESPACE_SEPARATOR, RESERVED_ACTORS, api_key_actor_problem, jwt_actor_id,
+};
 pub use capability::{Capability, UnknownCapability};
 pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
 pub use echo::{escaped, quoted};

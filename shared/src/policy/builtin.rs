@@ -21,7 +21,12 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         require_ticket: false,
         ticket_pattern: None,
         rate_limit: s.rate_limit,
+        max_in_flight_calls: s.max_in_flight_calls_per_actor,
     };
+    // The low-privilege roles may hold a quarter of the calls in flight (at least one): with the
+    // default 16 that is 4, fewer than one worker's 8 slots, so a flood from a `readonly` or `user`
+    // key leaves slots for everyone else even on a single worker.
+    let few_in_flight = s.max_in_flight_calls_per_actor.map(|n| (n / 4).max(1));
     // Users get tighter caps: a quarter of the concurrency (at least one) and at most half the TTL
     // (at least ten minutes), and no machine-wide VNet.
     let user = Constraints {
@@ -29,6 +34,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         max_concurrent_proxies: (s.max_concurrent_proxies_per_actor / 4).max(1),
         allowed_proxy_kinds: kinds(&ALL_PROXY_KINDS[..5]),
         own_objects_only: true,
+        max_in_flight_calls: few_in_flight,
         ..wide.clone()
     };
     let role = |grants: &[&str], constraints: &Constraints| RoleDef {
@@ -54,6 +60,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
                     allowed_proxy_kinds: vec![],
                     own_objects_only: true,
                     ssh_logins: vec![],
+                    max_in_flight_calls: few_in_flight,
                     ..wide.clone()
                 },
             ),

@@ -23,6 +23,10 @@ pub struct Constraints {
     /// A ticket, when given, must match this regular expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_pattern: Option<String>,
+    /// Worker calls the actor may have queued or running at once (None: unlimited), across every
+    /// gateway replica; one more is refused until one finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight_calls: Option<u32>,
     /// Calls the actor may make per window (all tools together), across every gateway replica.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,

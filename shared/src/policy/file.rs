@@ -87,6 +87,7 @@ struct ConstraintSpec {
     require_ticket: Option<bool>,
     ticket_pattern: Option<String>,
     rate_limit: Option<RateSpec>,
+    max_in_flight_calls: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +136,9 @@ pub(super) fn parse(yaml: &str, builtin: &BTreeMap<String, RoleDef>) -> Result<P
         if !exists(&b.role) {
             return Err(PolicyError::at(&format!("{key}.role"), format!("unknown role {:?}", b.role)));
         }
+        if let Some(actor) = &b.actor {
+            check_bound_actor(actor).map_err(|p| PolicyError::at(&format!("{key}.actor"), p))?;
+        }
     }
     if let Some(role) = &doc.default_role
         && !exists(role)
@@ -142,6 +146,23 @@ pub(super) fn parse(yaml: &str, builtin: &BTreeMap<String, RoleDef>) -> Result<P
         return Err(PolicyError::at("default_role", format!("unknown role {role:?}")));
     }
     Ok(Parsed { roles, bindings: doc.bindings, default_role: doc.default_role })
+}
+
+/// An actor binding names either an API key's actor (a plain name) or a JWT subject
+/// (`oidc:<subject>`); anything else would match nobody, and saying so beats a silent 403.
+fn check_bound_actor(actor: &str) -> Result<(), String> {
+    use crate::domain::{JWT_ACTOR_PREFIX, NAMESPACE_SEPARATOR, api_key_actor_problem};
+    match actor.strip_prefix(JWT_ACTOR_PREFIX) {
+        Some("") => Err(format!(
+            "{actor:?} names no subject; write `{JWT_ACTOR_PREFIX}<subject>`, e.g. `{JWT_ACTOR_PREFIX}alice`"
+        )),
+        Some(_) => Ok(()),
+        None if actor.contains(NAMESPACE_SEPARATOR) => Err(format!(
+            "{actor:?} can never match: the only actor namespace is `{JWT_ACTOR_PREFIX}` (JWT subjects, e.g. \
+             `{JWT_ACTOR_PREFIX}alice`); an API key's actor is a plain name without {NAMESPACE_SEPARATOR:?}"
+        )),
+        None => api_key_actor_problem(actor).map_or(Ok(()), Err),
+    }
 }
 
 fn check_grant(grant: &str) -> Result<(), String> {
@@ -204,6 +225,15 @@ fn constraints(spec: ConstraintSpec, base: Constraints, key: &str) -> Result<Con
     if let Some(p) = spec.ticket_pattern {
         regex::Regex::new(&p).map_err(|e| PolicyError::at(&at("ticket_pattern"), e))?;
         c.ticket_pattern = Some(p);
+    }
+    if let Some(n) = spec.max_in_flight_calls {
+        if n == 0 {
+            return Err(PolicyError::at(
+                &at("max_in_flight_calls"),
+                "must be at least 1 (to refuse every call, grant the role nothing)",
+            ));
+        }
+        c.max_in_flight_calls = Some(n);
     }
     if let Some(r) = spec.rate_limit {
         if r.requests == 0 || r.per.as_secs() == 0 {

@@ -27,6 +27,8 @@ pub struct PolicySettings {
     pub allow_tctl_passthrough: bool,
     pub default_proxy_ttl_seconds: u64,
     pub max_concurrent_proxies_per_actor: u32,
+    /// Worker calls an actor of a built-in role may have queued or running (None: unlimited).
+    pub max_in_flight_calls_per_actor: Option<u32>,
     /// Rate of the built-in roles (None: unlimited).
     pub rate_limit: Option<RateLimit>,
 }
@@ -164,6 +166,27 @@ impl Policy {
                     .then(|| SERVICE_DEFAULT_ROLE.to_owned())
             })
             .or_else(|| self.default_role.clone())
+    }
+
+    /// Actor bindings that cannot do what they probably mean, for a warning at start and reload:
+    /// a JWT subject (`oidc:…`) bound while OIDC is off, or (with OIDC on) a plain name no
+    /// configured API key holds — since JWT actors are namespaced, it no longer binds a subject.
+    pub fn binding_warnings(&self, oidc: bool, key_actors: &[&str]) -> Vec<String> {
+        use crate::domain::JWT_ACTOR_PREFIX;
+        let mut warnings = Vec::new();
+        for (i, actor) in self.bindings.iter().enumerate().filter_map(|(i, b)| Some((i, b.actor.as_deref()?))) {
+            if actor.starts_with(JWT_ACTOR_PREFIX) && !oidc {
+                warnings.push(format!(
+                    "bindings[{i}].actor {actor:?} names a JWT subject, but `auth.oidc` is not configured: it matches nobody"
+                ));
+            } else if !actor.starts_with(JWT_ACTOR_PREFIX) && oidc && !key_actors.contains(&actor) {
+                warnings.push(format!(
+                    "bindings[{i}].actor {actor:?} matches only an API key's actor (no configured key has it; a \
+                     database key may); to bind the JWT subject {actor:?}, write `{JWT_ACTOR_PREFIX}{actor}`"
+                ));
+            }
+        }
+        warnings
     }
 
     /// Decide whether `actor` may use `capability` in `ctx`. Deny by default.

@@ -9,6 +9,7 @@ fn settings(passthrough: bool) -> PolicySettings {
         allow_tctl_passthrough: passthrough,
         default_proxy_ttl_seconds: 3600,
         max_concurrent_proxies_per_actor: 10,
+        max_in_flight_calls_per_actor: Some(16),
         rate_limit: Some(RateLimit { requests: 600, per_seconds: 60 }),
     }
 }
@@ -233,4 +234,53 @@ fn ssh_logins_allow_listed_names_and_star_never_matches_root() {
     assert!(!readonly.allows_ssh_login(Some("ubuntu")));
     let c = Constraints { ssh_logins: vec!["deploy".into()], ..operator };
     assert!(c.allows_ssh_login(Some("deploy")) && !c.allows_ssh_login(Some("ubuntu")) && !c.allows_ssh_login(None));
+}
+
+#[test]
+fn actor_bindings_that_can_never_match_are_refused_by_key() {
+    for (yaml, key, says) in [
+        ("bindings: [ { actor: 'jwt:alice', role: admin } ]", "bindings[0].actor", "can never match"),
+        ("bindings: [ { actor: 'oidc:', role: admin } ]", "bindings[0].actor", "names no subject"),
+        ("bindings: [ { actor: anonymous, role: admin } ]", "bindings[0].actor", "reserved"),
+    ] {
+        let err = Policy::from_file(settings(false), yaml).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains(says), "{yaml}: {err}");
+    }
+}
+
+#[test]
+fn a_jwt_subject_is_bound_with_its_prefix_and_a_plain_name_binds_only_a_key() {
+    let yaml = "bindings: [ { actor: 'oidc:alice', role: admin }, { actor: bob, role: operator } ]";
+    let p = Policy::from_file(settings(false), yaml).unwrap();
+    let role = |actor: &str| p.resolve_role(&Claimed { actor, ..Default::default() });
+    assert_eq!(role("oidc:alice").as_deref(), Some("admin"));
+    assert_eq!(role("alice"), None, "an API key actor alice is not the JWT subject alice");
+    assert_eq!(role("bob").as_deref(), Some("operator"));
+    assert_eq!(role("oidc:bob"), None, "the JWT subject bob is not the API key actor bob");
+    let warnings = p.binding_warnings(true, &[]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("bindings[1].actor") && warnings[0].contains("`oidc:bob`"), "{warnings:?}");
+    assert!(p.binding_warnings(true, &["bob"]).is_empty());
+    let off = p.binding_warnings(false, &["bob"]);
+    assert!(off.len() == 1 && off[0].contains("auth.oidc"), "{off:?}");
+}
+
+#[test]
+fn the_in_flight_cap_comes_from_the_settings_and_a_role_may_override_it() {
+    let yaml = "roles:\n  readonly:\n    grants: ['inventory.*']\n    constraints: { max_in_flight_calls: 3 }\n";
+    let p = Policy::from_file(settings(false), yaml).unwrap();
+    let cap = |role: &str| {
+        let d = p.evaluate(&actor(role), Capability::InventoryNodes, &CallContext::default());
+        d.constraints.and_then(|c| c.max_in_flight_calls)
+    };
+    assert_eq!((cap("readonly"), cap("admin"), cap("operator")), (Some(3), Some(16), Some(16)));
+    let builtin = Policy::builtin(settings(false));
+    let cap = |role: &str| {
+        let d = builtin.evaluate(&actor(role), Capability::SelfWhoami, &CallContext::default());
+        d.constraints.and_then(|c| c.max_in_flight_calls)
+    };
+    assert_eq!((cap("user"), cap("readonly")), (Some(4), Some(4)), "a quarter of the default for the low roles");
+    let zero = "roles:\n  r:\n    grants: ['*']\n    constraints: { max_in_flight_calls: 0 }\n";
+    let err = Policy::from_file(settings(false), zero).unwrap_err().to_string();
+    assert!(err.contains("roles.r.constraints.max_in_flight_calls"), "{err}");
 }

@@ -56,6 +56,8 @@ pub const METRICS: &[Metric] = &[
       "Policy evaluations of tool calls, by capability and decision (allow, deny)."),
     m("mtcp_rate_limited_total", Counter, Count, &["role"], "gateway",
       "Tool calls refused by the per-actor rate limit, by role (built-in role names, or custom)."),
+    m("mtcp_in_flight_refused_total", Counter, Count, &["role"], "gateway",
+      "Tool calls refused because the actor had its role's maximum of calls queued or running, by role (built-in role names, or custom)."),
     m("mtcp_auth_failures_total", Counter, Count, &["reason"], "gateway",
       "Refused credentials on the MCP endpoint, by reason."),
     m("mtcp_auth_failures_unrecorded_total", Counter, Count, &[], "gateway",

@@ -101,8 +101,12 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Memory(a)) => return memory::run(a).await,
         None => {}
     }
-    // A limit high enough never to refuse, so every call still pays for the rate-limit check.
-    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.policy.rate_limit_per_minute = 100_000_000);
+    // Limits high enough never to refuse (every client is admin), so every call still pays for
+    // the rate-limit check and the in-flight count.
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| {
+        c.policy.rate_limit_per_minute = 100_000_000;
+        c.policy.max_in_flight_calls_per_actor = 100_000_000;
+    });
     let opts = StackOptions { worker_concurrency: args.worker_concurrency, tweak: Some(tweak), ..Default::default() };
     let mut stack = Stack::start(opts).await?;
     let key = stack.key("admin").to_owned();

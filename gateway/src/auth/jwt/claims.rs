@@ -5,8 +5,12 @@ use serde_json::{Map, Value};
 
 use super::{JwtError, VerifiedToken};
 
-/// Longest actor or role name accepted (they end up in the audit trail and in policy lookups).
+/// Longest role name accepted (it ends up in the audit trail and in policy lookups).
 const MAX_NAME_CHARS: usize = 256;
+
+/// Longest actor claim accepted: the actor id is the claim behind `oidc:`, and the whole id must
+/// fit the stored actor column.
+const MAX_ACTOR_CLAIM_CHARS: usize = mtcp_shared::domain::MAX_ACTOR_CHARS - mtcp_shared::domain::JWT_ACTOR_PREFIX.len();
 
 /// Which claims carry what, from `auth.oidc`.
 pub(super) struct ClaimRules {
@@ -32,13 +36,13 @@ impl ClaimRules {
     pub(super) fn extract(&self, claims: Map<String, Value>) -> Result<VerifiedToken, JwtError> {
         let actor = match claims.get(&self.actor) {
             None | Some(Value::Null) => return Err(JwtError::MissingClaim { claim: self.actor.clone() }),
-            Some(value) => name(value).ok_or_else(|| invalid(&self.actor))?,
+            Some(value) => name(value, MAX_ACTOR_CLAIM_CHARS).ok_or_else(|| invalid(&self.actor))?,
         };
         let role = match self.role.as_deref().and_then(|claim| Some((claim, claims.get(claim)?))) {
             None | Some((_, Value::Null)) => None,
             // An empty role means "no role" to some providers: leave the choice to policy bindings.
             Some((_, Value::String(s))) if s.is_empty() => None,
-            Some((claim, value)) => Some(name(value).ok_or_else(|| invalid(claim))?),
+            Some((claim, value)) => Some(name(value, MAX_NAME_CHARS).ok_or_else(|| invalid(claim))?),
         };
         let groups = strings(claims.get(&self.groups), false).ok_or_else(|| invalid(&self.groups))?;
         // `scope` is the RFC 8693/9068 space-separated string; `scp` is Entra ID's and Okta's form.
@@ -73,12 +77,12 @@ fn invalid(claim: &str) -> JwtError {
     JwtError::InvalidClaim { claim: claim.to_owned() }
 }
 
-/// A non-empty string of at most [`MAX_NAME_CHARS`] characters, one printable line (no controls,
-/// bidi overrides or invisible characters: the name is shown in the audit trail).
-fn name(value: &Value) -> Option<String> {
+/// A non-empty string of at most `max` characters, one printable line (no controls, bidi
+/// overrides or invisible characters: the name is shown in the audit trail).
+fn name(value: &Value, max: usize) -> Option<String> {
     use mtcp_shared::domain::{TextKind, unprintable};
     let s = value.as_str()?;
-    let ok = !s.is_empty() && s.chars().count() <= MAX_NAME_CHARS && unprintable(s, TextKind::Name).is_none();
+    let ok = !s.is_empty() && s.chars().count() <= max && unprintable(s, TextKind::Name).is_none();
     ok.then(|| s.to_owned())
 }
 
@@ -132,7 +136,7 @@ mod tests {
             (json!({"sub": "a\nb"}), "sub"),
             (json!({"sub": "admin\u{202e}nimda"}), "sub"),
             (json!({"sub": "ad\u{ad}min"}), "sub"),
-            (json!({"sub": "x".repeat(257)}), "sub"),
+            (json!({"sub": "x".repeat(252)}), "sub"),
             (json!({"sub": 42}), "sub"),
             (json!({"sub": "a", "role": ["admin"]}), "role"),
             (json!({"sub": "a", "groups": ["sre", 7]}), "groups"),
@@ -144,7 +148,8 @@ mod tests {
                 other => panic!("{claims}: expected InvalidClaim, got {other:?}"),
             }
         }
-        assert_eq!(extract(&rules(None, None), json!({"sub": "x".repeat(256)})).unwrap().actor.len(), 256);
+        // 251 characters behind `oidc:` fill the stored actor column exactly.
+        assert_eq!(extract(&rules(None, None), json!({"sub": "x".repeat(251)})).unwrap().actor.len(), 251);
         assert_eq!(extract(&rules(Some("role"), None), json!({"sub": "a", "role": ""})).unwrap().role, None);
     }
 

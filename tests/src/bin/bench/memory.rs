@@ -62,6 +62,8 @@ pub async fn run(args: MemoryArgs) -> anyhow::Result<()> {
     let budget = Duration::from_millis(args.delay_ms) * 3;
     let tweak: mtcp_tests::Tweak = std::sync::Arc::new(move |c| {
         c.policy.rate_limit_per_minute = 100_000_000;
+        // Every stream is admin's: one actor fills the worker here on purpose.
+        c.policy.max_in_flight_calls_per_actor = 100_000_000;
         c.worker.concurrency = streams;
         c.database.max_connections = pool;
         c.service.call_budget = budget;
