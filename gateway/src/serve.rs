@@ -52,6 +52,7 @@ pub async fn serve(
         });
         let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service)).into_owned();
         let conn = graceful.watch(conn);
+        let stop = shutdown.clone();
         tokio::spawn(async move {
             // Until the first request's head has arrived the protocol may not even be known (the
             // auto builder is still reading the HTTP/2 preface), and hyper's HTTP/1 timer is not
@@ -62,11 +63,19 @@ pub async fn serve(
                     std::future::pending::<()>().await;
                 }
             };
+            // Nor does a connection that has not asked anything yet hold up the shutdown.
+            let stopping = async {
+                stop.cancelled().await;
+                if first_request.is_cancelled() {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 served = conn => if let Err(e) = served {
                     tracing::debug!(%addr, error = %e, "connection ended with an error");
                 },
                 () = deadline => tracing::debug!(%addr, "closed: no request head within `service.header_read_timeout`"),
+                () = stopping => tracing::debug!(%addr, "closed at shutdown before its first request"),
             }
             // The connection is closed (dropped) by now; its place is free again.
             drop(slot);

@@ -154,3 +154,30 @@ async fn metrics_move_to_their_own_listener() {
     let ready = reqwest::get(format!("{}/ready", process.base)).await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);
 }
+
+/// SIGTERM ends the gateway at once although clients hold connections: an idle kept-alive one, one
+/// halfway through its first request head, one that said nothing. (The old server waited for
+/// every one of them, the half-head one for as long as its client liked.)
+#[tokio::test]
+async fn shutdown_does_not_wait_for_idle_or_unfinished_connections() {
+    let (_stack, mut process) = gateway(|_| {}).await;
+    let mut idle = connection(&addr(&process)).await;
+    assert_eq!(health(&mut idle).await.unwrap(), 200);
+    let mut half = TcpStream::connect(addr(&process)).await.unwrap();
+    half.write_all(b"GET /hea").await.unwrap();
+    let _silent = TcpStream::connect(addr(&process)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    process.signal("TERM");
+    let exited = loop {
+        if process.child.try_wait().unwrap().is_some() {
+            break Some(signalled.elapsed());
+        }
+        if signalled.elapsed() > Duration::from_secs(8) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("the gateway exited {exited:?} after SIGTERM with three connections open");
+    assert!(exited.is_some_and(|e| e < Duration::from_secs(3)), "the gateway is still running after SIGTERM");
+}
