@@ -30,8 +30,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper applies the timeout only with a timer; it covers each request head after the first
-    // and the wait for the next request on a kept-alive connection.
+    // hyper applies the timeout only with a timer; once a connection is known to be HTTP/1 it
+    // covers every request head, and the wait for the next request on a kept-alive connection.
     builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
