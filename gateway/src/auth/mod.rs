@@ -195,3 +195,38 @@ fn refuse(st: &AppState, failure: &AuthFailure) -> Response {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bearer_spelling_for_every_endpoint() {
+        for ok in ["Bearer k1", "bearer k1", "BEARER   k1", "Bearer k1 "] {
+            assert_eq!(parse_bearer(ok).unwrap(), "k1", "{ok:?}");
+        }
+        for (bad, says) in [
+            ("Bearer", "expected `Bearer"),
+            ("Basic k1", "expected `Bearer"),
+            ("Bearer\tk1", "expected `Bearer"),
+            ("Bearer k1 k2", "whitespace"),
+            ("Bearer k1\tk2", "whitespace"),
+        ] {
+            let err = parse_bearer(bad).unwrap_err();
+            assert_eq!(err.label(), "malformed", "{bad:?}");
+            assert!(err.to_string().contains(says), "{bad:?}: {err}");
+        }
+        assert!(parse_bearer(&format!("Bearer {}", "k".repeat(MAX_TOKEN_BYTES + 1))).is_err());
+    }
+
+    #[test]
+    fn two_authorization_headers_are_malformed() {
+        let mut headers = HeaderMap::new();
+        assert!(matches!(authorization(&headers), Err(AuthFailure::Missing)));
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(authorization(&headers).unwrap(), "Bearer a");
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        let err = authorization(&headers).unwrap_err().to_string();
+        assert!(err.contains("more than one Authorization header"), "{err}");
+    }
+}
