@@ -1,4 +1,5 @@
-//! The HTTP router: `/mcp` (and `/mcp/`) behind bearer auth, metadata, health, readiness, metrics.
+//! The HTTP router: `/mcp` (and `/mcp/`) behind bearer auth, metadata, health, readiness, metrics
+//! (unless `service.metrics_listen` serves them elsewhere).
 
 use std::sync::Arc;
 
@@ -39,7 +40,9 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/mcp", mcp)
         // Inner to authentication: a cancellation only touches the caller's own operations.
         .layer(middleware::from_fn_with_state(state.clone(), intake))
-        .layer(middleware::from_fn_with_state(state.clone(), require_bearer));
+        .layer(middleware::from_fn_with_state(state.clone(), require_bearer))
+        // Outermost: a cross-origin page is refused before its credential or body is looked at.
+        .layer(middleware::from_fn_with_state(state.clone(), crate::origin::check_origin));
     let ingest = Router::new()
         .route("/audit/ingest", post(crate::ingest::ingest))
         .route("/audit/ingest/{tag}", post(crate::ingest::ingest))
@@ -54,5 +57,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(protected)
         .merge(ingest)
-        .merge(mtcp_shared::telemetry::ops_router(state.pool.clone()))
+        .merge(match state.config.service.metrics_listen {
+            // `/metrics` has its own listener: not on the MCP port.
+            Some(_) => mtcp_shared::telemetry::health_router(state.pool.clone()),
+            None => mtcp_shared::telemetry::ops_router(state.pool.clone()),
+        })
 }

@@ -7,7 +7,8 @@
 //! certificate. So a sender is authenticated by any of: a client certificate verified against
 //! `service.tls.client_ca`; HTTP Basic with an ingest key as the password (what Go's `net/http`
 //! sends for a URL `https://name:key@host/audit/ingest`; the user name is ignored); or
-//! `Authorization: Bearer <ingest key>`.
+//! `Authorization: Bearer <ingest key>`, read by the same parser as `/mcp`'s bearer credentials. A
+//! request with two `Authorization` headers is refused (401, `malformed`) whatever else it carries.
 //!
 //! The credential is checked on the headers, before any of the body is read: an unauthenticated
 //! sender is answered at once and holds no memory. An authenticated body is read within
@@ -27,6 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::Peer;
+use crate::auth::{AuthFailure, authorization};
 use crate::state::AppState;
 
 /// Ingest credentials by SHA-256 (only hashes are kept).
@@ -46,32 +48,47 @@ impl IngestKeys {
         Ok(Self(map))
     }
 
-    /// The configured name of the key in `Authorization` (Bearer, or Basic with the key as the
-    /// password).
-    fn sender(&self, headers: &HeaderMap) -> Option<&str> {
-        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, rest) = value.split_once(' ')?;
-        let key = if scheme.eq_ignore_ascii_case("bearer") {
-            rest.trim().to_owned()
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            // `user:password` (RFC 7617); the user name is not checked, the password is the key.
-            decoded.split_once(':')?.1.to_owned()
-        } else {
-            return None;
+    /// The configured name of the key in an `Authorization` value (Bearer, read as on `/mcp`, or
+    /// Basic with the key as the password); `Ok(None)` for a well-formed but unknown key.
+    fn sender(&self, value: &str) -> Result<Option<&str>, AuthFailure> {
+        let key = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+                let malformed = || AuthFailure::Malformed("Basic credentials are not base64 of `user:key`");
+                let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+                let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+                // `user:password` (RFC 7617); the user name is not checked, the password is the key.
+                decoded.split_once(':').ok_or_else(malformed)?.1.to_owned()
+            }
+            _ => crate::auth::parse_bearer(value)?.to_owned(),
         };
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.0.get(&hash).map(String::as_str)
+        Ok(self.0.get(&hash).map(String::as_str))
     }
 }
 
-/// Who sent the events: a verified client certificate, else an ingest key.
-fn authenticate(keys: &IngestKeys, peer: Option<&Peer>, headers: &HeaderMap) -> Option<String> {
+/// Who sent the events: a verified client certificate, else an ingest key. `Err` carries the
+/// refusal's reason label and message.
+fn authenticate(keys: &IngestKeys, peer: Option<&Peer>, headers: &HeaderMap) -> Result<String, (&'static str, String)> {
+    let value = match authorization(headers) {
+        Ok(value) => Some(value),
+        Err(AuthFailure::Missing) => None,
+        // Two Authorization headers are refused even beside a client certificate: the request
+        // is ambiguous, whatever else authenticates it.
+        Err(e) => return Err(("malformed", e.to_string())),
+    };
     if let Some(cert) = peer.and_then(|p| p.client_cert.as_ref()) {
-        return Some(format!("client certificate sha256:{}", &cert.sha256[..16]));
+        return Ok(format!("client certificate sha256:{}", &cert.sha256[..16]));
     }
-    keys.sender(headers).map(str::to_owned)
+    let unauthorized = || {
+        let message = "send an ingest key (`https://<name>:<key>@host/audit/ingest`, or `Authorization: Bearer <key>`), \
+                       or a client certificate signed by `service.tls.client_ca`";
+        ("unauthorized", message.to_owned())
+    };
+    match value.map(|v| keys.sender(v)) {
+        Some(Ok(Some(name))) => Ok(name.to_owned()),
+        Some(Err(e)) => Err(("malformed", e.to_string())),
+        None | Some(Ok(None)) => Err(unauthorized()),
+    }
 }
 
 fn refuse(status: StatusCode, reason: &str, message: String) -> Response {
@@ -87,19 +104,18 @@ pub async fn ingest(
     body: Body,
 ) -> Response {
     let peer = extensions.get::<ConnectInfo<Peer>>().map(|c| &c.0);
-    let Some(sender) = authenticate(&st.ingest_keys, peer, &headers) else {
-        let mut r = refuse(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send an ingest key (`https://<name>:<key>@host/audit/ingest`, or `Authorization: Bearer <key>`), \
-             or a client certificate signed by `service.tls.client_ca`"
-                .into(),
-        );
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"audit-ingest\", Bearer"));
-        // Its body is never read: close the connection rather than take the rest.
-        r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-        return r;
+    let sender = match authenticate(&st.ingest_keys, peer, &headers) {
+        Ok(sender) => sender,
+        Err((reason, message)) => {
+            let mut r = refuse(StatusCode::UNAUTHORIZED, reason, message);
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"audit-ingest\", Bearer"),
+            );
+            // Its body is never read: close the connection rather than take the rest.
+            r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            return r;
+        }
     };
     let sender = sender.as_str();
     let Ok(_reading) = st.ingest_bodies.clone().try_acquire_owned() else {

@@ -7,8 +7,11 @@ mod ingest;
 mod intake;
 mod listener;
 mod mcp;
+mod origin;
 mod progress;
+mod serve;
 mod state;
+mod tls;
 mod waiter;
 
 use std::net::SocketAddr;
@@ -18,7 +21,8 @@ use mtcp_shared::config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use listener::{ClientCert, GatewayListener, Peer, TlsError};
+pub use listener::{ClientCert, GatewayListener, Peer};
+pub use tls::TlsError;
 
 pub use mcp::fixtures::switch::{ENV as FIXTURES_ENV, Fixtures, GatewayFlags, SwitchError};
 pub use mcp::fixtures::tool_names as fixture_tool_names;
@@ -28,6 +32,8 @@ pub use state::AppState;
 pub struct Application {
     listener: GatewayListener,
     state: AppState,
+    /// Where `/metrics` is served when `service.metrics_listen` moves it off the MCP port.
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Application {
@@ -50,13 +56,28 @@ impl Application {
             );
             state.fixtures = Some(std::sync::Arc::new(mcp::fixtures::ConformanceFixtures::new()));
         }
-        let listener = GatewayListener::new(listener, state.config.service.tls.as_ref(), state.shutdown.clone())?;
-        Ok(Self { listener, state })
+        let service = &state.config.service;
+        let listener =
+            GatewayListener::new(listener, service.tls.as_ref(), service.max_connections, state.shutdown.clone())?;
+        let metrics_addr = match service.metrics_listen {
+            None => None,
+            Some(listen) => Some(
+                mtcp_shared::telemetry::serve_metrics(listen, state.shutdown.clone())
+                    .await
+                    .with_context(|| format!("binding `service.metrics_listen` {listen}"))?,
+            ),
+        };
+        Ok(Self { listener, state, metrics_addr })
     }
 
     /// The address the gateway listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr()
+    }
+
+    /// The address `/metrics` is served on when `service.metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `https` when the gateway serves TLS, else `http`.
@@ -73,12 +94,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
         tokio::spawn(reload_on_sighup(self.state.clone()));
+        let header_read_timeout = self.state.config.service.header_read_timeout;
         let app = http::router(self.state);
-        tracing::info!(addr = %self.listener.local_addr(), tls = self.listener.is_tls(), "gateway listening");
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<Peer>())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("serving HTTP")
+        tracing::info!(
+            addr = %self.listener.local_addr(),
+            tls = self.listener.is_tls(),
+            metrics = ?self.metrics_addr,
+            "gateway listening"
+        );
+        serve::serve(self.listener, app, header_read_timeout, shutdown).await;
+        Ok(())
     }
 }
 

@@ -1,47 +1,33 @@
 //! The gateway's listener: plain HTTP, or HTTPS (rustls) with optional client certificates
 //! verified against `service.tls.client_ca`. Each connection carries a [`Peer`]: its address and,
 //! over mTLS, the verified client certificate — which authenticates the audit ingest endpoint
-//! only (Teleport's event-handler plugin cannot send any other credential).
+//! only (Teleport's event-handler plugin cannot send any other credential) — and a [`Slot`] of
+//! `service.max_connections`, taken when the TCP connection is accepted (before any handshake).
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use mtcp_shared::config::TlsConfig;
-use rustls::RootCertStore;
-use rustls::server::{ServerConfig, WebPkiClientVerifier};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
+
+use crate::tls::{TlsError, server_config};
 
 /// A client that does not finish its TLS handshake in this time is dropped, so a slow client
 /// cannot hold a handshake slot.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting for the server to take them.
 const ACCEPT_QUEUE: usize = 128;
-
-/// A TLS setting that cannot be used; the message names the key.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    #[error("invalid configuration: `service.tls.{key}` ({path}): {message}")]
-    File { key: &'static str, path: String, message: String },
-    #[error("invalid configuration: `service.tls`: {0}")]
-    Rustls(#[from] rustls::Error),
-    #[error("invalid configuration: `service.tls.client_ca`: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
-    #[error("the bound listener has no address: {0}")]
-    Address(#[from] io::Error),
-}
+/// At most one warning about refused connections per this interval: a flood must not become a
+/// log flood (the metric counts every one).
+const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// Who is on the other end of a connection.
 #[derive(Debug, Clone)]
@@ -57,6 +43,16 @@ pub struct ClientCert {
     pub sha256: Arc<str>,
 }
 
+/// An accepted connection's stream.
+pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
+
+/// One accepted connection: its stream, who it is, and the slot it holds until it is dropped.
+pub struct Accepted {
+    pub io: Io,
+    pub peer: Peer,
+    pub slot: Slot,
+}
+
 /// The gateway's bound listener.
 pub struct GatewayListener {
     local: SocketAddr,
@@ -64,22 +60,28 @@ pub struct GatewayListener {
 }
 
 enum Inner {
-    Plain(TcpListener),
+    Plain(TcpListener, Slots),
     /// Connections handshaken by the acceptor task.
-    Tls(mpsc::Receiver<(TlsStream<TcpStream>, Peer)>),
+    Tls(mpsc::Receiver<Accepted>),
 }
 
 impl GatewayListener {
     /// Serve `listener` as it is, or over TLS when `tls` is set (handshakes run on their own
-    /// tasks until `shutdown`).
-    pub fn new(listener: TcpListener, tls: Option<&TlsConfig>, shutdown: CancellationToken) -> Result<Self, TlsError> {
+    /// tasks until `shutdown`), holding at most `max_connections` connections at once.
+    pub fn new(
+        listener: TcpListener,
+        tls: Option<&TlsConfig>,
+        max_connections: usize,
+        shutdown: CancellationToken,
+    ) -> Result<Self, TlsError> {
         let local = listener.local_addr()?;
+        let slots = Slots::new(max_connections);
         let inner = match tls {
-            None => Inner::Plain(listener),
+            None => Inner::Plain(listener, slots),
             Some(tls) => {
                 let acceptor = TlsAcceptor::from(Arc::new(server_config(tls)?));
                 let (tx, rx) = mpsc::channel(ACCEPT_QUEUE);
-                tokio::spawn(accept_tls(listener, acceptor, tx, shutdown));
+                tokio::spawn(accept_tls(listener, acceptor, slots, tx, shutdown));
                 Inner::Tls(rx)
             }
         };
@@ -95,39 +97,81 @@ impl GatewayListener {
     pub fn is_tls(&self) -> bool {
         matches!(self.inner, Inner::Tls(_))
     }
-}
 
-impl Listener for GatewayListener {
-    type Io = Either<TcpStream, TlsStream<TcpStream>>;
-    type Addr = Peer;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    /// The next connection within the cap (connections over it are closed here, unseen).
+    pub async fn accept(&mut self) -> Accepted {
         match &mut self.inner {
-            Inner::Plain(l) => loop {
-                match TcpListener::accept(l).await {
-                    Ok((mut stream, addr)) => {
-                        mtcp_shared::listener::set_nodelay(&mut stream);
-                        return (Either::Left(stream), Peer { addr, client_cert: None });
+            Inner::Plain(listener, slots) => loop {
+                let (mut stream, addr) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        accept_error(e).await;
+                        continue;
                     }
-                    Err(e) => accept_error(e).await,
-                }
+                };
+                let Some(slot) = slots.take() else { continue };
+                mtcp_shared::listener::set_nodelay(&mut stream);
+                return Accepted { io: Either::Left(stream), peer: Peer { addr, client_cert: None }, slot };
             },
             Inner::Tls(rx) => match rx.recv().await {
-                Some((stream, peer)) => (Either::Right(stream), peer),
+                Some(accepted) => accepted,
                 // The acceptor stopped (shutdown): never yield again.
                 None => std::future::pending().await,
             },
         }
     }
+}
 
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(Peer { addr: self.local, client_cert: None })
+/// The connection cap: one semaphore permit per open connection.
+#[derive(Clone)]
+struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+    refusals: Arc<Mutex<Refusals>>,
+}
+
+/// Refused connections since the last warning, and when that was.
+struct Refusals {
+    warned: Option<Instant>,
+    since: u64,
+}
+
+/// A held place among `service.max_connections`; freed when the connection ends.
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        metrics::gauge!("mtcp_gateway_connections_open").decrement(1.0);
     }
 }
 
-impl Connected<IncomingStream<'_, GatewayListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, GatewayListener>) -> Self {
-        stream.remote_addr().clone()
+impl Slots {
+    fn new(max: usize) -> Self {
+        let refusals = Refusals { warned: None, since: 0 };
+        Self { free: Arc::new(Semaphore::new(max)), max, refusals: Arc::new(Mutex::new(refusals)) }
+    }
+
+    /// A slot, or `None` when every one is taken: the caller drops the connection at once (a
+    /// queued connection would hold a descriptor and its memory just the same).
+    fn take(&self) -> Option<Slot> {
+        if let Ok(permit) = self.free.clone().try_acquire_owned() {
+            metrics::gauge!("mtcp_gateway_connections_open").increment(1.0);
+            return Some(Slot { _permit: permit });
+        }
+        metrics::counter!("mtcp_gateway_connections_refused_total").increment(1);
+        let mut r = self.refusals.lock().expect("refusal log poisoned");
+        r.since += 1;
+        if r.warned.is_none_or(|at| at.elapsed() >= REFUSAL_WARNING_EVERY) {
+            tracing::warn!(
+                max_connections = self.max,
+                refused = r.since,
+                "closing new connections: `service.max_connections` are open"
+            );
+            *r = Refusals { warned: Some(Instant::now()), since: 0 };
+        }
+        None
     }
 }
 
@@ -138,11 +182,12 @@ async fn accept_error(e: io::Error) {
 }
 
 /// Accept TCP connections and run each handshake on its own task, so one slow client never
-/// delays the others.
+/// delays the others. A connection takes its slot before its handshake: handshakes count too.
 async fn accept_tls(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, Peer)>,
+    slots: Slots,
+    tx: mpsc::Sender<Accepted>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -154,6 +199,7 @@ async fn accept_tls(
                 Err(e) => { accept_error(e).await; continue; }
             },
         };
+        let Some(slot) = slots.take() else { continue };
         // Kept-alive clients would otherwise wait for the delayed ACK on every response.
         mtcp_shared::listener::set_nodelay(&mut stream);
         let (acceptor, tx) = (acceptor.clone(), tx.clone());
@@ -170,50 +216,10 @@ async fn accept_tls(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|leaf| ClientCert { sha256: hex::encode(Sha256::digest(leaf.as_ref())).into() });
-            let _ = tx.send((stream, Peer { addr, client_cert })).await;
+            let peer = Peer { addr, client_cert };
+            let _ = tx.send(Accepted { io: Either::Right(stream), peer, slot }).await;
         });
     }
-}
-
-/// The rustls configuration: the server certificate, client certificates verified against the
-/// client CA when one is set (optional: MCP clients connect without one), HTTP/2 and HTTP/1.1
-/// (the event-handler plugin's Go client negotiates HTTP/2).
-fn server_config(tls: &TlsConfig) -> Result<ServerConfig, TlsError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let certs = read_certs("cert", &tls.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| file_error("key", &tls.key, e))?;
-    let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
-    let builder = match &tls.client_ca {
-        None => builder.with_no_client_auth(),
-        Some(path) => {
-            let mut roots = RootCertStore::empty();
-            for ca in read_certs("client_ca", path)? {
-                roots.add(ca).map_err(|e| file_error("client_ca", path, e))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .allow_unauthenticated()
-                .build()?;
-            builder.with_client_cert_verifier(verifier)
-        }
-    };
-    let mut config = builder.with_single_cert(certs, key)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| file_error(key, path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(key, path, e))?;
-    if certs.is_empty() {
-        return Err(file_error(key, path, "no PEM certificate in the file"));
-    }
-    Ok(certs)
-}
-
-fn file_error(key: &'static str, path: &Path, e: impl std::fmt::Display) -> TlsError {
-    TlsError::File { key, path: path.display().to_string(), message: e.to_string() }
 }
 
 #[cfg(test)]
@@ -221,16 +227,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unusable_tls_files_are_named_by_their_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let garbage = dir.path().join("garbage.pem");
-        std::fs::write(&garbage, "not a certificate\n").unwrap();
-        let missing = dir.path().join("missing.pem");
-        let tls = TlsConfig { cert: missing.clone(), key: missing.clone(), client_ca: None };
-        let err = server_config(&tls).unwrap_err().to_string();
-        assert!(err.contains("`service.tls.cert`") && err.contains("missing.pem"), "{err}");
-        let tls = TlsConfig { cert: garbage.clone(), key: missing, client_ca: None };
-        let err = server_config(&tls).unwrap_err().to_string();
-        assert!(err.contains("`service.tls.cert`") && err.contains("no PEM certificate"), "{err}");
+    fn slots_are_capped_and_freed() {
+        let slots = Slots::new(2);
+        let (a, b) = (slots.take().unwrap(), slots.take().unwrap());
+        assert!(slots.take().is_none(), "a third connection over a cap of two");
+        drop(a);
+        assert!(slots.take().is_some(), "a slot is free again once its connection ends");
+        drop(b);
     }
 }

@@ -45,6 +45,16 @@ impl ServiceProcess {
         anyhow::bail!("mtcp-gateway did not become healthy on port {port}")
     }
 
+    /// `mtcp-gateway` on `stack`'s configuration and database (a file in its directory), on a free
+    /// port.
+    pub async fn gateway_of(stack: &crate::Stack) -> anyhow::Result<Self> {
+        let config = stack.dir.path().join("gateway.yaml");
+        let mut yaml = serde_yaml::to_value(&stack.config)?;
+        yaml["database"]["url"] = serde_yaml::Value::String(stack.db.url.clone());
+        std::fs::write(&config, serde_yaml::to_string(&yaml)?)?;
+        Self::gateway(&config, free_port()).await
+    }
+
     /// The MCP endpoint.
     pub fn url(&self) -> String {
         format!("{}/mcp", self.base)

@@ -1,6 +1,7 @@
 //! What an outside probe of the running system found, held: long JSON-RPC ids are refused before
 //! anything is written, one call's recorded inputs are bounded in total, and reasons and tickets
-//! are stored redacted.
+//! are stored redacted; two Authorization headers, malformed Bearer spellings and foreign Origins
+//! are refused at the HTTP edge.
 
 use mtcp_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
@@ -308,4 +309,120 @@ async fn a_secret_on_the_command_line_never_comes_back_through_the_error() {
     .unwrap();
     assert!(!stored.contains(secret), "the token name was stored: {stored}");
     stack.stop().await;
+}
+
+const INGEST_KEY: &str = "hardening-ingest-key-0123456789";
+
+/// A real gateway process with an ingest key, `mcp.example.com` as its public host name.
+async fn edge_gateway() -> (Stack, mtcp_tests::process::ServiceProcess) {
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c: &mut mtcp_shared::config::Config| {
+        c.audit.ingest_keys = vec![mtcp_shared::config::IngestKey {
+            name: "event-handler".into(),
+            sha256: mtcp_cli::dev::key_hash(INGEST_KEY),
+        }];
+        c.service.allowed_hosts = vec!["mcp.example.com".into()];
+    });
+    let stack =
+        Stack::start(StackOptions { worker: false, tweak: Some(tweak), ..StackOptions::default() }).await.unwrap();
+    let process = mtcp_tests::process::ServiceProcess::gateway_of(&stack).await.unwrap();
+    (stack, process)
+}
+
+/// `tools/list` on `/mcp` with these extra headers: the status and the JSON answer.
+async fn mcp_with(process: &mtcp_tests::process::ServiceProcess, headers: &[(&str, String)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(process.url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }).to_string());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    answer(request).await
+}
+
+/// One event on `/audit/ingest` with these headers: the status and the JSON answer.
+async fn ingest_with(process: &mtcp_tests::process::ServiceProcess, headers: &[(&str, String)]) -> (u16, Value) {
+    let event = r#"{"event":"user.login","code":"T1000I","uid":"edge-1","time":"2026-12-01T10:00:00Z","user":"alice"}"#;
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/audit/ingest", process.base))
+        .header("content-type", "application/json")
+        .body(event);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    answer(request).await
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: ").or(Some(l).filter(|l| l.starts_with('{'))))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::String(text));
+    (status, json)
+}
+
+/// Item 16: two `Authorization` headers are refused on both endpoints (which one counted was up to
+/// whoever read first), and both endpoints read a Bearer credential with one parser: the same
+/// spellings pass, the same are refused as malformed.
+#[tokio::test]
+async fn two_authorization_headers_are_refused_and_both_endpoints_read_bearer_alike() {
+    let (stack, process) = edge_gateway().await;
+    let mcp_key = stack.key("readonly").to_owned();
+    let twice = |key: &str| [("authorization", format!("Bearer {key}")), ("authorization", format!("Bearer {key}"))];
+
+    let (status, body) = mcp_with(&process, &twice(&mcp_key)).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["reason"], "malformed", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("more than one Authorization header"), "{body}");
+    let (status, body) = ingest_with(&process, &twice(INGEST_KEY)).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "malformed", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("more than one Authorization header"), "{body}");
+
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        for gap in [" ", "   "] {
+            let (status, body) = mcp_with(&process, &[("authorization", format!("{scheme}{gap}{mcp_key}"))]).await;
+            assert_eq!(status, 200, "/mcp refused {scheme:?}{gap:?}: {body}");
+            let (status, body) =
+                ingest_with(&process, &[("authorization", format!("{scheme}{gap}{INGEST_KEY}"))]).await;
+            assert_eq!(status, 200, "/audit/ingest refused {scheme:?}{gap:?}: {body}");
+        }
+    }
+    for (spelling, says) in [("Bearer {key} {key}", "whitespace"), ("Bearer\t{key}", "expected `Bearer")] {
+        let (status, body) = mcp_with(&process, &[("authorization", spelling.replace("{key}", &mcp_key))]).await;
+        assert_eq!((status, body["reason"].as_str()), (401, Some("malformed")), "/mcp, {spelling:?}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(says), "/mcp, {spelling:?}: {body}");
+        let (status, body) = ingest_with(&process, &[("authorization", spelling.replace("{key}", INGEST_KEY))]).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("malformed")), "ingest, {spelling:?}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(says), "ingest, {spelling:?}: {body}");
+    }
+}
+
+/// Item 16: a browser page on another site (DNS rebinding) is refused by its `Origin` before its
+/// credential is looked at; loopback origins and the configured host pass, as does no Origin.
+#[tokio::test]
+async fn an_origin_that_is_not_ours_is_refused_on_mcp() {
+    let (stack, process) = edge_gateway().await;
+    let bearer = ("authorization", format!("Bearer {}", stack.key("readonly")));
+    for origin in ["http://evil.example", "http://mcp.example.com.evil.example", "null"] {
+        let (status, body) = mcp_with(&process, &[bearer.clone(), ("origin", origin.to_owned())]).await;
+        assert_eq!(status, 403, "{origin}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{origin:?}")) && message.contains("Origin"), "{origin}: {message}");
+        // Without a credential too: the Origin is checked first.
+        let (status, _) = mcp_with(&process, &[("origin", origin.to_owned())]).await;
+        assert_eq!(status, 403, "{origin} without a credential");
+    }
+    for origin in ["http://localhost:6274", "http://127.0.0.1", "https://mcp.example.com"] {
+        let (status, body) = mcp_with(&process, &[bearer.clone(), ("origin", origin.to_owned())]).await;
+        assert_eq!(status, 200, "{origin}: {body}");
+    }
+    let (status, body) = mcp_with(&process, &[bearer]).await;
+    assert_eq!(status, 200, "no Origin: {body}");
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mtcp_shared::config::IngestKey;
-use mtcp_tests::process::{ServiceProcess, free_port};
+use mtcp_tests::process::ServiceProcess;
 use mtcp_tests::{Stack, StackOptions, Tweak};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,11 +23,7 @@ async fn gateway() -> (Stack, ServiceProcess) {
         c.audit.max_concurrent_bodies = 3;
     });
     let stack = Stack::start(StackOptions { worker: false, tweak: Some(tweak), ..Default::default() }).await.unwrap();
-    let config = stack.dir.path().join("gateway.yaml");
-    let mut yaml = serde_yaml::to_value(&stack.config).unwrap();
-    yaml["database"]["url"] = serde_yaml::Value::String(stack.db.url.clone());
-    std::fs::write(&config, serde_yaml::to_string(&yaml).unwrap()).unwrap();
-    let process = ServiceProcess::gateway(&config, free_port()).await.unwrap();
+    let process = ServiceProcess::gateway_of(&stack).await.unwrap();
     (stack, process)
 }
 

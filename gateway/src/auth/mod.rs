@@ -12,7 +12,7 @@ pub use keys::KeyStore;
 pub use metadata::{PRM_PATH, protected_resource_metadata};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mtcp_shared::domain::{Actor, ActorKind, AuthSource, jwt_actor_id};
@@ -26,8 +26,8 @@ use crate::state::AppState;
 pub enum AuthFailure {
     #[error("missing credential: send `Authorization: Bearer <api key or token>`")]
     Missing,
-    #[error("malformed Authorization header: expected `Bearer <api key or token>`")]
-    Malformed,
+    #[error("malformed Authorization header: {0}")]
+    Malformed(&'static str),
     #[error("the API key is not valid")]
     UnknownKey,
     #[error("the API key has expired")]
@@ -52,7 +52,7 @@ impl AuthFailure {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Missing => "missing",
-            Self::Malformed => "malformed",
+            Self::Malformed(_) => "malformed",
             Self::UnknownKey => "unknown_key",
             Self::ExpiredKey { .. } => "expired_key",
             Self::RevokedKey { .. } => "revoked_key",
@@ -82,15 +82,45 @@ impl AuthFailure {
     }
 }
 
-fn bearer(req: &Request) -> Result<&str, AuthFailure> {
-    let value = req.headers().get(header::AUTHORIZATION).ok_or(AuthFailure::Missing)?;
-    let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
-    let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 16 * 1024 {
-        return Err(AuthFailure::Malformed);
+/// Longest bearer credential read (a JWT with many claims stays well under it).
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The request's one `Authorization` value. Two or more are refused: which one a proxy, a
+/// framework or each of our own checks reads would be anyone's guess.
+pub fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthFailure::Missing)?;
+    if values.next().is_some() {
+        return Err(AuthFailure::Malformed("the request has more than one Authorization header; send exactly one"));
+    }
+    value.to_str().map_err(|_| AuthFailure::Malformed("the value is not visible ASCII"))
+}
+
+/// The credential of `Bearer <credential>` (the scheme in any case, one or more spaces before the
+/// credential): what both `/mcp` and `/audit/ingest` accept, so the two never read it differently.
+pub fn parse_bearer(value: &str) -> Result<&str, AuthFailure> {
+    let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed(EXPECTED_BEARER))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthFailure::Malformed(EXPECTED_BEARER));
+    }
+    let token = token.trim_matches(' ');
+    if token.is_empty() {
+        return Err(AuthFailure::Malformed("the Bearer credential is empty"));
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthFailure::Malformed("the Bearer credential is longer than 16 KiB"));
+    }
+    // An API key and a JWT are one token68 each: whitespace inside means two values run together.
+    if token.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+        return Err(AuthFailure::Malformed("the Bearer credential contains whitespace"));
     }
     Ok(token)
+}
+
+const EXPECTED_BEARER: &str = "expected `Bearer <api key or token>`";
+
+fn bearer(req: &Request) -> Result<&str, AuthFailure> {
+    parse_bearer(authorization(req.headers())?)
 }
 
 /// Authenticate a bearer credential: a JWT when OIDC is configured and it looks like one, an API
@@ -171,4 +201,39 @@ fn refuse(st: &AppState, failure: &AuthFailure) -> Response {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bearer_spelling_for_every_endpoint() {
+        for ok in ["Bearer k1", "bearer k1", "BEARER   k1", "Bearer k1 "] {
+            assert_eq!(parse_bearer(ok).unwrap(), "k1", "{ok:?}");
+        }
+        for (bad, says) in [
+            ("Bearer", "expected `Bearer"),
+            ("Basic k1", "expected `Bearer"),
+            ("Bearer\tk1", "expected `Bearer"),
+            ("Bearer k1 k2", "whitespace"),
+            ("Bearer k1\tk2", "whitespace"),
+        ] {
+            let err = parse_bearer(bad).unwrap_err();
+            assert_eq!(err.label(), "malformed", "{bad:?}");
+            assert!(err.to_string().contains(says), "{bad:?}: {err}");
+        }
+        assert!(parse_bearer(&format!("Bearer {}", "k".repeat(MAX_TOKEN_BYTES + 1))).is_err());
+    }
+
+    #[test]
+    fn two_authorization_headers_are_malformed() {
+        let mut headers = HeaderMap::new();
+        assert!(matches!(authorization(&headers), Err(AuthFailure::Missing)));
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(authorization(&headers).unwrap(), "Bearer a");
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        let err = authorization(&headers).unwrap_err().to_string();
+        assert!(err.contains("more than one Authorization header"), "{err}");
+    }
 }

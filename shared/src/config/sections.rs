@@ -110,6 +110,16 @@ pub struct ServiceConfig {
     pub sse_keep_alive: Duration,
     /// Serve HTTPS instead of HTTP (and, with a client CA, accept client certificates).
     pub tls: Option<TlsConfig>,
+    /// A connection must deliver each request's headers within this time (the first from when it
+    /// connects, each next one from when the previous answer ends), else it is closed: a client
+    /// that trickles a request line never holds a connection for long.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Connections the gateway holds open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Serve `/metrics` on this address instead of the MCP port (which then has no `/metrics`),
+    /// e.g. to keep it off a public listener. Unset: `/metrics` on the MCP port.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The gateway's HTTPS: its certificate, and the CA whose client certificates authenticate the
@@ -139,6 +149,11 @@ impl Default for ServiceConfig {
             call_budget: Duration::from_secs(60),
             sse_keep_alive: Duration::from_secs(15),
             tls: None,
+            // Above the 60 s idle time of common proxies (ingress-nginx's upstream keep-alive, an AWS
+            // ALB), which then close an idle connection first: the timer also ends idle keep-alives.
+            header_read_timeout: Duration::from_secs(65),
+            max_connections: 1024,
+            metrics_listen: None,
         }
     }
 }

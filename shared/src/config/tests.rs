@@ -54,6 +54,10 @@ fn bad_values_name_the_key() {
         ("auth: { api_keys: [ { actor: a, role: user, sha256: x, key: y } ] }", "key"),
         ("teleport: { env: { TELEPORT_DEBUG: '1' } }", "teleport.env"),
         ("teleport: { proxy: '--insecure' }", "teleport.proxy"),
+        ("service: { header_read_timeout: 0s }", "service.header_read_timeout"),
+        ("service: { max_connections: 0 }", "service.max_connections"),
+        ("service: { metrics_listen: 'nowhere' }", "service.metrics_listen"),
+        ("service: { port: 8000, metrics_listen: '0.0.0.0:8000' }", "service.metrics_listen"),
     ] {
         let err = Config::from_yaml(yaml).unwrap_err().to_string();
         assert!(err.contains(key), "{yaml}: {err}");

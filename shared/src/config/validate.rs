@@ -71,6 +71,26 @@ impl Config {
         if s.sse_keep_alive.is_zero() {
             return Err(invalid("service.sse_keep_alive", "must be greater than zero, e.g. \"15s\""));
         }
+        if s.header_read_timeout.is_zero() {
+            return Err(invalid("service.header_read_timeout", "must be greater than zero, e.g. \"10s\""));
+        }
+        if s.max_connections == 0 {
+            return Err(invalid("service.max_connections", "must be at least 1, e.g. 1024"));
+        }
+        // The same port on an overlapping address would fail to bind with a less clear error.
+        let overlaps = |ip: std::net::IpAddr| {
+            ip.is_unspecified() || ip.to_string() == s.host || matches!(s.host.as_str(), "0.0.0.0" | "::")
+        };
+        if let Some(listen) = s.metrics_listen
+            && listen.port() != 0
+            && listen.port() == s.port
+            && overlaps(listen.ip())
+        {
+            return Err(invalid(
+                "service.metrics_listen",
+                format!("{listen} is the MCP listener's own address; name another port, or leave it unset"),
+            ));
+        }
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {

@@ -69,7 +69,11 @@ pub const METRICS: &[Metric] = &[
     m("mtcp_audit_events_ingested_total", Counter, Count, &["result"], "gateway",
       "Audit events received on the ingest endpoint, by result (inserted, duplicate, rejected)."),
     m("mtcp_audit_ingest_refused_total", Counter, Count, &["reason"], "gateway",
-      "Audit deliveries refused whole, by reason (unauthorized, busy, too_large, body_timeout, not_utf8, no_events, unavailable)."),
+      "Audit deliveries refused whole, by reason (unauthorized, malformed, busy, too_large, body_timeout, not_utf8, no_events, unavailable)."),
+    m("mtcp_gateway_connections_open", Gauge, Count, &[], "gateway",
+      "Connections the gateway holds open now (TLS handshakes included), against service.max_connections."),
+    m("mtcp_gateway_connections_refused_total", Counter, Count, &[], "gateway",
+      "Connections closed as soon as they were accepted because service.max_connections were open."),
     // Worker: jobs, queues, Teleport CLI runs, leases.
     m("mtcp_jobs_total", Counter, Count, &["tool", "status"], "worker",
       "Jobs a worker ran to an outcome, by tool and final status."),

@@ -116,24 +116,27 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-#[derive(Clone)]
-struct OpsState {
-    pool: PgPool,
-    metrics: PrometheusHandle,
-}
-
 /// `/health` (process up), `/ready` (database reachable and migrated) and `/metrics`.
 pub fn ops_router(pool: PgPool) -> Router {
+    health_router(pool).merge(metrics_router())
+}
+
+/// `/health` and `/ready` only (the gateway with `service.metrics_listen` set).
+pub fn health_router(pool: PgPool) -> Router {
     Router::new()
         // The seed's documented answer (`curl …/health` → `{"status": "healthy"}`).
         .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "healthy" })) }))
         .route("/ready", get(ready))
-        .route("/metrics", get(render_metrics))
-        .with_state(OpsState { pool, metrics: metrics_handle() })
+        .with_state(pool)
 }
 
-async fn ready(State(st): State<OpsState>) -> impl IntoResponse {
-    match crate::db::ensure_migrated(&st.pool).await {
+/// `/metrics` only.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(render_metrics)).with_state(metrics_handle())
+}
+
+async fn ready(State(pool): State<PgPool>) -> impl IntoResponse {
+    match crate::db::ensure_migrated(&pool).await {
         Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ready" }))),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -149,9 +152,9 @@ async fn ready(State(st): State<OpsState>) -> impl IntoResponse {
     }
 }
 
-async fn render_metrics(State(st): State<OpsState>) -> impl IntoResponse {
-    st.metrics.run_upkeep();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
+async fn render_metrics(State(metrics): State<PrometheusHandle>) -> impl IntoResponse {
+    metrics.run_upkeep();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
 
 /// Bind `listen` and serve [`ops_router`] there until `stop` fires; returns the bound address.
@@ -160,11 +163,26 @@ pub async fn serve_ops(
     pool: PgPool,
     stop: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<std::net::SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
     // The router (and with it the metrics recorder) exists before this returns: a metric recorded
     // right after start-up (a reaper taking the lead) must not reach an uninstalled recorder.
-    let app = ops_router(pool);
+    serve_router(listen, ops_router(pool), stop).await
+}
+
+/// Bind `listen` and serve [`metrics_router`] there until `stop` fires; returns the bound address.
+pub async fn serve_metrics(
+    listen: std::net::SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+) -> std::io::Result<std::net::SocketAddr> {
+    serve_router(listen, metrics_router(), stop).await
+}
+
+async fn serve_router(
+    listen: std::net::SocketAddr,
+    app: Router,
+    stop: tokio_util::sync::CancellationToken,
+) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
     tokio::spawn(async move {
         let _ = axum::serve(crate::listener::nodelay(listener), app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
