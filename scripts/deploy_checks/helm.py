@@ -48,6 +48,9 @@ def check_pod(p, name, pod, values, config):
         p.check(csc.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem")
         p.check(csc.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation must be false")
         p.check(csc.get("capabilities", {}).get("drop") == ["ALL"], f"{where}: must drop ALL capabilities")
+        if c["name"] == "tbot":
+            check_tbot(p, where, c, volumes, values, config)
+            continue
         env = {e["name"]: e for e in c.get("env", [])}
         ref = env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
         p.check(ref == {"name": values["database"]["existingSecret"]["name"], "key": values["database"]["existingSecret"]["key"]},
@@ -74,7 +77,15 @@ def check_pod(p, name, pod, values, config):
             home = mounts.get(config["tsh"]["home"])
             p.check(home and "emptyDir" in volumes.get(home["name"], {}) and not home.get("readOnly"),
                     f"{where}: tsh.home {config['tsh']['home']} must be a writable emptyDir")
-            if not values["teleport"]["simulator"]["enabled"]:
+            if values["teleport"]["tbot"]["enabled"]:
+                ident = config["teleport"]["identity_file"]
+                m = mounts.get(posixpath.dirname(ident))
+                vol = volumes.get(m["name"], {}) if m else {}
+                p.check(m and m.get("readOnly") is True, f"{where}: the tbot identity must be mounted read-only")
+                p.check(vol.get("emptyDir", {}).get("medium") == "Memory",
+                        f"{where}: tbot's identity volume must be an in-memory emptyDir, got {vol}")
+                p.check(posixpath.basename(ident) == "identity", f"{where}: tbot writes `identity`, config says {ident}")
+            elif not values["teleport"]["simulator"]["enabled"]:
                 ident = config["teleport"]["identity_file"]
                 m = mounts.get(posixpath.dirname(ident))
                 vol = volumes.get(m["name"], {}) if m else {}
@@ -86,6 +97,23 @@ def check_pod(p, name, pod, values, config):
                         f"{where}: identity_file {ident} is not the mounted key")
         else:
             p.check(not any("secret" in v for v in volumes.values()), f"{where}: only workers get the identity")
+
+
+def check_tbot(p, where, c, volumes, values, config):
+    """tbot: its config read-only, the identity directory the worker reads writable, and the only
+    container with a service account token (its join proves the pod's service account)."""
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    p.check(c.get("args") == ["start", "--config", "/etc/tbot/tbot.yaml"], f"{where}: args {c.get('args')}")
+    p.check(not any(e["name"] == "DATABASE_URL" for e in c.get("env", [])), f"{where}: tbot needs no database")
+    p.check(c.get("resources", {}).get("requests"), f"{where}: no resource requests")
+    p.check("/tmp" in mounts and "emptyDir" in volumes.get(mounts["/tmp"]["name"], {}), f"{where}: /tmp emptyDir")
+    cfg = mounts.get("/etc/tbot")
+    p.check(cfg and cfg.get("readOnly") and "configMap" in volumes.get(cfg["name"], {}), f"{where}: tbot config mount")
+    out = mounts.get(posixpath.dirname(config["teleport"]["identity_file"]))
+    p.check(out and not out.get("readOnly"), f"{where}: tbot must write the identity directory")
+    token = mounts.get("/var/run/secrets/kubernetes.io/serviceaccount")
+    vol = volumes.get(token["name"], {}) if token else {}
+    p.check(token and token.get("readOnly") and "projected" in vol, f"{where}: a projected service account token")
 
 
 def check_release(p, docs, values, outdir):
@@ -110,7 +138,10 @@ def check_release(p, docs, values, outdir):
         check_pod(p, dep["metadata"]["name"], pod, values, config)
         for vol in pod.get("volumes", []):
             if "configMap" in vol:
-                p.check(vol["configMap"]["name"] == main_cm["metadata"]["name"], f"{comp}: mounts another ConfigMap")
+                # The worker's tbot sidecar reads its own configuration; nothing else mounts another.
+                tbot_cm = comp == "worker" and "tbot.yaml" in cms.get(vol["configMap"]["name"], {}).get("data", {})
+                p.check(vol["configMap"]["name"] == main_cm["metadata"]["name"] or tbot_cm,
+                        f"{comp}: mounts another ConfigMap")
     if "reaper" in deployments:
         p.check(deployments["reaper"]["spec"].get("replicas") == values["reaper"]["replicas"], "reaper replicas")
     services = {_component(s): s for s in by_kind.get("Service", [])}

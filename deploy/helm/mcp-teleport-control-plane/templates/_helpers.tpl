@@ -137,7 +137,8 @@ prometheus.io/path: /metrics
 {{- if not (has "*" $hosts) }}
 {{- $hosts = concat (include "mtcp.gatewayHosts" . | fromJsonArray) $hosts }}
 {{- end }}
-{{- $teleport := dict "proxy" .Values.teleport.proxy "tctl_path" .Values.teleport.tctlPath "identity_file" (printf "%s/%s" .Values.teleport.identity.mountPath .Values.teleport.identity.existingSecret.key) }}
+{{- $identityName := ternary "identity" .Values.teleport.identity.existingSecret.key .Values.teleport.tbot.enabled }}
+{{- $teleport := dict "proxy" .Values.teleport.proxy "tctl_path" .Values.teleport.tctlPath "identity_file" (printf "%s/%s" .Values.teleport.identity.mountPath $identityName) }}
 {{- $tsh := dict "tsh_path" .Values.teleport.tshPath "home" "/var/lib/mcp-teleport/home" }}
 {{- if .Values.teleport.simulator.enabled }}
 {{- $env := merge (dict "TELEPORT_SIM_STATE_DIR" "/var/lib/mcp-teleport/sim-state") (.Values.config.teleport.env | default dict) }}
