@@ -44,8 +44,10 @@ impl Plane {
 /// One right a command is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
-    /// An `allow.rules` entry of the plane's role: `resources: [kind]`, these `verbs`.
-    Rule { plane: Plane, kind: &'static str, verbs: &'static [&'static str] },
+    /// An `allow.rules` entry of the plane's role: `resources: [kind]`, these `verbs`. Without
+    /// it Teleport refuses, or, when `hides`, shows only the identity's own objects and those it
+    /// may review (`GetAccessRequests`), so others' requests are "not found".
+    Rule { plane: Plane, kind: &'static str, verbs: &'static [&'static str], hides: bool },
     /// Granted to every role by Teleport's implicit rules; no rule is shipped for it.
     Implicit { kind: &'static str, verbs: &'static [&'static str] },
     /// A role field (path under the role's `spec`) the plane's role sets, e.g. `allow.request.roles`.
@@ -76,7 +78,11 @@ pub struct ToolRights {
 }
 
 const fn rule(plane: Plane, kind: &'static str, verbs: &'static [&'static str]) -> Need {
-    Need::Rule { plane, kind, verbs }
+    Need::Rule { plane, kind, verbs, hides: false }
+}
+
+const fn see_all(plane: Plane, kind: &'static str, verbs: &'static [&'static str]) -> Need {
+    Need::Rule { plane, kind, verbs, hides: true }
 }
 
 const fn implicit(kind: &'static str, verbs: &'static [&'static str]) -> Need {
@@ -102,7 +108,7 @@ const PROXIES: Need = implicit("proxy", LR);
 const CAS: Need = implicit("cert_authority", NO_SECRETS);
 const CAP: Need = implicit("cluster_auth_preference", READ);
 const CLUSTER_NAME: Need = implicit("cluster_name", READ);
-const REQUESTS_READ: Need = rule(Access, "access_request", LR);
+const REQUESTS_READ: Need = see_all(Access, "access_request", LR);
 
 /// Every tool that runs `tctl` or `tsh`, in name order. Tools missing here run none: the
 /// gateway's own tools and `search_audit` (SQL over ingested events).
@@ -135,7 +141,7 @@ pub static RIGHTS: &[ToolRights] = &[
             rule(Access, "access_request", &["delete"]),
         ],
         on_missing: OnMissing::Fails,
-        note: "The lock only with `revoke`.",
+        note: "The lock only with `revoke`. Another's request it may not see is not found.",
     },
     ToolRights {
         tool: "get_auth_preference",
@@ -149,7 +155,7 @@ pub static RIGHTS: &[ToolRights] = &[
         commands: &["tsh request ls --format=json"],
         needs: &[REQUESTS_READ],
         on_missing: OnMissing::Fails,
-        note: "Without the rule Teleport would list only the identity's own requests and those it may review.",
+        note: "Without the rule Teleport lists only the identity's own requests and those it may review.",
     },
     ToolRights {
         tool: "list_cas",
@@ -226,9 +232,10 @@ pub static RIGHTS: &[ToolRights] = &[
     ToolRights {
         tool: "run_tsh_command",
         commands: &["tsh <read-only command>"],
-        needs: &[rule(Passthrough, "*", &["list", "read", "readnosecrets"])],
+        needs: &[],
         on_missing: OnMissing::Fails,
-        note: "As `run_tctl_command`.",
+        note: "The tsh commands passthrough admits (`ls`, `status`, `request ls|show`, `apps|db|kube|mcp ls`) \
+               read what Teleport's implicit rules, the label selectors and the request settings above show.",
     },
     ToolRights {
         tool: "scan_rbac",
@@ -247,7 +254,7 @@ pub static RIGHTS: &[ToolRights] = &[
         commands: &["tsh request show <id> --format=json"],
         needs: &[REQUESTS_READ],
         on_missing: OnMissing::Fails,
-        note: "",
+        note: "Another's request it may not see is not found.",
     },
     ToolRights {
         tool: "start_proxy",
@@ -284,7 +291,7 @@ pub fn rights_of(tool: &str) -> Option<&'static ToolRights> {
 pub fn plane_rules(plane: Plane) -> Vec<(&'static str, &'static [&'static str])> {
     let mut out: Vec<(&'static str, &'static [&'static str])> = Vec::new();
     for need in RIGHTS.iter().flat_map(|r| r.needs) {
-        if let Need::Rule { plane: p, kind, verbs } = *need
+        if let Need::Rule { plane: p, kind, verbs, .. } = *need
             && p == plane
             && !out.contains(&(kind, verbs))
         {
@@ -314,7 +321,7 @@ pub fn tools_needing(plane: Plane, kind: &str, verbs: &[&str]) -> Vec<&'static s
         .iter()
         .filter(|r| {
             r.needs.iter().any(
-                |n| matches!(n, Need::Rule { plane: p, kind: k, verbs: v } if *p == plane && *k == kind && *v == verbs),
+                |n| matches!(n, Need::Rule { plane: p, kind: k, verbs: v, .. } if *p == plane && *k == kind && *v == verbs),
             )
         })
         .map(|r| r.tool)
@@ -323,7 +330,10 @@ pub fn tools_needing(plane: Plane, kind: &str, verbs: &[&str]) -> Vec<&'static s
 
 fn need_text(need: &Need) -> String {
     match need {
-        Need::Rule { plane, kind, verbs } => format!("`{kind}`: {} ({})", verbs.join(", "), plane.role()),
+        Need::Rule { plane, kind, verbs, hides } => {
+            let hides = if *hides { ", else others' are hidden" } else { "" };
+            format!("`{kind}`: {} ({}{hides})", verbs.join(", "), plane.role())
+        }
         Need::Implicit { kind, verbs } => format!("`{kind}`: {} (implicit)", verbs.join(", ")),
         Need::Field { plane, path } => format!("`{path}` ({})", plane.role()),
     }
