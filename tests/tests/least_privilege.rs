@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mtcp_shared::teleport::rights::Need::Field;
 use mtcp_shared::teleport::rights::{Need, OnMissing, Plane, RIGHTS, rights_of, tools_needing};
 use mtcp_tests::client::text_of;
 use mtcp_tests::{McpClient, Stack, StackOptions};
@@ -44,14 +45,21 @@ impl Cluster {
     }
 
     fn write(&self, planes: &[Plane], drop_rule: Option<(Plane, usize)>) {
-        let mut state = self.demo.clone();
-        for plane in Plane::ALL {
-            let mut role = shipped(plane);
+        self.write_with(planes, |plane, allow| {
             if let Some((p, i)) = drop_rule
                 && p == plane
             {
-                role["spec"]["allow"]["rules"].as_array_mut().unwrap().remove(i);
+                allow["rules"].as_array_mut().unwrap().remove(i);
             }
+        });
+    }
+
+    /// The shipped roles, each `spec.allow` passed through `edit` first.
+    fn write_with(&self, planes: &[Plane], edit: impl Fn(Plane, &mut Value)) {
+        let mut state = self.demo.clone();
+        for plane in Plane::ALL {
+            let mut role = shipped(plane);
+            edit(plane, &mut role["spec"]["allow"]);
             state["roles"].as_array_mut().unwrap().push(role);
         }
         let held: Vec<&str> = planes.iter().map(|p| p.role()).collect();
@@ -195,6 +203,59 @@ async fn the_shipped_roles_run_every_tool_and_each_rule_is_needed_by_exactly_the
                     }
                 }
             }
+        }
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn each_role_field_the_tools_use_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::new(dir.path());
+    cluster.write(&Plane::ALL, None);
+    let mut stack = stack(&cluster).await;
+    let admin = stack.client("admin").await.unwrap();
+    // (plane, field under spec.allow, the planes held, tool, what it answers without the field)
+    let cases: [(Plane, &str, &[Plane], &str, &str); 4] = [
+        (Plane::Access, "request.roles", &[Plane::Access], "create_access_request", "can not request role"),
+        (Plane::Access, "review_requests.roles", &[Plane::Access], "review_access_request", "cannot review request"),
+        (Plane::Proxies, "app_labels", &[Plane::Proxies], "start_proxy", "app \"grafana\" not found"),
+        // Teleport lists only the nodes some role's node_labels matches: none.
+        (Plane::Inventory, "node_labels", &[Plane::Inventory], "list_nodes", "\"count\":0"),
+    ];
+    for (plane, field, held, tool, answer) in cases {
+        let path = format!("allow.{field}");
+        let needs = rights_of(tool).unwrap().needs;
+        assert!(needs.iter().any(|n| matches!(n, Field { plane: p, path: f } if *p == plane && *f == path)), "{tool}");
+        let args = match tool {
+            "create_access_request" => json!({ "resources": ["access"], "reason": "least privilege check" }),
+            "start_proxy" => json!({ "kind": "proxy_app", "target": { "app": "grafana" }, "reason": "check" }),
+            _ => json!({}),
+        };
+        for with_field in [true, false] {
+            cluster.write_with(held, |p, allow| {
+                if p == plane && !with_field {
+                    match field.split_once('.') {
+                        Some((outer, inner)) => allow[outer].as_object_mut().unwrap().remove(inner),
+                        None => allow.as_object_mut().unwrap().remove(field),
+                    };
+                }
+            });
+            // A fresh request each time: Teleport takes one review per reviewer.
+            let args = if tool == "review_access_request" {
+                json!({ "request_id": human_request(&stack, &cluster, "access"), "approve": true, "reason": "ok" })
+            } else {
+                args.clone()
+            };
+            let (ok, text) = call(&admin, tool, args).await;
+            let without = names(&text, answer);
+            let expect_ok = with_field || tool == "list_nodes";
+            assert_eq!(
+                (ok, without),
+                (expect_ok, !with_field),
+                "{tool} {} {path}: {text}",
+                if with_field { "with" } else { "without" }
+            );
         }
     }
     stack.stop().await;

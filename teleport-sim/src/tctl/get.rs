@@ -47,6 +47,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         // Locks live in the state directory, where `tctl lock` writes them.
         let items = match r.kind {
             Kind::Empty("lock") => super::lock::stored(ctx, r.name.as_deref())?,
+            Kind::Node if !super::nodes::visible(ctx) => Vec::new(),
             _ => select(state, r)?,
         };
         selected.push((r.kind, items));
