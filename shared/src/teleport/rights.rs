@@ -63,6 +63,8 @@ pub enum OnMissing {
     Reports,
     /// Only some calls run the command (named in the note); those fail or report as above.
     Sometimes,
+    /// The call succeeds without what the identity may not see (a `hides` rule).
+    Hides,
 }
 
 /// One tool's row of the table.
@@ -154,7 +156,7 @@ pub static RIGHTS: &[ToolRights] = &[
         tool: "list_access_requests",
         commands: &["tsh request ls --format=json"],
         needs: &[REQUESTS_READ],
-        on_missing: OnMissing::Fails,
+        on_missing: OnMissing::Hides,
         note: "Without the rule Teleport lists only the identity's own requests and those it may review.",
     },
     ToolRights {
@@ -339,6 +341,11 @@ fn need_text(need: &Need) -> String {
     }
 }
 
+/// A table cell: a `|` (in `--approve|--deny`) would end it.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 /// `docs/teleport-rights.md`, generated from the table (a test keeps the checked-in file equal).
 pub fn render_markdown() -> String {
     let mut md = String::new();
@@ -367,14 +374,16 @@ pub fn render_markdown() -> String {
     }
     md.push_str("\n## Tools\n\n| tool | commands | needs | when a right is missing |\n|---|---|---|---|\n");
     for r in RIGHTS {
-        let commands: Vec<String> = r.commands.iter().map(|c| format!("`{c}`")).collect();
+        let commands: Vec<String> = r.commands.iter().map(|c| format!("`{}`", cell(c))).collect();
         let needs: Vec<String> = r.needs.iter().map(need_text).collect();
+        let needs = if needs.is_empty() { vec!["no rule".to_owned()] } else { needs };
         let effect = match r.on_missing {
             OnMissing::Fails => "fails",
             OnMissing::Reports => "reports it",
             OnMissing::Sometimes => "sometimes",
+            OnMissing::Hides => "hides",
         };
-        let note = if r.note.is_empty() { String::new() } else { format!(" — {}", r.note) };
+        let note = if r.note.is_empty() { String::new() } else { format!(" — {}", cell(r.note)) };
         let _ = writeln!(md, "| `{}` | {} | {} | {effect}{note} |", r.tool, commands.join("<br>"), needs.join("<br>"));
     }
     md.push_str(
