@@ -120,7 +120,8 @@ impl Rights<'_> {
     }
 
     /// Whether some role's `allow.<field>` label selector is set (`db_labels`, `app_labels`,
-    /// …). The simulated resources carry no labels, so any selector is taken to match them.
+    /// `node_labels`…). Labels are not compared: any selector is taken to match every simulated
+    /// resource (databases, apps and Kubernetes clusters are bare names in the state).
     pub fn has_labels(&self, field: &str) -> bool {
         self.any("allow", |a| a.at(&[field]).and_then(Value::as_object).is_some_and(|m| !m.is_empty()))
     }
