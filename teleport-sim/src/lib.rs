@@ -10,7 +10,9 @@
 //! - Release: `TELEPORT_SIM_VERSION` (17.x, 18.x, 19.x), else the state's `version`, picks the
 //!   behaviours that differ between Teleport releases (see [`release`]).
 //! - Identity: the user the simulator acts as is `TELEPORT_SIM_USER`, else the state file's
-//!   `identity_user` (default `mcp-control-plane`); `tsh --user` does not change it.
+//!   `identity_user` (default `mcp-control-plane`); `tsh --user` does not change it. With the
+//!   state's `rbac: true` its roles (the user's `spec.roles`) decide what it may run, with
+//!   Teleport's access-denied wording (see [`rbac`]); otherwise only the `deny` list refuses.
 //! - Mutable state (access requests, dropped requests) lives in a state directory shared by
 //!   every invocation that names it (see [`store`]): `TELEPORT_SIM_STATE_DIR`, else
 //!   `<TELEPORT_SIM_STATE>.sim-state/`, else `$TELEPORT_HOME/sim-state`, else `~/.tsh/sim-state`.
@@ -46,6 +48,7 @@ pub mod faults;
 mod gate;
 mod invocation;
 mod outcome;
+pub mod rbac;
 pub mod release;
 pub mod requests;
 mod serve;
@@ -173,7 +176,7 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
     let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
     let ctx = Ctx { state: &state, now, env, faults: &faults, release: &release };
-    let result = target.check(&state, &faults).and_then(|()| match tool {
+    let result = target.check(&state, ctx.identity(), &faults).and_then(|()| match tool {
         Tool::Tctl => tctl::execute(&parsed, &ctx),
         Tool::Tsh => tsh::execute(&parsed, &ctx),
     });

@@ -12,6 +12,7 @@ pub mod parse;
 pub mod passthrough;
 pub mod proxy;
 pub mod record;
+pub mod rights;
 pub mod runner;
 pub mod status_text;
 pub mod table;

@@ -47,6 +47,8 @@ pub struct State {
     pub access_requests: Vec<Value>,
     /// Resources the caller's identity may not read (`token`, `role`, …): access denied.
     pub deny: Vec<String>,
+    /// Enforce Teleport's RBAC on the identity: its user's roles decide (see [`crate::rbac`]).
+    pub rbac: bool,
     /// The user the simulator acts as (`TELEPORT_SIM_USER` overrides it).
     pub identity_user: String,
     /// Roles nobody may request; any other role of the cluster may be requested.
@@ -79,6 +81,7 @@ impl Default for State {
             auth_preference: Vec::new(),
             access_requests: Vec::new(),
             deny: Vec::new(),
+            rbac: false,
             identity_user: DEFAULT_IDENTITY.to_owned(),
             deny_request_roles: Vec::new(),
             faults: FaultSpec::default(),
@@ -118,6 +121,9 @@ impl State {
         }
         let strings = |items: &[String]| Value::Array(items.iter().map(Value::from).collect());
         map.insert("deny", strings(&self.deny));
+        if self.rbac {
+            map.insert("rbac", Value::Bool(true));
+        }
         map.insert("identity_user", Value::from(&self.identity_user));
         map.insert("deny_request_roles", strings(&self.deny_request_roles));
         map.insert("faults", self.faults.to_value());

@@ -24,6 +24,20 @@ pub fn refs(parsed: &Parsed) -> Result<Vec<Ref>, SimError> {
     parse_refs(parsed.args.first().map(String::as_str).unwrap_or_default())
 }
 
+/// The verbs the Auth Service checks for one reference (`lib/auth/auth_with_roles.go`): a
+/// collection is `list` and `read` (`GetRoles`, `GetUsers`, `GetProxies`…), nodes only `list`
+/// (`ListResources` keeps it so for backward compatibility), authorities `readnosecrets` unless
+/// keys are asked for, the auth preference singleton only `read`.
+pub fn rbac_verbs(r: &Ref, with_secrets: bool) -> Vec<&'static str> {
+    let read = if r.kind == Kind::CertAuthority && !with_secrets { "readnosecrets" } else { "read" };
+    match (r.kind, r.name.is_some()) {
+        (Kind::AuthPreference, _) => vec!["read"],
+        (_, true) => vec![read],
+        (Kind::Node, false) => vec!["list"],
+        (_, false) => vec!["list", read],
+    }
+}
+
 /// Runs `tctl get`.
 pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     let refs = refs(parsed)?;
@@ -33,6 +47,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         // Locks live in the state directory, where `tctl lock` writes them.
         let items = match r.kind {
             Kind::Empty("lock") => super::lock::stored(ctx, r.name.as_deref())?,
+            Kind::Node if !super::nodes::visible(ctx) => Vec::new(),
             _ => select(state, r)?,
         };
         selected.push((r.kind, items));

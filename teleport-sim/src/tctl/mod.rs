@@ -47,12 +47,18 @@ pub fn target(parsed: &Parsed) -> Result<Target, SimError> {
         "get" => {
             let refs = get::refs(parsed)?;
             let verb = if refs.iter().all(|r| r.name.is_some()) { "read" } else { "list" };
-            Target { verb, resources: refs.iter().map(|r| r.kind.resource()).collect() }
+            let resources: Vec<&'static str> = refs.iter().map(|r| r.kind.resource()).collect();
+            let with_secrets = parsed.switch("with-secrets");
+            let rules = refs.iter().map(|r| (r.kind.resource(), get::rbac_verbs(r, with_secrets))).collect();
+            Target::new(verb, resources[0]).with_rules(rules).with_resources(resources)
         }
         "nodes ls" => Target::new("list", "node"),
-        "tokens ls" => Target::new("list", "token"),
-        "status" => Target::new("list", "cert_authority"),
-        "lock" => Target::new("create", "lock"),
+        "tokens ls" => Target::new("list", "token").with_rules(vec![("token", vec!["list", "read"])]),
+        // `GetClusterName`, then every authority without its keys.
+        "status" => Target::new("list", "cert_authority")
+            .with_rules(vec![("cluster_name", vec!["read"]), ("cert_authority", vec!["list", "readnosecrets"])]),
+        // `UpsertLock` checks both.
+        "lock" => Target::new("create", "lock").with_rules(vec![("lock", vec!["create", "update"])]),
         other => return Err(unknown(other)),
     })
 }

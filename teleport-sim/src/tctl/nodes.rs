@@ -23,9 +23,16 @@ const LS: Command = Command::new("ls", "List all SSH nodes within the cluster.")
 pub const COMMAND: Command =
     Command::new("nodes", "Issue invites for other nodes to join the cluster.").subcommands(&[LS]);
 
+/// Under RBAC Teleport lists only the nodes some role's `node_labels` matches (`ListResources`
+/// filters each one); any selector is taken to match every simulated node, and no selector shows
+/// none.
+pub fn visible(ctx: &Ctx) -> bool {
+    crate::rbac::rights(ctx.state, ctx.identity()).is_none_or(|r| r.has_labels("node_labels"))
+}
+
 /// Runs `tctl nodes ls`; unlike `get`, a bad format is caught at run time, with its own wording.
 pub fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
-    let nodes = sorted(Kind::Node, &ctx.state.nodes);
+    let nodes = if visible(ctx) { sorted(Kind::Node, &ctx.state.nodes) } else { Vec::new() };
     let out = match parsed.flag("format").unwrap_or("text") {
         "json" => gojson::write_array(&nodes, gojson::TCTL),
         "yaml" => yaml::write_documents(&nodes),

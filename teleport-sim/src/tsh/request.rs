@@ -7,6 +7,7 @@ use crate::cli::{Arg, Command, Flag, Parsed};
 use crate::encode::gojson;
 use crate::error::SimError;
 use crate::outcome::Outcome;
+use crate::rbac;
 use crate::requests::review::{self, Reviewed};
 use crate::requests::{self, NewRequest, RequestState, ResourceId, text};
 use crate::store::Store;
@@ -91,6 +92,9 @@ fn ls(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     if parsed.switch("my-requests") {
         reqs.retain(|r| requests::user(r) == me);
     }
+    if let Some(rights) = rbac::rights(ctx.state, me) {
+        reqs.retain(|r| rights.sees_request(me, requests::user(r), &requests::roles(r)));
+    }
     // The backend lists by key, that is by ID.
     reqs.sort_by(|a, b| requests::id(a).cmp(requests::id(b)));
     Ok(Outcome::stdout(match parsed.flag("format") {
@@ -105,6 +109,12 @@ fn show(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     let book = store(ctx)?.read(&ctx.state.access_requests)?;
     let id = parsed.args.first().map(String::as_str).unwrap_or_default();
     let req = requests::find(&book, id).ok_or_else(|| not_found(id))?;
+    // A request the identity may not see is, to it, not there (`GetAccessRequests` filters it).
+    if let Some(rights) = rbac::rights(ctx.state, ctx.identity())
+        && !rights.sees_request(ctx.identity(), requests::user(req), &requests::roles(req))
+    {
+        return Err(not_found(id));
+    }
     Ok(Outcome::stdout(match parsed.flag("format") {
         Some("json") => gojson::marshal(req, gojson::TSH),
         Some("yaml") => crate::encode::yaml::document(req),
@@ -126,6 +136,9 @@ fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
              the simulator only supports --nowait",
         ));
     }
+    if let Some(rights) = rbac::rights(ctx.state, ctx.identity()) {
+        may_request(&rights, ctx.identity(), &roles, !raw_resources.is_empty())?;
+    }
     let mut new = NewRequest::new(ctx.identity(), roles);
     new.resources =
         raw_resources.into_iter().map(|r| ResourceId::parse(r, ctx.release.major())).collect::<Result<_, _>>()?;
@@ -146,6 +159,21 @@ fn create(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     })?;
     let out = format!("Creating request...\n{}\n{}", text::show(&req), status::block(parsed, ctx, &book));
     Ok(Outcome::stdout(out))
+}
+
+/// Under RBAC, the roles asked for must be in the identity's `request.roles`, and a request for
+/// resources needs the role it is searched with in `request.search_as_roles`; the messages are
+/// those of `lib/services/access_request.go`.
+fn may_request(rights: &rbac::Rights, me: &str, roles: &[String], resources: bool) -> Result<(), SimError> {
+    if let Some(role) = roles.iter().find(|r| *r != "*" && !rights.lists(&["request", "roles"], r)) {
+        return Err(SimError::msg(format!("user {me:?} can not request role {role:?}")));
+    }
+    if resources && roles.is_empty() && !rights.lists(&["request", "search_as_roles"], requests::SEARCH_AS_ROLE) {
+        return Err(SimError::msg(format!(
+            "Resource Access Requests require usable \"search_as_roles\", none found for user {me:?}"
+        )));
+    }
+    Ok(())
 }
 
 fn duration_flag(parsed: &Parsed, name: &str) -> Result<Option<chrono::Duration>, SimError> {
@@ -177,6 +205,13 @@ pub fn submit_review(
     let proposed = if approve { RequestState::Approved } else { RequestState::Denied };
     let Reviewed { state } = store(ctx)?.update(&ctx.state.access_requests, |book| {
         let req = book.access_requests.iter_mut().find(|r| requests::id(r) == id).ok_or_else(|| not_found(id))?;
+        // Under RBAC the reviewer's `review_requests` must cover the request's roles.
+        if let Some(rights) = rbac::rights(ctx.state, author)
+            && requests::user(req) != author
+            && !rights.may_review(&requests::roles(req))
+        {
+            return Err(SimError::msg(format!("user {author:?} cannot review request {id:?}")));
+        }
         review::submit(req, author, proposed, reason, ctx.now)
     })?;
     let line = if state == RequestState::Pending || state == proposed {

@@ -64,7 +64,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (String::new(), Mode::Stdio)
         }
         "proxy db" => {
-            if !State::admits(&ctx.state.databases, name) {
+            if !State::admits(&ctx.state.databases, name) || !labelled(ctx, "db_labels") {
                 let list = match parsed.flag("cluster") {
                     Some(cluster) => format!("tsh db ls --cluster={cluster}"),
                     None => "tsh db ls".to_owned(),
@@ -86,7 +86,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (text::db(&db, &profile, bound, port == 0), Mode::Listen(listener))
         }
         "proxy app" | "proxy mcp" => {
-            if !State::admits(&ctx.state.apps, name) {
+            if !State::admits(&ctx.state.apps, name) || !labelled(ctx, "app_labels") {
                 return Err(SimError::msg(format!("app {name:?} not found, use `tsh apps ls` to see registered apps")));
             }
             if parsed.command == "proxy mcp" {
@@ -99,7 +99,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (text::app(name, target.as_deref(), bound, port == 0), Mode::Listen(listener))
         }
         "proxy kube" => {
-            let clusters = kube_clusters(&parsed.args, ctx.state)?;
+            let clusters = kube_clusters(&parsed.args, ctx.state, labelled(ctx, "kubernetes_labels"))?;
             let (port, _) = port(parsed)?;
             fail_if_asked(ctx, &profile)?;
             let listener = bind(port)?;
@@ -113,12 +113,19 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     Ok(Outcome { stdout, serve: Some(serve), ..Outcome::default() })
 }
 
+/// Under RBAC a database, app or Kubernetes cluster is visible only through a role's label
+/// selector (`db_labels`, `app_labels`, `kubernetes_labels`); one the identity cannot see is, to
+/// it, not there, as Teleport filters what it lists.
+fn labelled(ctx: &Ctx, field: &str) -> bool {
+    crate::rbac::rights(ctx.state, ctx.identity()).is_none_or(|r| r.has_labels(field))
+}
+
 /// The named clusters (each must exist when the state lists them). With none named, tsh takes
 /// the clusters logged in through `tsh kube login` from the default kubeconfig
 /// (`tool/tsh/common/kube_proxy.go`, `proxyKubeCommand.prepare`); the simulator has no
 /// `kube login`, so like a fresh or isolated home it finds none (`getPrepareErrorMessage`).
-fn kube_clusters(named: &[String], state: &State) -> Result<Vec<String>, SimError> {
-    if let Some(unknown) = named.iter().find(|n| !State::admits(&state.kube_clusters, n)) {
+fn kube_clusters(named: &[String], state: &State, visible: bool) -> Result<Vec<String>, SimError> {
+    if let Some(unknown) = named.iter().find(|n| !visible || !State::admits(&state.kube_clusters, n)) {
         return Err(SimError::msg(format!("kubernetes cluster {unknown:?} not found")));
     }
     match named.is_empty() {
