@@ -7,7 +7,8 @@ use clap::Args;
 use mtcp_shared::config::Config;
 use mtcp_shared::db;
 use mtcp_shared::teleport::identity::{self, Expiry, IdentityError};
-use mtcp_shared::teleport::{Binary, Runner, classify};
+use mtcp_shared::teleport::rights_coverage::{coverage, offered};
+use mtcp_shared::teleport::{Binary, Runner, classify, fetch};
 use secrecy::SecretString;
 
 #[derive(Args)]
@@ -53,6 +54,7 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let mut report = Report { worst: Level::Ok };
     check_identity(&config, &mut report);
     check_tctl(&config, &mut report).await;
+    check_rights(&config, &mut report).await;
     check_database(&config, &mut report).await;
     match report.worst {
         Level::Fail => anyhow::bail!("some checks failed"),
@@ -134,6 +136,46 @@ async fn check_tctl(config: &Config, r: &mut Report) {
             Some(e) => r.line(Level::Fail, "tctl status", e),
         },
         Err(e) => r.line(Level::Fail, "tctl status", e),
+    }
+}
+
+/// Which tools the identity's roles do not cover (README "Connect to your cluster"): the roles its
+/// certificate names, read with `tctl get roles`, against the rights table.
+async fn check_rights(config: &Config, r: &mut Report) {
+    const CHECK: &str = "identity rights";
+    let Some(roles) =
+        config.teleport.identity_file.as_deref().and_then(|p| identity::inspect(p).ok()).map(|i| i.cert.roles)
+    else {
+        return r.line(Level::Warn, CHECK, "not checked: no readable identity certificate");
+    };
+    if roles.is_empty() {
+        return r.line(Level::Warn, CHECK, "not checked: the identity certificate names no roles");
+    }
+    let runner = match Runner::new(mtcp_worker::runner_settings(config, "doctor")) {
+        Ok(runner) => runner,
+        Err(e) => return r.line(Level::Fail, CHECK, format!("cannot prepare the CLI runner: {e}")),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let cluster_roles = match fetch::roles(&runner, &cancel).await {
+        Ok(roles) => roles,
+        Err(e) => {
+            return r.line(
+                Level::Warn,
+                CHECK,
+                format!("not checked: the roles cannot be read ({e}); mcp-inventory grants role list/read"),
+            );
+        }
+    };
+    let p = &config.policy;
+    let found = coverage(&cluster_roles, &roles, |t| offered(t, p.allow_tctl_passthrough, p.allow_tsh_passthrough));
+    if !found.missing_roles.is_empty() {
+        r.line(Level::Warn, CHECK, format!("roles not found in the cluster: {}", found.missing_roles.join(", ")));
+    }
+    if found.gaps.is_empty() {
+        r.line(Level::Ok, CHECK, format!("{} cover every offered tool", roles.join(", ")));
+    } else {
+        let gaps: Vec<String> = found.gaps.iter().map(|g| format!("{} needs {}", g.tool, g.missing)).collect();
+        r.line(Level::Warn, CHECK, format!("{} tool(s) not covered: {}", gaps.len(), gaps.join("; ")));
     }
 }
 

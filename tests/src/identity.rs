@@ -7,6 +7,11 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 /// expired that long ago), holding the Teleport role `mcp-control-plane` where Teleport writes
 /// roles: the subject's organization (rcgen writes one value per attribute type).
 pub fn identity_file(cluster: &str, user: &str, valid_for: chrono::Duration) -> String {
+    identity_file_with_role(cluster, user, "mcp-control-plane", valid_for)
+}
+
+/// [`identity_file`] holding the Teleport role `role`.
+pub fn identity_file_with_role(cluster: &str, user: &str, role: &str, valid_for: chrono::Duration) -> String {
     let ca_key = KeyPair::generate().expect("key");
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca.distinguished_name.push(DnType::CommonName, cluster);
@@ -17,7 +22,7 @@ pub fn identity_file(cluster: &str, user: &str, valid_for: chrono::Duration) -> 
     let key = KeyPair::generate().expect("key");
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params.distinguished_name.push(DnType::CommonName, user);
-    params.distinguished_name.push(DnType::OrganizationName, "mcp-control-plane");
+    params.distinguished_name.push(DnType::OrganizationName, role);
     // To the second: an identity a couple of hours from its end must not round to one already past.
     let at = |t: chrono::DateTime<chrono::Utc>| time::OffsetDateTime::from_unix_timestamp(t.timestamp()).expect("time");
     let now = chrono::Utc::now();

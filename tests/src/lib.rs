@@ -12,5 +12,5 @@ mod stack;
 
 pub use client::McpClient;
 pub use db::TestDb;
-pub use identity::identity_file;
+pub use identity::{identity_file, identity_file_with_role};
 pub use stack::{Stack, StackOptions, Tweak};

@@ -94,7 +94,9 @@ async fn the_health_check_reports_rotation_and_skew_failing_checks_first() {
     }
     let identity = check("CP-IDENTITY");
     assert_eq!(identity["details"]["user"], "mcp-control-plane", "{identity}");
-    assert_eq!(identity["details"]["roles"], json!(["mcp-control-plane"]), "{identity}");
+    assert_eq!(identity["details"]["roles"], json!([]), "the simulated identity names no roles: {identity}");
+    let rights = check("CP-RIGHTS");
+    assert_eq!(rights["status"], "skipped", "{rights}");
     assert!(identity["details"]["seconds_left"].as_i64().unwrap() > 300 * 24 * 3600, "{identity}");
     // Failing checks first.
     let order: Vec<&str> = checks.iter().map(|c| c["status"].as_str().unwrap()).collect();

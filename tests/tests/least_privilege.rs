@@ -261,3 +261,49 @@ async fn each_role_field_the_tools_use_is_needed() {
     }
     stack.stop().await;
 }
+
+/// Knowing before an agent does: an identity holding only mcp-inventory is told, by the health
+/// check and by `mtcp doctor`, which tools its roles leave uncovered and which right each lacks.
+#[tokio::test]
+async fn the_health_check_and_doctor_name_the_tools_the_identitys_roles_do_not_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::new(dir.path());
+    cluster.write(&[Plane::Inventory], None);
+    let mut stack = stack(&cluster).await;
+    let path = stack.config.teleport.identity_file.clone().unwrap();
+    let one_role = mtcp_tests::identity_file_with_role(
+        "teleport.example.com",
+        IDENTITY,
+        "mcp-inventory",
+        chrono::Duration::days(30),
+    );
+    std::fs::write(&path, one_role).unwrap();
+    let operator = stack.client("operator").await.unwrap();
+    let report = operator.call("run_health_check", json!({})).await.unwrap().structured_content.unwrap();
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "CP-RIGHTS").unwrap().clone();
+    assert_eq!(check["status"], "warn", "{check}");
+    let uncovered: Vec<&str> =
+        check["details"]["uncovered"].as_array().unwrap().iter().map(|g| g["tool"].as_str().unwrap()).collect();
+    for tool in ["create_access_request", "review_access_request", "start_proxy"] {
+        assert!(uncovered.contains(&tool), "{tool} should be uncovered: {check}");
+    }
+    for tool in ["list_users", "list_roles", "scan_rbac", "run_health_check"] {
+        assert!(!uncovered.contains(&tool), "{tool} is covered by mcp-inventory: {check}");
+    }
+    let config = dir.path().join("doctor.yaml");
+    std::fs::write(&config, serde_yaml::to_string(&stack.config).unwrap()).unwrap();
+    let out = std::process::Command::new(mtcp_tests::process::binary("mtcp"))
+        .args(["doctor", "--config"])
+        .arg(&config)
+        .env("DATABASE_URL", &stack.db.url)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.contains("warn  identity rights: ")
+            && out.contains("create_access_request needs `allow.request.roles` (mcp-access)"),
+        "{out}"
+    );
+    assert!(!out.contains("list_users needs"), "{out}");
+    stack.stop().await;
+}

@@ -13,6 +13,7 @@ pub mod passthrough;
 pub mod proxy;
 pub mod record;
 pub mod rights;
+pub mod rights_coverage;
 pub mod runner;
 pub mod status_text;
 pub mod table;

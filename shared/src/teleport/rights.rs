@@ -330,7 +330,8 @@ pub fn tools_needing(plane: Plane, kind: &str, verbs: &[&str]) -> Vec<&'static s
         .collect()
 }
 
-fn need_text(need: &Need) -> String {
+/// One right as the rights doc writes it, e.g. "`user`: list, read (mcp-inventory)".
+pub fn need_text(need: &Need) -> String {
     match need {
         Need::Rule { plane, kind, verbs, hides } => {
             let hides = if *hides { ", else others' are hidden" } else { "" };

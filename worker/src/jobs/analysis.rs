@@ -8,6 +8,7 @@ use mtcp_shared::analysis::rbac::{self, RbacReport};
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
 use mtcp_shared::teleport::identity::{self, Expiry};
+use mtcp_shared::teleport::rights_coverage::{coverage, offered};
 use mtcp_shared::teleport::{ToolFailure, fetch};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -88,7 +89,9 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
         Err(o) => checks.push(HealthCheck::fail("HC-RBAC", "RBAC scan", o.error.unwrap_or_default())),
     }
     steps.step("scanned RBAC and the auth preference").await;
+    let identity = ctx.runner.settings().identity_file.as_deref().and_then(|p| identity::inspect(p).ok());
     checks.push(identity_check(ctx.runner.settings().identity_file.as_deref(), Utc::now()));
+    checks.push(rights_check(ctx, identity.map(|i| i.cert.roles), cancel).await);
     checks.extend(self_checks(ctx).await);
     steps.step("checked the control plane").await;
     HealthReport::from_checks(checks)
@@ -122,6 +125,41 @@ fn identity_check(path: Option<&std::path::Path>, now: chrono::DateTime<Utc>) ->
             format!("{who} expires at {at}, in {} min; is tbot renewing it?", (c.not_after - now).num_minutes()),
         ),
         Expiry::Valid => HealthCheck::ok(ID, NAME, format!("{who} valid until {at}")),
+    };
+    check.with_details(details)
+}
+
+/// Which tools the identity's roles do not cover: the roles its certificate names, read with `tctl
+/// get roles`, against the rights table. Passthrough is left out: whether it is switched on is the
+/// gateway's configuration, which a worker does not read (`mtcp doctor` checks it).
+async fn rights_check(ctx: &JobContext, roles: Option<Vec<String>>, cancel: &CancellationToken) -> HealthCheck {
+    const ID: &str = "CP-RIGHTS";
+    const NAME: &str = "Teleport rights of the identity";
+    let roles = match roles {
+        Some(roles) if !roles.is_empty() => roles,
+        Some(_) => return HealthCheck::skipped(ID, NAME, "the identity certificate names no roles"),
+        None => return HealthCheck::skipped(ID, NAME, "no readable identity certificate"),
+    };
+    let cluster_roles = match fetch::roles(&ctx.runner, cancel).await {
+        Ok(r) => r,
+        Err(f) => {
+            return HealthCheck::warn(
+                ID,
+                NAME,
+                format!("the roles cannot be read ({f}); mcp-inventory grants role list/read"),
+            );
+        }
+    };
+    let found = coverage(&cluster_roles, &roles, |t| offered(t, false, false));
+    let gaps: Vec<_> = found.gaps.iter().map(|g| json!({ "tool": g.tool, "missing": g.missing })).collect();
+    let details = json!({ "roles": roles, "missing_roles": found.missing_roles, "uncovered": gaps });
+    let check = if found.gaps.is_empty() && found.missing_roles.is_empty() {
+        HealthCheck::ok(ID, NAME, "the identity's roles cover every tool")
+    } else if found.gaps.is_empty() {
+        HealthCheck::warn(ID, NAME, format!("roles not found in the cluster: {}", found.missing_roles.join(", ")))
+    } else {
+        let tools: Vec<&str> = found.gaps.iter().map(|g| g.tool).collect();
+        HealthCheck::warn(ID, NAME, format!("{} tool(s) not covered: {}", tools.len(), tools.join(", ")))
     };
     check.with_details(details)
 }
