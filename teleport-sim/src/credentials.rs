@@ -1,6 +1,6 @@
 //! The credential checks `tctl` and `tsh` make before talking to the cluster: an identity file
 //! needs an address, must exist, and without any credential the command is refused. The
-//! identity file's content is never examined.
+//! identity file's content is read only for the user its certificate names ([`certificate_user`]).
 
 use std::io::ErrorKind;
 
@@ -39,6 +39,26 @@ pub fn check(tool: Tool, parsed: &Parsed, env: &SimEnv) -> Result<(), SimError> 
         }
         Tool::Tsh => "Not logged in.",
     }))
+}
+
+/// The user the identity file's certificate names (its subject common name, where Teleport writes
+/// the user: `lib/tlsca/ca.go`, `Identity.Subject`), read afresh at every command as `tctl`/`tsh`
+/// read the file at every run. `None` for a file without a user certificate (any existing file is
+/// still accepted as an identity).
+pub fn certificate_user(parsed: &Parsed, env: &SimEnv) -> Option<String> {
+    let path = parsed.flag("identity").map(str::to_owned).or_else(|| env.identity_file.clone())?;
+    let bytes = std::fs::read(path).ok()?;
+    for pem in x509_parser::pem::Pem::iter_from_buffer(&bytes).flatten() {
+        if pem.label != "CERTIFICATE" {
+            continue;
+        }
+        let Ok(cert) = pem.parse_x509() else { continue };
+        if cert.is_ca() {
+            continue;
+        }
+        return cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned);
+    }
+    None
 }
 
 /// Go's wording for a file that cannot be read (`open <path>: no such file or directory`).

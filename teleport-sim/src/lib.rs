@@ -83,13 +83,16 @@ pub struct Ctx<'a> {
     pub faults: &'a Faults,
     /// The Teleport release being imitated.
     pub release: &'a Release,
+    /// The user the identity file's certificate names, when it has one.
+    pub certificate_user: Option<String>,
 }
 
 impl Ctx<'_> {
-    /// The user the simulator acts as: `TELEPORT_SIM_USER`, else the state's `identity_user`.
-    /// `tsh --user` is a client-side default and does not change it.
+    /// The user the simulator acts as: `TELEPORT_SIM_USER`, else the user the identity file's
+    /// certificate names, else the state's `identity_user`. `tsh --user` is a client-side default
+    /// and does not change it.
     pub fn identity(&self) -> &str {
-        self.env.sim_user.as_deref().unwrap_or(&self.state.identity_user)
+        self.env.sim_user.as_deref().or(self.certificate_user.as_deref()).unwrap_or(&self.state.identity_user)
     }
 }
 
@@ -175,7 +178,8 @@ fn run_tool(tool: Tool, args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Ou
 
     let noise = faults.stderr_noise.then(|| faults::noise_line(&timefmt::go_time(now)));
     faults.wait();
-    let ctx = Ctx { state: &state, now, env, faults: &faults, release: &release };
+    let certificate_user = credentials::certificate_user(&parsed, env);
+    let ctx = Ctx { state: &state, now, env, faults: &faults, release: &release, certificate_user };
     let result = target.check(&state, ctx.identity(), &faults).and_then(|()| match tool {
         Tool::Tctl => tctl::execute(&parsed, &ctx),
         Tool::Tsh => tsh::execute(&parsed, &ctx),
