@@ -292,18 +292,35 @@ async fn the_health_check_and_doctor_name_the_tools_the_identitys_roles_do_not_c
     }
     let config = dir.path().join("doctor.yaml");
     std::fs::write(&config, serde_yaml::to_string(&stack.config).unwrap()).unwrap();
-    let out = std::process::Command::new(mtcp_tests::process::binary("mtcp"))
-        .args(["doctor", "--config"])
-        .arg(&config)
-        .env("DATABASE_URL", &stack.db.url)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = doctor(&stack, &config);
     assert!(
         out.contains("warn  identity rights: ")
             && out.contains("create_access_request needs `allow.request.roles` (mcp-access)"),
         "{out}"
     );
     assert!(!out.contains("list_users needs"), "{out}");
+    // Without the right to read roles, doctor probes the inventory reads and names what is refused.
+    cluster.write(&[Plane::Access], None);
+    let access_only =
+        mtcp_tests::identity_file_with_role("teleport.example.com", IDENTITY, "mcp-access", chrono::Duration::days(30));
+    std::fs::write(&path, access_only).unwrap();
+    let out = doctor(&stack, &config);
+    assert!(out.contains("warn  identity rights: the roles cannot be read"), "{out}");
+    assert!(
+        out.contains("warn  identity rights (probe): users cannot be read, so list_users, scan_rbac fail")
+            && out.contains(r#"access denied to perform action "list" on "user""#),
+        "{out}"
+    );
     stack.stop().await;
+}
+
+/// `mtcp doctor`'s output on `config`.
+fn doctor(stack: &Stack, config: &Path) -> String {
+    let out = std::process::Command::new(mtcp_tests::process::binary("mtcp"))
+        .args(["doctor", "--config"])
+        .arg(config)
+        .env("DATABASE_URL", &stack.db.url)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
