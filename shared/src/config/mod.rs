@@ -3,9 +3,11 @@
 //! `OTEL_SERVICE_NAME`), unknown keys rejected, every value validated at start with errors that name
 //! the key.
 
+mod audit;
 mod sections;
 mod validate;
 
+pub use audit::*;
 pub use sections::*;
 
 use std::path::Path;
