@@ -56,10 +56,12 @@ COPY --from=builder /src/target/release/mtcp-gateway /src/target/release/mtcp-wo
 
 # The simulator dispatches on argv[0]: `tctl` and `tsh` links to it live outside PATH, so a real
 # Teleport is never shadowed; the demo configuration (deploy/compose/config.yaml) names them.
-# The simulator accepts any existing identity file.
+# The demo's identity file: a real certificate for the demo cluster's control-plane user, so the
+# identity checks (mtcp doctor, run_health_check, the expiry metric) read it as they would a real one.
 RUN ln -s /usr/local/bin/teleport-sim /opt/mtcp/sim/bin/tctl \
     && ln -s /usr/local/bin/teleport-sim /opt/mtcp/sim/bin/tsh \
-    && echo "simulated identity file: the simulator accepts any existing file" > /opt/mtcp/sim/identity
+    && /usr/local/bin/mtcp simulator-identity /opt/mtcp/sim/identity \
+    && chown 10001:10001 /opt/mtcp/sim/identity
 
 # Container defaults (listen on every interface); mount your own file over it or point
 # MTCP_CONFIG elsewhere. Environment variables (MTCP_<SECTION>__<KEY>, DATABASE_URL) apply on top.

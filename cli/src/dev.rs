@@ -80,9 +80,7 @@ pub fn use_simulator(config: &mut Config, dir: &Path, sim_state: Option<&Path>) 
         std::os::unix::fs::symlink(&sim, &link).with_context(|| format!("linking {}", link.display()))?;
     }
     let identity = dir.join("sim-identity");
-    let text = crate::sim_identity::identity_file("teleport.example.com", "mcp-control-plane")?;
-    std::fs::write(&identity, text)?;
-    std::fs::set_permissions(&identity, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    crate::sim_identity::write(&identity)?;
     config.teleport.tctl_path = bin.join("tctl");
     config.tsh.tsh_path = bin.join("tsh");
     config.teleport.identity_file = Some(identity);

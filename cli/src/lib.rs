@@ -42,6 +42,10 @@ enum Command {
     /// Check the deployment: identity file (mode, certificate expiry), `tctl status`, database,
     /// migrations, workers online, stuck leases. Exits non-zero if a check fails.
     Doctor(doctor::DoctorArgs),
+    /// Write the demo cluster's identity file (a certificate for its control-plane user) to PATH,
+    /// mode 0600: the container image's simulator configuration uses it.
+    #[command(hide = true)]
+    SimulatorIdentity { path: PathBuf },
     /// A private PostgreSQL server in a data directory, started from the local PostgreSQL binaries.
     Postgres {
         #[command(subcommand)]
@@ -87,5 +91,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Postgres { action: PgAction::Stop { data_dir } } => postgres::PrivatePostgres::stop(&data_dir),
+        Command::SimulatorIdentity { path } => sim_identity::write(&path),
     }
 }

@@ -84,7 +84,10 @@ def check_dockerfile(p):
     for tool in ("tctl", "tsh"):
         p.check(f"ln -s /usr/local/bin/teleport-sim /opt/mtcp/sim/bin/{tool}" in final_runs,
                 f"/opt/mtcp/sim/bin/{tool} is not a link to the simulator")
-    p.check("/opt/mtcp/sim/identity" in final_runs, "the simulator's placeholder identity file is not created")
+    p.check("mtcp simulator-identity /opt/mtcp/sim/identity" in final_runs,
+            "the simulator's identity file is not created (mtcp simulator-identity)")
+    p.check("chown 10001:10001 /opt/mtcp/sim/identity" in final_runs,
+            "the simulator's identity file (0600) must belong to the service's user")
     p.check("migrations" not in copied, "migrations are embedded (sqlx::migrate!); do not copy them")
 
 

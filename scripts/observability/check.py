@@ -145,9 +145,10 @@ def write_config(sysm, ports, db_url):
     os.makedirs(bin_dir)
     for name in ("tctl", "tsh"):
         os.symlink(sim, os.path.join(bin_dir, name))
+    # The demo's identity, as `mtcp up` and the image make it: the worker reads its certificate
+    # for mtcp_teleport_identity_expiry_seconds.
     identity = sysm.path("sim", "identity")
-    with open(identity, "w") as f:
-        f.write("simulated identity file\n")
+    subprocess.run([os.path.join(sysm.bin, "mtcp"), "simulator-identity", identity], check=True)
     keys = {role: "mtcp_" + secrets.token_hex(32) for role in ROLES}
     ingest_key = "ingest_" + secrets.token_hex(16)
     config = {
