@@ -14,6 +14,7 @@ pub(crate) enum Action {
     RetentionOperations,
     RetentionJobs,
     RetentionAuditEvents,
+    RetentionRateLimits,
 }
 
 impl Action {
@@ -31,6 +32,7 @@ impl Action {
             Self::RetentionOperations => "retention_operations",
             Self::RetentionJobs => "retention_jobs",
             Self::RetentionAuditEvents => "retention_audit_events",
+            Self::RetentionRateLimits => "retention_rate_limits",
         }
     }
 }

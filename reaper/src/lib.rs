@@ -48,6 +48,8 @@ pub struct SweepReport {
     pub jobs_deleted: u64,
     /// Audit events past the audit retention, deleted.
     pub audit_events_deleted: u64,
+    /// Rate-limit rows of actors idle for an hour, deleted.
+    pub rate_limits_deleted: u64,
 }
 
 impl SweepReport {
@@ -128,6 +130,7 @@ impl Reaper {
             operations_deleted: deleted.operations,
             jobs_deleted: deleted.jobs,
             audit_events_deleted: deleted.audit_events,
+            rate_limits_deleted: deleted.rate_limits,
         })
     }
 }

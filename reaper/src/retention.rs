@@ -1,5 +1,5 @@
 //! Retention: ended leases (and their logs), finished operations (and their events), finished
-//! apalis jobs and old audit events are deleted in bounded batches.
+//! apalis jobs and old audit events are deleted in bounded batches; idle actors' rate-limit rows go.
 
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ pub(crate) struct Deleted {
     pub operations: u64,
     pub jobs: u64,
     pub audit_events: u64,
+    pub rate_limits: u64,
 }
 
 /// Delete what is past retention, at most `SWEEP_LIMIT` rows of each table per sweep. Leases go
@@ -37,12 +38,15 @@ pub(crate) async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, ages: Age
         // A job's row is its operation's queue history: same retention.
         jobs: retention::delete_finished_jobs(&mut *conn, ops_cutoff, SWEEP_LIMIT).await?,
         audit_events: db::audit::delete_older_than(&mut *conn, db::before(now, ages.audit_events), SWEEP_LIMIT).await?,
+        // An hour past its TAT an actor's row decides nothing (it allows a full burst, as no row).
+        rate_limits: db::rate_limit::prune(&mut *conn, now - chrono::Duration::hours(1)).await?,
     };
     for (action, n) in [
         (Action::RetentionLeases, deleted.leases),
         (Action::RetentionOperations, deleted.operations),
         (Action::RetentionJobs, deleted.jobs),
         (Action::RetentionAuditEvents, deleted.audit_events),
+        (Action::RetentionRateLimits, deleted.rate_limits),
     ] {
         if n > 0 {
             tracing::info!(deleted = n, what = action.as_str(), "rows past retention deleted");

@@ -338,3 +338,20 @@ async fn the_sql_job_id_of_an_operation_is_its_apalis_job_id() {
         assert_eq!(sql, OpId(id).job_id());
     }
 }
+
+#[tokio::test]
+async fn retention_forgets_rate_limit_rows_of_idle_actors_only() {
+    let db = TestDb::new().await.unwrap();
+    for (actor, tat) in [("idle", "now() - interval '2 hours'"), ("busy", "now() + interval '30 seconds'")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO rate_limits (actor, tat) VALUES ($1, {tat})")))
+            .bind(actor)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let report = reaper(&db.pool).run_once(Utc::now()).await.unwrap();
+    assert_eq!(report.rate_limits_deleted, 1);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM rate_limits ORDER BY actor").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(left, ["busy"], "an actor whose allowance is in use keeps its row");
+}

@@ -46,11 +46,10 @@ pub async fn take(
     Ok(Err(Duration::from_secs_f64(wait.max(0.001))))
 }
 
-/// Forget actors idle for longer than `idle` (retention).
-pub async fn prune(conn: impl PgExecutor<'_>, idle: Duration) -> Result<u64, DbError> {
-    let r = sqlx::query("DELETE FROM rate_limits WHERE tat < now() - make_interval(secs => $1)")
-        .bind(idle.as_secs_f64())
-        .execute(conn)
-        .await?;
+/// Forget actors whose theoretical arrival time is before `cutoff` (retention). A row whose TAT is
+/// in the past allows exactly what no row allows (a full burst), so deleting it changes no
+/// decision; without this the table held one row per actor that ever called, for ever.
+pub async fn prune(conn: impl PgExecutor<'_>, cutoff: DateTime<Utc>) -> Result<u64, DbError> {
+    let r = sqlx::query("DELETE FROM rate_limits WHERE tat < $1").bind(cutoff).execute(conn).await?;
     Ok(r.rows_affected())
 }
