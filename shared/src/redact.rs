@@ -16,6 +16,11 @@ use crate::terminal::strip_escapes;
 /// The marker that replaces every secret.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// What a marker is while escapes are stripped: a private-use character, outside every byte class
+/// of an escape sequence ([`crate::terminal`] never lets an OSC run across it). A stray one in text
+/// with escapes comes out as a marker.
+const MARKER_STAND_IN: &str = "\u{e000}";
+
 /// Literal secrets shorter than this are ignored: replacing a three-letter string everywhere
 /// would mangle the text without protecting anything worth protecting.
 const MIN_LITERAL_LEN: usize = 4;
@@ -115,14 +120,30 @@ impl Redactor {
 
     /// Returns `s` with every recognised secret replaced by `[REDACTED]`, and without terminal
     /// escape sequences ([`strip_escapes`]): everything stored, logged or returned passes here.
+    ///
+    /// Text with escapes is redacted as written and again as a terminal shows it: an escape can
+    /// split a keyword (`pass\x1b[0mword=…`, found only once the escapes are gone), and stripping
+    /// one can eat the first characters of what follows (`ESC [ -----BEGIN …` and `ESC [ Authorization`
+    /// read as CSI sequences ending in `B` and `A`), which would hide the marker a pattern keys on.
     pub fn text(&self, s: &str) -> String {
-        let mut out: Cow<'_, str> = strip_escapes(s);
+        if !s.contains(['\x1b', '\u{9b}']) {
+            return self.scrub(Cow::Borrowed(s)).into_owned();
+        }
+        // While the escapes go, each marker stands as one character no escape sequence can take
+        // (an `ESC [` before `[REDACTED]` would read `[R` as the end of a CSI sequence).
+        let written = self.scrub(Cow::Borrowed(s)).replace(REDACTED, MARKER_STAND_IN);
+        let shown = strip_escapes(&written).replace(MARKER_STAND_IN, REDACTED);
+        self.scrub(Cow::Owned(shown)).into_owned()
+    }
+
+    /// Literals, then the patterns.
+    fn scrub<'a>(&self, mut out: Cow<'a, str>) -> Cow<'a, str> {
         for literal in &self.literals {
             if out.contains(literal.as_str()) {
                 out = Cow::Owned(out.replace(literal.as_str(), REDACTED));
             }
         }
-        apply_patterns(out).into_owned()
+        apply_patterns(out)
     }
 
     /// Replaces the values of secret-named keys and passes every other string through [`Self::text`].
@@ -230,11 +251,14 @@ impl LineRedactor {
         let was_in_pem = self.in_pem;
         // The last marker on the line decides: a block can end and the next one begin on one line
         // (a body then leaked when only the END was seen).
-        self.in_pem = match (line.rfind("-----BEGIN "), line.rfind("-----END ")) {
+        let opens = |line: &str| match (line.rfind("-----BEGIN "), line.rfind("-----END ")) {
             (None, None) => was_in_pem,
             (Some(begin), end) => end.is_none_or(|end| begin > end),
             (None, Some(_)) => false,
         };
+        // As written and as a terminal shows it: an escape may split a marker, or stripping one
+        // may eat the start of it (see [`Redactor::text`]); either way the block is open.
+        self.in_pem = opens(line) || opens(&strip_escapes(line));
         if was_in_pem { REDACTED.to_owned() } else { redact_text(line) }
     }
 }

@@ -13,9 +13,10 @@ use regex::Regex;
 /// then any ESC or C1 CSI left over (a cut-off sequence), so that stripping twice changes nothing.
 /// An OSC is whole only with its terminator on the same line (a title has no newline); otherwise
 /// only its `ESC ]` goes, so an unterminated one in cluster text swallows nothing after it (a node
-/// list would lose its tail, a private key the BEGIN line its redaction keys on).
+/// list would lose its tail, a private key the BEGIN line its redaction keys on). Nor does an OSC
+/// run across U+E000, which stands for a redaction marker while [`crate::redact`] strips escapes.
 static ESCAPES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[0-~]|[\x1b\x{9b}]")
+    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n\x{e000}]*(?:\x07|\x1b\\)|\x1b[0-~]|[\x1b\x{9b}]")
         .expect("escape pattern compiles")
 });
 

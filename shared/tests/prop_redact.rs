@@ -260,3 +260,27 @@ fn an_unterminated_escape_before_a_private_key_hides_neither_the_key_nor_the_lin
     assert!(!out.contains("00AA/aAa") && out.contains(REDACTED), "{out:?}");
     assert!(out.ends_with("next line"), "{out:?}");
 }
+
+#[test]
+fn an_escape_that_eats_the_start_of_a_marker_hides_nothing() {
+    for input in [
+        "\x1b[ -----BEGIN RSA PRIVATE KEY-----\nAA/00A0+AAaaaaAaAa0A0AaA//aAaAaa0aAaAAaa+\n-----END RSA PRIVATE KEY----- ",
+        "\x1b[ Authorization: Basic Zq9secretvalue42",
+        "pass\x1b[0mword=Zq9secretvalue42",
+    ] {
+        let out = redact_text(input);
+        assert!(!out.contains("AA/00A0+AAaaaaAaAa0A0AaA") && !out.contains("Zq9secretvalue42"), "{input:?} → {out:?}");
+        assert!(out.contains(REDACTED), "{input:?} → {out:?}");
+        assert_eq!(redact_text(&out), out, "idempotent");
+    }
+    let mut lines = LineRedactor::default();
+    let streamed: Vec<String> = [
+        "\x1b[ -----BEGIN RSA PRIVATE KEY-----",
+        "AA/00A0+AAaaaaAaAa0A0AaA//aAaAaa0a",
+        "-----END RSA PRIVATE KEY-----",
+    ]
+    .iter()
+    .map(|l| lines.line(l))
+    .collect();
+    assert_eq!(streamed[1], REDACTED, "{streamed:?}");
+}
