@@ -8,7 +8,7 @@ use mtcp_shared::config::Config;
 use mtcp_shared::db;
 use mtcp_shared::teleport::identity::{self, Expiry, IdentityError};
 use mtcp_shared::teleport::rights_coverage::{coverage, offered};
-use mtcp_shared::teleport::{Binary, Runner, classify, fetch};
+use mtcp_shared::teleport::{Runner, fetch};
 use secrecy::SecretString;
 
 #[derive(Args)]
@@ -52,9 +52,14 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         config.database.url = Some(SecretString::from(url));
     }
     let mut report = Report { worst: Level::Ok };
-    check_identity(&config, &mut report);
-    check_tctl(&config, &mut report).await;
-    check_rights(&config, &mut report).await;
+    let roles = check_identity(&config, &mut report);
+    match Runner::new(mtcp_worker::runner_settings(&config, "doctor")) {
+        Ok(runner) => {
+            check_tctl(&runner, &mut report).await;
+            check_rights(&config, &runner, roles, &mut report).await;
+        }
+        Err(e) => report.line(Level::Fail, "tctl status", format!("cannot prepare the CLI runner: {e}")),
+    }
     check_database(&config, &mut report).await;
     match report.worst {
         Level::Fail => anyhow::bail!("some checks failed"),
@@ -62,14 +67,15 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     }
 }
 
-fn check_identity(config: &Config, r: &mut Report) {
+/// The identity file's checks; the roles its certificate names, when it has a readable one.
+fn check_identity(config: &Config, r: &mut Report) -> Option<Vec<String>> {
     let Some(path) = &config.teleport.identity_file else {
         r.line(
             Level::Warn,
             "identity file",
             "teleport.identity_file is not set (TELEPORT_IDENTITY_FILE); tctl/tsh use their own login",
         );
-        return;
+        return None;
     };
     match identity::inspect(path) {
         Ok(info) => {
@@ -106,61 +112,47 @@ fn check_identity(config: &Config, r: &mut Report) {
             }
             let roles = if info.cert.roles.is_empty() { "none".to_owned() } else { info.cert.roles.join(", ") };
             r.line(Level::Ok, "identity roles", roles);
+            Some(info.cert.roles)
         }
         Err(e @ (IdentityError::Missing { .. } | IdentityError::Unreadable { .. })) => {
-            r.line(Level::Fail, "identity file", e)
+            r.line(Level::Fail, "identity file", e);
+            None
         }
-        Err(e) => r.line(Level::Warn, "identity certificate", e),
+        Err(e) => {
+            r.line(Level::Warn, "identity certificate", e);
+            None
+        }
     }
 }
 
-/// `tctl status` through the runner, as every tool runs tctl: plain, no flags (17.x and 18.x
-/// refuse `--format`).
-async fn check_tctl(config: &Config, r: &mut Report) {
-    let runner = match Runner::new(mtcp_worker::runner_settings(config, "doctor")) {
-        Ok(runner) => runner,
-        Err(e) => return r.line(Level::Fail, "tctl status", format!("cannot prepare the CLI runner: {e}")),
-    };
+/// `tctl status` as the health check runs and reads it (plain: 17.x and 18.x refuse `--format`).
+async fn check_tctl(runner: &Runner, r: &mut Report) {
     let cancel = tokio_util::sync::CancellationToken::new();
-    match runner.run(Binary::Tctl, &["status".to_owned()], &cancel).await {
-        Ok(out) => match classify(&out) {
-            None => {
-                let cluster = out
-                    .stdout
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("Cluster").map(|v| v.trim_start_matches([' ', ':']).trim()))
-                    .filter(|v| !v.is_empty())
-                    .map(|v| v.chars().take(253).collect::<String>());
-                r.line(Level::Ok, "tctl status", format!("cluster {} answered", cluster.as_deref().unwrap_or("?")));
-            }
-            Some(e) => r.line(Level::Fail, "tctl status", e),
-        },
+    match fetch::status(runner, &cancel).await {
+        Ok(status) => {
+            let cluster: String = status.cluster.name.chars().take(253).collect();
+            r.line(Level::Ok, "tctl status", format!("cluster {cluster} answered"));
+        }
         Err(e) => r.line(Level::Fail, "tctl status", e),
     }
 }
 
 /// Which tools the identity's roles do not cover (README "Connect to your cluster"): the roles its
 /// certificate names, read with `tctl get roles`, against the rights table.
-async fn check_rights(config: &Config, r: &mut Report) {
+async fn check_rights(config: &Config, runner: &Runner, roles: Option<Vec<String>>, r: &mut Report) {
     const CHECK: &str = "identity rights";
-    let Some(roles) =
-        config.teleport.identity_file.as_deref().and_then(|p| identity::inspect(p).ok()).map(|i| i.cert.roles)
-    else {
+    let Some(roles) = roles else {
         return r.line(Level::Warn, CHECK, "not checked: no readable identity certificate");
     };
     if roles.is_empty() {
         return r.line(Level::Warn, CHECK, "not checked: the identity certificate names no roles");
     }
-    let runner = match Runner::new(mtcp_worker::runner_settings(config, "doctor")) {
-        Ok(runner) => runner,
-        Err(e) => return r.line(Level::Fail, CHECK, format!("cannot prepare the CLI runner: {e}")),
-    };
     let cancel = tokio_util::sync::CancellationToken::new();
-    let cluster_roles = match fetch::roles(&runner, &cancel).await {
+    let cluster_roles = match fetch::roles(runner, &cancel).await {
         Ok(roles) => roles,
         Err(e) => {
             r.line(Level::Warn, CHECK, format!("the roles cannot be read ({e}); mcp-inventory grants role list/read"));
-            return probe_reads(&runner, &cancel, r).await;
+            return probe_reads(runner, &cancel, r).await;
         }
     };
     let p = &config.policy;

@@ -20,21 +20,24 @@ pub enum TextKind {
 
 /// The first character `text` may not hold, if any.
 pub fn unprintable(text: &str, kind: TextKind) -> Option<char> {
-    text.chars().find(|&c| {
-        if kind == TextKind::Free && matches!(c, '\n' | '\t') {
-            return false;
-        }
-        matches!(
-            get_general_category(c),
-            GeneralCategory::Control
-                | GeneralCategory::Format
-                | GeneralCategory::LineSeparator
-                | GeneralCategory::ParagraphSeparator
-                | GeneralCategory::PrivateUse
-                | GeneralCategory::Surrogate
-                | GeneralCategory::Unassigned
-        )
-    })
+    text.chars().find(|&c| refused(c, kind))
+}
+
+/// Whether text of `kind` may not hold `c`.
+fn refused(c: char, kind: TextKind) -> bool {
+    if kind == TextKind::Free && matches!(c, '\n' | '\t') {
+        return false;
+    }
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Surrogate
+            | GeneralCategory::Unassigned
+    )
 }
 
 /// `text` with every character [`unprintable`] refuses in free text written out as `\u{…}`, so
@@ -48,7 +51,7 @@ pub fn escape_invisible(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if unprintable(c.encode_utf8(&mut [0; 4]), TextKind::Free).is_some() {
+        if refused(c, TextKind::Free) {
             let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
         } else {
             out.push(c);

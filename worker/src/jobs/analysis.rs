@@ -7,7 +7,8 @@ use mtcp_shared::analysis::health::{self, HealthCheck, HealthReport};
 use mtcp_shared::analysis::rbac::{self, RbacReport};
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
-use mtcp_shared::teleport::identity::{self, Expiry};
+use mtcp_shared::teleport::identity::{self, Expiry, IdentityError, IdentityInfo};
+use mtcp_shared::teleport::models::Role;
 use mtcp_shared::teleport::rights_coverage::{coverage, offered};
 use mtcp_shared::teleport::{ToolFailure, fetch};
 use serde_json::json;
@@ -26,7 +27,12 @@ fn failed(step: &str, f: ToolFailure) -> Outcome {
     Outcome { status: status_of(&f), ..Outcome::failed(format!("{step}: {f}")) }
 }
 
-async fn scan(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &CancellationToken) -> Result<RbacReport, Outcome> {
+/// The RBAC scan, and the roles it read (the health check checks its own identity against them).
+async fn scan(
+    ctx: &JobContext,
+    steps: &mut Steps<'_>,
+    cancel: &CancellationToken,
+) -> Result<(RbacReport, Vec<Role>), Outcome> {
     let roles = fetch::roles(&ctx.runner, cancel).await.map_err(|f| failed("reading roles", f))?;
     steps.step("read roles").await;
     let users = fetch::users(&ctx.runner, cancel).await.map_err(|f| failed("reading users", f))?;
@@ -38,7 +44,7 @@ async fn scan(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &CancellationToke
     steps.step("read join tokens").await;
     let report = rbac::scan(&roles, &users, &auth, &tokens, Utc::now());
     steps.step("analysed").await;
-    Ok(report)
+    Ok((report, roles))
 }
 
 /// A check for an inventory read that failed: the health check goes on without it.
@@ -79,8 +85,10 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
     }
     steps.step("checked join tokens").await;
     let mut rbac_steps = Steps::silent(&ctx.pool, steps.op_id());
+    let mut cluster_roles = None;
     match scan(ctx, &mut rbac_steps, cancel).await {
-        Ok(report) => {
+        Ok((report, roles)) => {
+            cluster_roles = Some(roles);
             checks.push(health::summarize_rbac(&report));
             if let Ok(auth) = fetch::auth_preference(r, cancel).await {
                 checks.push(health::check_auth_preference(&auth));
@@ -89,9 +97,10 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
         Err(o) => checks.push(HealthCheck::fail("HC-RBAC", "RBAC scan", o.error.unwrap_or_default())),
     }
     steps.step("scanned RBAC and the auth preference").await;
-    let identity = ctx.runner.settings().identity_file.as_deref().and_then(|p| identity::inspect(p).ok());
-    checks.push(identity_check(ctx.runner.settings().identity_file.as_deref(), Utc::now()));
-    checks.push(rights_check(ctx, identity.map(|i| i.cert.roles), cancel).await);
+    let identity = ctx.runner.settings().identity_file.as_deref().map(identity::inspect);
+    checks.push(identity_check(identity.as_ref(), Utc::now()));
+    let roles = identity.and_then(Result::ok).map(|i| i.cert.roles);
+    checks.push(rights_check(ctx, roles, cluster_roles, cancel).await);
     checks.extend(self_checks(ctx).await);
     steps.step("checked the control plane").await;
     HealthReport::from_checks(checks)
@@ -99,15 +108,13 @@ async fn health_check(ctx: &JobContext, steps: &mut Steps<'_>, cancel: &Cancella
 
 /// The control plane's Teleport identity: who it is, its roles, how long it has left. Every tool
 /// fails once it expires, so this says so before an agent finds out.
-fn identity_check(path: Option<&std::path::Path>, now: chrono::DateTime<Utc>) -> HealthCheck {
+fn identity_check(identity: Option<&Result<IdentityInfo, IdentityError>>, now: chrono::DateTime<Utc>) -> HealthCheck {
     const ID: &str = "CP-IDENTITY";
     const NAME: &str = "Teleport identity";
-    let Some(path) = path else {
-        return HealthCheck::skipped(ID, NAME, "no identity file is configured (teleport.identity_file)");
-    };
-    let info = match identity::inspect(path) {
-        Ok(info) => info,
-        Err(e) => return HealthCheck::fail(ID, NAME, e.to_string()),
+    let info = match identity {
+        None => return HealthCheck::skipped(ID, NAME, "no identity file is configured (teleport.identity_file)"),
+        Some(Err(e)) => return HealthCheck::fail(ID, NAME, e.to_string()),
+        Some(Ok(info)) => info,
     };
     let c = &info.cert;
     let details = json!({
@@ -130,9 +137,15 @@ fn identity_check(path: Option<&std::path::Path>, now: chrono::DateTime<Utc>) ->
 }
 
 /// Which tools the identity's roles do not cover: the roles its certificate names, read with `tctl
-/// get roles`, against the rights table. Passthrough is left out: whether it is switched on is the
-/// gateway's configuration, which a worker does not read (`mtcp doctor` checks it).
-async fn rights_check(ctx: &JobContext, roles: Option<Vec<String>>, cancel: &CancellationToken) -> HealthCheck {
+/// get roles` (the RBAC scan's read when it had one), against the rights table. Passthrough is
+/// left out: whether it is switched on is the gateway's configuration, which a worker does not read
+/// (`mtcp doctor` checks it).
+async fn rights_check(
+    ctx: &JobContext,
+    roles: Option<Vec<String>>,
+    cluster_roles: Option<Vec<Role>>,
+    cancel: &CancellationToken,
+) -> HealthCheck {
     const ID: &str = "CP-RIGHTS";
     const NAME: &str = "Teleport rights of the identity";
     let roles = match roles {
@@ -140,7 +153,11 @@ async fn rights_check(ctx: &JobContext, roles: Option<Vec<String>>, cancel: &Can
         Some(_) => return HealthCheck::skipped(ID, NAME, "the identity certificate names no roles"),
         None => return HealthCheck::skipped(ID, NAME, "no readable identity certificate"),
     };
-    let cluster_roles = match fetch::roles(&ctx.runner, cancel).await {
+    let fetched = match cluster_roles {
+        Some(r) => Ok(r),
+        None => fetch::roles(&ctx.runner, cancel).await,
+    };
+    let cluster_roles = match fetched {
         Ok(r) => r,
         Err(f) => {
             return HealthCheck::warn(
@@ -198,7 +215,7 @@ pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId, cancel: &Canc
     if tool == "scan_rbac" {
         let mut steps = Steps::new(&ctx.pool, op_id, 5);
         return match scan(ctx, &mut steps, cancel).await {
-            Ok(rbac) => report(&rbac),
+            Ok((rbac, _)) => report(&rbac),
             Err(o) => o,
         };
     }
