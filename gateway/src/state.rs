@@ -17,6 +17,7 @@ use crate::ingest::IngestKeys;
 use crate::mcp::fixtures::ConformanceFixtures;
 use crate::mcp::leases::StopWaiters;
 use crate::waiter::Waiter;
+use mtcp_shared::notifier::Notifier;
 
 /// Cheap to clone; one per process.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     /// One permit per ingest body being read (`audit.max_concurrent_bodies`).
     pub(crate) ingest_bodies: Arc<tokio::sync::Semaphore>,
     pub waiter: Waiter,
+    /// The process' LISTEN connection, by topic.
+    pub(crate) notifier: Notifier,
     /// The leases a `stop_proxy` of this process is waiting on.
     pub(crate) stop_waiters: Arc<StopWaiters>,
     pub shutdown: CancellationToken,
@@ -55,7 +58,13 @@ impl AppState {
         };
         let ingest_keys = IngestKeys::from_config(&config.audit)?;
         let ingest_bodies = Arc::new(tokio::sync::Semaphore::new(config.audit.max_concurrent_bodies));
-        let waiter = Waiter::start(pool.clone(), shutdown.clone());
+        // One LISTEN connection for the whole process: completions, progress, lease announcements.
+        let notifier = Notifier::start(
+            pool.clone(),
+            &[db::OPS_CHANNEL, db::operations::PROGRESS_CHANNEL, db::leases::LEASE_ENDED_CHANNEL],
+            shutdown.clone(),
+        );
+        let waiter = Waiter::start(pool.clone(), &notifier, shutdown.clone());
         tracing::info!(policy_version = policy.version(), "policy loaded");
         warn_about_bindings(&config, &policy);
         Ok(Self {
@@ -68,6 +77,7 @@ impl AppState {
             ingest_keys: Arc::new(ingest_keys),
             ingest_bodies,
             waiter,
+            notifier,
             stop_waiters: Arc::default(),
             shutdown,
             fixtures: None,

@@ -1,5 +1,5 @@
-//! Waiting for operations: one LISTEN connection per gateway process fans completion and progress
-//! NOTIFYs out to the requests waiting on those op ids, with a slow status poll as the safety net.
+//! Waiting for operations: the process' notifier's completion and progress notes are fanned out
+//! to the requests waiting on those op ids, with a slow status poll as the safety net.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use mtcp_shared::db::{self, OPS_CHANNEL, operations::OperationRow, operations::PROGRESS_CHANNEL};
 use mtcp_shared::domain::OpId;
+use mtcp_shared::notifier::{Note, Notifier, Subscription};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -77,10 +77,11 @@ impl Drop for Registration {
 }
 
 impl Waiter {
-    /// Start the listener task.
-    pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
-        let waiter = Self { pool: pool.clone(), registry: Arc::default() };
-        tokio::spawn(listen(pool, waiter.registry.clone(), shutdown));
+    /// Start fanning out the notifier's completions and progress.
+    pub fn start(pool: PgPool, notifier: &Notifier, shutdown: CancellationToken) -> Self {
+        let waiter = Self { pool, registry: Arc::default() };
+        let (done, progress) = (notifier.subscribe(OPS_CHANNEL), notifier.subscribe(PROGRESS_CHANNEL));
+        tokio::spawn(listen(done, progress, waiter.registry.clone(), shutdown));
         waiter
     }
 
@@ -184,47 +185,19 @@ fn wake(registry: &Registry, op_id: Option<OpId>, event: Event) {
     }
 }
 
-async fn listen(pool: PgPool, registry: Registry, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
+/// Fan the notifier's completion and progress notes out to the waiting requests; after the notifier
+/// listened again, every waiter re-reads.
+async fn listen(mut done: Subscription, mut progress: Subscription, registry: Registry, shutdown: CancellationToken) {
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot open the LISTEN connection; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
+        let (note, event) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            n = done.recv() => (n, Event::Done),
+            n = progress.recv() => (n, Event::Progress),
         };
-        if let Err(e) = listener.listen_all([OPS_CHANNEL, PROGRESS_CHANNEL]).await {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
-            continue;
-        }
-        backoff = Duration::from_millis(100);
-        wake(&registry, None, Event::Done);
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                n = listener.try_recv() => n,
-            };
-            match next {
-                Ok(Some(n)) => {
-                    let event = if n.channel() == PROGRESS_CHANNEL { Event::Progress } else { Event::Done };
-                    wake(&registry, n.payload().parse().ok(), event);
-                }
-                Ok(None) => {
-                    tracing::warn!("LISTEN connection lost; reconnecting");
-                    wake(&registry, None, Event::Done);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN connection failed; reconnecting");
-                    wake(&registry, None, Event::Done);
-                    break;
-                }
-            }
+        match note {
+            Some(Note::Notified(payload)) => wake(&registry, payload.parse().ok(), event),
+            Some(Note::Reconnected) => wake(&registry, None, event),
+            None => return,
         }
     }
 }

@@ -12,7 +12,6 @@ pub(crate) enum Action {
     JobRequeued,
     RetentionLeases,
     RetentionOperations,
-    RetentionJobs,
     RetentionAuditEvents,
     RetentionRateLimits,
 }
@@ -30,7 +29,6 @@ impl Action {
             Self::JobRequeued => "job_requeued",
             Self::RetentionLeases => "retention_leases",
             Self::RetentionOperations => "retention_operations",
-            Self::RetentionJobs => "retention_jobs",
             Self::RetentionAuditEvents => "retention_audit_events",
             Self::RetentionRateLimits => "retention_rate_limits",
         }

@@ -14,7 +14,6 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use mtcp_shared::config::{Config, ReaperConfig};
 use mtcp_shared::db;
-use mtcp_shared::domain::CATALOG;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -34,18 +33,15 @@ pub struct SweepReport {
     pub leases_never_started: usize,
     /// Leases stopped before any worker took them, now ended.
     pub leases_ended_unstarted: usize,
-    /// Mutations running on offline workers, now `failed` (`outcome_unknown`).
+    /// Calls running on offline workers that may not run again (mutations: `outcome_unknown`;
+    /// reads out of attempts), now `failed`.
     pub ops_outcome_unknown: usize,
-    /// Jobs held by offline worker incarnations, back in their queue.
+    /// Reads running on offline worker incarnations, back in their queue.
     pub jobs_requeued: usize,
-    /// Jobs apalis' heartbeat rule re-queued (workers silent past `agent_offline_after`).
-    pub stale_jobs_requeued: u64,
     /// Ended leases past `leases_retention`, deleted with their logs.
     pub leases_deleted: u64,
     /// Finished operations past `operations_retention`, deleted with their events.
     pub operations_deleted: u64,
-    /// Finished apalis jobs past `operations_retention`, deleted.
-    pub jobs_deleted: u64,
     /// Audit events past the audit retention, deleted.
     pub audit_events_deleted: u64,
     /// Rate-limit rows of actors idle for an hour, deleted.
@@ -69,7 +65,7 @@ impl SweepReport {
         ]
         .into_iter()
         .map(|n| n as u64)
-        .chain([self.leases_deleted, self.operations_deleted, self.jobs_deleted, self.audit_events_deleted])
+        .chain([self.leases_deleted, self.operations_deleted, self.audit_events_deleted])
         .any(|n| n >= limit)
     }
 }
@@ -81,14 +77,11 @@ pub struct Reaper {
     settings: ReaperConfig,
     /// Audit events older than this are deleted.
     audit_retention: std::time::Duration,
-    /// Tools whose jobs may run again after a worker died; every other tool runs at most once.
-    read_only: Vec<String>,
 }
 
 impl Reaper {
     pub fn new(pool: PgPool, settings: ReaperConfig, audit_retention: std::time::Duration) -> Self {
-        let read_only = CATALOG.iter().filter(|t| !t.mutating).map(|t| t.name.to_owned()).collect();
-        Self { pool, settings, audit_retention, read_only }
+        Self { pool, settings, audit_retention }
     }
 
     /// One sweep at time `now`. Each rule is one bounded statement that commits on its own, so a
@@ -97,8 +90,8 @@ impl Reaper {
         self.sweep(now, true).await
     }
 
-    /// A sweep; with `judge_silence` false, the rules that read silence as death (agents past
-    /// their heartbeat threshold, apalis workers past theirs) wait: see `leader`.
+    /// A sweep; with `judge_silence` false, the rule that reads silence as death (agents past
+    /// their heartbeat threshold) waits: see `leader`.
     pub(crate) async fn sweep(&self, now: DateTime<Utc>, judge_silence: bool) -> Result<SweepReport, db::DbError> {
         let started = Instant::now();
         let mut conn = self.pool.acquire().await?;
@@ -106,8 +99,7 @@ impl Reaper {
         let agents_marked_offline =
             if judge_silence { agents::sweep(&mut conn, now, s.agent_offline_after).await? } else { 0 };
         let moved = leases::sweep(&mut conn, now, s.lease_start_deadline).await?;
-        let silent_for = judge_silence.then_some(s.agent_offline_after);
-        let recovered = recovery::sweep(&mut conn, now, &self.read_only, silent_for).await?;
+        let recovered = recovery::sweep(&mut conn, now).await?;
         let ages = retention::Ages {
             leases: s.leases_retention,
             operations: s.operations_retention,
@@ -125,10 +117,8 @@ impl Reaper {
             leases_ended_unstarted: moved.ended_unstarted,
             ops_outcome_unknown: recovered.outcome_unknown,
             jobs_requeued: recovered.requeued,
-            stale_jobs_requeued: recovered.stale_requeued,
             leases_deleted: deleted.leases,
             operations_deleted: deleted.operations,
-            jobs_deleted: deleted.jobs,
             audit_events_deleted: deleted.audit_events,
             rate_limits_deleted: deleted.rate_limits,
         })
@@ -156,11 +146,10 @@ mod tests {
     #[test]
     fn a_rule_at_the_limit_is_a_backlog_and_an_idle_sweep_is_not() {
         assert!(!SweepReport::default().backlog());
-        let below = SweepReport { leases_expired: SWEEP_LIMIT as usize - 1, jobs_deleted: 5, ..Default::default() };
+        let below =
+            SweepReport { leases_expired: SWEEP_LIMIT as usize - 1, audit_events_deleted: 5, ..Default::default() };
         assert!(!below.backlog());
         assert!(SweepReport { leases_expired: SWEEP_LIMIT as usize, ..Default::default() }.backlog());
         assert!(SweepReport { operations_deleted: SWEEP_LIMIT as u64, ..Default::default() }.backlog());
-        // apalis' own re-enqueue has no limit: a large count of it is no backlog.
-        assert!(!SweepReport { stale_jobs_requeued: 5000, ..Default::default() }.backlog());
     }
 }

@@ -1,5 +1,5 @@
-//! Retention: ended leases (and their logs), finished operations (and their events), finished
-//! apalis jobs and old audit events are deleted in bounded batches; idle actors' rate-limit rows go.
+//! Retention: ended leases (and their logs), finished operations (and their events) and old
+//! audit events are deleted in bounded batches; idle actors' rate-limit rows go.
 
 use std::time::Duration;
 
@@ -23,7 +23,6 @@ pub(crate) struct Ages {
 pub(crate) struct Deleted {
     pub leases: u64,
     pub operations: u64,
-    pub jobs: u64,
     pub audit_events: u64,
     pub rate_limits: u64,
 }
@@ -31,12 +30,10 @@ pub(crate) struct Deleted {
 /// Delete what is past retention, at most `SWEEP_LIMIT` rows of each table per sweep. Leases go
 /// before operations: an operation a lease still references is kept until the lease goes.
 pub(crate) async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, ages: Ages) -> Result<Deleted, db::DbError> {
-    let ops_cutoff = db::before(now, ages.operations);
     let deleted = Deleted {
         leases: retention::delete_ended_leases(&mut *conn, db::before(now, ages.leases), SWEEP_LIMIT).await?,
-        operations: retention::delete_ended_operations(&mut *conn, ops_cutoff, SWEEP_LIMIT).await?,
-        // A job's row is its operation's queue history: same retention.
-        jobs: retention::delete_finished_jobs(&mut *conn, ops_cutoff, SWEEP_LIMIT).await?,
+        operations: retention::delete_ended_operations(&mut *conn, db::before(now, ages.operations), SWEEP_LIMIT)
+            .await?,
         audit_events: db::audit::delete_older_than(&mut *conn, db::before(now, ages.audit_events), SWEEP_LIMIT).await?,
         // An hour past its TAT an actor's row decides nothing (it allows a full burst, as no row).
         rate_limits: db::rate_limit::prune(&mut *conn, now - chrono::Duration::hours(1)).await?,
@@ -44,7 +41,6 @@ pub(crate) async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>, ages: Age
     for (action, n) in [
         (Action::RetentionLeases, deleted.leases),
         (Action::RetentionOperations, deleted.operations),
-        (Action::RetentionJobs, deleted.jobs),
         (Action::RetentionAuditEvents, deleted.audit_events),
         (Action::RetentionRateLimits, deleted.rate_limits),
     ] {

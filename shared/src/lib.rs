@@ -8,6 +8,7 @@ pub mod domain;
 pub mod ingest;
 pub mod leases;
 pub mod listener;
+pub mod notifier;
 pub mod policy;
 pub mod redact;
 pub mod service;

@@ -78,8 +78,10 @@ async fn doctor_checks_identity_tctl_database_workers_and_leases() {
     // Its start operation `running` on the live worker, so the reaper leaves the lease to it (and
     // the worker, which does not know it, never ends it): stuck until someone looks.
     sqlx::query(
-        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, started_at, worker_id)
-         SELECT $1, 'dev-operator', 'operator', 'proxy.start', 'start_proxy', '{}', 'running', now(), agent_id::text
+        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, started_at, worker_id,
+                                 lane, payload, mutating, run_after, max_attempts)
+         SELECT $1, 'dev-operator', 'operator', 'proxy.start', 'start_proxy', '{}', 'running', now(), agent_id::text,
+                'leases', '{}', true, now(), 1
          FROM agents WHERE kind = 'worker' AND status = 'online' LIMIT 1",
     )
     .bind(op_id)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mtcp_shared::db::{self, in_flight::Admission, operations::NewOperation};
-use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, OpId};
+use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, OpId, ToolJob};
 use mtcp_shared::policy::Decision;
 use mtcp_tests::client::text_of;
 use mtcp_tests::{Stack, StackOptions, TestDb, Tweak};
@@ -122,7 +122,14 @@ async fn concurrent_enqueues_never_exceed_the_cap() {
                     ticket: None,
                     decision: &decision,
                 };
-                db::operations::insert_queued(&mut *tx, &op).await.unwrap();
+                let job = ToolJob {
+                    op_id: op.op_id,
+                    tool: "list_nodes".into(),
+                    args: json!({}),
+                    actor: actor.id.clone(),
+                    traceparent: None,
+                };
+                db::queue::enqueue(&mut *tx, &op, &job, false).await.unwrap();
                 tx.commit().await.unwrap();
                 true
             })

@@ -20,8 +20,9 @@ async fn attempt(pool: sqlx::PgPool, actor: &'static str, start: Option<Arc<Barr
     let op_id = OpId::generate();
     // The operation row the lease belongs to (what the gateway inserts in the same transaction).
     sqlx::query(
-        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status)
-         VALUES ($1, $2, 'operator', 'proxy.start', 'start_proxy', '{}', 'queued')",
+        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status,
+                                 lane, payload, mutating, run_after, max_attempts)
+         VALUES ($1, $2, 'operator', 'proxy.start', 'start_proxy', '{}', 'queued', 'leases', '{}', true, now(), 1)",
     )
     .bind(op_id.0)
     .bind(actor)
@@ -87,8 +88,9 @@ async fn lease(pool: &sqlx::PgPool, owner: uuid::Uuid, expires_in: chrono::Durat
     let mut conn = pool.acquire().await.unwrap();
     let op_id = OpId::generate();
     sqlx::query(
-        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status)
-         VALUES ($1, 'alice', 'operator', 'proxy.start', 'start_proxy', '{}', 'queued')",
+        "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status,
+                                 lane, payload, mutating, run_after, max_attempts)
+         VALUES ($1, 'alice', 'operator', 'proxy.start', 'start_proxy', '{}', 'queued', 'leases', '{}', true, now(), 1)",
     )
     .bind(op_id.0)
     .execute(&mut *conn)
@@ -139,9 +141,7 @@ async fn two_reapers_act_once_on_every_lease_and_operation() {
             rs::Lease { stop_reason: Some("stopped by alice"), op_status: "failed", ..rs::Lease::unowned("stopping") };
         unowned.push(rs::lease(&db.pool, stopped).await);
         for tool in ["create_access_request", "list_nodes"] {
-            let op = rs::op(&db.pool, tool, "running", Some(offline)).await;
-            rs::push_job(&db.pool, op, tool).await;
-            rs::lock_job(&db.pool, op, &format!("worker-{offline}"), "Running").await;
+            rs::op(&db.pool, tool, "running", Some(offline)).await;
         }
     }
     let fresh = rs::lease(&db.pool, rs::Lease { owner: Some(online), ..rs::Lease::active() }).await;

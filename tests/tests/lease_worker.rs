@@ -32,7 +32,8 @@ fn options(sim_env: &[(&str, &str)], worker: bool) -> StackOptions {
     StackOptions { sim_env, worker, tweak: Some(tweak), ..Default::default() }
 }
 
-/// What the gateway's `start_proxy` does: the operation, the lease and the job in one transaction.
+/// What the gateway's `start_proxy` does: the operation queued with its job and the lease, in one
+/// transaction.
 async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr: Option<&str>) -> (OpId, Uuid) {
     let op_id = OpId::generate();
     let lease_id = Uuid::new_v4();
@@ -53,7 +54,8 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         ticket: None,
         decision: &decision,
     };
-    db::operations::insert_queued(&mut *tx, &op).await.unwrap();
+    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into(), traceparent: None };
+    db::queue::enqueue(&mut *tx, &op, &job, true).await.unwrap();
     let target = serde_json::to_value(mtcp_shared::domain::LeaseTarget::parse(kind, Some(&target)).unwrap()).unwrap();
     let lease = db::leases::NewLease {
         lease_id,
@@ -65,8 +67,6 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
     };
     assert_eq!(db::leases::create_capped(&mut tx, &lease, 100).await.unwrap(), db::leases::Created::Created);
-    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into(), traceparent: None };
-    db::jobs::push_tool_job(&mut tx, &job, true).await.unwrap();
     tx.commit().await.unwrap();
     (op_id, lease_id)
 }
@@ -379,8 +379,11 @@ async fn a_new_incarnation_kills_leftovers_by_pid_and_start_time_only() {
         );
         ids.push(id);
     }
-    // The start jobs were taken care of by the "dead" worker: drop them.
-    sqlx::query("DELETE FROM apalis.jobs").execute(&pool).await.unwrap();
+    // The start calls were taken care of by the "dead" worker: they ended.
+    sqlx::query("UPDATE operations SET status = 'succeeded', result = '{}', ended_at = now(), payload = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let worker = tokio::spawn(mtcp_worker::run(stack.config.clone(), stack.shutdown.clone()));
     let status = tokio::time::timeout(DEADLINE, left.child.wait()).await.expect("the leftover is killed").unwrap();

@@ -8,7 +8,6 @@ mod reaper_support;
 use std::time::{Duration, Instant};
 
 use mtcp_shared::config::Config;
-use mtcp_shared::db;
 use mtcp_tests::TestDb;
 use reaper_support::*;
 use secrecy::SecretString;
@@ -22,7 +21,7 @@ async fn agent_status(pool: &sqlx::PgPool, id: uuid::Uuid) -> String {
 async fn a_new_leader_waits_one_offline_threshold_before_declaring_silent_workers_dead() {
     let db = TestDb::new().await.unwrap();
     // A worker last heard of an hour ago (as every worker looks right after a long outage), running
-    // a read, and an apalis consumer silent as long holding another read.
+    // a read.
     let worker = agent(&db.pool, "online").await;
     sqlx::query("UPDATE agents SET last_heartbeat_at = now() - interval '1 hour' WHERE agent_id = $1")
         .bind(worker)
@@ -30,12 +29,6 @@ async fn a_new_leader_waits_one_offline_threshold_before_declaring_silent_worker
         .await
         .unwrap();
     let read = op(&db.pool, "list_nodes", "running", Some(worker)).await;
-    push_job(&db.pool, read, "list_nodes").await;
-    lock_job(&db.pool, read, &format!("worker-{worker}"), "Running").await;
-    let other = op(&db.pool, "list_nodes", "queued", None).await;
-    push_job(&db.pool, other, "list_nodes").await;
-    apalis_worker(&db.pool, "silent-consumer", db::jobs::TOOLS_QUEUE, chrono::Duration::hours(1)).await;
-    lock_job(&db.pool, other, "silent-consumer", "Running").await;
 
     let threshold = Duration::from_secs(3);
     let mut config = Config::default();
@@ -50,10 +43,9 @@ async fn a_new_leader_waits_one_offline_threshold_before_declaring_silent_worker
     // Well within the first threshold of leadership: nothing is judged by silence yet.
     tokio::time::sleep(threshold / 2).await;
     assert_eq!(agent_status(&db.pool, worker).await, "online", "declared dead during the leader's warm-up");
-    assert_eq!(job_status(&db.pool, read).await.0, "Running");
-    assert_eq!(job_status(&db.pool, other).await.0, "Running", "apalis' silence rule waits too");
+    assert_eq!(op_state(&db.pool, read).await.0, "running");
 
-    // Past it, the worker that still has not beaten is offline and both reads are queued again.
+    // Past it, the worker that still has not beaten is offline and its read is queued again.
     let deadline = started + threshold * 3;
     while agent_status(&db.pool, worker).await != "offline" && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -64,13 +56,10 @@ async fn a_new_leader_waits_one_offline_threshold_before_declaring_silent_worker
         "a silent worker is declared offline after the warm-up"
     );
     assert!(started.elapsed() >= threshold, "not before the warm-up: {:?}", started.elapsed());
-    while (job_status(&db.pool, read).await.0 != "Pending" || job_status(&db.pool, other).await.0 != "Pending")
-        && Instant::now() < deadline
-    {
+    while op_state(&db.pool, read).await.0 != "queued" && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(job_status(&db.pool, read).await.0, "Pending", "the offline worker's read is re-queued");
-    assert_eq!(job_status(&db.pool, other).await.0, "Pending", "the silent consumer's read is re-queued");
+    assert_eq!(op_state(&db.pool, read).await, ("queued".into(), None, 1), "the offline worker's read is re-queued");
 
     shutdown.cancel();
     reaper.await.unwrap().unwrap();

@@ -7,7 +7,6 @@ mod reaper_support;
 
 use chrono::{Duration, Utc};
 use mtcp_shared::db;
-use mtcp_shared::domain::OpId;
 use mtcp_tests::TestDb;
 use reaper_support::*;
 use sqlx::postgres::PgListener;
@@ -76,7 +75,6 @@ async fn a_lease_no_worker_took_fails_never_started_after_the_deadline_with_its_
     let db = TestDb::new().await.unwrap();
     let unowned = lease(&db.pool, Lease::unowned("starting")).await;
     let op = lease_op(&db.pool, unowned).await;
-    push_job(&db.pool, op, "start_proxy").await;
     // A worker took this one and is starting it: its own start timeout governs, not the deadline.
     let being_started = lease(&db.pool, Lease { op_status: "running", ..Lease::unowned("starting") }).await;
     let reaper = reaper(&db.pool);
@@ -100,7 +98,8 @@ async fn a_lease_no_worker_took_fails_never_started_after_the_deadline_with_its_
     let events = state_events(&db.pool, op).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["reason"], "never_started");
-    assert_eq!(job_status(&db.pool, op).await.0, "Killed", "a late worker must not start it");
+    // A late worker must not start it: nothing is claimable.
+    assert!(db::queue::claim(&db.pool, db::queue::Lane::Leases, "late").await.unwrap().is_none());
     assert_eq!(lease_state(&db.pool, being_started).await, ("starting".into(), None));
 }
 
@@ -141,8 +140,6 @@ async fn a_running_mutation_of_an_offline_worker_fails_outcome_unknown_and_is_no
     let dead = agent(&db.pool, "offline").await;
     let alive = agent(&db.pool, "online").await;
     let lost = op(&db.pool, "create_access_request", "running", Some(dead)).await;
-    push_job(&db.pool, lost, "create_access_request").await;
-    lock_job(&db.pool, lost, &format!("worker-{dead}"), "Running").await;
     let healthy = op(&db.pool, "create_access_request", "running", Some(alive)).await;
     let mut listener = PgListener::connect_with(&db.pool).await.unwrap();
     listener.listen(db::OPS_CHANNEL).await.unwrap();
@@ -164,76 +161,48 @@ async fn a_running_mutation_of_an_offline_worker_fails_outcome_unknown_and_is_no
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["reason"], "outcome_unknown");
     assert_eq!(events[0]["worker_id"], dead.to_string());
-    assert_eq!(job_status(&db.pool, lost).await.0, "Killed", "no other worker picks it up");
-    // A live worker that claims it anyway (a re-enqueue raced) is refused: the op is terminal.
-    assert_eq!(
-        db::operations::claim(&db.pool, lost, &alive.to_string(), false).await.unwrap(),
-        db::operations::Claim::NotRunnable
-    );
+    let payload: Option<serde_json::Value> = sqlx::query_scalar("SELECT payload FROM operations WHERE op_id = $1")
+        .bind(lost.0)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(payload, None, "an ended operation keeps no job payload");
+    // No other worker picks it up.
+    assert!(db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string()).await.unwrap().is_none());
     assert_eq!(db::operations::get(&db.pool, healthy).await.unwrap().unwrap().status, "running");
 }
 
 #[tokio::test]
-async fn jobs_of_an_offline_worker_that_may_run_again_go_back_to_the_queue() {
+async fn reads_of_an_offline_worker_go_back_to_the_queue_until_their_attempts_run_out() {
     let db = TestDb::new().await.unwrap();
     let dead = agent(&db.pool, "offline").await;
     let alive = agent(&db.pool, "online").await;
-    // A read that was running (under the name of a consumer the worker rebuilt after a database
-    // failure), and a mutation still waiting in the dead worker's buffer.
+    // A read that was running on the dead worker, one that already used its last attempt, and a
+    // read of a live worker.
     let read = op(&db.pool, "list_nodes", "running", Some(dead)).await;
-    push_job(&db.pool, read, "list_nodes").await;
-    lock_job(&db.pool, read, &format!("worker-{dead}-r2"), "Running").await;
-    let buffered = op(&db.pool, "create_access_request", "queued", None).await;
-    push_job(&db.pool, buffered, "create_access_request").await;
-    lock_job(&db.pool, buffered, &format!("worker-{dead}"), "Queued").await;
-    // A start on the leases queue the dead worker fetched but never claimed.
-    let start = op(&db.pool, "start_proxy", "queued", None).await;
-    push_job(&db.pool, start, "start_proxy").await;
-    lock_job(&db.pool, start, &format!("leases-{dead}"), "Queued").await;
-    // A read of a live worker stays where it is.
+    let spent = op(&db.pool, "list_roles", "running", Some(dead)).await;
+    sqlx::query("UPDATE operations SET attempt = 3 WHERE op_id = $1").bind(spent.0).execute(&db.pool).await.unwrap();
     let healthy = op(&db.pool, "list_nodes", "running", Some(alive)).await;
-    push_job(&db.pool, healthy, "list_nodes").await;
-    lock_job(&db.pool, healthy, &format!("worker-{alive}"), "Running").await;
+    let mut listener = PgListener::connect_with(&db.pool).await.unwrap();
+    listener.listen(db::queue::QUEUE_CHANNEL).await.unwrap();
 
     let report = reaper(&db.pool).run_once(Utc::now()).await.unwrap();
-    assert_eq!(report.jobs_requeued, 3);
-    assert_eq!(report.ops_outcome_unknown, 0, "nothing ran that could have taken effect");
-    for id in [read, buffered, start] {
-        let (status, lock_by, attempts) = job_status(&db.pool, id).await;
-        assert_eq!((status.as_str(), lock_by), ("Pending", None));
-        assert_eq!(attempts, 1);
-        let events = state_events(&db.pool, id).await;
-        assert_eq!(events.len(), 1, "{events:?}");
-        assert_eq!(events[0]["action"], "requeued");
-    }
-    assert_eq!(job_status(&db.pool, healthy).await.0, "Running");
-    // The next worker's claim re-runs the read (at least once) and starts the never-started ones.
-    let next = alive.to_string();
-    let started = |c| matches!(c, db::operations::Claim::Started { attempt, .. } if attempt == 2);
-    assert!(started(db::operations::claim(&db.pool, read, &next, true).await.unwrap()));
-    let first = db::operations::claim(&db.pool, buffered, &next, false).await.unwrap();
-    assert!(matches!(first, db::operations::Claim::Started { attempt: 1, .. }), "{first:?}");
-}
-
-#[tokio::test]
-async fn jobs_of_silent_apalis_workers_are_requeued_on_both_queues_without_a_live_worker() {
-    let db = TestDb::new().await.unwrap();
-    // Workers the agents table does not know (or whose agent row is still online): apalis' own
-    // heartbeat rule applies, run by the reaper for each queue.
-    let mut ids = Vec::new();
-    for (queue, tool) in [(db::jobs::TOOLS_QUEUE, "list_nodes"), (db::jobs::LEASES_QUEUE, "start_proxy")] {
-        let id = op(&db.pool, tool, "queued", None).await;
-        push_job(&db.pool, id, tool).await;
-        let name = format!("gone-{queue}");
-        apalis_worker(&db.pool, &name, queue, Duration::hours(1)).await;
-        lock_job(&db.pool, id, &name, "Running").await;
-        ids.push(id);
-    }
-    let report = reaper_with(&db.pool, Default::default()).run_once(Utc::now()).await.unwrap();
-    assert_eq!(report.stale_jobs_requeued, 2);
-    for id in ids {
-        assert_eq!(job_status(&db.pool, id).await.0, "Pending");
-    }
+    assert_eq!(report.jobs_requeued, 1);
+    assert_eq!(report.ops_outcome_unknown, 1, "the read out of attempts ends");
+    assert_eq!(op_state(&db.pool, read).await, ("queued".into(), None, 1));
+    let events = state_events(&db.pool, read).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["action"], "requeued");
+    let told = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv()).await.unwrap().unwrap();
+    assert_eq!(told.payload(), "tools", "the lane is woken");
+    let row = db::operations::get(&db.pool, spent).await.unwrap().unwrap();
+    assert_eq!(row.status, "failed");
+    assert!(row.error.as_deref().unwrap().contains("that was its last attempt"), "{:?}", row.error);
+    assert_eq!(state_events(&db.pool, spent).await[0]["reason"], "attempts_exhausted");
+    assert_eq!(op_state(&db.pool, healthy).await.0, "running");
+    // The next worker's claim runs the read again (at least once), as attempt 2.
+    let next = db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string()).await.unwrap().unwrap();
+    assert_eq!((next.op_id, next.attempt), (read, 2));
 }
 
 #[tokio::test]
@@ -260,28 +229,16 @@ async fn retention_deletes_old_ended_rows_and_keeps_recent_and_live_ones() {
         lease_op(&db.pool, recent_lease).await,
         lease_op(&db.pool, live_lease).await,
     );
-    // apalis rows: finished long ago (deleted), finished recently, failed with attempts left,
-    // failed for good, and waiting.
-    let jobs = [
-        ("Done", 1, 3, now - Duration::days(95), false),
-        ("Killed", 1, 1, now - Duration::days(95), false),
-        ("Failed", 3, 3, now - Duration::days(95), false),
-        ("Done", 1, 3, recent, true),
-        ("Failed", 1, 3, now - Duration::days(95), true),
-    ];
-    let mut job_ops = Vec::new();
-    for (status, attempts, max, done_at, _) in jobs {
-        let id = op(&db.pool, "list_nodes", "queued", None).await;
-        push_job(&db.pool, id, "list_nodes").await;
-        finish_job(&db.pool, id, status, attempts, max, done_at).await;
-        job_ops.push(id);
-    }
-    let pending = op(&db.pool, "list_nodes", "queued", None).await;
-    push_job(&db.pool, pending, "list_nodes").await;
+    // A call still waiting, queued long ago (no worker for months): retention never takes it.
+    let waiting = op(&db.pool, "list_nodes", "queued", None).await;
+    sqlx::query("UPDATE operations SET created_at = now() - interval '200 days' WHERE op_id = $1")
+        .bind(waiting.0)
+        .execute(&db.pool)
+        .await
+        .unwrap();
 
     let report = reaper(&db.pool).run_once(now).await.unwrap();
     assert_eq!(report.leases_deleted, 1);
-    assert_eq!(report.jobs_deleted, 3);
     // The old op and the old lease's op (its lease went first, in the same sweep).
     assert_eq!(report.operations_deleted, 2);
     let exists = |table: &'static str, key: &'static str, id: uuid::Uuid| {
@@ -311,32 +268,10 @@ async fn retention_deletes_old_ended_rows_and_keeps_recent_and_live_ones() {
     }
     assert!(exists("leases", "lease_id", recent_lease).await);
     assert!(exists("leases", "lease_id", live_lease).await);
-    for ((status, _, _, _, kept), id) in jobs.iter().zip(&job_ops) {
-        let left: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM apalis.jobs WHERE id = $1)")
-            .bind(id.job_id())
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(left, *kept, "{status} job");
-    }
-    assert_eq!(job_status(&db.pool, pending).await.0, "Pending");
+    assert_eq!(op_state(&db.pool, waiting).await.0, "queued");
     // Nothing left to do at the same time.
     let again = reaper(&db.pool).run_once(now).await.unwrap();
-    assert_eq!((again.leases_deleted, again.operations_deleted, again.jobs_deleted), (0, 0, 0));
-}
-
-#[tokio::test]
-async fn the_sql_job_id_of_an_operation_is_its_apalis_job_id() {
-    let db = TestDb::new().await.unwrap();
-    for _ in 0..200 {
-        let id = OpId::generate();
-        let sql: String = sqlx::query_scalar("SELECT mtcp_job_id($1)").bind(id.0).fetch_one(&db.pool).await.unwrap();
-        assert_eq!(sql, id.job_id());
-    }
-    for id in [uuid::Uuid::nil(), uuid::Uuid::max(), uuid::Uuid::new_v4()] {
-        let sql: String = sqlx::query_scalar("SELECT mtcp_job_id($1)").bind(id).fetch_one(&db.pool).await.unwrap();
-        assert_eq!(sql, OpId(id).job_id());
-    }
+    assert_eq!((again.leases_deleted, again.operations_deleted), (0, 0));
 }
 
 #[tokio::test]

@@ -1,15 +1,13 @@
-//! Cancellation of running jobs: one LISTEN on `mtcp_cancel` per worker process fans requests out
+//! Cancellation of running jobs: the process' notifier's `mtcp_cancel` topic fans requests out
 //! to the jobs this process runs, by op id. A job registers before it runs and checks the stored
 //! flag once, so a request that arrived before the registration is not missed.
 
+use mtcp_shared::db;
+use mtcp_shared::domain::OpId;
+use mtcp_shared::notifier::{Note, Subscription};
+use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use mtcp_shared::db::{self, cancel::CANCEL_CHANNEL};
-use mtcp_shared::domain::OpId;
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
 type Registry = Arc<Mutex<HashMap<OpId, CancellationToken>>>;
@@ -62,41 +60,22 @@ impl Cancels {
         }
     }
 
-    /// Listen for cancellation requests until `stop` fires.
-    pub(crate) async fn listen(self, pool: PgPool, stop: CancellationToken) {
+    /// Act on cancellation requests until `stop` fires; after the notifier listened again, look at
+    /// every job (requests may have been missed).
+    pub(crate) async fn listen(self, pool: PgPool, mut notes: Subscription, stop: CancellationToken) {
         loop {
-            let mut listener = match PgListener::connect_with(&pool).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot LISTEN for cancellations; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    }
-                }
+            let note = tokio::select! {
+                _ = stop.cancelled() => return,
+                n = notes.recv() => n,
             };
-            if let Err(e) = listener.listen(CANCEL_CHANNEL).await {
-                tracing::warn!(error = %e, "LISTEN for cancellations failed; retrying");
-                continue;
-            }
-            self.recheck(&pool).await;
-            loop {
-                let next = tokio::select! {
-                    _ = stop.cancelled() => return,
-                    n = listener.try_recv() => n,
-                };
-                match next {
-                    Ok(Some(n)) => {
-                        if let Ok(id) = n.payload().parse::<OpId>() {
-                            self.cancel(id);
-                        }
-                    }
-                    Ok(None) => self.recheck(&pool).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the cancellation listener failed; reconnecting");
-                        break;
+            match note {
+                Some(Note::Notified(payload)) => {
+                    if let Ok(id) = payload.parse::<OpId>() {
+                        self.cancel(id);
                     }
                 }
+                Some(Note::Reconnected) => self.recheck(&pool).await,
+                None => return,
             }
         }
     }

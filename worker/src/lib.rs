@@ -1,32 +1,30 @@
-//! The worker: one process incarnation registered in `agents`, consuming the `tools` queue with
-//! apalis (pub/sub wake-ups, bounded concurrency), running each tool once and storing its outcome,
-//! and the `leases` queue, whose jobs start proxy leases this incarnation then owns.
+//! The worker: one process incarnation registered in `agents`, running apalis workers over the
+//! `operations` queue: the `tools` lane (each call run once and its outcome stored) and the
+//! `leases` lane, whose calls start proxy leases this incarnation then owns.
 
 mod agent;
 mod cancels;
 mod identity_watch;
 mod jobs;
 mod leases;
+mod lifecycle;
 mod progress;
+mod queue;
 mod queue_depth;
-mod supervise;
-mod wakeup;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
 use mtcp_shared::config::Config;
-use mtcp_shared::db::{self, jobs::LEASES_QUEUE, jobs::TOOLS_QUEUE};
-use mtcp_shared::domain::ToolJob;
+use mtcp_shared::db::{self, leases::LEASES_CHANNEL, queue::Lane, queue::QUEUE_CHANNEL};
+use mtcp_shared::notifier::Notifier;
 use mtcp_shared::teleport::{Runner, RunnerSettings};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use agent::Agent;
-/// The queue's wake-ups, public so `bench ceiling` builds its no-op worker exactly like this one.
-pub use wakeup::{ECHO_DELAYS, Resubscribing, WithEcho};
+pub use queue::OperationsBackend;
 
 /// What every job handler needs.
 pub(crate) struct JobContext {
@@ -38,7 +36,7 @@ pub(crate) struct JobContext {
     anomalies: mtcp_shared::config::AnomalyThresholds,
     /// Running jobs a caller may cancel.
     cancels: cancels::Cancels,
-    /// The tasks of started jobs (a rebuilt queue consumer waits for its predecessor's).
+    /// The tasks of started calls (shutdown waits for them).
     jobs: tokio_util::task::TaskTracker,
 }
 
@@ -93,13 +91,16 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         config.worker.heartbeat_interval,
         stop.clone(),
     ));
+    // One LISTEN connection for the whole process: the lanes' wake-ups, cancellations, lease stops.
+    let notifier =
+        Notifier::start(pool.clone(), &[QUEUE_CHANNEL, db::cancel::CANCEL_CHANNEL, LEASES_CHANNEL], stop.clone());
     let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(killed = n, "killed lease processes left by previous incarnations on this host"),
         Err(e) => tracing::warn!(error = %e, "could not look for lease processes of previous incarnations"),
     }
-    let lease_loops = leases.spawn_loops(&stop);
+    let lease_loops = leases.spawn_loops(notifier.subscribe(LEASES_CHANNEL), &stop);
     let ctx = Arc::new(JobContext {
         pool: pool.clone(),
         runner,
@@ -108,47 +109,40 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         cancels: cancels::Cancels::default(),
         jobs: tokio_util::task::TaskTracker::new(),
     });
-    let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(pool.clone(), stop.clone()));
+    let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(
+        pool.clone(),
+        notifier.subscribe(db::cancel::CANCEL_CHANNEL),
+        stop.clone(),
+    ));
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
-    let tools = {
-        let (pool, config, agent, ctx, stop) = (pool.clone(), config.clone(), agent.clone(), ctx.clone(), stop.clone());
-        let consumer =
-            supervise::Consumer { queue: TOOLS_QUEUE, pool: pool.clone(), jobs: ctx.jobs.clone(), stop: stop.clone() };
-        consumer.spawn(
-            move |generation| agent.apalis_name(generation),
-            move |name| {
-                WorkerBuilder::new(name)
-                    .backend(queue_backend(&pool, &config, TOOLS_QUEUE, config.worker.concurrency))
-                    .data(ctx.clone())
-                    .concurrency(config.worker.concurrency)
-                    .build(jobs::handle)
-                    .run_until(until_stopped(stop.clone()))
-            },
-        )
-    };
-    // A start holds its slot only until the lease is active or failed; one job per fetch, so
-    // starts spread over the workers.
-    let lease_starts = {
-        let (pool, config, agent, leases, stop) =
-            (pool.clone(), config.clone(), agent.clone(), leases.clone(), stop.clone());
-        let jobs = leases.starts().clone();
-        let consumer = supervise::Consumer { queue: LEASES_QUEUE, pool: pool.clone(), jobs, stop: stop.clone() };
-        consumer.spawn(
-            move |generation| agent.apalis_leases_name(generation),
-            move |name| {
-                WorkerBuilder::new(name)
-                    .backend(queue_backend(&pool, &config, LEASES_QUEUE, 1))
-                    .data(leases.clone())
-                    .concurrency(config.worker.concurrency)
-                    .build(leases::handle)
-                    .run_until(until_stopped(stop.clone()))
-            },
-        )
-    };
-    let (tools, lease_starts) = tokio::join!(tools, lease_starts);
-    let tools = tools.context("the tools consumer's task")?;
-    let lease_starts = lease_starts.context("the leases consumer's task")?;
+    let worker_id = agent.id.to_string();
+    let tools = WorkerBuilder::new(agent.apalis_name(0))
+        .backend(OperationsBackend::new(
+            pool.clone(),
+            Lane::Tools,
+            worker_id.clone(),
+            notifier.subscribe(QUEUE_CHANNEL),
+        ))
+        .data(ctx.clone())
+        .concurrency(config.worker.concurrency)
+        .build(jobs::handle)
+        .run_until(until_stopped(stop.clone()));
+    // A start holds its slot only until the lease is active or failed.
+    let lease_starts = WorkerBuilder::new(agent.apalis_leases_name(0))
+        .backend(OperationsBackend::new(pool.clone(), Lane::Leases, worker_id, notifier.subscribe(QUEUE_CHANNEL)))
+        .data(leases.clone())
+        .concurrency(config.worker.concurrency)
+        .build(leases::handle)
+        .run_until(until_stopped(stop.clone()));
+    // Each lane on its own task: polled together, a wake-up of one would re-poll both.
+    let (tools, lease_starts) =
+        tokio::join!(tokio::spawn(tools.in_current_span()), tokio::spawn(lease_starts.in_current_span()));
+    let tools = tools.context("the tools lane's task")?;
+    let lease_starts = lease_starts.context("the leases lane's task")?;
     stop.cancel();
+    // Calls run on tasks of their own: let them end (and store their outcomes).
+    ctx.jobs.close();
+    ctx.jobs.wait().await;
     // Leases cannot outlive their owner: stop them before this incarnation goes offline.
     leases.shutdown().await;
     for l in lease_loops {
@@ -168,42 +162,8 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     Ok(())
 }
 
-/// The apalis backend of one queue: its storage settings and our wake-ups.
-fn queue_backend(
-    pool: &sqlx::PgPool,
-    config: &Config,
-    name: &'static str,
-    batch_size: usize,
-) -> apalis::prelude::PollWith<
-    PostgresStorage<ToolJob>,
-    apalis::prelude::StreamStrategy<wakeup::WithEcho<wakeup::Resubscribing>>,
-> {
-    let storage = PostgresStorage::<ToolJob>::new(pool).with_config(
-        apalis_postgres::Config::default()
-            .queue(name)
-            .batch_size(batch_size)
-            .heartbeat_interval(config.worker.heartbeat_interval)
-            .missed_heartbeats(apalis_missed_heartbeats(config)),
-    );
-    let wakeups = wakeup::WithEcho::new(wakeup::Resubscribing::new(pool.clone(), name), wakeup::ECHO_DELAYS);
-    apalis::prelude::PollWith::new(storage, apalis::prelude::StreamStrategy::new(wakeups))
-}
-
 /// Resolves when `stopped` fires: a consumer's shutdown signal.
 async fn until_stopped(stopped: CancellationToken) -> Result<(), std::io::Error> {
     stopped.cancelled().await;
     Ok(())
-}
-
-/// How many heartbeats apalis lets a worker miss before its own sweep (run by every consumer at
-/// each heartbeat) re-enqueues that worker's jobs: enough for a day, which leaves recovery to the
-/// reaper. apalis reads silence alone as death; after a database outage every consumer is silent,
-/// and the first one back would hand the running jobs of live workers to others — a running
-/// mutation would then be reported `outcome_unknown` while it runs. The reaper recovers dead
-/// workers with the delivery rules (after a warm-up that lets live ones beat again), and a
-/// consumer rebuilt after a failure releases what its predecessor held itself.
-fn apalis_missed_heartbeats(config: &Config) -> usize {
-    const LEFT_TO_THE_REAPER: u128 = 24 * 3600 * 1000;
-    let beat_ms = config.worker.heartbeat_interval.as_millis().max(1);
-    usize::try_from(LEFT_TO_THE_REAPER.div_ceil(beat_ms)).unwrap_or(usize::MAX).max(3)
 }

@@ -1,17 +1,17 @@
-//! `mtcp_queue_depth{queue}`: every worker counts the jobs waiting on each queue at its heartbeat
+//! `mtcp_queue_depth{queue}`: every worker counts the calls waiting on each lane at its heartbeat
 //! interval (so the gauge survives any one worker; dashboards take the max over workers).
 
 use std::time::Duration;
 
-use mtcp_shared::db::{self, jobs::LEASES_QUEUE, jobs::TOOLS_QUEUE};
+use mtcp_shared::db::{self, queue::Lane};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// Count once and set the gauges.
 pub(crate) async fn run_once(pool: &PgPool) -> Result<(), db::DbError> {
-    for queue in [TOOLS_QUEUE, LEASES_QUEUE] {
-        let depth = db::jobs::queue_depth(pool, queue).await?;
-        metrics::gauge!("mtcp_queue_depth", "queue" => queue).set(depth as f64);
+    for lane in Lane::ALL {
+        let depth = db::queue::depth(pool, lane).await?;
+        metrics::gauge!("mtcp_queue_depth", "queue" => lane.as_str()).set(depth as f64);
     }
     Ok(())
 }

@@ -336,7 +336,7 @@ async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, Call
     ("cancelled", with_op_id(error_text(format!("the call was cancelled (op_id {op_id})")), op_id))
 }
 
-/// Record the call and push its job in one transaction, under the actor's in-flight cap.
+/// Record the call queued with its job, under the actor's in-flight cap (one transaction).
 /// `Ok(Err(reason))`: the cap is reached; nothing was written.
 async fn enqueue(
     st: &AppState,
@@ -349,8 +349,7 @@ async fn enqueue(
         tx.rollback().await?;
         return Ok(Err(reason));
     }
-    db::operations::insert_queued(&mut *tx, op).await?;
-    db::jobs::push_tool_job(&mut tx, job, mutating).await?;
+    db::queue::enqueue(&mut *tx, op, job, mutating).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use mtcp_shared::db::{self, leases::Created, leases::LeaseRow, leases::NewLease, operations::NewOperation};
 use mtcp_shared::domain::{Actor, LeaseTarget, ToolJob};
 use mtcp_shared::leases::{LeaseList, LeaseLogLine, LeaseLogs, LeaseView};
+use mtcp_shared::notifier::Note;
 use mtcp_shared::policy::Decision;
 use serde_json::Value;
 use uuid::Uuid;
@@ -69,8 +70,8 @@ pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<St
     })
 }
 
-/// Record the call, create the lease under the actor's cap and push the start job, all in one
-/// transaction. `Ok(Err(reason))`: the cap is reached; nothing was written.
+/// Record the call queued with its start job and create the lease under the actor's cap, all in
+/// one transaction. `Ok(Err(reason))`: the cap is reached; nothing was written.
 pub async fn create_and_enqueue(
     st: &AppState,
     op: &NewOperation<'_>,
@@ -84,7 +85,7 @@ pub async fn create_and_enqueue(
         tx.rollback().await?;
         return Ok(Err(reason));
     }
-    db::operations::insert_queued(&mut *tx, op).await?;
+    db::queue::enqueue(&mut *tx, op, job, true).await?;
     let lease = NewLease {
         lease_id: plan.lease_id,
         op_id: op.op_id,
@@ -102,7 +103,6 @@ pub async fn create_and_enqueue(
             op.actor.role, plan.cap
         )));
     }
-    db::jobs::push_tool_job(&mut tx, job, true).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -153,6 +153,9 @@ pub async fn list(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLis
     Ok(LeaseList { count: leases.len(), leases })
 }
 
+/// How long `stop_proxy` waits for an announcement before it looks anyway.
+const STOP_FALLBACK: Duration = Duration::from_secs(2);
+
 /// The leases a `stop_proxy` of this process is waiting on: one waiter per lease, so thirty
 /// concurrent stops of one slow lease cost one poll, not thirty.
 #[derive(Debug, Default)]
@@ -178,7 +181,8 @@ impl Drop for StopWaiter<'_> {
 /// `stop_proxy`: mark the lease `stopping` (its owner hears at once), then wait for the owner to
 /// end it, up to the stop grace plus a reconcile period. An ended lease is reported as it is; a
 /// caller that finds another stop already waiting on the lease gets its current state at once.
-/// No pooled connection is held while waiting: each look takes one for a single statement.
+/// No pooled connection is held while waiting: each look takes one for a single statement, and a
+/// look happens when the owner announces the end (not on a timer).
 pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
     let a: StopProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
     let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
@@ -194,6 +198,8 @@ pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseVie
         }
     }
     let waiter = st.stop_waiters.claim(row.lease_id);
+    // Subscribed before the first look, so an end announced after it is not missed.
+    let mut ended = st.notifier.subscribe(db::leases::LEASE_ENDED_CHANNEL);
     let wait = st.config.leases.stop_grace + st.config.leases.reconcile_interval + Duration::from_secs(2);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -206,6 +212,17 @@ pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseVie
         if !live || waiter.is_none() || tokio::time::Instant::now() >= deadline {
             return Ok(LeaseView::of(current, Utc::now()));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Look again when this lease's end is announced (or anything may have been missed), or
+        // at the deadline; the slow fallback covers an owner that died without announcing.
+        let lease = row.lease_id.to_string();
+        let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + STOP_FALLBACK), async {
+            loop {
+                match ended.recv().await {
+                    Some(Note::Notified(id)) if id != lease => {}
+                    _ => return,
+                }
+            }
+        })
+        .await;
     }
 }

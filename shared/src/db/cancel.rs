@@ -26,7 +26,7 @@ pub enum Cancelled {
 pub async fn request(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Cancelled, DbError> {
     let found: Option<String> = sqlx::query_scalar(
         "WITH queued AS (
-            UPDATE operations SET status = 'cancelled', cancel_requested = true, ended_at = now(),
+            UPDATE operations SET status = 'cancelled', cancel_requested = true, ended_at = now(), payload = NULL,
                                   error = 'cancelled by the caller before it started; nothing ran'
             WHERE op_id = $1 AND status = 'queued' RETURNING op_id),
           lease AS (

@@ -16,7 +16,7 @@ pub struct SelfFacts {
 
 /// Gather the facts (three small queries).
 pub async fn self_facts(pool: &PgPool) -> Result<SelfFacts, DbError> {
-    let queue_depth = super::jobs::queue_depth(pool, super::jobs::TOOLS_QUEUE).await?;
+    let queue_depth = super::queue::depth(pool, super::queue::Lane::Tools).await?;
     let workers_online = super::agents::count_online(pool, "worker").await?;
     let overdue_leases: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM leases WHERE status IN ('starting', 'active', 'stopping')

@@ -78,6 +78,9 @@ pub async fn count_live(conn: &mut PgConnection, actor: &str) -> Result<i64, DbE
 
 /// Channel on which lease stop requests are announced to owners (payload: the lease id).
 pub const LEASES_CHANNEL: &str = "mtcp_leases";
+/// Channel on which a lease's owner announces that it ended it (payload: the lease id):
+/// `stop_proxy` waits on it.
+pub const LEASE_ENDED_CHANNEL: &str = "mtcp_lease_ended";
 
 /// `starting` → `active` for the worker that started the process (and took the lease, if it did).
 /// `pid_start_time` is None when `pid` is not a process of the lease's own (a `proxy_ssh` listener
@@ -160,17 +163,21 @@ pub async fn end(
     reason: &str,
     exit_code: Option<i32>,
 ) -> Result<bool, DbError> {
-    let r = sqlx::query(
-        "UPDATE leases SET status = $2, stop_reason = coalesce(stop_reason, $3), exit_code = $4, ended_at = now()
-         WHERE lease_id = $1 AND status IN ('starting', 'active', 'stopping')",
+    let ended: Option<Uuid> = sqlx::query_scalar(
+        "WITH upd AS (
+            UPDATE leases SET status = $2, stop_reason = coalesce(stop_reason, $3), exit_code = $4, ended_at = now()
+            WHERE lease_id = $1 AND status IN ('starting', 'active', 'stopping')
+            RETURNING lease_id)
+         SELECT lease_id FROM upd, LATERAL (SELECT pg_notify($5, lease_id::text)) n",
     )
     .bind(lease_id)
     .bind(how.as_str())
     .bind(reason)
     .bind(exit_code)
-    .execute(conn)
+    .bind(LEASE_ENDED_CHANNEL)
+    .fetch_optional(conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(ended.is_some())
 }
 
 /// A lease as read back.

@@ -1,4 +1,4 @@
-//! The only SQL in the workspace: connection, migrations, operations, jobs, agents, leases, audit
+//! The only SQL in the workspace: connection, migrations, operations (which are the jobs), agents, leases, audit
 //! events, notifications, and the reaper's sweeps (lease sweeps, recovery, retention).
 //! Functions take an executor so callers can combine them in one transaction.
 
@@ -7,12 +7,13 @@ pub mod api_keys;
 pub mod audit;
 pub mod cancel;
 pub mod health;
+mod history;
 pub mod in_flight;
-pub mod jobs;
 pub mod leader;
 pub mod lease_sweeps;
 pub mod leases;
 pub mod operations;
+pub mod queue;
 pub mod rate_limit;
 pub mod recovery;
 pub mod retention;
@@ -26,7 +27,7 @@ use sqlx::postgres::PgPoolOptions;
 /// Channel on which a finished operation's id is announced.
 pub const OPS_CHANNEL: &str = "mtcp_ops";
 
-/// Our migrations (apalis keeps its own in schema `apalis`).
+/// Our migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// Database errors in domain words.
@@ -77,14 +78,15 @@ pub async fn connect(url: &str, max_connections: u32, connect_timeout: Duration)
         .map_err(DbError::Connect)
 }
 
-/// Apply apalis' migrations, then ours: ours add indexes to `apalis.jobs`.
+/// Apply our migrations (a database of an earlier release is upgraded in place: see
+/// [`history::prepare`]).
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
-    apalis_postgres::PostgresStorage::<()>::setup(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
+    history::prepare(pool).await?;
     MIGRATOR.run(pool).await.map_err(|e| DbError::Migrate(e.to_string()))?;
     Ok(())
 }
 
-/// Refuse to run on a database that lacks any of our migrations or the apalis schema.
+/// Refuse to run on a database that lacks any of our migrations.
 pub async fn ensure_migrated(pool: &PgPool) -> Result<(), DbError> {
     let applied: Vec<i64> =
         match sqlx::query_scalar("SELECT version FROM public._sqlx_migrations WHERE success ORDER BY version")
@@ -102,10 +104,6 @@ pub async fn ensure_migrated(pool: &PgPool) -> Result<(), DbError> {
         .collect();
     if !missing.is_empty() {
         return Err(DbError::NotMigrated { missing: format!("missing migrations: {}", missing.join(", ")) });
-    }
-    let apalis: bool = sqlx::query_scalar("SELECT to_regclass('apalis.jobs') IS NOT NULL").fetch_one(pool).await?;
-    if !apalis {
-        return Err(DbError::NotMigrated { missing: "job queue schema `apalis` is missing".into() });
     }
     Ok(())
 }

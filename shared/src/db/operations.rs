@@ -1,9 +1,9 @@
-//! The `operations` table: insert (with the job, in one transaction), guarded state transitions
+//! The `operations` table: insert (queued with its job, or already ended), guarded state transitions
 //! (each a single UPDATE … WHERE status = …), and reads.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{PgExecutor, Row};
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::{DbError, OPS_CHANNEL, storable, storable_json};
@@ -25,9 +25,42 @@ pub struct NewOperation<'a> {
     pub decision: &'a Decision,
 }
 
-/// Insert an operation as `queued` (its job is pushed in the same transaction by the caller).
-pub async fn insert_queued(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Queued, None, None).await
+/// Insert an operation `queued` with its job (see [`super::queue::enqueue`]), announced on its
+/// lane's channel at commit.
+pub(super) async fn insert_job(
+    conn: impl PgExecutor<'_>,
+    op: &NewOperation<'_>,
+    lane: super::queue::Lane,
+    payload: &Value,
+    mutating: bool,
+) -> Result<(), DbError> {
+    let decision = storable_json(&serde_json::to_value(op.decision).expect("decision serializes"));
+    sqlx::query(
+        "WITH ins AS (
+            INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
+                                    decision, status, lane, payload, mutating, run_after, max_attempts)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, now(), $14)
+            RETURNING lane)
+         SELECT pg_notify($15, lane) FROM ins",
+    )
+    .bind(op.op_id.0)
+    .bind(op.request_id.as_deref().map(storable).as_deref())
+    .bind(&op.actor.id)
+    .bind(&op.actor.role)
+    .bind(op.capability.as_str())
+    .bind(op.tool)
+    .bind(storable_json(&op.inputs))
+    .bind(op.reason.map(|r| storable(&crate::redact::redact_text(r)).into_owned()))
+    .bind(op.ticket.map(|t| storable(&crate::redact::redact_text(t)).into_owned()))
+    .bind(decision)
+    .bind(lane.as_str())
+    .bind(payload)
+    .bind(mutating)
+    .bind(super::queue::max_attempts(mutating))
+    .bind(super::queue::QUEUE_CHANNEL)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Insert a denied call: recorded, never run.
@@ -106,56 +139,6 @@ pub async fn insert_auth_failure(
     Ok(op_id)
 }
 
-/// How a worker's claim of an operation went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// Now running under this worker; `attempt` counts from 1; `queued_for` is the time since the
-    /// call was recorded (queue wait, for the first attempt).
-    Started { attempt: i32, queued_for: std::time::Duration },
-    /// A mutating operation an earlier attempt already started: its outcome is unknown and it must
-    /// not run again.
-    AlreadyStarted { attempt: i32 },
-    /// Terminal already (e.g. cancelled before a worker got to it), or unknown.
-    NotRunnable,
-}
-
-/// Move an operation to `running` for `worker_id`. Read-only operations left `running` by a dead
-/// attempt may be taken over; mutating ones may not (at-most-once).
-pub async fn claim(
-    conn: impl PgExecutor<'_>,
-    op_id: OpId,
-    worker_id: &str,
-    rerun_allowed: bool,
-) -> Result<Claim, DbError> {
-    let row = sqlx::query(
-        "WITH prev AS (SELECT status, attempt FROM operations WHERE op_id = $1 FOR UPDATE),
-              upd AS (
-                UPDATE operations o SET status = 'running', attempt = o.attempt + 1, worker_id = $2,
-                                        started_at = now()
-                FROM prev
-                WHERE o.op_id = $1 AND (prev.status = 'queued' OR (prev.status = 'running' AND $3))
-                RETURNING o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited)
-         SELECT prev.status, prev.attempt, (SELECT attempt FROM upd) AS new_attempt,
-                (SELECT waited FROM upd) AS waited FROM prev",
-    )
-    .bind(op_id.0)
-    .bind(worker_id)
-    .bind(rerun_allowed)
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else { return Ok(Claim::NotRunnable) };
-    let status: String = row.get("status");
-    let attempt: i32 = row.get("attempt");
-    let new_attempt: Option<i32> = row.get("new_attempt");
-    let waited: Option<f64> = row.get("waited");
-    let queued_for = std::time::Duration::from_secs_f64(waited.unwrap_or(0.0).max(0.0));
-    Ok(match (new_attempt, status.as_str()) {
-        (Some(a), _) => Claim::Started { attempt: a, queued_for },
-        (None, "running") => Claim::AlreadyStarted { attempt },
-        _ => Claim::NotRunnable,
-    })
-}
-
 /// The end of a run, as stored.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -203,7 +186,7 @@ pub async fn finish(
     let done: Option<Uuid> = sqlx::query_scalar(
         "WITH upd AS (
             UPDATE operations SET status = $3, ended_at = now(), exit_code = $4, stdout = $5, stderr = $6,
-                                  result = $7, error = $8,
+                                  result = $7, error = $8, payload = NULL,
                                   teleport_audit_refs = coalesce($10, teleport_audit_refs), runs = $11
             WHERE op_id = $1 AND status = 'running' AND worker_id = $2
             RETURNING op_id)
@@ -220,23 +203,6 @@ pub async fn finish(
     .bind(OPS_CHANNEL)
     .bind(&out.audit_refs)
     .bind(sqlx::types::Json(runs))
-    .fetch_optional(conn)
-    .await?;
-    Ok(done.is_some())
-}
-
-/// End a mutating operation whose earlier attempt started but never reported: do not re-run it.
-pub async fn fail_outcome_unknown(conn: impl PgExecutor<'_>, op_id: OpId, message: &str) -> Result<bool, DbError> {
-    let done: Option<Uuid> = sqlx::query_scalar(
-        "WITH upd AS (
-            UPDATE operations SET status = 'failed', ended_at = now(), error = $2
-            WHERE op_id = $1 AND status = 'running'
-            RETURNING op_id)
-         SELECT op_id FROM upd, LATERAL (SELECT pg_notify($3, op_id::text)) n",
-    )
-    .bind(op_id.0)
-    .bind(message)
-    .bind(OPS_CHANNEL)
     .fetch_optional(conn)
     .await?;
     Ok(done.is_some())

@@ -1,6 +1,6 @@
-//! Retention: bounded deletes of ended leases (their logs cascade), finished operations (their
-//! events cascade) and finished apalis jobs. Each deletes at most `limit` rows per call, oldest
-//! first, skipping rows another session holds.
+//! Retention: bounded deletes of ended leases (their logs cascade) and finished operations (their
+//! events cascade). Each deletes at most `limit` rows per call, oldest first, skipping rows
+//! another session holds.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -35,26 +35,6 @@ pub async fn delete_ended_operations(
             WHERE o.created_at < $1 AND o.ended_at < $1
               AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.op_id = o.op_id)
             ORDER BY o.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-    )
-    .bind(cutoff)
-    .bind(limit)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected())
-}
-
-/// apalis jobs finished before `cutoff`: done, killed, or failed with no attempt left. apalis
-/// never deletes them.
-pub async fn delete_finished_jobs(
-    conn: impl PgExecutor<'_>,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> Result<u64, DbError> {
-    let r = sqlx::query(
-        "DELETE FROM apalis.jobs WHERE id IN (
-            SELECT id FROM apalis.jobs
-            WHERE done_at < $1 AND (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts))
-            ORDER BY done_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
     )
     .bind(cutoff)
     .bind(limit)

@@ -1,4 +1,4 @@
-//! Operation identifiers: one 128-bit id, a UUID in our tables and a ULID for apalis job ids.
+//! Operation identifiers: one 128-bit id, a UUID in our tables, also read in its ULID form.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use super::quoted;
 
-/// The id of an operation. Generated as a ULID so ids sort by creation time; apalis requires
-/// ULID job ids, and the job of an operation carries the same 128 bits.
+/// The id of an operation. Generated as a ULID so ids sort by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OpId(pub Uuid);
@@ -30,12 +29,12 @@ impl OpId {
         Self(Uuid::from(Ulid::generate()))
     }
 
-    /// The ULID text form used as the apalis job id.
+    /// The ULID text form of the id (what releases that queued with apalis used as job ids).
     pub fn job_id(&self) -> String {
         Ulid::from(self.0).to_string()
     }
 
-    /// Parse the ULID text form of a job id back.
+    /// Parse the ULID text form back.
     pub fn from_job_id(s: &str) -> Result<Self, InvalidOpId> {
         Ulid::from_string(s).map(|u| Self(Uuid::from(u))).map_err(|_| InvalidOpId(s.to_owned()))
     }

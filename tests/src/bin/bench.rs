@@ -176,20 +176,7 @@ async fn main() -> anyhow::Result<()> {
                 .bind(id)
                 .fetch_optional(&stack.db.pool)
                 .await?;
-                let job_id = id.map(|u| mtcp_shared::domain::OpId(u).job_id());
-                let fetched: Option<(f64, Option<f64>)> = sqlx::query_as(
-                    "SELECT (extract(epoch FROM j.lock_at - o.created_at) * 1000)::float8,
-                            (extract(epoch FROM j.done_at - o.created_at) * 1000)::float8
-                     FROM apalis.jobs j, operations o WHERE j.id = $1 AND o.op_id = $2",
-                )
-                .bind(&job_id)
-                .bind(id)
-                .fetch_optional(&stack.db.pool)
-                .await?;
-                eprintln!(
-                    "slow call {} ms: (queue, run) ms {phases:?}; apalis (lock, done) after create {fetched:?}",
-                    ms(*d)
-                );
+                eprintln!("slow call {} ms: (queue, run) ms {phases:?}", ms(*d));
             }
         }
         let (pickup50, pickup99) = ceiling::pickup(&stack.db.pool, since).await?;

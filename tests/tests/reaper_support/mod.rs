@@ -1,5 +1,5 @@
-//! Rows for the reaper's tests, inserted directly (agents, operations, leases, apalis jobs and
-//! workers) in the states the rules act on, and readers for what the rules leave behind.
+//! Rows for the reaper's tests, inserted directly (agents, operations with their jobs, leases) in
+//! the states the rules act on, and readers for what the rules leave behind.
 
 // Each test target that includes this module uses a different subset of it.
 #![allow(dead_code)]
@@ -40,25 +40,34 @@ pub async fn agent(pool: &PgPool, status: &str) -> Uuid {
     id
 }
 
-/// An operation of `tool` in `status`; `running` ones run under `worker` (attempt 1).
+/// An operation of `tool` in `status`, with its job while active (as the gateway enqueues it);
+/// `running` ones run under `worker` (attempt 1).
 pub async fn op(pool: &PgPool, tool: &str, status: &str, worker: Option<Uuid>) -> OpId {
     let id = OpId::generate();
     let worker = worker.unwrap_or_else(Uuid::new_v4).to_string();
+    let mutating = find_tool(tool).unwrap().mutating;
+    let job =
+        ToolJob { op_id: id, tool: tool.into(), args: serde_json::json!({}), actor: "alice".into(), traceparent: None };
     sqlx::query(
         "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
-                                 started_at, ended_at, result, error)
+                                 started_at, ended_at, result, error, lane, payload, mutating, run_after, max_attempts)
          VALUES ($1, 'alice', 'operator', 'test', $2, '{}', $3,
                  CASE WHEN $3 IN ('queued', 'denied') THEN 0 ELSE 1 END,
                  CASE WHEN $3 IN ('queued', 'denied') THEN NULL ELSE $4 END,
                  CASE WHEN $3 IN ('queued', 'denied') THEN NULL ELSE now() END,
                  CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE now() END,
                  CASE WHEN $3 = 'succeeded' THEN '{}'::jsonb END,
-                 CASE WHEN $3 = 'failed' THEN 'it failed' END)",
+                 CASE WHEN $3 = 'failed' THEN 'it failed' END,
+                 $5, CASE WHEN $3 IN ('queued', 'running') THEN $6::jsonb END, $7, now(), $8)",
     )
     .bind(id.0)
     .bind(tool)
     .bind(status)
     .bind(worker)
+    .bind(db::queue::Lane::of(tool).as_str())
+    .bind(serde_json::to_value(&job).unwrap())
+    .bind(mutating)
+    .bind(db::queue::max_attempts(mutating))
     .execute(pool)
     .await
     .unwrap();
@@ -145,68 +154,10 @@ pub async fn state_events(pool: &PgPool, id: OpId) -> Vec<serde_json::Value> {
         .unwrap()
 }
 
-/// Push the operation's job as the gateway does.
-pub async fn push_job(pool: &PgPool, id: OpId, tool: &str) {
-    let mut conn = pool.acquire().await.unwrap();
-    let job =
-        ToolJob { op_id: id, tool: tool.into(), args: serde_json::json!({}), actor: "alice".into(), traceparent: None };
-    db::jobs::push_tool_job(&mut conn, &job, find_tool(tool).unwrap().mutating).await.unwrap();
-}
-
-/// An apalis worker of `queue` last seen `age` ago.
-pub async fn apalis_worker(pool: &PgPool, name: &str, queue: &str, age: Duration) {
-    sqlx::query(
-        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen)
-         VALUES ($1, $2, 'PgStorage', '', now() - $3)",
-    )
-    .bind(name)
-    .bind(queue)
-    .bind(age)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
-/// The job as fetched (`Queued`) or locked (`Running`) by apalis worker `name` (registered now
-/// if it is not yet).
-pub async fn lock_job(pool: &PgPool, id: OpId, name: &str, status: &str) {
-    sqlx::query(
-        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen)
-         SELECT $1, job_type, 'PgStorage', '', now() FROM apalis.jobs WHERE id = $2
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(name)
-    .bind(id.job_id())
-    .execute(pool)
-    .await
-    .unwrap();
-    let r = sqlx::query("UPDATE apalis.jobs SET status = $3, lock_by = $1, lock_at = now() WHERE id = $2")
-        .bind(name)
-        .bind(id.job_id())
-        .bind(status)
-        .execute(pool)
-        .await
-        .unwrap();
-    assert_eq!(r.rows_affected(), 1);
-}
-
-/// The job as apalis left it after a run.
-pub async fn finish_job(pool: &PgPool, id: OpId, status: &str, attempts: i32, max: i32, done_at: DateTime<Utc>) {
-    sqlx::query("UPDATE apalis.jobs SET status = $2, attempts = $3, max_attempts = $4, done_at = $5 WHERE id = $1")
-        .bind(id.job_id())
-        .bind(status)
-        .bind(attempts)
-        .bind(max)
-        .bind(done_at)
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
-/// (status, lock_by, attempts) of the operation's job.
-pub async fn job_status(pool: &PgPool, id: OpId) -> (String, Option<String>, i32) {
-    sqlx::query_as("SELECT status, lock_by, attempts FROM apalis.jobs WHERE id = $1")
-        .bind(id.job_id())
+/// (status, worker_id, attempt) of an operation.
+pub async fn op_state(pool: &PgPool, id: OpId) -> (String, Option<String>, i32) {
+    sqlx::query_as("SELECT status, worker_id, attempt FROM operations WHERE op_id = $1")
+        .bind(id.0)
         .fetch_one(pool)
         .await
         .unwrap()

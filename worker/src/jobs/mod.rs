@@ -1,5 +1,5 @@
-//! The job handler: claim the operation (at most once for mutations), run the tool, store the
-//! outcome and announce it.
+//! The handler of the `tools` lane: run the claimed call's tool, cancellable where that is safe;
+//! the shared lifecycle stores the outcome and announces it.
 
 mod access;
 mod analysis;
@@ -9,80 +9,34 @@ mod outcome;
 mod passthrough;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use apalis::prelude::{BoxDynError, Data};
-use mtcp_shared::db::{self, operations::Claim, operations::Outcome};
+use mtcp_shared::db::{operations::Outcome, queue::Claimed};
 use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
-use tracing::Instrument;
 
 use crate::JobContext;
+use crate::lifecycle::Runner;
 
 /// How long a cancelled job may take to stop its process group before it is abandoned.
 const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How long a finished job keeps trying to store its outcome while the database is unreachable.
-pub(crate) const STORE_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Handle one job. Tool failures are outcomes stored on the operation; only infrastructure errors
-/// (the database) are returned to apalis.
-pub(crate) async fn handle(job: ToolJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    // apalis polls every in-flight job on one future; run each on its own task so jobs use all cores
-    // (tracked: a consumer rebuilt after a database failure waits for them).
+/// Handle one claimed call of the `tools` lane. Tool failures are outcomes stored on the
+/// operation; nothing goes back to apalis but a task that could not run.
+pub(crate) async fn handle(claimed: Claimed, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
     let ctx: Arc<JobContext> = (*ctx).clone();
-    let span = job_span(&job);
-    ctx.jobs.clone().spawn(run_job(job, ctx).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    let runner = Runner { pool: &ctx.pool, worker_id: &ctx.worker_id, tracker: &ctx.jobs };
+    let body_ctx = ctx.clone();
+    runner.run(claimed, move |claimed| async move { Ok(run_job(claimed.job, body_ctx).await) }).await
 }
 
-/// The span of one job: what its log lines carry (op id, tool, actor, capability), continuing the
-/// gateway call's trace when the job brought one.
-pub(crate) fn job_span(job: &ToolJob) -> tracing::Span {
-    let capability = find_tool(&job.tool).map_or("unknown", |spec| spec.capability.as_str());
-    let span = tracing::info_span!(
-        "run_job",
-        op_id = %job.op_id,
-        tool = %job.tool,
-        actor = %job.actor,
-        capability,
-        lease_id = tracing::field::Empty,
-    );
-    mtcp_shared::telemetry::continue_trace(&span, job.traceparent.as_deref());
-    span
-}
-
-async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> {
+async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {
     let Some(spec) = find_tool(&job.tool) else {
         tracing::error!("job for an unknown tool");
-        return Ok(());
+        return Outcome::failed(format!("this worker does not know the tool {}; upgrade the worker", job.tool));
     };
-    match db::operations::claim(&ctx.pool, job.op_id, &ctx.worker_id, !spec.mutating).await? {
-        Claim::Started { attempt, queued_for } => {
-            tracing::debug!(attempt, ?queued_for, "running");
-            if attempt == 1 {
-                metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => "tools").record(queued_for.as_secs_f64());
-            }
-        }
-        Claim::AlreadyStarted { attempt } => {
-            let msg = format!(
-                "outcome_unknown: attempt {attempt} of this {} started but its worker stopped before reporting; \
-                 it was not run again. Verify in Teleport whether it took effect before retrying.",
-                spec.name
-            );
-            tracing::warn!(attempt, "mutation found already started; not re-running");
-            db::operations::fail_outcome_unknown(&ctx.pool, job.op_id, &msg).await?;
-            return Ok(());
-        }
-        Claim::NotRunnable => {
-            tracing::info!("operation is no longer runnable; skipping");
-            return Ok(());
-        }
-    }
-    let started = Instant::now();
     let registered = ctx.cancels.register(&ctx.pool, job.op_id).await;
     let cancel = &registered.token.clone();
-    // Every CLI run of the job, kept with its outcome.
-    let runs = mtcp_shared::teleport::RunLog::new();
-    let work = runs.scope(async {
+    let work = async {
         match spec.name {
             name if inventory::handles(name) => inventory::run(&ctx, name, cancel).await,
             name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args, cancel).await,
@@ -93,7 +47,7 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
             name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id, cancel).await,
             other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
         }
-    });
+    };
     let cancellable = !access::handles(spec.name);
     let mut outcome = if cancellable && cancel.is_cancelled() {
         Outcome::cancelled("cancelled by the caller before it ran")
@@ -113,17 +67,5 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Result<(), BoxDynError> 
         outcome.error.get_or_insert_with(|| "cancelled by the caller".into());
     }
     drop(registered);
-    let took = started.elapsed();
-    tracing::info!(status = outcome.status.as_str(), duration_ms = took.as_millis() as u64, "job finished");
-    metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => spec.name).record(took.as_secs_f64());
-    metrics::counter!("mtcp_jobs_total", "tool" => spec.name, "status" => outcome.status.as_str()).increment(1);
-    // The outcome exists only here: a database restart must not lose it.
-    let runs = runs.entries();
-    let stored = db::retry::while_transient("storing a job's outcome", STORE_BUDGET, || {
-        db::operations::finish(&ctx.pool, job.op_id, &ctx.worker_id, &outcome, &runs)
-    });
-    if !stored.await? {
-        tracing::warn!("the operation was taken over or ended elsewhere; result discarded");
-    }
-    Ok(())
+    outcome
 }

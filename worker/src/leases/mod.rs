@@ -99,11 +99,6 @@ impl LeaseManager {
         })
     }
 
-    /// The tasks of start jobs.
-    pub(crate) fn starts(&self) -> &tokio_util::task::TaskTracker {
-        &self.starts
-    }
-
     fn registry(&self) -> MutexGuard<'_, Registry> {
         // A panic while holding this lock leaves a plain map behind: still consistent.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
@@ -211,11 +206,15 @@ impl LeaseManager {
     }
 
     /// Start the heartbeat, stop-notification and reconcile loops; they end with `stop`.
-    pub(crate) fn spawn_loops(self: &Arc<Self>, stop: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    pub(crate) fn spawn_loops(
+        self: &Arc<Self>,
+        stops: mtcp_shared::notifier::Subscription,
+        stop: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             tokio::spawn(watch::heartbeat_loop(self.clone(), stop.clone())),
             tokio::spawn(watch::reconcile_loop(self.clone(), stop.clone())),
-            tokio::spawn(watch::listen_loop(self.clone(), stop.clone())),
+            tokio::spawn(watch::listen_loop(self.clone(), stops, stop.clone())),
         ]
     }
 

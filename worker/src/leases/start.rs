@@ -1,4 +1,4 @@
-//! The `start_proxy` job (queue `leases`): claim the operation (at most once), take the lease,
+//! The `start_proxy` call (lane `leases`, at most once): take the lease,
 //! start its process (or `proxy_ssh` listener), mark it active and hand it to a supervisor. The job
 //! ends as soon as the lease is active or failed; the process never holds a job slot.
 
@@ -9,66 +9,34 @@ use std::sync::Arc;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
 use mtcp_shared::db::leases::{LeaseEnd, LeaseRow, Take};
-use mtcp_shared::db::operations::{Claim, Outcome};
+use mtcp_shared::db::operations::Outcome;
+use mtcp_shared::db::queue::Claimed;
 use mtcp_shared::db::{self, DbError};
 use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
 use mtcp_shared::leases::LeaseView;
 use mtcp_shared::teleport::proxy::{self, StartError, Startup, proxy_args, stop_group};
-use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{Ending, Lease, LeaseManager, Running, event};
+use crate::lifecycle::Runner;
 use crate::progress::Steps;
 
-/// Handle one start job. Failures to start are outcomes on the operation and the lease; only
-/// database errors go back to apalis.
-pub(crate) async fn handle(job: ToolJob, mgr: Data<Arc<LeaseManager>>) -> Result<(), BoxDynError> {
+/// Handle one claimed start of the `leases` lane. Failures to start are outcomes on the operation
+/// and the lease.
+pub(crate) async fn handle(claimed: Claimed, mgr: Data<Arc<LeaseManager>>) -> Result<(), BoxDynError> {
     let mgr: Arc<LeaseManager> = (*mgr).clone();
-    let span = crate::jobs::job_span(&job);
-    // A task of its own (a runtime thread, never a blocking-pool one: the process's parent-death
-    // signal is tied to the spawning thread).
-    mgr.starts.clone().spawn(run_job(job, mgr).instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
+    let runner = Runner { pool: &mgr.pool, worker_id: &mgr.worker_id, tracker: &mgr.starts };
+    let body_mgr = mgr.clone();
+    runner.run(claimed, move |claimed| run_job(claimed.job, body_mgr)).await
 }
 
-async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError> {
+async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<Outcome, DbError> {
     let lease_id = job.args.get("_lease_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
-    if let Some(id) = lease_id {
-        tracing::Span::current().record("lease_id", tracing::field::display(id));
-    }
-    match db::operations::claim(&mgr.pool, job.op_id, &mgr.worker_id, false).await? {
-        Claim::Started { queued_for, .. } => {
-            metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => "leases").record(queued_for.as_secs_f64());
-        }
-        Claim::AlreadyStarted { attempt } => {
-            let msg = format!(
-                "outcome_unknown: attempt {attempt} of this start_proxy started but its worker stopped before \
-                 reporting; it was not run again. Check the lease with get_proxy_status and start a new one if needed."
-            );
-            tracing::warn!(attempt, "lease start found already started; not re-running");
-            db::operations::fail_outcome_unknown(&mgr.pool, job.op_id, &msg).await?;
-            abandon(&mgr, lease_id, "owner_lost").await?;
-            return Ok(());
-        }
-        Claim::NotRunnable => {
-            tracing::info!("start operation is no longer runnable; skipping");
-            abandon(&mgr, lease_id, "start_failed").await?;
-            return Ok(());
-        }
-    }
-    let runs = mtcp_shared::teleport::RunLog::new();
-    let outcome = match lease_id {
-        Some(id) => runs.scope(start(&mgr, job.op_id, id)).await?,
-        None => Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"),
+    let Some(id) = lease_id else {
+        return Ok(Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"));
     };
-    let runs = runs.entries();
-    metrics::counter!("mtcp_jobs_total", "tool" => "start_proxy", "status" => outcome.status.as_str()).increment(1);
-    let stored = db::retry::while_transient("storing a lease start's outcome", crate::jobs::STORE_BUDGET, || {
-        db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome, &runs)
-    });
-    if !stored.await? {
-        tracing::warn!("the operation was ended elsewhere; result discarded");
-    }
-    Ok(())
+    tracing::Span::current().record("lease_id", tracing::field::display(id));
+    start(&mgr, job.op_id, id).await
 }
 
 /// The Teleport cluster this worker's leases run on: the one its identity file's certificate was
@@ -83,16 +51,6 @@ fn lease_cluster(mgr: &LeaseManager) -> Option<String> {
         })?;
     let printable = mtcp_shared::domain::unprintable(&cluster, mtcp_shared::domain::TextKind::Name).is_none();
     (!cluster.is_empty() && cluster.len() <= 253 && printable).then_some(cluster)
-}
-
-/// End the lease of a start that will never run, unless a live worker owns it.
-async fn abandon(mgr: &LeaseManager, lease_id: Option<Uuid>, reason: &str) -> Result<(), DbError> {
-    let Some(id) = lease_id else { return Ok(()) };
-    let mut conn = mgr.pool.acquire().await?;
-    if db::leases::fail_abandoned(&mut conn, id, reason).await? {
-        tracing::warn!(lease_id = %id, reason, "lease of an abandoned start ended failed");
-    }
-    Ok(())
 }
 
 async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<Outcome, DbError> {

@@ -6,15 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mtcp_shared::db::{self, DbError, leases::LEASES_CHANNEL};
-use sqlx::postgres::PgListener;
+use mtcp_shared::db::{self, DbError};
+use mtcp_shared::notifier::{Note, Subscription};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Ending, LeaseManager};
-
-/// Wait before reconnecting a lost notification listener.
-const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 impl LeaseManager {
     /// Record one heartbeat for every supervised lease; returns how many rows took it.
@@ -79,38 +76,29 @@ pub(super) async fn reconcile_loop(mgr: Arc<LeaseManager>, stop: CancellationTok
     every(mgr.config.reconcile_interval, stop, "reconcile", || mgr.reconcile_once()).await;
 }
 
-/// Act on stop announcements (`request_stop`, the reaper's expiry) for leases supervised here.
-pub(super) async fn listen_loop(mgr: Arc<LeaseManager>, stop: CancellationToken) {
+/// Act on stop announcements (`request_stop`, the reaper's expiry) for leases supervised here; after
+/// the notifier listened again, compare with the table instead (announcements may be lost).
+pub(super) async fn listen_loop(mgr: Arc<LeaseManager>, mut notes: Subscription, stop: CancellationToken) {
     loop {
-        match listen(&mgr, &stop).await {
-            Ok(()) => return,
-            Err(e) => tracing::warn!(error = %e, "lease stop notifications lost; listening again"),
-        }
-        tokio::select! {
+        let note = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(RELISTEN_AFTER) => {}
-        }
-        // Announcements made while nobody listened are gone: compare with the table instead.
-        if let Err(e) = mgr.reconcile_once().await {
-            tracing::warn!(error = %e, "lease reconcile failed");
-        }
-    }
-}
-
-/// Listen until `stop` (Ok) or until the connection fails (Err).
-async fn listen(mgr: &LeaseManager, stop: &CancellationToken) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(&mgr.pool).await?;
-    listener.listen(LEASES_CHANNEL).await?;
-    loop {
-        let notification = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            n = listener.recv() => n?,
+            n = notes.recv() => n,
         };
-        let Ok(id) = notification.payload().parse::<Uuid>() else { continue };
-        if mgr.supervises(id)
-            && let Err(e) = mgr.check(id).await
-        {
-            tracing::warn!(lease_id = %id, error = %e, "could not read a lease announced as stopping");
+        match note {
+            Some(Note::Notified(payload)) => {
+                let Ok(id) = payload.parse::<Uuid>() else { continue };
+                if mgr.supervises(id)
+                    && let Err(e) = mgr.check(id).await
+                {
+                    tracing::warn!(lease_id = %id, error = %e, "could not read a lease announced as stopping");
+                }
+            }
+            Some(Note::Reconnected) => {
+                if let Err(e) = mgr.reconcile_once().await {
+                    tracing::warn!(error = %e, "lease reconcile failed");
+                }
+            }
+            None => return,
         }
     }
 }

@@ -1,7 +1,6 @@
 -- Leases still `starting` with no owner past the start deadline → `failed` (`never_started`): no
--- worker took the start job. Their operation, if still queued, fails with them (announced), and
--- its job leaves the queue, so a late worker cannot start a lease nobody waits for any more. A
--- start operation `running` is left alone: a live worker governs it with its own start timeout,
+-- worker took the start job. Their operation, if still queued, fails with them (announced), so a
+-- late worker cannot start a lease nobody waits for any more. A start operation `running` is left alone: a live worker governs it with its own start timeout,
 -- and the recovery sweep ends it if that worker died.
 -- $1 now, $2 created before, $3 limit, $4 the deadline as text, $5 the operations channel.
 WITH stale AS (
@@ -20,7 +19,7 @@ logged AS (
            'no worker started this lease within ' || $4 || '; failed (never_started)'
     FROM failed f),
 op_failed AS (
-    UPDATE operations o SET status = 'failed', ended_at = $1,
+    UPDATE operations o SET status = 'failed', ended_at = $1, payload = NULL,
            error = 'no worker took this start within ' || $4
                || '; the lease failed (never_started). Start it again once workers are available.'
     FROM failed f WHERE o.op_id = f.op_id AND o.status = 'queued'
@@ -30,10 +29,6 @@ op_logged AS (
     SELECT x.op_id, $1, 'state',
            jsonb_build_object('status', 'failed', 'reason', 'never_started', 'by', 'reaper',
                               'lease_id', x.lease_id, 'detail', 'no worker took the start job within ' || $4)
-    FROM op_failed x),
-unqueued AS (
-    UPDATE apalis.jobs j SET status = 'Killed', done_at = $1,
-           last_result = jsonb_build_object('Err', 'never started: the lease failed (never_started)')
-    FROM op_failed x WHERE j.id = mtcp_job_id(x.op_id) AND j.status = 'Pending')
+    FROM op_failed x)
 SELECT f.lease_id FROM failed f
     LEFT JOIN LATERAL (SELECT pg_notify($5, x.op_id::text) FROM op_failed x WHERE x.op_id = f.op_id) n ON true

@@ -2,7 +2,7 @@
 -- would ever end them. Ended at once if the start operation is terminal (no worker will come),
 -- otherwise once older than the start deadline. A start `running` is left to its worker (or to
 -- recovery if it died). An expired one ends `expired`, a stopped one `stopped`; the start
--- operation, if still queued, is cancelled (announced) and its job leaves the queue.
+-- operation, if still queued, is cancelled (announced).
 -- $1 now, $2 created before, $3 limit, $4 the operations channel.
 WITH unstarted AS (
     SELECT l.lease_id FROM leases l JOIN operations o ON o.op_id = l.op_id
@@ -21,7 +21,7 @@ logged AS (
     SELECT d.lease_id, $1, 'system', 'no worker had started this lease; nothing to stop; ' || d.status
     FROM ended d),
 op_cancelled AS (
-    UPDATE operations o SET status = 'cancelled', ended_at = $1,
+    UPDATE operations o SET status = 'cancelled', ended_at = $1, payload = NULL,
            error = 'the lease was ' || d.status || ' before a worker started it; nothing ran'
     FROM ended d WHERE o.op_id = d.op_id AND o.status = 'queued'
     RETURNING o.op_id, d.lease_id, d.status),
@@ -30,10 +30,6 @@ op_logged AS (
     SELECT x.op_id, $1, 'state',
            jsonb_build_object('status', 'cancelled', 'reason', 'lease_' || x.status || '_before_start', 'by', 'reaper',
                               'lease_id', x.lease_id)
-    FROM op_cancelled x),
-unqueued AS (
-    UPDATE apalis.jobs j SET status = 'Killed', done_at = $1,
-           last_result = jsonb_build_object('Err', 'not started: the lease was stopped first')
-    FROM op_cancelled x WHERE j.id = mtcp_job_id(x.op_id) AND j.status = 'Pending')
+    FROM op_cancelled x)
 SELECT d.lease_id FROM ended d
     LEFT JOIN LATERAL (SELECT pg_notify($4, x.op_id::text) FROM op_cancelled x WHERE x.op_id = d.op_id) n ON true

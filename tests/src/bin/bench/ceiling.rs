@@ -1,20 +1,20 @@
 //! `bench ceiling`: what this machine allows before the CLI — the database cycle of one call with a
-//! no-op job, driven through the real `shared::db` functions and the real apalis worker, at N
-//! concurrent loops; and the simulator's spawn rate at 1 and 2 concurrent spawns.
+//! no-op job, driven through the real `shared::db` functions and the real apalis worker on the
+//! worker's own backend, at N concurrent loops; and the simulator's spawn rate at 1 and 2
+//! concurrent spawns.
 //!
 //! One loop iteration is a call's database path: register for the completion NOTIFY, insert the
-//! operation and push its job in one transaction, a no-op apalis worker fetches it (woken by
-//! apalis' LISTEN plus the worker's echoes), claims it (`db::operations::claim`), finishes it
-//! (`db::operations::finish`, which NOTIFYs), the loop wakes and reads the row back as the gateway
-//! does (status, then the row). Not included: authentication, the rate-limit upsert, MCP over HTTP.
+//! operation queued with its job (`db::queue::enqueue`, which NOTIFYs the lane), the worker's
+//! backend claims it (`db::queue::claim`), a no-op handler finishes it (`db::operations::finish`,
+//! which NOTIFYs), the loop wakes and reads the row back as the gateway does. Not included:
+//! authentication, the in-flight cap, the rate-limit upsert, MCP over HTTP.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
-use mtcp_shared::db::{self, OPS_CHANNEL, jobs::TOOLS_QUEUE, operations};
+use mtcp_shared::db::{self, OPS_CHANNEL, operations, queue::Claimed, queue::Lane, queue::QUEUE_CHANNEL};
 use mtcp_shared::domain::{Actor, ActorKind, AuthSource, OpId, OperationStatus, ToolJob, find_tool};
 use mtcp_shared::policy::Decision;
 use mtcp_tests::{Stack, StackOptions};
@@ -45,20 +45,15 @@ type Waiters = Arc<Mutex<HashMap<OpId, oneshot::Sender<()>>>>;
 struct NoopCtx {
     pool: PgPool,
     worker_id: String,
-    claim: Mutex<Vec<Duration>>,
     finish: Mutex<Vec<Duration>>,
 }
 
-/// The worker's handler with the tool replaced by nothing: claim, then finish with a small result.
-async fn noop(job: ToolJob, ctx: Data<Arc<NoopCtx>>) -> Result<(), BoxDynError> {
+/// The worker's handler with the tool replaced by nothing: finish the claimed call with a small
+/// result.
+async fn noop(claimed: Claimed, ctx: Data<Arc<NoopCtx>>) -> Result<(), BoxDynError> {
     let ctx: Arc<NoopCtx> = (*ctx).clone();
+    let job = claimed.job;
     tokio::spawn(async move {
-        let t = Instant::now();
-        let claim = operations::claim(&ctx.pool, job.op_id, &ctx.worker_id, true).await?;
-        ctx.claim.lock().unwrap().push(t.elapsed());
-        if !matches!(claim, operations::Claim::Started { .. }) {
-            return Ok(());
-        }
         let out = operations::Outcome {
             status: OperationStatus::Succeeded,
             audit_refs: None,
@@ -124,10 +119,7 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
             actor: actor.id.clone(),
             traceparent: None,
         };
-        let mut txn = pool.begin().await?;
-        operations::insert_queued(&mut *txn, &op).await?;
-        db::jobs::push_tool_job(&mut txn, &job, false).await?;
-        txn.commit().await?;
+        db::queue::enqueue(&pool, &op, &job, false).await?;
         let enqueued = t.elapsed();
         tokio::time::timeout(Duration::from_secs(30), rx).await??;
         // One read, as the gateway's waiter does.
@@ -149,25 +141,15 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let beat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), Duration::from_secs(1), stop.clone(), stop.clone()));
-    let ctx = Arc::new(NoopCtx {
-        pool: pool.clone(),
-        worker_id: agent.id.to_string(),
-        claim: Mutex::default(),
-        finish: Mutex::default(),
-    });
+    let ctx = Arc::new(NoopCtx { pool: pool.clone(), worker_id: agent.id.to_string(), finish: Mutex::default() });
     // The worker's queue exactly as `mtcp_worker::run` builds it.
-    let storage = PostgresStorage::<ToolJob>::new(&pool).with_config(
-        apalis_postgres::Config::default()
-            .queue(TOOLS_QUEUE)
-            .batch_size(args.worker_concurrency)
-            .heartbeat_interval(Duration::from_secs(1))
-            .missed_heartbeats(3),
+    let notifier = mtcp_shared::notifier::Notifier::start(pool.clone(), &[QUEUE_CHANNEL], stop.clone());
+    let backend = mtcp_worker::OperationsBackend::new(
+        pool.clone(),
+        Lane::Tools,
+        agent.id.to_string(),
+        notifier.subscribe(QUEUE_CHANNEL),
     );
-    let wakeups = mtcp_worker::WithEcho::new(
-        mtcp_worker::Resubscribing::new(pool.clone(), TOOLS_QUEUE),
-        mtcp_worker::ECHO_DELAYS,
-    );
-    let backend = PollWith::new(storage, StreamStrategy::new(wakeups));
     let worker_stop = stop.clone();
     let worker = WorkerBuilder::new(agent.apalis_name(0))
         .backend(backend)
@@ -213,14 +195,10 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
             ms(percentile(&enq, 0.5)),
         );
     }
-    let mut claim = std::mem::take(&mut *ctx.claim.lock().unwrap());
     let mut finish = std::mem::take(&mut *ctx.finish.lock().unwrap());
-    claim.sort();
     finish.sort();
     println!(
-        "\nworker statements over all rounds: claim p50 {} ms, p99 {} ms; finish (+NOTIFY) p50 {} ms, p99 {} ms",
-        ms(percentile(&claim, 0.5)),
-        ms(percentile(&claim, 0.99)),
+        "\nworker statements over all rounds: finish (+NOTIFY) p50 {} ms, p99 {} ms",
         ms(percentile(&finish, 0.5)),
         ms(percentile(&finish, 0.99)),
     );

@@ -22,7 +22,7 @@ pub struct ReaperArgs {
     /// Offline worker incarnations (history).
     #[arg(long, default_value_t = 20)]
     offline_agents: i64,
-    /// Finished operations with their finished apalis jobs (history within retention).
+    /// Finished operations (history within retention).
     #[arg(long, default_value_t = 100_000)]
     history: i64,
     /// In-flight operations (half mutations, half reads) on workers that die, for the recovery round.
@@ -50,7 +50,7 @@ async fn exec(pool: &PgPool, sql: &'static str) -> anyhow::Result<u64> {
 /// Steady state after a bulk change, as autovacuum would leave it: the timings are of the sweeps,
 /// not of dead tuples left by the set-up.
 async fn settle(pool: &PgPool) -> anyhow::Result<()> {
-    for t in ["agents", "operations", "operation_events", "leases", "lease_logs", "apalis.jobs", "apalis.workers"] {
+    for t in ["agents", "operations", "operation_events", "leases", "lease_logs"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {t}"))).execute(pool).await?;
     }
     Ok(())
@@ -109,13 +109,6 @@ async fn seed(pool: &PgPool, a: &ReaperArgs) -> anyhow::Result<()> {
     .bind(a.offline_agents)
     .execute(pool)
     .await?;
-    // Each incarnation's apalis worker, as the worker registers it.
-    exec(
-        pool,
-        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen)
-         SELECT 'worker-' || agent_id, 'tools', 'PgStorage', '', last_heartbeat_at FROM agents",
-    )
-    .await?;
     // The leases and their start operations, round-robin over the online workers, in one
     // statement (the operations are inserted by a data-modifying CTE).
     sqlx::query(
@@ -141,21 +134,15 @@ async fn seed(pool: &PgPool, a: &ReaperArgs) -> anyhow::Result<()> {
     .bind(a.online_agents)
     .execute(pool)
     .await?;
-    // Finished tool calls of the last day and their apalis jobs (what a busy control plane keeps).
+    // Finished tool calls of the last day (what a busy control plane keeps).
     sqlx::query(
         "WITH src AS (
             SELECT g, gen_random_uuid() AS op_id, now() - (g % 86400) * interval '1 second' AS at
-            FROM generate_series(1, $1) g),
-         ops AS (
-            INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
-                                    created_at, started_at, ended_at, result)
-            SELECT op_id, 'user' || (g % 500), 'operator', 'inventory.nodes', 'list_nodes', '{}', 'succeeded', 1,
-                   'bench', at, at, at + interval '10 ms', '{}' FROM src)
-         INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, lock_at, lock_by, done_at,
-                                  last_result)
-         SELECT '\\x7b7d'::bytea, mtcp_job_id(src.op_id), 'tools', 'Done', 1, 3, src.at, src.at,
-                ws.w[1 + g % array_length(ws.w, 1)], src.at + interval '10 ms', '{\"Ok\": null}'
-         FROM src, (SELECT array_agg(id) AS w FROM apalis.workers) ws",
+            FROM generate_series(1, $1) g)
+         INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
+                                 created_at, started_at, ended_at, result, lane, mutating, run_after, max_attempts)
+         SELECT op_id, 'user' || (g % 500), 'operator', 'inventory.nodes', 'list_nodes', '{}', 'succeeded', 1,
+                'bench', at, at, at + interval '10 ms', '{}', 'tools', false, at, 3 FROM src",
     )
     .bind(a.history)
     .execute(pool)
@@ -177,7 +164,7 @@ async fn seed(pool: &PgPool, a: &ReaperArgs) -> anyhow::Result<()> {
     settle(pool).await?;
     println!(
         "seeded {} agents ({} online), {} active leases with their start operations and {} log lines each, \
-         {} finished operations with a progress event and their apalis jobs, in {:.1} s\n",
+         {} finished operations with a progress event, in {:.1} s\n",
         a.online_agents + a.offline_agents,
         a.online_agents,
         a.leases,
@@ -234,7 +221,6 @@ pub async fn run(a: ReaperArgs) -> anyhow::Result<()> {
     exec(pool, "UPDATE leases SET status = 'active', stop_reason = NULL, expires_at = now() + interval '1 hour'")
         .await?;
     exec(pool, "UPDATE agents SET last_heartbeat_at = now() - interval '1 hour' WHERE status = 'online'").await?;
-    exec(pool, "UPDATE apalis.workers SET last_seen = now() - interval '1 hour'").await?;
     settle(pool).await?;
     drain(&reaper, "(c) owner lost", Utc::now, |r| (r.leases_owner_lost + r.agents_marked_offline) as u64).await?;
 
@@ -248,14 +234,11 @@ pub async fn run(a: ReaperArgs) -> anyhow::Result<()> {
             SELECT g, gen_random_uuid() AS op_id, o.agent_id,
                    CASE WHEN g % 2 = 0 THEN 'create_access_request' ELSE 'list_nodes' END AS tool
             FROM generate_series(0, $1 - 1) g JOIN owners o ON o.i = g % $2),
-         ops AS (
-            INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
-                                    created_at, started_at)
-            SELECT op_id, 'alice', 'operator', 'bench', tool, '{}', 'running', 1, agent_id::text, now(), now()
-            FROM src)
-         INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, lock_at, lock_by)
-         SELECT '\\x7b7d'::bytea, mtcp_job_id(op_id), 'tools', 'Running', 0, CASE WHEN g % 2 = 0 THEN 1 ELSE 3 END,
-                now(), now(), 'worker-' || agent_id
+         INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
+                                 created_at, started_at, lane, payload, mutating, run_after, max_attempts)
+         SELECT op_id, 'alice', 'operator', 'bench', tool, '{}', 'running', 1, agent_id::text, now(), now(),
+                'tools', jsonb_build_object('op_id', op_id, 'tool', tool, 'args', '{}'::jsonb, 'actor', 'alice'),
+                g % 2 = 0, now(), CASE WHEN g % 2 = 0 THEN 1 ELSE 3 END
          FROM src",
     )
     .bind(a.in_flight)
@@ -263,14 +246,11 @@ pub async fn run(a: ReaperArgs) -> anyhow::Result<()> {
     .execute(pool)
     .await?;
     settle(pool).await?;
-    drain(&reaper, "(d) recovery", Utc::now, |r| {
-        (r.ops_outcome_unknown + r.jobs_requeued) as u64 + r.stale_jobs_requeued
-    })
-    .await?;
+    drain(&reaper, "(d) recovery", Utc::now, |r| (r.ops_outcome_unknown + r.jobs_requeued) as u64).await?;
 
     // (e) Retention, 100 days later: the ended leases (with their log lines), the finished
-    // operations (with their events) and the finished apalis jobs.
+    // operations (with their events).
     let later = Utc::now() + chrono::Duration::days(100);
-    drain(&reaper, "(e) retention", || later, |r| r.leases_deleted + r.operations_deleted + r.jobs_deleted).await?;
+    drain(&reaper, "(e) retention", || later, |r| r.leases_deleted + r.operations_deleted).await?;
     Ok(())
 }

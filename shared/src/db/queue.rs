@@ -1,0 +1,116 @@
+//! The queue is the `operations` table: a call is enqueued by inserting its operation `queued` with
+//! its payload (and a NOTIFY on its lane, delivered at commit), claimed by one UPDATE … FOR UPDATE
+//! SKIP LOCKED, and finished by one UPDATE (`operations::finish`). Lanes keep lease starts, which
+//! wait for a process to come up, from taking the slots of short tool calls.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{PgExecutor, PgPool, Row};
+
+use super::DbError;
+use super::operations::NewOperation;
+use crate::domain::{OpId, ToolJob};
+
+/// Channel on which a lane announces new work (payload: the lane's name).
+pub const QUEUE_CHANNEL: &str = "mtcp_queue";
+
+/// A queue lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Short tool calls.
+    Tools,
+    /// Lease starts: each holds its slot only until its process is up (or failed).
+    Leases,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 2] = [Lane::Tools, Lane::Leases];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Tools => "tools",
+            Lane::Leases => "leases",
+        }
+    }
+
+    /// The lane of a tool's calls.
+    pub fn of(tool: &str) -> Lane {
+        if tool == "start_proxy" { Lane::Leases } else { Lane::Tools }
+    }
+}
+
+/// How many attempts a call gets: a read may be run again when its worker is lost, a mutation
+/// never (at most once).
+pub fn max_attempts(mutating: bool) -> i32 {
+    if mutating { 1 } else { 3 }
+}
+
+/// Record a call `queued` with its job, announced on its lane at commit. One statement.
+pub async fn enqueue(
+    conn: impl PgExecutor<'_>,
+    op: &NewOperation<'_>,
+    job: &ToolJob,
+    mutating: bool,
+) -> Result<(), DbError> {
+    let lane = Lane::of(&job.tool);
+    let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
+    super::operations::insert_job(conn, op, lane, &super::storable_json(&payload), mutating).await
+}
+
+/// A claimed job: now `running` under the claiming worker.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub op_id: OpId,
+    pub job: ToolJob,
+    /// Counts from 1.
+    pub attempt: i32,
+    pub mutating: bool,
+    /// Since the call was recorded (the queue wait, on a first attempt).
+    pub queued_for: Duration,
+}
+
+/// Claim the next call of `lane` for `worker_id`, fairly across actors: each queued call is ranked
+/// by how many calls of its actor run or are queued before it, so one actor's burst waits behind
+/// its own calls, not in front of everyone else's. `None`: nothing is claimable.
+/// A call whose payload this worker cannot read (written by a newer release, or damaged) ends
+/// `failed` saying so: it cannot run here and must not come back.
+pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str) -> Result<Option<Claimed>, DbError> {
+    loop {
+        let row =
+            sqlx::query(include_str!("sql/claim.sql")).bind(lane.as_str()).bind(worker_id).fetch_optional(pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let op_id = OpId(row.try_get("op_id")?);
+        let payload: Value = row.try_get("payload")?;
+        let decoded = serde_json::from_value::<ToolJob>(payload).map_err(|e| e.to_string()).and_then(|job| {
+            if job.op_id == op_id { Ok(job) } else { Err(format!("it names operation {}", job.op_id)) }
+        });
+        let job = match decoded {
+            Ok(job) => job,
+            Err(e) => {
+                let error =
+                    format!("this worker cannot read the queued call ({e}); upgrade the workers and call it again");
+                tracing::error!(%op_id, %error, "unreadable queued call");
+                let out = super::operations::Outcome::failed(error);
+                super::operations::finish(pool, op_id, worker_id, &out, &[]).await?;
+                continue;
+            }
+        };
+        let waited: f64 = row.try_get("waited")?;
+        return Ok(Some(Claimed {
+            op_id,
+            job,
+            attempt: row.try_get("attempt")?,
+            mutating: row.try_get("mutating")?,
+            queued_for: Duration::from_secs_f64(waited.max(0.0)),
+        }));
+    }
+}
+
+/// Calls waiting on `lane`, for metrics and health checks.
+pub async fn depth(conn: impl PgExecutor<'_>, lane: Lane) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM operations WHERE status = 'queued' AND lane = $1")
+        .bind(lane.as_str())
+        .fetch_one(conn)
+        .await?)
+}
