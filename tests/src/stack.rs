@@ -71,6 +71,11 @@ impl Stack {
             Some(server) => TestDb::on_server(server).await?,
             None => TestDb::new().await?,
         };
+        Self::start_on(db, opts).await
+    }
+
+    /// Start gateway + worker + reaper on `db` (migrated by the caller).
+    pub async fn start_on(db: TestDb, opts: StackOptions) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = Config::default();
         config.database.url = Some(SecretString::from(db.url.clone()));
