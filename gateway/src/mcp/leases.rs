@@ -139,7 +139,12 @@ pub async fn logs(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLog
         .into_iter()
         .map(|(at, stream, line)| LeaseLogLine { at, stream, line })
         .collect::<Vec<_>>();
-    Ok(LeaseLogs { lease_id: row.lease_id.to_string(), status: row.status, count: lines.len(), lines })
+    Ok(LeaseLogs {
+        lease_id: row.lease_id.to_string(),
+        status: row.status.as_str().to_owned(),
+        count: lines.len(),
+        lines,
+    })
 }
 
 /// `list_proxies_leases`: the caller's leases (everyone's for an admin), newest first.
@@ -202,7 +207,7 @@ pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseVie
             db::leases::get(&mut conn, row.lease_id).await.map_err(unavailable)?
         };
         let current = current.ok_or_else(|| format!("lease {} disappeared", row.lease_id))?;
-        let live = matches!(current.status.as_str(), "starting" | "active" | "stopping");
+        let live = current.status.is_live();
         if !live || waiter.is_none() || tokio::time::Instant::now() >= deadline {
             return Ok(LeaseView::of(current, Utc::now()));
         }

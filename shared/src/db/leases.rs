@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::DbError;
-use crate::domain::{LeaseKind, OpId};
+use crate::domain::{LeaseKind, LeaseStatus, OpId};
 
 mod owner;
 pub use owner::{Leftover, Take, fail_abandoned, get_many, heartbeat, leftovers, take};
@@ -143,11 +143,11 @@ pub enum LeaseEnd {
 
 impl LeaseEnd {
     /// The status the lease ends in.
-    pub fn as_str(self) -> &'static str {
+    pub fn status(self) -> LeaseStatus {
         match self {
-            Self::Stopped => "stopped",
-            Self::Expired => "expired",
-            Self::Failed => "failed",
+            Self::Stopped => LeaseStatus::Stopped,
+            Self::Expired => LeaseStatus::Expired,
+            Self::Failed => LeaseStatus::Failed,
         }
     }
 }
@@ -165,7 +165,7 @@ pub async fn end(
          WHERE lease_id = $1 AND status IN ('starting', 'active', 'stopping')",
     )
     .bind(lease_id)
-    .bind(how.as_str())
+    .bind(how.status().as_str())
     .bind(reason)
     .bind(exit_code)
     .execute(conn)
@@ -188,7 +188,8 @@ pub struct LeaseRow {
     pub pid: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeaseStatus,
     pub stop_reason: Option<String>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,

@@ -29,9 +29,7 @@ pub(super) async fn kill(mgr: &LeaseManager) -> Result<usize, DbError> {
             tracing::warn!(lease_id = %l.lease_id, pid = l.pid, previous_agent = %l.agent_id,
                            "killed a lease process left by a previous worker incarnation");
         }
-        if matches!(l.status.as_str(), "starting" | "active" | "stopping")
-            && db::leases::end(&mut conn, l.lease_id, LeaseEnd::Failed, "owner_lost", None).await?
-        {
+        if l.status.is_live() && db::leases::end(&mut conn, l.lease_id, LeaseEnd::Failed, "owner_lost", None).await? {
             tracing::warn!(lease_id = %l.lease_id, "lease of a dead worker incarnation ended failed (owner_lost)");
             if let Ok(kind) = l.kind.parse() {
                 super::event(kind, "owner_lost");

@@ -178,8 +178,10 @@ impl LeaseManager {
             Err(e) => Err(e.into()),
         };
         match ended {
-            Ok(ended) => tracing::info!(lease_id = %lease.id, status = ending.how.as_str(), reason = ending.reason,
-                                        ?exit_code, ended, "lease ended"),
+            Ok(ended) => {
+                tracing::info!(lease_id = %lease.id, status = ending.how.status().as_str(), reason = ending.reason,
+                                        ?exit_code, ended, "lease ended")
+            }
             // The reaper fails the leases of owners that stop heartbeating; nothing else to do here.
             Err(e) => tracing::error!(lease_id = %lease.id, error = %e, "could not record the end of a lease"),
         }

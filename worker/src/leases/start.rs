@@ -11,7 +11,7 @@ use chrono::Utc;
 use mtcp_shared::db::leases::{LeaseEnd, LeaseRow, Take};
 use mtcp_shared::db::operations::{Claim, Outcome};
 use mtcp_shared::db::{self, DbError};
-use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
+use mtcp_shared::domain::{LeaseKind, LeaseStatus, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
 use mtcp_shared::leases::LeaseView;
 use mtcp_shared::teleport::proxy::{self, StartError, Startup, proxy_args, stop_group};
 use tracing::Instrument;
@@ -296,8 +296,8 @@ async fn start_failed(mgr: &LeaseManager, lease: Lease, msg: &str, exit_code: Op
 
 /// The lease was stopped (or expired) before any worker took it: nothing was started.
 async fn stopped_before_start(mgr: &LeaseManager, row: &LeaseRow) -> Result<Outcome, DbError> {
-    let reason = row.stop_reason.clone().unwrap_or_else(|| row.status.clone());
-    if row.status == "stopping" {
+    let reason = row.stop_reason.clone().unwrap_or_else(|| row.status.as_str().to_owned());
+    if row.status == LeaseStatus::Stopping {
         let (how, name) =
             if reason == "expired" { (LeaseEnd::Expired, "expired") } else { (LeaseEnd::Stopped, "stopped") };
         let mut conn = mgr.pool.acquire().await?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{LeaseRow, get};
 use crate::db::DbError;
-use crate::domain::OpId;
+use crate::domain::{LeaseStatus, OpId};
 
 /// How taking a lease to start it went.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub async fn take(
     };
     Ok(if taken.is_some() {
         Take::Taken(row)
-    } else if row.status == "starting" {
+    } else if row.status == LeaseStatus::Starting {
         Take::Owned(row)
     } else {
         Take::NotStarting(row)
@@ -102,7 +102,8 @@ pub async fn fail_abandoned(conn: &mut PgConnection, lease_id: Uuid, reason: &st
 pub struct Leftover {
     pub lease_id: Uuid,
     pub kind: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeaseStatus,
     pub pid: i32,
     pub pid_start_time: i64,
     pub agent_id: Uuid,
