@@ -90,7 +90,7 @@ async fn operation(pool: &PgPool, op_id: OpId) -> OperationRow {
 }
 
 async fn lease(pool: &PgPool, id: Uuid) -> LeaseRow {
-    db::leases::get(&mut pool.acquire().await.unwrap(), id).await.unwrap().unwrap()
+    db::leases::get(pool, id).await.unwrap().unwrap()
 }
 
 async fn lease_when(pool: &PgPool, id: Uuid, what: &str, pred: impl Fn(&LeaseRow) -> bool) -> LeaseRow {
@@ -98,7 +98,7 @@ async fn lease_when(pool: &PgPool, id: Uuid, what: &str, pred: impl Fn(&LeaseRow
 }
 
 async fn logs(pool: &PgPool, id: Uuid) -> Vec<(String, String)> {
-    let lines = db::leases::tail_logs(&mut pool.acquire().await.unwrap(), id, 500).await.unwrap();
+    let lines = db::leases::tail_logs(pool, id, 500).await.unwrap();
     lines.into_iter().map(|(_, stream, line)| (stream, line)).collect()
 }
 
@@ -132,7 +132,7 @@ async fn echo(addr: &str, payload: &[u8]) -> TcpStream {
 }
 
 async fn request_stop(pool: &PgPool, id: Uuid) {
-    assert!(db::leases::request_stop(&mut pool.acquire().await.unwrap(), id, "stop_proxy").await.unwrap());
+    assert!(db::leases::request_stop(pool, id, "stop_proxy").await.unwrap());
 }
 
 #[tokio::test]
@@ -375,7 +375,7 @@ async fn a_new_incarnation_kills_leftovers_by_pid_and_start_time_only() {
         let (_, id) = start_proxy(&pool, LeaseKind::ProxyApp, json!({ "app": "grafana" }), None).await;
         let mut conn = pool.acquire().await.unwrap();
         assert!(
-            db::leases::activate(&mut conn, id, dead, &host, s.pgid, start_time, Some("127.0.0.1:1")).await.unwrap()
+            db::leases::activate(&mut *conn, id, dead, &host, s.pgid, start_time, Some("127.0.0.1:1")).await.unwrap()
         );
         ids.push(id);
     }

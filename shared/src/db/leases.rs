@@ -2,7 +2,7 @@
 //! count and the insert run under a transaction-scoped advisory lock on the actor.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::DbError;
@@ -67,7 +67,7 @@ pub async fn create_capped(conn: &mut PgConnection, lease: &NewLease<'_>, cap: u
 }
 
 /// Live leases of an actor (starting, active or stopping).
-pub async fn count_live(conn: &mut PgConnection, actor: &str) -> Result<i64, DbError> {
+pub async fn count_live(conn: impl PgExecutor<'_>, actor: &str) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM leases WHERE actor = $1 AND status IN ('starting', 'active', 'stopping')",
     )
@@ -83,7 +83,7 @@ pub const LEASES_CHANNEL: &str = "mtcp_leases";
 /// `pid_start_time` is None when `pid` is not a process of the lease's own (a `proxy_ssh` listener
 /// is the worker itself), so leftover cleanup never targets it.
 pub async fn activate(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     agent_id: Uuid,
     host: &str,
@@ -108,7 +108,7 @@ pub async fn activate(
 }
 
 /// Record the Teleport cluster a lease runs on (once: a lease never moves between clusters).
-pub async fn set_cluster(conn: &mut PgConnection, lease_id: Uuid, cluster: &str) -> Result<bool, DbError> {
+pub async fn set_cluster(conn: impl PgExecutor<'_>, lease_id: Uuid, cluster: &str) -> Result<bool, DbError> {
     let r = sqlx::query("UPDATE leases SET cluster = $2 WHERE lease_id = $1 AND cluster IS NULL")
         .bind(lease_id)
         .bind(cluster)
@@ -118,7 +118,7 @@ pub async fn set_cluster(conn: &mut PgConnection, lease_id: Uuid, cluster: &str)
 }
 
 /// Ask the owner to stop a live lease (`stop_proxy`); announced at once. False if not live.
-pub async fn request_stop(conn: &mut PgConnection, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
+pub async fn request_stop(conn: impl PgExecutor<'_>, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
     let stopped: Option<Uuid> = sqlx::query_scalar(
         "WITH upd AS (
             UPDATE leases SET status = 'stopping', stop_reason = $2
@@ -154,7 +154,7 @@ impl LeaseEnd {
 
 /// End a live lease (by its owner, once the process group is gone). Guarded: ends it once.
 pub async fn end(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     how: LeaseEnd,
     reason: &str,
@@ -197,7 +197,7 @@ pub struct LeaseRow {
 }
 
 /// One lease.
-pub async fn get(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
+pub async fn get(conn: impl PgExecutor<'_>, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
                 created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
@@ -210,7 +210,7 @@ pub async fn get(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lease
 
 /// Leases of one actor (or all, with `None`), newest first; only live ones with `live_only`.
 pub async fn list(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     actor: Option<&str>,
     live_only: bool,
     limit: i64,
@@ -230,6 +230,7 @@ pub async fn list(
 }
 
 /// Append log lines of a lease's processes (already redacted) and keep only the last `keep`.
+/// Two statements, so a connection rather than any executor.
 pub async fn append_logs(
     conn: &mut PgConnection,
     lease_id: Uuid,
@@ -264,7 +265,7 @@ pub async fn append_logs(
 
 /// The last `tail` log lines of a lease, oldest first: (at, stream, line).
 pub async fn tail_logs(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     tail: i64,
 ) -> Result<Vec<(DateTime<Utc>, String, String)>, DbError> {

@@ -89,7 +89,7 @@ fn lease_cluster(mgr: &LeaseManager) -> Option<String> {
 async fn abandon(mgr: &LeaseManager, lease_id: Option<Uuid>, reason: &str) -> Result<(), DbError> {
     let Some(id) = lease_id else { return Ok(()) };
     let mut conn = mgr.pool.acquire().await?;
-    if db::leases::fail_abandoned(&mut conn, id, reason).await? {
+    if db::leases::fail_abandoned(&mut *conn, id, reason).await? {
         tracing::warn!(lease_id = %id, reason, "lease of an abandoned start ended failed");
     }
     Ok(())
@@ -109,7 +109,7 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         Take::Missing => return Ok(Outcome::failed(format!("lease {lease_id} of this operation does not exist"))),
     };
     if let Some(cluster) = lease_cluster(mgr) {
-        db::leases::set_cluster(&mut conn, lease_id, &cluster).await?;
+        db::leases::set_cluster(&mut *conn, lease_id, &cluster).await?;
     }
     drop(conn);
     steps.step(&format!("lease taken by worker {me} on {}", mgr.agent.host)).await;
@@ -118,7 +118,7 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         // The table's CHECK makes this a worker older than the schema: do not leave the lease starting.
         Err(e) => {
             let mut conn = mgr.pool.acquire().await?;
-            db::leases::end(&mut conn, lease_id, LeaseEnd::Failed, "start_failed", None).await?;
+            db::leases::end(&mut *conn, lease_id, LeaseEnd::Failed, "start_failed", None).await?;
             return Ok(Outcome::failed(e.to_string()));
         }
     };
@@ -154,11 +154,11 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     };
     let mut conn = mgr.pool.acquire().await?;
     let active =
-        db::leases::activate(&mut conn, lease_id, me, &mgr.agent.host, pid, pid_start_time, listen_addr.as_deref())
+        db::leases::activate(&mut *conn, lease_id, me, &mgr.agent.host, pid, pid_start_time, listen_addr.as_deref())
             .await?;
     if !active {
         // Stopped or expired while it was starting.
-        let row = db::leases::get(&mut conn, lease_id).await?;
+        let row = db::leases::get(&mut *conn, lease_id).await?;
         drop(conn);
         return Ok(stopped_while_starting(mgr, lease, running, early, row.as_ref()).await);
     }
@@ -177,13 +177,13 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     // The caller gave up while the proxy was starting (closed stream, cancellation): the lease it
     // can no longer learn about must not keep running.
     if db::cancel::is_requested(&mut *conn, op_id).await? {
-        db::leases::request_stop(&mut conn, lease_id, "cancelled").await?;
+        db::leases::request_stop(&mut *conn, lease_id, "cancelled").await?;
         tracing::info!(lease_id = %lease_id, "start cancelled by the caller; stopping the lease");
         return Ok(Outcome::cancelled(format!(
             "cancelled by the caller while the proxy started; lease {lease_id} is being stopped"
         )));
     }
-    Ok(match db::leases::get(&mut conn, lease_id).await? {
+    Ok(match db::leases::get(&mut *conn, lease_id).await? {
         Some(row) => success(LeaseView::of(row, Utc::now()), running_kubeconfig, &mgr.agent.host),
         None => Outcome::failed(format!("lease {lease_id} disappeared while it started")),
     })
@@ -301,7 +301,7 @@ async fn stopped_before_start(mgr: &LeaseManager, row: &LeaseRow) -> Result<Outc
         let (how, name) =
             if reason == "expired" { (LeaseEnd::Expired, "expired") } else { (LeaseEnd::Stopped, "stopped") };
         let mut conn = mgr.pool.acquire().await?;
-        if db::leases::end(&mut conn, row.lease_id, how, &reason, None).await?
+        if db::leases::end(&mut *conn, row.lease_id, how, &reason, None).await?
             && let Ok(kind) = LeaseKind::from_str(&row.kind)
         {
             event(kind, name);
