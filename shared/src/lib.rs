@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod leases;
 pub mod listener;
 pub mod policy;
+pub mod process_group;
 pub mod redact;
 pub mod service;
 pub mod shutdown;
