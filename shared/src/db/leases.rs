@@ -66,16 +66,6 @@ pub async fn create_capped(conn: &mut PgConnection, lease: &NewLease<'_>, cap: u
     Ok(Created::Created)
 }
 
-/// Live leases of an actor (starting, active or stopping).
-pub async fn count_live(conn: impl PgExecutor<'_>, actor: &str) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM leases WHERE actor = $1 AND status IN ('starting', 'active', 'stopping')",
-    )
-    .bind(actor)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// Channel on which lease stop requests are announced to owners (payload: the lease id).
 pub const LEASES_CHANNEL: &str = "mtcp_leases";
 
