@@ -54,7 +54,7 @@ impl Application {
             tracing::warn!(
                 "TEST MODE: serving the MCP conformance fixtures; requests without a credential are accepted"
             );
-            state.fixtures = Some(std::sync::Arc::new(mcp::fixtures::ConformanceFixtures::new()));
+            state.fixtures = Some(std::sync::Arc::new(mcp::fixtures::ConformanceFixtures::serve()?));
         }
         let service = &state.config.service;
         let listener =

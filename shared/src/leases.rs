@@ -54,13 +54,13 @@ pub struct LeaseView {
 impl LeaseView {
     /// The view of a row as of `now`.
     pub fn of(row: LeaseRow, now: DateTime<Utc>) -> Self {
-        let live = matches!(row.status.as_str(), "starting" | "active" | "stopping");
+        let live = row.status.is_live();
         let expires_in_seconds = if live { (row.expires_at - now).num_seconds().max(0) } else { 0 };
         Self {
             lease_id: row.lease_id.to_string(),
             kind: row.kind,
             live,
-            status: row.status,
+            status: row.status.as_str().to_owned(),
             actor: row.actor,
             target: row.target,
             listen_addr: row.listen_addr,

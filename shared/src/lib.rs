@@ -10,6 +10,7 @@ pub mod leases;
 pub mod listener;
 pub mod notifier;
 pub mod policy;
+pub mod process_group;
 pub mod redact;
 pub mod service;
 pub mod shutdown;

@@ -1,7 +1,8 @@
-//! The conformance suite's fixtures (`scripts/conformance`) exist only behind the gateway's
-//! test-only switch: without it none is listed or callable and a request without a credential is
-//! refused; with it, on loopback only, they work for an unauthenticated caller while the real tools
-//! stay policy-checked.
+//! The conformance suite's fixtures (`scripts/conformance`) exist only in a gateway built with the
+//! `conformance` feature (this test crate's dev-dependency; the `cargo build --bins` binary has
+//! none) and behind its test-only switch: without it none is listed or callable and a request
+//! without a credential is refused; with it, on loopback only, they work for an unauthenticated
+//! caller while the real tools stay policy-checked.
 
 use mtcp_gateway::{Application, Fixtures};
 use mtcp_tests::client::text_of;
@@ -97,6 +98,10 @@ fn the_binary_needs_both_the_hidden_flag_and_the_environment() {
     assert!(!ok && err.contains("MTCP_CONFORMANCE_FIXTURES=1"), "{err}");
     let (ok, err) = gateway(false, true);
     assert!(!ok && err.contains("unset it"), "{err}");
+    // `cargo build --bins` leaves the fixtures out (as a release build and the image do): the switch
+    // is refused even with both keys.
+    let (ok, err) = gateway(true, true);
+    assert!(!ok && err.contains("built without the conformance fixtures"), "{err}");
 
     let help = std::process::Command::new(mtcp_tests::process::binary("mtcp-gateway")).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);

@@ -108,7 +108,7 @@ async fn lease(pool: &sqlx::PgPool, owner: uuid::Uuid, expires_in: chrono::Durat
     };
     assert_eq!(create_capped(&mut conn, &l, 100).await.unwrap(), Created::Created);
     assert!(
-        mtcp_shared::db::leases::activate(&mut conn, id, owner, "h", 4242, 1, Some("127.0.0.1:5555")).await.unwrap()
+        mtcp_shared::db::leases::activate(&mut *conn, id, owner, "h", 4242, 1, Some("127.0.0.1:5555")).await.unwrap()
     );
     id
 }
@@ -195,12 +195,12 @@ async fn lease_logs_keep_only_the_last_lines() {
     let batch = |from: usize| (from..from + 5).map(|i| ("stderr".to_owned(), format!("line {i}"))).collect::<Vec<_>>();
     mtcp_shared::db::leases::append_logs(&mut conn, id, &batch(0), 3).await.unwrap();
     mtcp_shared::db::leases::append_logs(&mut conn, id, &batch(5), 3).await.unwrap();
-    let tail = mtcp_shared::db::leases::tail_logs(&mut conn, id, 200).await.unwrap();
+    let tail = mtcp_shared::db::leases::tail_logs(&mut *conn, id, 200).await.unwrap();
     let lines: Vec<&str> = tail.iter().map(|(_, _, l)| l.as_str()).collect();
     assert_eq!(lines, ["line 7", "line 8", "line 9"]);
-    let two = mtcp_shared::db::leases::tail_logs(&mut conn, id, 2).await.unwrap();
+    let two = mtcp_shared::db::leases::tail_logs(&mut *conn, id, 2).await.unwrap();
     assert_eq!(two.iter().map(|(_, _, l)| l.as_str()).collect::<Vec<_>>(), ["line 8", "line 9"]);
-    let listed = mtcp_shared::db::leases::list(&mut conn, Some("alice"), true, 10).await.unwrap();
+    let listed = mtcp_shared::db::leases::list(&mut *conn, Some("alice"), true, 10).await.unwrap();
     assert_eq!(listed.iter().map(|l| l.lease_id).collect::<Vec<_>>(), [id]);
     assert_eq!(listed[0].listen_addr.as_deref(), Some("127.0.0.1:5555"));
 }

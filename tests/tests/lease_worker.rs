@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use mtcp_shared::db::{self, leases::LeaseRow, operations::OperationRow};
-use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, LeaseKind, OpId, ToolJob};
+use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, LeaseKind, LeaseStatus, OpId, ToolJob};
 use mtcp_shared::policy::Decision;
 use mtcp_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
@@ -90,7 +90,7 @@ async fn operation(pool: &PgPool, op_id: OpId) -> OperationRow {
 }
 
 async fn lease(pool: &PgPool, id: Uuid) -> LeaseRow {
-    db::leases::get(&mut pool.acquire().await.unwrap(), id).await.unwrap().unwrap()
+    db::leases::get(pool, id).await.unwrap().unwrap()
 }
 
 async fn lease_when(pool: &PgPool, id: Uuid, what: &str, pred: impl Fn(&LeaseRow) -> bool) -> LeaseRow {
@@ -98,7 +98,7 @@ async fn lease_when(pool: &PgPool, id: Uuid, what: &str, pred: impl Fn(&LeaseRow
 }
 
 async fn logs(pool: &PgPool, id: Uuid) -> Vec<(String, String)> {
-    let lines = db::leases::tail_logs(&mut pool.acquire().await.unwrap(), id, 500).await.unwrap();
+    let lines = db::leases::tail_logs(pool, id, 500).await.unwrap();
     lines.into_iter().map(|(_, stream, line)| (stream, line)).collect()
 }
 
@@ -132,7 +132,7 @@ async fn echo(addr: &str, payload: &[u8]) -> TcpStream {
 }
 
 async fn request_stop(pool: &PgPool, id: Uuid) {
-    assert!(db::leases::request_stop(&mut pool.acquire().await.unwrap(), id, "stop_proxy").await.unwrap());
+    assert!(db::leases::request_stop(pool, id, "stop_proxy").await.unwrap());
 }
 
 #[tokio::test]
@@ -177,9 +177,9 @@ async fn a_db_proxy_lease_serves_logs_heartbeats_and_stops_on_request() {
 
     request_stop(&pool, id).await;
     let t = Instant::now();
-    let ended = lease_when(&pool, id, "the lease to stop", |l| l.status != "stopping").await;
+    let ended = lease_when(&pool, id, "the lease to stop", |l| l.status != LeaseStatus::Stopping).await;
     assert!(t.elapsed() < Duration::from_secs(3), "the notification reached the owner at once");
-    assert_eq!((ended.status.as_str(), ended.stop_reason.as_deref()), ("stopped", Some("stop_proxy")));
+    assert_eq!((ended.status, ended.stop_reason.as_deref()), (LeaseStatus::Stopped, Some("stop_proxy")));
     gone(pid).await;
     log_line(&pool, id, "system", "stop requested (stop_proxy)").await;
     log_line(&pool, id, "system", "exited with code 0").await;
@@ -196,8 +196,8 @@ async fn a_proxy_that_exits_by_itself_fails_the_lease_with_its_exit_code() {
     let pid = lease(&pool, id).await.pid.unwrap();
     let ended = lease_when(&pool, id, "the lease to end", |l| l.ended_at.is_some()).await;
     assert_eq!(
-        (ended.status.as_str(), ended.stop_reason.as_deref(), ended.exit_code),
-        ("failed", Some("exited"), Some(3))
+        (ended.status, ended.stop_reason.as_deref(), ended.exit_code),
+        (LeaseStatus::Failed, Some("exited"), Some(3))
     );
     gone(pid).await;
     // The last lines say why.
@@ -218,8 +218,8 @@ async fn a_proxy_that_cannot_start_fails_the_lease_and_the_operation_with_telepo
     assert_eq!(op.exit_code, Some(1));
     let row = lease(&pool, id).await;
     assert_eq!(
-        (row.status.as_str(), row.stop_reason.as_deref(), row.exit_code),
-        ("failed", Some("start_failed"), Some(1))
+        (row.status, row.stop_reason.as_deref(), row.exit_code),
+        (LeaseStatus::Failed, Some("start_failed"), Some(1))
     );
     log_line(&pool, id, "stderr", "connection refused").await;
     log_line(&pool, id, "system", "start failed").await;
@@ -262,7 +262,7 @@ async fn an_ssh_lease_bridges_each_connection_to_its_own_tsh_and_refuses_past_th
 
     request_stop(&pool, id).await;
     let ended = lease_when(&pool, id, "the lease to stop", |l| l.ended_at.is_some()).await;
-    assert_eq!(ended.status, "stopped");
+    assert_eq!(ended.status, LeaseStatus::Stopped);
     gone(pids[1]).await;
     drop(two);
     assert!(TcpStream::connect(&addr).await.is_err(), "the listener is closed");
@@ -280,7 +280,7 @@ async fn a_lease_stopped_before_any_worker_started_it_ends_stopped_and_fails_the
     assert_eq!(op.status, "failed");
     assert!(op.error.as_deref().unwrap().contains("stopped (stop_proxy) before it started"), "{:?}", op.error);
     let row = lease(&pool, id).await;
-    assert_eq!((row.status.as_str(), row.pid), ("stopped", None), "nothing was started");
+    assert_eq!((row.status, row.pid), (LeaseStatus::Stopped, None), "nothing was started");
     stack.stop().await;
     let _ = tokio::time::timeout(DEADLINE, worker).await;
 }
@@ -294,7 +294,7 @@ async fn stopping_the_worker_stops_its_leases() {
     let pid = lease(&pool, id).await.pid.unwrap();
     stack.stop().await;
     let row = lease(&pool, id).await;
-    assert_eq!((row.status.as_str(), row.stop_reason.as_deref()), ("failed", Some("worker_shutdown")));
+    assert_eq!((row.status, row.stop_reason.as_deref()), (LeaseStatus::Failed, Some("worker_shutdown")));
     assert!(!running(pid), "stopped before the worker returned");
     // SIGTERM was ignored: the group was killed after the grace period, and the logs say so.
     log_line(&pool, id, "system", "killed after the").await;
@@ -375,7 +375,7 @@ async fn a_new_incarnation_kills_leftovers_by_pid_and_start_time_only() {
         let (_, id) = start_proxy(&pool, LeaseKind::ProxyApp, json!({ "app": "grafana" }), None).await;
         let mut conn = pool.acquire().await.unwrap();
         assert!(
-            db::leases::activate(&mut conn, id, dead, &host, s.pgid, start_time, Some("127.0.0.1:1")).await.unwrap()
+            db::leases::activate(&mut *conn, id, dead, &host, s.pgid, start_time, Some("127.0.0.1:1")).await.unwrap()
         );
         ids.push(id);
     }
@@ -389,7 +389,7 @@ async fn a_new_incarnation_kills_leftovers_by_pid_and_start_time_only() {
     let status = tokio::time::timeout(DEADLINE, left.child.wait()).await.expect("the leftover is killed").unwrap();
     assert_eq!(status.code(), None, "killed by a signal");
     let row = lease_when(&pool, ids[0], "the leftover's lease to end", |l| l.ended_at.is_some()).await;
-    assert_eq!((row.status.as_str(), row.stop_reason.as_deref()), ("failed", Some("owner_lost")));
+    assert_eq!((row.status, row.stop_reason.as_deref()), (LeaseStatus::Failed, Some("owner_lost")));
     let decoy_row = lease_when(&pool, ids[1], "the decoy's lease to end", |l| l.ended_at.is_some()).await;
     assert_eq!(decoy_row.stop_reason.as_deref(), Some("owner_lost"));
     assert!(running(decoy.pgid), "a pid whose start time differs is never killed");

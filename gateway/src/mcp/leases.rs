@@ -114,8 +114,7 @@ fn unavailable(e: db::DbError) -> String {
 
 /// The lease if the caller may see it.
 async fn visible_lease(st: &AppState, actor: &Actor, lease_id: Uuid) -> Result<LeaseRow, String> {
-    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-    match db::leases::get(&mut conn, lease_id).await.map_err(unavailable)? {
+    match db::leases::get(&st.pool, lease_id).await.map_err(unavailable)? {
         Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row),
         _ => Err(format!("no lease {lease_id} is visible to you (list_proxies_leases shows yours)")),
     }
@@ -132,22 +131,25 @@ pub async fn status(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseV
 pub async fn logs(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLogs, String> {
     let a: ProxyLogsArgs = serde_json::from_value(args.clone()).expect("validated before");
     let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
-    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-    let lines = db::leases::tail_logs(&mut conn, row.lease_id, i64::from(a.tail.unwrap_or(200)))
+    let lines = db::leases::tail_logs(&st.pool, row.lease_id, i64::from(a.tail.unwrap_or(200)))
         .await
         .map_err(unavailable)?
         .into_iter()
         .map(|(at, stream, line)| LeaseLogLine { at, stream, line })
         .collect::<Vec<_>>();
-    Ok(LeaseLogs { lease_id: row.lease_id.to_string(), status: row.status, count: lines.len(), lines })
+    Ok(LeaseLogs {
+        lease_id: row.lease_id.to_string(),
+        status: row.status.as_str().to_owned(),
+        count: lines.len(),
+        lines,
+    })
 }
 
 /// `list_proxies_leases`: the caller's leases (everyone's for an admin), newest first.
 pub async fn list(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseList, String> {
     let a: ListLeasesArgs = serde_json::from_value(args.clone()).expect("validated before");
     let whose = (actor.role != "admin").then_some(actor.id.as_str());
-    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-    let rows = db::leases::list(&mut conn, whose, a.active_only.unwrap_or(true), 500).await.map_err(unavailable)?;
+    let rows = db::leases::list(&st.pool, whose, a.active_only.unwrap_or(true), 500).await.map_err(unavailable)?;
     let now = Utc::now();
     let leases: Vec<LeaseView> = rows.into_iter().map(|r| LeaseView::of(r, now)).collect();
     Ok(LeaseList { count: leases.len(), leases })
@@ -188,7 +190,7 @@ pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseVie
     let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
     {
         let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-        if db::leases::request_stop(&mut conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
+        if db::leases::request_stop(&mut *conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
             let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
             let line = mtcp_shared::redact::redact_text(&format!("stop_proxy by {}{why}", actor.id));
             let keep = i64::from(st.config.leases.log_lines_kept);
@@ -203,12 +205,9 @@ pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseVie
     let wait = st.config.leases.stop_grace + st.config.leases.reconcile_interval + Duration::from_secs(2);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let current = {
-            let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-            db::leases::get(&mut conn, row.lease_id).await.map_err(unavailable)?
-        };
+        let current = db::leases::get(&st.pool, row.lease_id).await.map_err(unavailable)?;
         let current = current.ok_or_else(|| format!("lease {} disappeared", row.lease_id))?;
-        let live = matches!(current.status.as_str(), "starting" | "active" | "stopping");
+        let live = current.status.is_live();
         if !live || waiter.is_none() || tokio::time::Instant::now() >= deadline {
             return Ok(LeaseView::of(current, Utc::now()));
         }

@@ -3,6 +3,10 @@
 mod args;
 mod call;
 mod decide;
+#[cfg(feature = "conformance")]
+pub(crate) mod fixtures;
+#[cfg(not(feature = "conformance"))]
+#[path = "fixtures_absent.rs"]
 pub(crate) mod fixtures;
 mod in_flight;
 pub(crate) mod leases;

@@ -1,8 +1,9 @@
 //! The `audit_events` table: idempotent batch insert (by Teleport's `uid`), bounded retention
 //! deletes, and the aggregate and candidate queries behind `search_audit` and
-//! `detect_audit_anomalies` (the detectors themselves are pure, in `analysis::audit`).
+//! `detect_audit_anomalies`, returned as rows (the audit detectors read them and judge).
 
 mod anomalies;
+mod rows;
 mod search;
 
 use chrono::{DateTime, Utc};
@@ -10,12 +11,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
 
 use super::{DbError, storable, storable_json};
-use crate::analysis::audit::AuditEventRow;
 
-pub use anomalies::anomalies;
-pub use search::search;
+pub use anomalies::{anomaly_input, event_uids};
+pub use rows::{AnomalyInput, AuditAggregates, AuditEventRow, EventHourCount, LoginBurst, LoginSubject};
+pub use search::aggregates;
 
-/// The source IP of `remote_addr` (`ip:port`, `[v6]:port` or bare), as `analysis::audit::source_ip`.
+/// The source IP of `remote_addr` (`ip:port`, `[v6]:port` or bare), as the detectors' `source_ip` reads it.
 pub(crate) const SOURCE_IP_SQL: &str = r"CASE
     WHEN remote_addr LIKE '[%' THEN coalesce(substring(remote_addr FROM '^\[([^]]+)\]'), remote_addr)
     WHEN remote_addr ~ '^[^:]+:[0-9]+$' THEN split_part(remote_addr, ':', 1)
@@ -110,4 +111,11 @@ pub(crate) fn count(row: &PgRow, col: &str) -> Result<u64, sqlx::Error> {
 /// Whether no audit event is stored at all.
 pub async fn is_empty(conn: impl PgExecutor<'_>) -> Result<bool, DbError> {
     Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM audit_events)").fetch_one(conn).await?)
+}
+
+/// Open a read-only transaction that sees one snapshot (REPEATABLE READ) for a tool's several queries.
+pub async fn read_snapshot(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    Ok(tx)
 }

@@ -2,14 +2,14 @@
 //! count and the insert run under a transaction-scoped advisory lock on the actor.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::DbError;
-use crate::domain::{LeaseKind, OpId};
+use crate::domain::{LeaseKind, LeaseStatus, OpId};
 
 mod owner;
-pub use owner::{Leftover, Take, fail_abandoned, get_many, heartbeat, leftovers, take};
+pub use owner::{Leftover, Take, get_many, heartbeat, leftovers, take};
 
 /// A lease to create (`starting`, no owner yet).
 #[derive(Debug, Clone)]
@@ -66,16 +66,6 @@ pub async fn create_capped(conn: &mut PgConnection, lease: &NewLease<'_>, cap: u
     Ok(Created::Created)
 }
 
-/// Live leases of an actor (starting, active or stopping).
-pub async fn count_live(conn: &mut PgConnection, actor: &str) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM leases WHERE actor = $1 AND status IN ('starting', 'active', 'stopping')",
-    )
-    .bind(actor)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// Channel on which lease stop requests are announced to owners (payload: the lease id).
 pub const LEASES_CHANNEL: &str = "mtcp_leases";
 /// Channel on which a lease's owner announces that it ended it (payload: the lease id):
@@ -86,7 +76,7 @@ pub const LEASE_ENDED_CHANNEL: &str = "mtcp_lease_ended";
 /// `pid_start_time` is None when `pid` is not a process of the lease's own (a `proxy_ssh` listener
 /// is the worker itself), so leftover cleanup never targets it.
 pub async fn activate(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     agent_id: Uuid,
     host: &str,
@@ -111,7 +101,7 @@ pub async fn activate(
 }
 
 /// Record the Teleport cluster a lease runs on (once: a lease never moves between clusters).
-pub async fn set_cluster(conn: &mut PgConnection, lease_id: Uuid, cluster: &str) -> Result<bool, DbError> {
+pub async fn set_cluster(conn: impl PgExecutor<'_>, lease_id: Uuid, cluster: &str) -> Result<bool, DbError> {
     let r = sqlx::query("UPDATE leases SET cluster = $2 WHERE lease_id = $1 AND cluster IS NULL")
         .bind(lease_id)
         .bind(cluster)
@@ -121,7 +111,7 @@ pub async fn set_cluster(conn: &mut PgConnection, lease_id: Uuid, cluster: &str)
 }
 
 /// Ask the owner to stop a live lease (`stop_proxy`); announced at once. False if not live.
-pub async fn request_stop(conn: &mut PgConnection, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
+pub async fn request_stop(conn: impl PgExecutor<'_>, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
     let stopped: Option<Uuid> = sqlx::query_scalar(
         "WITH upd AS (
             UPDATE leases SET status = 'stopping', stop_reason = $2
@@ -146,18 +136,18 @@ pub enum LeaseEnd {
 
 impl LeaseEnd {
     /// The status the lease ends in.
-    pub fn as_str(self) -> &'static str {
+    pub fn status(self) -> LeaseStatus {
         match self {
-            Self::Stopped => "stopped",
-            Self::Expired => "expired",
-            Self::Failed => "failed",
+            Self::Stopped => LeaseStatus::Stopped,
+            Self::Expired => LeaseStatus::Expired,
+            Self::Failed => LeaseStatus::Failed,
         }
     }
 }
 
 /// End a live lease (by its owner, once the process group is gone). Guarded: ends it once.
 pub async fn end(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     how: LeaseEnd,
     reason: &str,
@@ -171,7 +161,7 @@ pub async fn end(
          SELECT lease_id FROM upd, LATERAL (SELECT pg_notify($5, lease_id::text)) n",
     )
     .bind(lease_id)
-    .bind(how.as_str())
+    .bind(how.status().as_str())
     .bind(reason)
     .bind(exit_code)
     .bind(LEASE_ENDED_CHANNEL)
@@ -195,7 +185,8 @@ pub struct LeaseRow {
     pub pid: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeaseStatus,
     pub stop_reason: Option<String>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -203,7 +194,7 @@ pub struct LeaseRow {
 }
 
 /// One lease.
-pub async fn get(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
+pub async fn get(conn: impl PgExecutor<'_>, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
                 created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
@@ -216,7 +207,7 @@ pub async fn get(conn: &mut PgConnection, lease_id: Uuid) -> Result<Option<Lease
 
 /// Leases of one actor (or all, with `None`), newest first; only live ones with `live_only`.
 pub async fn list(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     actor: Option<&str>,
     live_only: bool,
     limit: i64,
@@ -236,6 +227,7 @@ pub async fn list(
 }
 
 /// Append log lines of a lease's processes (already redacted) and keep only the last `keep`.
+/// Two statements, so a connection rather than any executor.
 pub async fn append_logs(
     conn: &mut PgConnection,
     lease_id: Uuid,
@@ -270,7 +262,7 @@ pub async fn append_logs(
 
 /// The last `tail` log lines of a lease, oldest first: (at, stream, line).
 pub async fn tail_logs(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     lease_id: Uuid,
     tail: i64,
 ) -> Result<Vec<(DateTime<Utc>, String, String)>, DbError> {

@@ -23,7 +23,7 @@ pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
 pub use echo::{escaped, quoted};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;
-pub use lease::{LeaseKind, UnknownLeaseKind};
+pub use lease::{LeaseKind, LeaseStatus, UnknownLeaseKind, UnknownLeaseStatus};
 pub use lease_target::{InvalidTarget, LeaseTarget, check_ssh_login, parse_listen_addr};
 pub use status::OperationStatus;
 pub use text::{TextKind, escape_invisible, escape_invisible_json, unprintable};

@@ -146,7 +146,7 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
             },
             Ok(Some(line)) = stderr.next_line() => early.push(("stderr".to_owned(), err_redactor.line(&line))),
             _ = &mut deadline => {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+                crate::process_group::kill(pgid);
                 return Err(StartError::NotReady { after: wait });
             }
         }
@@ -154,21 +154,7 @@ pub async fn start(r: &Runner, kind: LeaseKind, args: &[String], wait: Duration)
 }
 
 /// Stop a proxy's process group: SIGTERM, then SIGKILL after `grace`. Returns the exit status.
-pub async fn stop_group(child: &mut Child, pgid: i32, grace: Duration) -> Option<std::process::ExitStatus> {
-    use nix::sys::signal::{Signal, killpg};
-    let group = nix::unistd::Pid::from_raw(pgid);
-    let _ = killpg(group, Signal::SIGTERM);
-    let status = match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => status.ok(),
-        Err(_) => {
-            let _ = killpg(group, Signal::SIGKILL);
-            child.wait().await.ok()
-        }
-    };
-    // Whatever the leader did, nothing of the group may outlive the lease.
-    let _ = killpg(group, Signal::SIGKILL);
-    status
-}
+pub use crate::process_group::stop as stop_group;
 
 /// The start time of a process (clock ticks since boot, `/proc/<pid>/stat` field 22): with the
 /// pid it identifies one process, so a reused pid is never mistaken for a lease's.
@@ -185,7 +171,7 @@ pub fn kill_leftover(pid: i32, start_time: u64) -> bool {
     if process_start_time(pid) != Some(start_time) {
         return false;
     }
-    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok()
+    crate::process_group::kill(pid)
 }
 
 #[cfg(test)]

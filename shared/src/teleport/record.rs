@@ -45,11 +45,6 @@ pub(crate) enum Scrub {
 }
 
 impl RunRecord {
-    /// A record of `output` with generic redaction only.
-    pub fn from_output(output: &RunOutput) -> RunRecord {
-        RunRecord::scrubbed(output, Scrub::Plain)
-    }
-
     pub(crate) fn scrubbed(output: &RunOutput, scrub: Scrub) -> RunRecord {
         let (stdout, names) = match scrub {
             Scrub::Plain => (output.stdout.clone(), Vec::new()),

@@ -58,9 +58,6 @@ pub fn parse_table(text: &str) -> Option<Table> {
     Some(Table { headers: split(lines[dash_at - 1]), rows })
 }
 
-/// The address cell `tsh ls` prints for reverse-tunnel nodes.
-pub const TUNNEL_ADDRESS: &str = "⟵ Tunnel";
-
 /// One row of the `tsh ls` text table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TshNodeRow {

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use mtcp_shared::analysis::audit::{
-    AnomalyReport, CurrentAuthPreference, judge_auth_preference_changes, needs_auth_preference,
+    self, AnomalyReport, CurrentAuthPreference, judge_auth_preference_changes, needs_auth_preference,
 };
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
@@ -34,9 +34,9 @@ pub(super) async fn run(
     let progress = |n: u32, message: &str| json!({ "progress": n, "total": 2, "message": message });
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(1, "querying audit events")).await;
     let outcome = if tool == "search_audit" {
-        db::audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
+        audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
     } else {
-        match db::audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await {
+        match audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await {
             Ok(mut r) => {
                 judge_auth_preference(ctx, &mut r, cancel).await;
                 Ok(report(&r))

@@ -2,6 +2,7 @@
 //! and the sentence its logs get. Derived from the row when someone else asked for the stop.
 
 use mtcp_shared::db::leases::{LeaseEnd, LeaseRow};
+use mtcp_shared::domain::LeaseStatus;
 use uuid::Uuid;
 
 /// The end of one lease.
@@ -49,42 +50,39 @@ impl Ending {
             });
         };
         let reason = row.stop_reason.as_deref().unwrap_or("");
-        match row.status.as_str() {
-            "starting" | "active" if row.agent_id == Some(owner) => None,
-            "starting" | "active" => Some(Self {
+        match row.status {
+            LeaseStatus::Starting | LeaseStatus::Active if row.agent_id == Some(owner) => None,
+            LeaseStatus::Starting | LeaseStatus::Active => Some(Self {
                 how: LeaseEnd::Failed,
                 reason: "owner_lost",
                 event: "owner_lost",
                 why: "another worker owns the lease now".into(),
             }),
-            "stopping" if reason == "expired" => Some(Self {
+            LeaseStatus::Stopping if reason == "expired" => Some(Self {
                 how: LeaseEnd::Expired,
                 reason: "expired",
                 event: "expired",
                 why: "the lease expired".into(),
             }),
-            "stopping" => Some(Self {
+            LeaseStatus::Stopping => Some(Self {
                 how: LeaseEnd::Stopped,
                 reason: "stop_proxy",
                 event: "stopped",
                 why: format!("stop requested ({})", if reason.is_empty() { "no reason" } else { reason }),
             }),
             // Already ended elsewhere (the reaper's `owner_lost`): only the process is left to stop.
-            ended => Some(Self {
+            ended @ (LeaseStatus::Stopped | LeaseStatus::Expired | LeaseStatus::Failed) => Some(Self {
                 how: LeaseEnd::Failed,
                 reason: "owner_lost",
-                event: if reason == "owner_lost" || ended == "failed" { "owner_lost" } else { ended_event(ended) },
+                event: match ended {
+                    _ if reason == "owner_lost" => "owner_lost",
+                    LeaseStatus::Failed => "owner_lost",
+                    LeaseStatus::Expired => "expired",
+                    _ => "stopped",
+                },
                 why: format!("the lease was ended elsewhere ({ended}, {reason})"),
             }),
         }
-    }
-}
-
-/// The metrics label of an ended status (bounded: the three end statuses).
-fn ended_event(status: &str) -> &'static str {
-    match status {
-        "expired" => "expired",
-        _ => "stopped",
     }
 }
 
@@ -92,7 +90,7 @@ fn ended_event(status: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn row(status: &str, reason: Option<&str>, owner: Option<Uuid>) -> LeaseRow {
+    fn row(status: LeaseStatus, reason: Option<&str>, owner: Option<Uuid>) -> LeaseRow {
         let now = chrono::Utc::now();
         LeaseRow {
             lease_id: Uuid::nil(),
@@ -107,7 +105,7 @@ mod tests {
             pid: None,
             created_at: now,
             expires_at: now,
-            status: status.into(),
+            status,
             stop_reason: reason.map(Into::into),
             last_heartbeat_at: None,
             ended_at: None,
@@ -119,15 +117,15 @@ mod tests {
     fn the_row_decides_whether_and_how_a_lease_ends() {
         let me = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
-        assert!(Ending::from_row(Some(&row("active", None, Some(me))), me).is_none());
-        assert!(Ending::from_row(Some(&row("starting", None, Some(me))), me).is_none());
+        assert!(Ending::from_row(Some(&row(LeaseStatus::Active, None, Some(me))), me).is_none());
+        assert!(Ending::from_row(Some(&row(LeaseStatus::Starting, None, Some(me))), me).is_none());
         let e = |status, reason, owner| Ending::from_row(Some(&row(status, reason, owner)), me).unwrap();
-        assert_eq!(e("active", None, Some(other)).event, "owner_lost");
-        let expired = e("stopping", Some("expired"), Some(me));
+        assert_eq!(e(LeaseStatus::Active, None, Some(other)).event, "owner_lost");
+        let expired = e(LeaseStatus::Stopping, Some("expired"), Some(me));
         assert_eq!((expired.how, expired.event), (LeaseEnd::Expired, "expired"));
-        let stopped = e("stopping", Some("stop_proxy"), Some(me));
+        let stopped = e(LeaseStatus::Stopping, Some("stop_proxy"), Some(me));
         assert_eq!((stopped.how, stopped.event), (LeaseEnd::Stopped, "stopped"));
-        assert_eq!(e("failed", Some("owner_lost"), Some(me)).event, "owner_lost");
+        assert_eq!(e(LeaseStatus::Failed, Some("owner_lost"), Some(me)).event, "owner_lost");
         assert_eq!(Ending::from_row(None, me).unwrap().event, "owner_lost");
     }
 }

@@ -13,9 +13,8 @@ const LOOK_BACK: chrono::Duration = chrono::Duration::days(1);
 
 /// Kill the leftovers; returns how many processes were killed.
 pub(super) async fn kill(mgr: &LeaseManager) -> Result<usize, DbError> {
-    let mut conn = mgr.pool.acquire().await?;
     let since = chrono::Utc::now() - LOOK_BACK;
-    let candidates = db::leases::leftovers(&mut conn, &mgr.agent.host, &mgr.agent.boot_id, mgr.agent.id, since).await?;
+    let candidates = db::leases::leftovers(&mgr.pool, &mgr.agent.host, &mgr.agent.boot_id, mgr.agent.id, since).await?;
     let mut killed = 0;
     for l in candidates {
         // Another worker on this host that is still running owns its processes.
@@ -29,9 +28,7 @@ pub(super) async fn kill(mgr: &LeaseManager) -> Result<usize, DbError> {
             tracing::warn!(lease_id = %l.lease_id, pid = l.pid, previous_agent = %l.agent_id,
                            "killed a lease process left by a previous worker incarnation");
         }
-        if matches!(l.status.as_str(), "starting" | "active" | "stopping")
-            && db::leases::end(&mut conn, l.lease_id, LeaseEnd::Failed, "owner_lost", None).await?
-        {
+        if l.status.is_live() && db::leases::end(&mgr.pool, l.lease_id, LeaseEnd::Failed, "owner_lost", None).await? {
             tracing::warn!(lease_id = %l.lease_id, "lease of a dead worker incarnation ended failed (owner_lost)");
             if let Ok(kind) = l.kind.parse() {
                 super::event(kind, "owner_lost");

@@ -120,8 +120,7 @@ impl LeaseManager {
 
     /// Read one supervised lease's row and stop it if it is no longer ours to run.
     pub(crate) async fn check(&self, id: Uuid) -> Result<(), DbError> {
-        let mut conn = self.pool.acquire().await?;
-        let row = db::leases::get(&mut conn, id).await?;
+        let row = db::leases::get(&self.pool, id).await?;
         if let Some(ending) = Ending::from_row(row.as_ref(), self.agent.id) {
             self.stop(id, ending);
         }
@@ -168,13 +167,12 @@ impl LeaseManager {
     /// End a lease whose processes are gone, and count how it ended. Guarded: a row already ended
     /// elsewhere (e.g. `owner_lost` by the reaper) stays as it is.
     async fn end(&self, lease: Lease, ending: &Ending, exit_code: Option<i32>) {
-        let ended = match self.pool.acquire().await {
-            Ok(mut conn) => db::leases::end(&mut conn, lease.id, ending.how, ending.reason, exit_code).await,
-            Err(e) => Err(e.into()),
-        };
+        let ended = db::leases::end(&self.pool, lease.id, ending.how, ending.reason, exit_code).await;
         match ended {
-            Ok(ended) => tracing::info!(lease_id = %lease.id, status = ending.how.as_str(), reason = ending.reason,
-                                        ?exit_code, ended, "lease ended"),
+            Ok(ended) => {
+                tracing::info!(lease_id = %lease.id, status = ending.how.status().as_str(), reason = ending.reason,
+                                        ?exit_code, ended, "lease ended")
+            }
             // The reaper fails the leases of owners that stop heartbeating; nothing else to do here.
             Err(e) => tracing::error!(lease_id = %lease.id, error = %e, "could not record the end of a lease"),
         }

@@ -6,10 +6,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use mtcp_shared::process_group;
 use mtcp_shared::redact::LineRedactor;
-use mtcp_shared::teleport::proxy::{Started, stop_group};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use mtcp_shared::teleport::proxy::Started;
+use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufRead, BufReader, Lines};
 use tokio::process::{ChildStderr, ChildStdout};
 use tokio::sync::mpsc;
@@ -54,7 +54,7 @@ pub(super) async fn supervise(
     let (ending, exit_code) = match outcome {
         Outcome::Exited(status) => {
             // The leader is gone; anything it started in its group goes with it.
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            process_group::kill(pgid);
             drain(&mut stdout, &mut stderr, &logs, &mut redactors).await;
             logs.system(format!("process {pgid} {}", describe(status))).await;
             (Ending::exited(), status.and_then(|s| s.code()))
@@ -63,7 +63,7 @@ pub(super) async fn supervise(
             let grace = mgr.config.stop_grace;
             logs.system(format!("stopping process group {pgid}: {} (SIGTERM, SIGKILL after {grace:?})", ending.why))
                 .await;
-            let status = stop_group(&mut child, pgid, grace).await;
+            let status = process_group::stop(&mut child, pgid, grace).await;
             if status.and_then(|s| s.signal()) == Some(Signal::SIGKILL as i32) {
                 logs.system(format!("process {pgid} ignored SIGTERM; killed after the {grace:?} grace period")).await;
             }

@@ -6,11 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mtcp_shared::process_group;
 use mtcp_shared::redact::LineRedactor;
-use mtcp_shared::teleport::proxy::stop_group;
 use mtcp_shared::teleport::{Binary, Runner};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -137,15 +135,15 @@ impl Connection {
             _ = self.close.cancelled() => true,
         };
         let status = if closed {
-            stop_group(&mut child, pgid, self.grace).await
+            process_group::stop(&mut child, pgid, self.grace).await
         } else {
             // The stream ended: `tsh` is on its way out; stop it if it lingers.
             match tokio::time::timeout(self.grace, child.wait()).await {
                 Ok(status) => {
-                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                    process_group::kill(pgid);
                     status.ok()
                 }
-                Err(_) => stop_group(&mut child, pgid, self.grace).await,
+                Err(_) => process_group::stop(&mut child, pgid, self.grace).await,
             }
         };
         let _ = tokio::time::timeout(Duration::from_millis(500), stderr).await;

@@ -12,7 +12,7 @@ use mtcp_shared::db::leases::{LeaseEnd, LeaseRow, Take};
 use mtcp_shared::db::operations::Outcome;
 use mtcp_shared::db::queue::Claimed;
 use mtcp_shared::db::{self, DbError};
-use mtcp_shared::domain::{LeaseKind, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
+use mtcp_shared::domain::{LeaseKind, LeaseStatus, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
 use mtcp_shared::leases::LeaseView;
 use mtcp_shared::teleport::proxy::{self, StartError, Startup, proxy_args, stop_group};
 use uuid::Uuid;
@@ -67,7 +67,7 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         Take::Missing => return Ok(Outcome::failed(format!("lease {lease_id} of this operation does not exist"))),
     };
     if let Some(cluster) = lease_cluster(mgr) {
-        db::leases::set_cluster(&mut conn, lease_id, &cluster).await?;
+        db::leases::set_cluster(&mut *conn, lease_id, &cluster).await?;
     }
     drop(conn);
     steps.step(&format!("lease taken by worker {me} on {}", mgr.agent.host)).await;
@@ -76,7 +76,7 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         // The table's CHECK makes this a worker older than the schema: do not leave the lease starting.
         Err(e) => {
             let mut conn = mgr.pool.acquire().await?;
-            db::leases::end(&mut conn, lease_id, LeaseEnd::Failed, "start_failed", None).await?;
+            db::leases::end(&mut *conn, lease_id, LeaseEnd::Failed, "start_failed", None).await?;
             return Ok(Outcome::failed(e.to_string()));
         }
     };
@@ -112,11 +112,11 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     };
     let mut conn = mgr.pool.acquire().await?;
     let active =
-        db::leases::activate(&mut conn, lease_id, me, &mgr.agent.host, pid, pid_start_time, listen_addr.as_deref())
+        db::leases::activate(&mut *conn, lease_id, me, &mgr.agent.host, pid, pid_start_time, listen_addr.as_deref())
             .await?;
     if !active {
         // Stopped or expired while it was starting.
-        let row = db::leases::get(&mut conn, lease_id).await?;
+        let row = db::leases::get(&mut *conn, lease_id).await?;
         drop(conn);
         return Ok(stopped_while_starting(mgr, lease, running, early, row.as_ref()).await);
     }
@@ -135,13 +135,13 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     // The caller gave up while the proxy was starting (closed stream, cancellation): the lease it
     // can no longer learn about must not keep running.
     if db::cancel::is_requested(&mut *conn, op_id).await? {
-        db::leases::request_stop(&mut conn, lease_id, "cancelled").await?;
+        db::leases::request_stop(&mut *conn, lease_id, "cancelled").await?;
         tracing::info!(lease_id = %lease_id, "start cancelled by the caller; stopping the lease");
         return Ok(Outcome::cancelled(format!(
             "cancelled by the caller while the proxy started; lease {lease_id} is being stopped"
         )));
     }
-    Ok(match db::leases::get(&mut conn, lease_id).await? {
+    Ok(match db::leases::get(&mut *conn, lease_id).await? {
         Some(row) => success(LeaseView::of(row, Utc::now()), running_kubeconfig, &mgr.agent.host),
         None => Outcome::failed(format!("lease {lease_id} disappeared while it started")),
     })
@@ -254,12 +254,12 @@ async fn start_failed(mgr: &LeaseManager, lease: Lease, msg: &str, exit_code: Op
 
 /// The lease was stopped (or expired) before any worker took it: nothing was started.
 async fn stopped_before_start(mgr: &LeaseManager, row: &LeaseRow) -> Result<Outcome, DbError> {
-    let reason = row.stop_reason.clone().unwrap_or_else(|| row.status.clone());
-    if row.status == "stopping" {
+    let reason = row.stop_reason.clone().unwrap_or_else(|| row.status.as_str().to_owned());
+    if row.status == LeaseStatus::Stopping {
         let (how, name) =
             if reason == "expired" { (LeaseEnd::Expired, "expired") } else { (LeaseEnd::Stopped, "stopped") };
         let mut conn = mgr.pool.acquire().await?;
-        if db::leases::end(&mut conn, row.lease_id, how, &reason, None).await?
+        if db::leases::end(&mut *conn, row.lease_id, how, &reason, None).await?
             && let Ok(kind) = LeaseKind::from_str(&row.kind)
         {
             event(kind, name);

@@ -21,7 +21,7 @@ impl LeaseManager {
             return Ok(0);
         }
         let mut conn = self.pool.acquire().await?;
-        db::leases::heartbeat(&mut conn, self.agent.id, &ids).await
+        db::leases::heartbeat(&mut *conn, self.agent.id, &ids).await
     }
 
     /// Stop every supervised lease whose row says it should no longer run (one read for all of
@@ -33,7 +33,7 @@ impl LeaseManager {
         }
         let mut conn = self.pool.acquire().await?;
         let rows: HashMap<Uuid, _> =
-            db::leases::get_many(&mut conn, &ids).await?.into_iter().map(|r| (r.lease_id, r)).collect();
+            db::leases::get_many(&mut *conn, &ids).await?.into_iter().map(|r| (r.lease_id, r)).collect();
         drop(conn);
         let mut stopped = 0;
         for id in ids {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::report::evidence;
-use super::{AnomalyFinding, AnomalyKind, AuditEventRow, source_ip};
+use super::{AnomalyFinding, AnomalyKind, AuditEventRow, LoginBurst, LoginSubject, source_ip};
 use crate::analysis::Severity;
 use crate::config::AnomalyThresholds;
 
@@ -54,37 +54,12 @@ pub(crate) fn bursts(
     out
 }
 
-/// Whose failed logins a burst counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LoginSubject {
-    /// The user name the login claimed.
-    User,
-    /// The source IP (port stripped).
-    Source,
-}
-
-impl LoginSubject {
-    /// The finding's signal and the word for the subject.
-    fn signal(self) -> (&'static str, &'static str) {
-        match self {
-            LoginSubject::User => ("failed_logins_per_user", "user"),
-            LoginSubject::Source => ("failed_logins_per_source", "source"),
-        }
+/// The finding's signal and the word for the subject.
+fn signal(by: LoginSubject) -> (&'static str, &'static str) {
+    match by {
+        LoginSubject::User => ("failed_logins_per_user", "user"),
+        LoginSubject::Source => ("failed_logins_per_source", "source"),
     }
-}
-
-/// The densest `brute_force_window` of one subject's failed logins that reaches the threshold:
-/// how many, from when to when, and the first uids. The database computes these over every failed
-/// login of the analysed window (`db::audit::anomalies`); [`login_bursts`] is the same rule over rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoginBurst {
-    pub by: LoginSubject,
-    pub subject: String,
-    pub count: u64,
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-    /// Uids of the burst in time order, at most [`super::MAX_EVIDENCE`].
-    pub evidence: Vec<String>,
 }
 
 /// Failed logins (the caller passes failed `user.login` and `auth` events) per user and per source
@@ -123,7 +98,7 @@ pub fn brute_force_findings(bursts: &[LoginBurst], t: &AnomalyThresholds) -> Vec
     bursts
         .iter()
         .map(|b| {
-            let (signal, what) = b.by.signal();
+            let (signal, what) = signal(b.by);
             let observed = b.count as f64;
             let threshold = f64::from(t.brute_force_failures.max(1));
             let severity = if observed >= 3.0 * threshold { Severity::Critical } else { Severity::High };

@@ -1,11 +1,15 @@
 //! The result of `search_audit`: counts by event type, failures, top users and sources, and an
-//! hourly histogram, all computed by SQL aggregates in `db::audit`.
+//! hourly histogram, all computed by SQL aggregates in `db::audit` and shaped here.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::AuditWindow;
+use crate::db::audit::AuditAggregates;
+
+/// Most hour buckets in the histogram (over a year).
+const MAX_HOURS: i64 = 24 * 400;
 
 /// Aggregates of the audit events in a window. Event types, user names and addresses are the
 /// cluster's text: untrusted data (a failed login's user name is whatever the person trying typed),
@@ -70,4 +74,32 @@ pub struct HourCount {
     pub hour: DateTime<Utc>,
     /// Number of events.
     pub count: u64,
+}
+
+/// Where the histogram of `window` starts: a window longer than [`MAX_HOURS`] gets its last
+/// [`MAX_HOURS`] hours only, said in the note. None for an empty window.
+pub fn histogram_start(window: &AuditWindow) -> (Option<DateTime<Utc>>, Option<String>) {
+    let skip = i64::from(window.hours) - MAX_HOURS;
+    let first_hour = window.hour_starts().next().map(|h| h + Duration::hours(skip.max(0)));
+    let note = (skip > 0).then(|| format!("the hourly histogram covers the last {MAX_HOURS} hours of the window only"));
+    (first_hour, note)
+}
+
+/// The summary of `window` from its aggregates (`notes`: caveats of the fetch).
+pub fn summarize(window: AuditWindow, a: AuditAggregates, notes: Vec<String>) -> AuditSummary {
+    let events = |v: Vec<(String, u64)>| v.into_iter().map(|(event, count)| EventCount { event, count }).collect();
+    let users = |v: Vec<(String, u64)>| v.into_iter().map(|(user, count)| UserCount { user, count }).collect();
+    AuditSummary {
+        window,
+        total: a.total,
+        first_event: a.first_event,
+        last_event: a.last_event,
+        by_event: events(a.by_event),
+        failures_by_event: events(a.failures_by_event),
+        failures_by_user: users(a.failures_by_user),
+        top_users: users(a.top_users),
+        top_sources: a.top_sources.into_iter().map(|(remote_addr, count)| SourceCount { remote_addr, count }).collect(),
+        hourly: a.hourly.into_iter().map(|(hour, count)| HourCount { hour, count }).collect(),
+        notes,
+    }
 }

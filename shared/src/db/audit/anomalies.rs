@@ -1,15 +1,11 @@
 //! `detect_audit_anomalies`' candidate queries: hourly counts per event type, failed logins of
-//! subjects over the threshold, role and user changes, escalation and approval events, each capped.
-//! The detectors in `analysis::audit` then run over these rows.
+//! subjects over the threshold, role and user changes, escalation and approval events, each capped,
+//! and the uids of a storm. The pure detectors (outside `db`) then run over these rows.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, Row};
 
-use super::{SOURCE_IP_SQL, count, event_row};
-use crate::analysis::audit::{
-    AnomalyInput, AnomalyKind, AnomalyReport, AuditEventRow, AuditWindow, EventHourCount, LoginBurst, LoginSubject,
-    MAX_EVIDENCE, detect_anomalies,
-};
+use super::{AnomalyInput, AuditEventRow, EventHourCount, LoginBurst, LoginSubject, SOURCE_IP_SQL, count, event_row};
 use crate::config::AnomalyThresholds;
 use crate::db::DbError;
 
@@ -19,20 +15,18 @@ const HOURLY_CAP: i64 = 200_000;
 const BURST_CAP: i64 = 10_000;
 /// Most rows read per other candidate query.
 const CANDIDATE_CAP: i64 = 10_000;
-/// Most storm findings given evidence (one small indexed query each).
-const STORM_EVIDENCE_CAP: usize = 100;
 
 const COLS: &str = r#"uid, time, event, code, "user", remote_addr"#;
 
-/// Find anomalies in `[since, until)`, in one read-only snapshot.
-pub async fn anomalies(
-    pool: &PgPool,
+/// The candidate rows of `[since, until)`; bursts carry at most `evidence` uids. Run it in a
+/// [`super::read_snapshot`] so every query sees the same events.
+pub async fn anomaly_input(
+    conn: &mut PgConnection,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     t: &AnomalyThresholds,
-) -> Result<AnomalyReport, DbError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    evidence: usize,
+) -> Result<AnomalyInput, DbError> {
     let mut input = AnomalyInput::default();
     let mut notes = Vec::new();
 
@@ -43,7 +37,7 @@ pub async fn anomalies(
     .bind(since)
     .bind(until)
     .bind(HOURLY_CAP)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     cap_note(&mut notes, "hourly counts per event type", hourly.len(), HOURLY_CAP);
     for r in &hourly {
@@ -54,7 +48,7 @@ pub async fn anomalies(
         });
     }
 
-    input.login_bursts = login_bursts(&mut tx, since, until, t).await?;
+    input.login_bursts = login_bursts(conn, since, until, t, evidence).await?;
     cap_note(&mut notes, "subjects with failed-login bursts", input.login_bursts.len(), BURST_CAP);
 
     let roles = format!(
@@ -62,14 +56,14 @@ pub async fn anomalies(
          WHERE event IN ('role.created', 'role.updated', 'role.deleted') AND time >= $1 AND time < $2
          ORDER BY time LIMIT $3"
     );
-    input.role_changes = rows(&mut tx, roles, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.role_changes = rows(conn, roles, Params::Cap, since, until, CANDIDATE_CAP).await?;
     cap_note(&mut notes, "role changes", input.role_changes.len(), CANDIDATE_CAP);
 
     let users = format!(
         "SELECT {COLS}, jsonb_build_object('name', raw->'name', 'roles', raw->'roles') AS raw FROM audit_events
          WHERE event IN ('user.create', 'user.update') AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
     );
-    input.user_changes = rows(&mut tx, users, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.user_changes = rows(conn, users, Params::Cap, since, until, CANDIDATE_CAP).await?;
     cap_note(&mut notes, "user changes", input.user_changes.len(), CANDIDATE_CAP);
     let users_changed = raw_values(&input.user_changes, "name");
     let prior = format!(
@@ -77,7 +71,7 @@ pub async fn anomalies(
          FROM audit_events WHERE event IN ('user.create', 'user.update') AND time < $1 AND $2::timestamptz IS NOT NULL
            AND raw->>'name' = ANY($4) ORDER BY raw->>'name', time DESC LIMIT $3"
     );
-    input.prior_user_changes = rows(&mut tx, prior, Params::Keys(&users_changed), since, until, CANDIDATE_CAP).await?;
+    input.prior_user_changes = rows(conn, prior, Params::Keys(&users_changed), since, until, CANDIDATE_CAP).await?;
 
     let escalation = format!(
         "SELECT {COLS}, raw FROM audit_events WHERE time >= $1 AND time < $2 AND (
@@ -86,7 +80,7 @@ pub async fn anomalies(
              OR code = 'TCAUTH001I')
          ORDER BY time LIMIT $3"
     );
-    input.escalation = rows(&mut tx, escalation, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.escalation = rows(conn, escalation, Params::Cap, since, until, CANDIDATE_CAP).await?;
     cap_note(&mut notes, "escalation events", input.escalation.len(), CANDIDATE_CAP);
 
     let request_fields = "jsonb_build_object('id', raw->'id', 'state', raw->'state', 'proposed_state',
@@ -98,7 +92,7 @@ pub async fn anomalies(
                 OR upper(raw->>'proposed_state') = 'APPROVED' OR raw->>'proposed_state' = '2')
          ORDER BY time LIMIT $3"
     );
-    input.approvals = rows(&mut tx, approvals, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.approvals = rows(conn, approvals, Params::Cap, since, until, CANDIDATE_CAP).await?;
     cap_note(&mut notes, "approvals", input.approvals.len(), CANDIDATE_CAP);
     let ids = raw_values(&input.approvals, "id");
     let creates = format!(
@@ -106,34 +100,41 @@ pub async fn anomalies(
          WHERE event = 'access_request.create' AND time < $2 AND $1::timestamptz IS NOT NULL AND raw->>'id' = ANY($4)
          ORDER BY time LIMIT $3"
     );
-    input.request_creates = rows(&mut tx, creates, Params::Keys(&ids), since, until, CANDIDATE_CAP).await?;
+    input.request_creates = rows(conn, creates, Params::Keys(&ids), since, until, CANDIDATE_CAP).await?;
 
     input.notes = notes;
-    let mut report = detect_anomalies(AuditWindow::new(since, until), &input, t);
-    for f in report.findings.iter_mut().filter(|f| f.kind == AnomalyKind::Storm).take(STORM_EVIDENCE_CAP) {
-        f.evidence = sqlx::query_scalar(
-            "SELECT uid FROM audit_events WHERE event = $1 AND time >= $2 AND time < $3 ORDER BY time, uid LIMIT $4",
-        )
-        .bind(&f.subject)
-        .bind(f.window_start.max(since))
-        .bind(f.window_end.min(until))
-        .bind(MAX_EVIDENCE as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(report)
+    Ok(input)
+}
+
+/// The first `limit` uids of `event` in `[since, until)`, oldest first (a storm's evidence).
+pub async fn event_uids(
+    conn: &mut PgConnection,
+    event: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT uid FROM audit_events WHERE event = $1 AND time >= $2 AND time < $3 ORDER BY time, uid LIMIT $4",
+    )
+    .bind(event)
+    .bind(since)
+    .bind(until)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Each user's and source's densest `brute_force_window` of failed logins that reaches the
 /// threshold, counted over every failed login of the window in SQL (reading the failures
 /// themselves under a cap let early decoys hide a later attack). The rule is the one
-/// `analysis::audit::login_bursts` applies to rows: a closed window `[start, start + width]`.
+/// the detectors' `login_bursts` applies to rows: a closed window `[start, start + width]`.
 async fn login_bursts(
     conn: &mut PgConnection,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     t: &AnomalyThresholds,
+    evidence: usize,
 ) -> Result<Vec<LoginBurst>, DbError> {
     let sql = format!(
         r#"WITH f AS (
@@ -166,7 +167,7 @@ async fn login_bursts(
         .bind(until)
         .bind(width)
         .bind(i64::from(t.brute_force_failures.max(1)))
-        .bind(MAX_EVIDENCE as i32)
+        .bind(i32::try_from(evidence).unwrap_or(i32::MAX))
         .bind(BURST_CAP)
         .fetch_all(conn)
         .await?;
@@ -220,7 +221,7 @@ fn raw_values(rows: &[AuditEventRow], key: &str) -> Vec<String> {
     set.into_iter().map(str::to_owned).collect()
 }
 
-/// Say when a query hit its cap (the analysis then covers its first rows only).
+/// Say when a query hit its cap (the detectors then see its first rows only).
 fn cap_note(notes: &mut Vec<String>, what: &str, got: usize, cap: i64) {
     if i64::try_from(got).unwrap_or(i64::MAX) >= cap {
         notes.push(format!("{what}: only the first {cap} rows of the window were analysed"));

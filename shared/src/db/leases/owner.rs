@@ -2,12 +2,12 @@
 //! abandoned starts, and the leftovers of this host's previous worker incarnations.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::{LeaseRow, get};
 use crate::db::DbError;
-use crate::domain::OpId;
+use crate::domain::{LeaseStatus, OpId};
 
 /// How taking a lease to start it went.
 #[derive(Debug, Clone)]
@@ -23,7 +23,8 @@ pub enum Take {
 }
 
 /// Take a `starting` lease nobody owns, for `agent_id` on `host`: the worker that claims the start
-/// job becomes the owner before it spawns anything, so a stop request can find it.
+/// job becomes the owner before it spawns anything, so a stop request can find it. Two statements
+/// (the update, then the row as it is now), so a connection rather than any executor.
 pub async fn take(
     conn: &mut PgConnection,
     lease_id: Uuid,
@@ -43,13 +44,13 @@ pub async fn take(
     .fetch_optional(&mut *conn)
     .await?;
     // The guarded UPDATE decided; the read only says what the row looks like now.
-    let row = match get(conn, lease_id).await? {
+    let row = match get(&mut *conn, lease_id).await? {
         Some(row) if row.op_id == op_id.0 => row,
         _ => return Ok(Take::Missing),
     };
     Ok(if taken.is_some() {
         Take::Taken(row)
-    } else if row.status == "starting" {
+    } else if row.status == LeaseStatus::Starting {
         Take::Owned(row)
     } else {
         Take::NotStarting(row)
@@ -57,7 +58,7 @@ pub async fn take(
 }
 
 /// Record that `agent_id` still runs these leases (the ones it supervises). One statement.
-pub async fn heartbeat(conn: &mut PgConnection, agent_id: Uuid, lease_ids: &[Uuid]) -> Result<u64, DbError> {
+pub async fn heartbeat(conn: impl PgExecutor<'_>, agent_id: Uuid, lease_ids: &[Uuid]) -> Result<u64, DbError> {
     let r = sqlx::query(
         "UPDATE leases SET last_heartbeat_at = now()
          WHERE lease_id = ANY($1) AND agent_id = $2 AND status IN ('starting', 'active', 'stopping')",
@@ -70,7 +71,7 @@ pub async fn heartbeat(conn: &mut PgConnection, agent_id: Uuid, lease_ids: &[Uui
 }
 
 /// The rows of several leases (missing ones are simply absent): the owner's reconcile read.
-pub async fn get_many(conn: &mut PgConnection, lease_ids: &[Uuid]) -> Result<Vec<LeaseRow>, DbError> {
+pub async fn get_many(conn: impl PgExecutor<'_>, lease_ids: &[Uuid]) -> Result<Vec<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
                 created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
@@ -81,28 +82,13 @@ pub async fn get_many(conn: &mut PgConnection, lease_ids: &[Uuid]) -> Result<Vec
     .await?)
 }
 
-/// End a live lease `failed` whose start can no longer be completed by anyone: nobody owns it, or
-/// its owner is offline. A lease a live worker owns is left alone. True if it was ended.
-pub async fn fail_abandoned(conn: &mut PgConnection, lease_id: Uuid, reason: &str) -> Result<bool, DbError> {
-    let r = sqlx::query(
-        "UPDATE leases l SET status = 'failed', stop_reason = coalesce(l.stop_reason, $2), ended_at = now()
-         WHERE l.lease_id = $1 AND l.status IN ('starting', 'active', 'stopping')
-           AND (l.agent_id IS NULL
-                OR EXISTS (SELECT 1 FROM agents a WHERE a.agent_id = l.agent_id AND a.status = 'offline'))",
-    )
-    .bind(lease_id)
-    .bind(reason)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
 /// A lease process an earlier worker incarnation on this host may have left running.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Leftover {
     pub lease_id: Uuid,
     pub kind: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeaseStatus,
     pub pid: i32,
     pub pid_start_time: i64,
     pub agent_id: Uuid,
@@ -115,7 +101,7 @@ pub struct Leftover {
 /// since `since`. Only leases whose process was recorded with its start time: a pid alone could
 /// name an unrelated process, and `proxy_ssh` leases record the worker itself without one.
 pub async fn leftovers(
-    conn: &mut PgConnection,
+    conn: impl PgExecutor<'_>,
     host: &str,
     boot_id: &str,
     agent_id: Uuid,

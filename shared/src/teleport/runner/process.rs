@@ -4,12 +4,12 @@
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::process_group;
 
 /// How long the readers may take to reach end-of-file once the process group is gone. Only a
 /// process that left the group (setsid) and kept our pipes open makes this wait expire.
@@ -52,7 +52,7 @@ pub(super) struct Finished {
 /// A running child with its readers.
 pub(super) struct Supervised {
     child: Child,
-    group: Option<Pid>,
+    group: Option<i32>,
     stop_readers: CancellationToken,
     stdout: JoinHandle<Captured>,
     stderr: JoinHandle<Captured>,
@@ -62,7 +62,7 @@ impl Supervised {
     /// Starts reading both streams (so a chatty child never blocks on a full pipe).
     pub fn start(mut child: Child, limit: usize) -> Supervised {
         // The child was spawned with process_group(0): its pid is its process group id.
-        let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+        let group = child.id().and_then(|id| i32::try_from(id).ok());
         let stop_readers = CancellationToken::new();
         let stdout = tokio::spawn(capture(child.stdout.take(), limit, stop_readers.clone()));
         let stderr = tokio::spawn(capture(child.stderr.take(), limit, stop_readers.clone()));
@@ -76,39 +76,22 @@ impl Supervised {
             _ = tokio::time::sleep(timeout) => Err(Exit::TimedOut),
             _ = cancel.cancelled() => Err(Exit::Cancelled),
         };
-        let (exit, status) = match waited {
-            Ok(status) => (Exit::Exited, status),
-            Err(exit) => (exit, self.terminate(grace).await),
+        let (exit, status) = match (waited, self.group) {
+            (Ok(status), _) => (Exit::Exited, status),
+            (Err(exit), Some(group)) => (exit, process_group::stop(&mut self.child, group, grace).await),
+            (Err(exit), None) => {
+                let _ = self.child.start_kill();
+                (exit, self.child.wait().await.ok())
+            }
         };
         // Sweep the group: descendants that outlived the leader would otherwise keep running
         // and hold our pipes open.
-        self.signal_group(Signal::SIGKILL);
+        if let Some(group) = self.group {
+            process_group::kill(group);
+        }
         let stdout = collect(&mut self.stdout, &self.stop_readers).await;
         let stderr = collect(&mut self.stderr, &self.stop_readers).await;
         Finished { exit, status, stdout, stderr }
-    }
-
-    async fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
-        self.signal_group(Signal::SIGTERM);
-        match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(status) => status.ok(),
-            Err(_) => {
-                self.signal_group(Signal::SIGKILL);
-                self.child.wait().await.ok()
-            }
-        }
-    }
-
-    fn signal_group(&mut self, signal: Signal) {
-        match self.group {
-            // ESRCH (group already gone) is the normal case after a clean exit.
-            Some(group) => {
-                let _ = killpg(group, signal);
-            }
-            None => {
-                let _ = self.child.start_kill();
-            }
-        }
     }
 }
 

@@ -1,59 +1,15 @@
 //! `db::audit` against a real Postgres: idempotent batches, search aggregates, anomalies end to
 //! end, bounded retention deletes, and ingesting the Teleport fixture events. Each test gets its own
-//! database (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! database (`TestDb`, on `DATABASE_URL`'s server).
 
 use chrono::{DateTime, Duration, Utc};
-use mtcp_shared::analysis::audit::AnomalyKind;
+use mtcp_shared::analysis::{self, audit::AnomalyKind};
 use mtcp_shared::config::AnomalyThresholds;
 use mtcp_shared::db::audit::{self, NewAuditEvent};
 use mtcp_shared::teleport::models::AuditEvent;
 use mtcp_shared::teleport::parse::parse_audit_events;
+use mtcp_tests::TestDb;
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection, PgPool};
-
-struct TestDb {
-    name: String,
-    server: String,
-    pool: PgPool,
-}
-
-impl TestDb {
-    async fn new() -> Self {
-        let server =
-            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("mtcp_audit_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-        let root = server.rsplit_once('/').unwrap().0;
-        let pool =
-            mtcp_shared::db::connect(&format!("{root}/{name}"), 4, std::time::Duration::from_secs(10)).await.unwrap();
-        mtcp_shared::db::migrate(&pool).await.unwrap();
-        TestDb { name, server, pool }
-    }
-
-    /// Drop the database (also on panic, through `Drop`).
-    async fn drop_db(self) {
-        self.pool.close().await;
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // Drop may run inside the test's runtime: use a short-lived one on its own thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(&server).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -103,7 +59,7 @@ fn to_row(e: AuditEvent) -> Option<NewAuditEvent> {
 
 #[tokio::test]
 async fn insert_batch_is_idempotent() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     let batch = vec![
         ev("a", day(), "user.login", "alice", Some(true), Some("10.0.0.1:1"), json!({"k": "nul\u{0}byte"})),
         ev("b", day(), "user.login", "bob", Some(false), None, json!({})),
@@ -112,12 +68,11 @@ async fn insert_batch_is_idempotent() {
     assert_eq!(audit::insert_batch(&db.pool, &batch).await.unwrap(), 2);
     assert_eq!(audit::insert_batch(&db.pool, &batch).await.unwrap(), 0);
     assert_eq!(audit::insert_batch(&db.pool, &[]).await.unwrap(), 0);
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn search_aggregates_the_window() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     let mut batch = Vec::new();
     for i in 0..6 {
         let t = day() + Duration::minutes(10 * i);
@@ -136,7 +91,7 @@ async fn search_aggregates_the_window() {
     batch.push(ev("old", day() - Duration::hours(1), "session.start", "bob", None, None, json!({})));
     audit::insert_batch(&db.pool, &batch).await.unwrap();
 
-    let s = audit::search(&db.pool, day(), day() + Duration::hours(4)).await.unwrap();
+    let s = analysis::audit::search(&db.pool, day(), day() + Duration::hours(4)).await.unwrap();
     assert_eq!((s.total, s.window.hours), (8, 4));
     assert_eq!(s.first_event, Some(day()));
     assert_eq!(s.last_event, Some(day() + Duration::hours(2)));
@@ -149,12 +104,11 @@ async fn search_aggregates_the_window() {
     let hourly: Vec<_> = s.hourly.iter().map(|h| h.count).collect();
     assert_eq!(hourly, [6, 0, 2, 0]);
     assert_eq!(s.hourly[3].hour, day() + Duration::hours(3));
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn anomalies_end_to_end() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     let mut batch = Vec::new();
     // Baseline: 2 session.start per hour for a day; 80 in hour 14.
     for h in 0..24 {
@@ -213,7 +167,7 @@ async fn anomalies_end_to_end() {
     audit::insert_batch(&db.pool, &batch).await.unwrap();
 
     let t = AnomalyThresholds::default();
-    let report = audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
     let kinds: Vec<_> = report.findings.iter().map(|f| (f.kind, f.signal.as_str(), f.subject.as_str())).collect();
     assert_eq!(report.findings.len(), 5, "{kinds:?}");
     let storm = report.findings.iter().find(|f| f.kind == AnomalyKind::Storm).unwrap();
@@ -228,14 +182,13 @@ async fn anomalies_end_to_end() {
     assert!(report.findings.iter().any(|f| f.signal == "impersonation" && f.evidence == ["ci"]));
 
     // The previous day is quiet.
-    let quiet = audit::anomalies(&db.pool, day() - Duration::days(1), day(), &t).await.unwrap();
+    let quiet = analysis::audit::anomalies(&db.pool, day() - Duration::days(1), day(), &t).await.unwrap();
     assert!(quiet.findings.is_empty(), "{:?}", quiet.findings);
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn delete_older_than_is_bounded() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     let batch: Vec<_> = (0..5)
         .map(|i| ev(&format!("e{i}"), day() + Duration::hours(i), "exec", "alice", None, None, json!({})))
         .collect();
@@ -247,13 +200,15 @@ async fn delete_older_than_is_bounded() {
     let left: Vec<String> =
         sqlx::query_scalar("SELECT uid FROM audit_events ORDER BY uid").fetch_all(&db.pool).await.unwrap();
     assert_eq!(left, ["e3", "e4"]);
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn ingests_the_teleport_fixture() {
-    let db = TestDb::new().await;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/teleport/audit-events/audit-event-examples.json");
+    let db = TestDb::new().await.unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/teleport/audit-events/audit-event-examples.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let events = parse_audit_events(&text).unwrap();
     let n = events.len();
@@ -263,28 +218,28 @@ async fn ingests_the_teleport_fixture() {
     assert_eq!(audit::insert_batch(&db.pool, &mapped).await.unwrap(), 13);
 
     let (since, until) = (at("2019-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
-    let s = audit::search(&db.pool, since, until).await.unwrap();
+    let s = analysis::audit::search(&db.pool, since, until).await.unwrap();
     assert_eq!(s.total, 13);
     assert_eq!((s.hourly.len(), s.notes.len()), (24 * 400, 1), "histogram capped to the last 400 days");
     assert_eq!(s.hourly.iter().map(|h| h.count).sum::<u64>(), 1, "only the MCP event is that recent");
-    let recent = audit::search(&db.pool, at("2025-05-23T00:00:00Z"), at("2025-05-24T00:00:00Z")).await.unwrap();
+    let recent =
+        analysis::audit::search(&db.pool, at("2025-05-23T00:00:00Z"), at("2025-05-24T00:00:00Z")).await.unwrap();
     assert_eq!((recent.total, recent.hourly[11].count, recent.notes.len()), (1, 1, 0));
     assert_eq!((s.top_sources[0].remote_addr.as_str(), s.top_sources[0].count), ("151.181.228.114", 2));
     assert!(s.failures_by_event.iter().any(|e| e.event == "user.login" && e.count == 2));
     assert!(s.failures_by_user.iter().any(|u| u.user == "admin@example.com" && u.count == 1));
 
-    let report = audit::anomalies(&db.pool, since, until, &AnomalyThresholds::default()).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, since, until, &AnomalyThresholds::default()).await.unwrap();
     let signals: Vec<_> = report.findings.iter().map(|f| (f.signal.as_str(), f.subject.as_str())).collect();
     assert_eq!(signals, [("privileged_role_granted", "hello")], "user.create with role admin");
     assert_eq!(report.findings[0].evidence, ["22a273678c-ee78-5ffc-a298-68a841555c98"]);
-    db.drop_db().await;
 }
 
 /// 50,001 early decoy failures (one user, many addresses) used to fill the capped read of failed
 /// logins, so a later brute force against another user went unseen. Bursts are counted in SQL now.
 #[tokio::test]
 async fn early_decoy_failures_do_not_hide_a_later_brute_force() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     sqlx::query(
         "INSERT INTO audit_events (uid, time, event, \"user\", success, remote_addr, raw)
          SELECT 'decoy-' || i, $1::timestamptz + i * interval '50 milliseconds', 'user.login', 'decoy', false,
@@ -303,7 +258,7 @@ async fn early_decoy_failures_do_not_hide_a_later_brute_force() {
         .collect();
     audit::insert_batch(&db.pool, &batch).await.unwrap();
     let t = AnomalyThresholds::default();
-    let report = audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
     let victim = report.findings.iter().find(|f| f.kind == AnomalyKind::BruteForce && f.subject == "victim");
     let victim = victim.unwrap_or_else(|| panic!("the later brute force is missing: {:#?}", report.findings));
     assert_eq!(victim.observed, 12.0);
@@ -312,13 +267,12 @@ async fn early_decoy_failures_do_not_hide_a_later_brute_force() {
     // 600 s at 20 failures a second, both ends included.
     assert_eq!(decoy.observed, 12_001.0);
     assert_eq!(decoy.evidence.len(), mtcp_shared::analysis::audit::MAX_EVIDENCE);
-    db.drop_db().await;
 }
 
 /// The database's burst count agrees with the analysis' own rule over the same rows.
 #[tokio::test]
 async fn burst_counts_in_sql_match_the_analysis_rule() {
-    let db = TestDb::new().await;
+    let db = TestDb::new().await.unwrap();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = |n: u64| {
         seed ^= seed << 13;
@@ -345,7 +299,7 @@ async fn burst_counts_in_sql_match_the_analysis_rule() {
         .collect();
     audit::insert_batch(&db.pool, &batch).await.unwrap();
     let t = AnomalyThresholds { brute_force_failures: 38, ..AnomalyThresholds::default() };
-    let report = audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
     let rows: Vec<_> = batch
         .iter()
         .map(|e| mtcp_shared::analysis::audit::AuditEventRow {
@@ -366,5 +320,4 @@ async fn burst_counts_in_sql_match_the_analysis_rule() {
     assert!(!reference.is_empty(), "the data must produce bursts for the comparison to mean something");
     assert!(reference.len() < 7, "and subjects below it: {reference:?}");
     assert_eq!(from_sql, reference);
-    db.drop_db().await;
 }
