@@ -15,7 +15,7 @@ pub const LEASES_QUEUE: &str = "leases";
 
 /// The queue a tool's jobs go to.
 pub fn queue_of(tool: &str) -> &'static str {
-    if tool == "start_proxy" { LEASES_QUEUE } else { TOOLS_QUEUE }
+    if tool == crate::domain::ToolName::StartProxy.as_str() { LEASES_QUEUE } else { TOOLS_QUEUE }
 }
 
 /// Push the job of an operation; its apalis id is the operation id in ULID form. Mutating jobs get
@@ -26,7 +26,7 @@ pub async fn push_tool_job(conn: &mut PgConnection, job: &ToolJob, mutating: boo
         .task_id(apalis::prelude::TaskId::from_ulid(ulid::Ulid::from(job.op_id.0)))
         .max_attempts(if mutating { 1 } else { 3 })
         .build();
-    apalis_postgres::queries::push_tasks(conn, queue_of(&job.tool), vec![task])
+    apalis_postgres::queries::push_tasks(conn, queue_of(job.tool_name()), vec![task])
         .await
         .map_err(|e| DbError::Queue(e.to_string()))
 }
