@@ -40,7 +40,8 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         Actor { id: "alice".into(), kind: ActorKind::User, role: "operator".into(), source: AuthSource::ConfigApiKey };
     let decision: Decision =
         serde_json::from_value(json!({ "allow": true, "reason": "test", "policy_version": "t" })).expect("a decision");
-    let args = json!({ "kind": kind.as_str(), "target": target, "_lease_id": lease_id.to_string() });
+    // The previous release's shape (`_lease_id`): such jobs must still run after an upgrade.
+    let args = json!({ "kind": kind.as_str(), "target": target, "reason": "test", "_lease_id": lease_id.to_string() });
     let mut tx = pool.begin().await.unwrap();
     let op = db::operations::NewOperation {
         op_id,
@@ -65,7 +66,9 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
     };
     assert_eq!(db::leases::create_capped(&mut tx, &lease, 100).await.unwrap(), db::leases::Created::Created);
-    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into(), traceparent: None };
+    let job: ToolJob =
+        serde_json::from_value(json!({ "op_id": op_id, "tool": "start_proxy", "args": args, "actor": "alice" }))
+            .unwrap();
     db::jobs::push_tool_job(&mut tx, &job, true).await.unwrap();
     tx.commit().await.unwrap();
     (op_id, lease_id)

@@ -122,15 +122,12 @@ fn unavailable(what: &'static str) -> impl FnOnce(db::DbError) -> Refusal {
 /// an actor must never approve its own ask); callers limited to their own objects only see and act
 /// on the requests they created, their own leases and their own operations. Another actor's
 /// object is refused exactly like a missing one, so ids cannot be probed.
-async fn guard_objects(
-    st: &AppState,
-    actor: &Actor,
-    decision: &Decision,
-    call: &mut ToolCall,
-) -> Result<(), Refusal> {
+async fn guard_objects(st: &AppState, actor: &Actor, decision: &Decision, call: &mut ToolCall) -> Result<(), Refusal> {
     let own_only = own_objects_only(decision);
     let creator = |id: String| async move {
-        db::operations::request_creator(&st.pool, &id).await.map_err(unavailable("looking up an access request's creator"))
+        db::operations::request_creator(&st.pool, &id)
+            .await
+            .map_err(unavailable("looking up an access request's creator"))
     };
     match call {
         ToolCall::ReviewAccessRequest(a) => {
@@ -172,7 +169,8 @@ async fn guard_objects(
             }
         }
         ToolCall::GetOperation(a) if own_only => {
-            let op_id: OpId = a.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| Refusal::Denied(e.to_string()))?;
+            let op_id: OpId =
+                a.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| Refusal::Denied(e.to_string()))?;
             let row = db::operations::get(&st.pool, op_id).await.map_err(unavailable("reading an operation"))?;
             if row.is_none_or(|r| r.actor != actor.id) {
                 return Err(Refusal::Denied(format!("no operation {op_id} is visible to you")));

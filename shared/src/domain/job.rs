@@ -84,11 +84,13 @@ mod tests {
         let own: Vec<&str> = own_request_ids.iter().flatten().map(|r| r.as_str()).collect();
         assert_eq!(own, [REQUEST]);
 
-        let everyone: ToolJob = serde_json::from_value(
-            json!({ "op_id": OP, "tool": "list_access_requests", "args": {}, "actor": "root" }),
-        )
-        .unwrap();
-        assert!(matches!(everyone.call, ToolCall::ListAccessRequests(ListAccessRequests { own_request_ids: None, .. })));
+        let everyone: ToolJob =
+            serde_json::from_value(json!({ "op_id": OP, "tool": "list_access_requests", "args": {}, "actor": "root" }))
+                .unwrap();
+        assert!(matches!(
+            everyone.call,
+            ToolCall::ListAccessRequests(ListAccessRequests { own_request_ids: None, .. })
+        ));
     }
 
     #[test]

@@ -148,9 +148,15 @@ pub async fn state_events(pool: &PgPool, id: OpId) -> Vec<serde_json::Value> {
 /// Push the operation's job as the gateway does.
 pub async fn push_job(pool: &PgPool, id: OpId, tool: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    let job =
-        ToolJob { op_id: id, tool: tool.into(), args: serde_json::json!({}), actor: "alice".into(), traceparent: None };
-    db::jobs::push_tool_job(&mut conn, &job, find_tool(tool).unwrap().mutating).await.unwrap();
+    let args = match tool {
+        "start_proxy" => serde_json::json!({ "kind": "vnet", "reason": "test" }),
+        "create_access_request" => serde_json::json!({ "resources": ["access"], "reason": "test" }),
+        _ => serde_json::json!({}),
+    };
+    let spec = find_tool(tool).unwrap();
+    let call = mtcp_shared::tools::validate(spec, args.as_object().unwrap().clone()).unwrap().call;
+    let job = ToolJob { op_id: id, call, actor: "alice".into(), traceparent: None };
+    db::jobs::push_tool_job(&mut conn, &job, spec.mutating).await.unwrap();
 }
 
 /// An apalis worker of `queue` last seen `age` ago.

@@ -31,7 +31,10 @@ pub(crate) async fn handle(job: ToolJob, mgr: Data<Arc<LeaseManager>>) -> Result
 }
 
 async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError> {
-    let lease_id = job.args.get("_lease_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+    let lease_id = match &job.call {
+        mtcp_shared::tools::ToolCall::StartProxy(start) => Some(start.lease_id),
+        _ => None,
+    };
     if let Some(id) = lease_id {
         tracing::Span::current().record("lease_id", tracing::field::display(id));
     }
@@ -58,10 +61,10 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<(), BoxDynError
     let runs = mtcp_shared::teleport::RunLog::new();
     let outcome = match lease_id {
         Some(id) => runs.scope(start(&mgr, job.op_id, id)).await?,
-        None => Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"),
+        None => Outcome::failed("a job that is not a lease start reached the leases queue"),
     };
     let runs = runs.entries();
-    metrics::counter!("mtcp_jobs_total", "tool" => "start_proxy", "status" => outcome.status.as_str()).increment(1);
+    metrics::counter!("mtcp_jobs_total", "tool" => job.tool_name(), "status" => outcome.status.as_str()).increment(1);
     let stored = db::retry::while_transient("storing a lease start's outcome", crate::jobs::STORE_BUDGET, || {
         db::operations::finish(&mgr.pool, job.op_id, &mgr.worker_id, &outcome, &runs)
     });
