@@ -1,5 +1,6 @@
 //! The tool catalog: name, capability, annotations and how each tool runs. The gateway builds its
-//! MCP tool list from this table and the worker dispatches on the same names.
+//! MCP tool list from this table; [`ToolName`] is how code names a tool (the worker matches on
+//! [`crate::tools::ToolCall`]).
 
 use super::Capability;
 
@@ -279,7 +280,7 @@ pub static CATALOG: &[ToolSpec] = &[
         "List proxy leases",
         Capability::ProxyList,
         Execution::Gateway,
-        "List proxy leases, newest first: yours (all of them for an admin). `active_only` (default true) \
+        "List proxy leases, newest first: yours (everyone's when your role is not limited to its own objects). `active_only` (default true) \
          keeps the live ones (starting, active, stopping). Each has its kind, target, listen address, \
          status, owner worker and expiry.",
     ),

@@ -107,7 +107,8 @@ mod tests {
             assert!(keys.contains(&key), "{v}");
         }
         assert_eq!(v["tool"], "start_proxy");
-        assert_eq!(v["args"]["lease_id"], LEASE);
+        // The keys the previous release wrote, so its workers still run jobs during a rolling upgrade.
+        assert_eq!(v["args"]["_lease_id"], LEASE);
         assert_eq!(v["args"]["kind"], "vnet");
         // And it reads back as it was.
         assert_eq!(serde_json::from_value::<ToolJob>(v).unwrap(), job);

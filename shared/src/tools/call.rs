@@ -50,9 +50,10 @@ pub enum ToolCall {
 pub struct StartProxy {
     #[serde(flatten)]
     pub args: StartProxyArgs,
-    /// Chosen by the gateway when it validates the call; jobs of earlier releases carry it as
-    /// `_lease_id`.
-    #[serde(alias = "_lease_id")]
+    /// Chosen by the gateway when it validates the call. On the queue under the key earlier
+    /// releases wrote (`_lease_id`), so a worker of the previous release still finds it while a
+    /// deployment rolls; `lease_id` is read too.
+    #[serde(rename = "_lease_id", alias = "lease_id")]
     pub lease_id: Uuid,
 }
 
@@ -63,8 +64,10 @@ pub struct StartProxy {
 pub struct ListAccessRequests {
     #[serde(flatten)]
     pub args: ListRequestsArgs,
-    /// None: every request. Jobs of earlier releases carry it as `_own_request_ids`.
-    #[serde(default, alias = "_own_request_ids", skip_serializing_if = "Option::is_none")]
+    /// None: every request. On the queue under the key earlier releases wrote
+    /// (`_own_request_ids`): a worker of the previous release that missed it would list every
+    /// request to a caller limited to its own. `own_request_ids` is read too.
+    #[serde(default, rename = "_own_request_ids", alias = "own_request_ids", skip_serializing_if = "Option::is_none")]
     pub own_request_ids: Option<Vec<RequestId>>,
 }
 
