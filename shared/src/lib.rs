@@ -17,3 +17,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod teleport;
 pub mod terminal;
+pub mod tools;

@@ -6,6 +6,9 @@
 use mtcp_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
 
+#[path = "hardening/check_policy.rs"]
+mod check_policy;
+
 fn call_body(id: Value, arguments: Value) -> String {
     json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": "list_nodes", "arguments": arguments } })
         .to_string()
@@ -243,48 +246,6 @@ async fn attribution_in_teleport_requests_cannot_be_forged() {
         written.ends_with("need logs) (via MCP control plane: op=00000000-0000-0000-0000-000000000000, actor=admin"),
         "{written}"
     );
-    stack.stop().await;
-}
-
-/// `check_policy` takes the call's own decision: it answered "allow" for a VNet by `user`, a TTL
-/// over the role's cap, another user's request and one's own review, all then denied.
-#[tokio::test]
-async fn check_policy_says_what_the_call_then_does() {
-    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
-    let (user, operator) = (stack.client("user").await.unwrap(), stack.client("operator").await.unwrap());
-    let created = operator.call("create_access_request", json!({ "resources": ["access"], "reason": "x" })).await;
-    let created = created.unwrap().structured_content.unwrap();
-    let theirs = created["request_id"].as_str().unwrap().to_owned();
-    let app =
-        |ttl: u64| json!({ "kind": "proxy_app", "target": { "app": "grafana" }, "ttl_seconds": ttl, "reason": "x" });
-    let cases = [
-        (&user, "start_proxy", json!({ "kind": "vnet", "reason": "x" }), false, "may not start vnet"),
-        (&user, "start_proxy", app(3600), false, "1800 s maximum"),
-        (&user, "start_proxy", app(600), true, ""),
-        (&user, "show_access_request", json!({ "request_id": theirs }), false, "not one of yours"),
-        (&operator, "show_access_request", json!({ "request_id": theirs }), true, ""),
-        (
-            &operator,
-            "review_access_request",
-            json!({ "request_id": theirs, "approve": true, "reason": "x" }),
-            false,
-            "nobody reviews their own request",
-        ),
-        (&user, "list_users", json!({}), false, ""),
-        (&user, "start_proxy", json!({ "kind": "telnet", "reason": "x" }), false, "invalid arguments"),
-    ];
-    for (client, tool, arguments, allow, needle) in cases {
-        let checked = client.call("check_policy", json!({ "tool": tool, "arguments": arguments })).await.unwrap();
-        let checked = checked.structured_content.unwrap();
-        assert_eq!(checked["allow"], allow, "check_policy {tool} {arguments}: {checked}");
-        assert!(checked["reason"].as_str().unwrap().contains(needle), "{tool} {arguments}: {checked}");
-        let called = client.call(tool, arguments.clone()).await.unwrap();
-        let text = mtcp_tests::client::text_of(&called);
-        assert_eq!(called.is_error, Some(!allow), "the call disagrees with check_policy: {tool} {arguments}: {text}");
-        if !allow {
-            assert!(text.contains(needle), "{tool} {arguments}: {text}");
-        }
-    }
     stack.stop().await;
 }
 

@@ -124,8 +124,7 @@ async fn concurrent_enqueues_never_exceed_the_cap() {
                 };
                 let job = ToolJob {
                     op_id: op.op_id,
-                    tool: "list_nodes".into(),
-                    args: json!({}),
+                    call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
                     actor: actor.id.clone(),
                     traceparent: None,
                 };

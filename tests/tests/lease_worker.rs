@@ -41,7 +41,8 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         Actor { id: "alice".into(), kind: ActorKind::User, role: "operator".into(), source: AuthSource::ConfigApiKey };
     let decision: Decision =
         serde_json::from_value(json!({ "allow": true, "reason": "test", "policy_version": "t" })).expect("a decision");
-    let args = json!({ "kind": kind.as_str(), "target": target, "_lease_id": lease_id.to_string() });
+    // The previous release's shape (`_lease_id`): such jobs must still run after an upgrade.
+    let args = json!({ "kind": kind.as_str(), "target": target, "reason": "test", "_lease_id": lease_id.to_string() });
     let mut tx = pool.begin().await.unwrap();
     let op = db::operations::NewOperation {
         op_id,
@@ -54,7 +55,10 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         ticket: None,
         decision: &decision,
     };
-    let job = ToolJob { op_id, tool: "start_proxy".into(), args, actor: "alice".into(), traceparent: None };
+    // The job as the previous release queued it: the typed call reads the lease id from `_lease_id`.
+    let job: ToolJob =
+        serde_json::from_value(json!({ "op_id": op_id, "tool": "start_proxy", "args": args, "actor": "alice" }))
+            .unwrap();
     db::queue::enqueue(&mut *tx, &op, &job, true).await.unwrap();
     let target = serde_json::to_value(mtcp_shared::domain::LeaseTarget::parse(kind, Some(&target)).unwrap()).unwrap();
     let lease = db::leases::NewLease {

@@ -109,7 +109,7 @@ async fn run_all(
     let human = human_request(stack, cluster, "editor");
     let mut out = BTreeMap::new();
     for row in RIGHTS {
-        let args = match row.tool {
+        let args = match row.tool.as_str() {
             "create_access_request" => json!({ "resources": ["access"], "reason": "least privilege check" }),
             "review_access_request" => {
                 json!({ "request_id": human_request(stack, cluster, "access"), "approve": true, "reason": "on call" })
@@ -129,13 +129,13 @@ async fn run_all(
             "run_tctl_command" | "run_tsh_command" => continue,
             _ => json!({}),
         };
-        let mut answer = call(c, row.tool, args).await;
-        if row.tool == "list_access_requests" {
+        let mut answer = call(c, row.tool.as_str(), args).await;
+        if row.tool.as_str() == "list_access_requests" {
             // Seen or hidden: the human's request is the evidence.
             answer.1 =
                 format!("{} human request {}", answer.1, if answer.1.contains(&human) { "listed" } else { "hidden" });
         }
-        out.insert(row.tool, answer);
+        out.insert(row.tool.as_str(), answer);
     }
     out
 }

@@ -33,8 +33,7 @@ async fn enqueue(pool: &sqlx::PgPool, actor: &str) -> OpId {
     };
     let job = ToolJob {
         op_id: op.op_id,
-        tool: "list_nodes".into(),
-        args: json!({}),
+        call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
         actor: actor.id.clone(),
         traceparent: None,
     };

@@ -8,7 +8,6 @@ use std::time::Instant;
 use apalis::prelude::BoxDynError;
 use mtcp_shared::db::queue::Claimed;
 use mtcp_shared::db::{self, DbError, operations::Outcome};
-use mtcp_shared::domain::find_tool;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
@@ -38,7 +37,7 @@ impl Runner<'_> {
         let span = span(&claimed);
         let (pool, worker_id) = (self.pool.clone(), self.worker_id.to_owned());
         let work = async move {
-            let (op_id, tool, lane) = (claimed.op_id, tool_label(&claimed), db::queue::Lane::of(&claimed.job.tool));
+            let (op_id, tool, lane) = (claimed.op_id, claimed.job.tool_name(), db::queue::Lane::of(&claimed.job));
             tracing::debug!(attempt = claimed.attempt, queued_for = ?claimed.queued_for, "running");
             if claimed.attempt == 1 {
                 metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => lane.as_str())
@@ -70,20 +69,15 @@ impl Runner<'_> {
     }
 }
 
-/// The tool's name as a metrics label (`unknown` for a name this worker does not know).
-fn tool_label(claimed: &Claimed) -> &'static str {
-    find_tool(&claimed.job.tool).map_or("unknown", |spec| spec.name)
-}
-
 /// The span of one call: what its log lines carry (op id, tool, actor, capability), continuing
 /// the gateway call's trace when the call brought one.
 pub(crate) fn span(claimed: &Claimed) -> tracing::Span {
     let job = &claimed.job;
-    let capability = find_tool(&job.tool).map_or("unknown", |spec| spec.capability.as_str());
+    let capability = job.call.spec().capability.as_str();
     let span = tracing::info_span!(
         "run_job",
         op_id = %job.op_id,
-        tool = %job.tool,
+        tool = job.tool_name(),
         actor = %job.actor,
         capability,
         attempt = claimed.attempt,

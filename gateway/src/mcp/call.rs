@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
 use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
+use mtcp_shared::tools::ToolCall;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -106,19 +107,18 @@ async fn call_inner(
             record_failure(st, &op, &text).await;
             ("invalid", with_op_id(error_text(text), op.op_id).into())
         }
-        Verdict::Allowed { valid, args, lease, .. } => {
-            if let Some(lease_id) = args.get("lease_id").and_then(Value::as_str) {
+        Verdict::Allowed { valid, lease, .. } => {
+            if let Some(lease_id) = valid.call.lease_id() {
                 tracing::Span::current().record("lease_id", lease_id);
-            }
-            if let Some(plan) = lease {
-                tracing::Span::current().record("lease_id", tracing::field::display(plan.lease_id));
             }
             match spec.execution {
                 Execution::Gateway => {
-                    let (label, result) = answer_locally(st, actor, spec, &op, &valid.args).await;
+                    let (label, result) = answer_locally(st, actor, &op, &valid.call).await;
                     (label, result.into())
                 }
-                Execution::Worker => enqueue_and_wait(st, spec, &op, args.clone(), lease.as_ref(), delivery).await,
+                Execution::Worker => {
+                    enqueue_and_wait(st, spec, &op, valid.call.clone(), lease.as_ref(), delivery).await
+                }
             }
         }
         Verdict::Unavailable => unreachable!("answered above"),
@@ -203,29 +203,21 @@ pub(super) fn role_label(role: &str) -> &'static str {
 async fn answer_locally(
     st: &AppState,
     actor: &Actor,
-    spec: &ToolSpec,
     op: &NewOperation<'_>,
-    args: &Value,
+    call: &ToolCall,
 ) -> (&'static str, CallToolResult) {
-    let value = match spec.name {
-        "whoami" => Ok(serde_json::to_value(local::whoami(st, actor)).expect("view serializes")),
-        "get_operation" => {
-            let args: args::GetOperationArgs = serde_json::from_value(args.clone()).expect("validated above");
-            local::get_operation(st, actor, &args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
-        }
-        "check_policy" => {
-            let args: args::CheckPolicyArgs = serde_json::from_value(args.clone()).expect("validated above");
-            local::check_policy(st, actor, args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
-        }
-        "search_operations" => {
-            let args: args::SearchOperationsArgs = serde_json::from_value(args.clone()).expect("validated above");
-            local::search_operations(st, args).await.map(|v| serde_json::to_value(v).expect("view serializes"))
-        }
-        "get_proxy_status" => leases::status(st, actor, args).await.map(to_json),
-        "get_proxy_logs" => leases::logs(st, actor, args).await.map(to_json),
-        "list_proxies_leases" => leases::list(st, actor, args).await.map(to_json),
-        "stop_proxy" => leases::stop(st, actor, args).await.map(to_json),
-        other => Err(format!("tool {other} has no gateway implementation")),
+    // The policy says whose objects the caller reaches; admins are not special here.
+    let scope = leases::Scope { actor, own_only: super::decide::own_objects_only(op.decision) };
+    let value = match call {
+        ToolCall::Whoami(_) => Ok(to_json(local::whoami(st, actor))),
+        ToolCall::GetOperation(a) => local::get_operation(st, scope, a).await.map(to_json),
+        ToolCall::CheckPolicy(a) => local::check_policy(st, actor, a.clone()).await.map(to_json),
+        ToolCall::SearchOperations(a) => local::search_operations(st, a.clone()).await.map(to_json),
+        ToolCall::GetProxyStatus(a) => leases::status(st, scope, a).await.map(to_json),
+        ToolCall::GetProxyLogs(a) => leases::logs(st, scope, a).await.map(to_json),
+        ToolCall::ListProxiesLeases(a) => leases::list(st, scope, a).await.map(to_json),
+        ToolCall::StopProxy(a) => leases::stop(st, scope, a).await.map(to_json),
+        other => Err(format!("tool {} has no gateway implementation", other.name())),
     };
     match value {
         Ok(value) => {
@@ -257,15 +249,14 @@ async fn enqueue_and_wait(
     st: &AppState,
     spec: &ToolSpec,
     op: &NewOperation<'_>,
-    args: Value,
+    call: ToolCall,
     lease: Option<&leases::StartPlan>,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { mut relay, closed, as_task } = delivery;
     let job = ToolJob {
         op_id: op.op_id,
-        tool: spec.name.to_owned(),
-        args,
+        call,
         actor: op.actor.id.clone(),
         traceparent: mtcp_shared::telemetry::current_traceparent(),
     };

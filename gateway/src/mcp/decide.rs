@@ -4,10 +4,12 @@
 //! that is then denied would teach a model to try what fails.
 
 use mtcp_shared::db;
-use mtcp_shared::domain::{Actor, ToolSpec};
+use mtcp_shared::domain::{Actor, OpId, RequestId, ToolSpec};
 use mtcp_shared::policy::{CallContext, Decision, Policy};
+use mtcp_shared::tools::{ListAccessRequests, ToolCall};
 use rmcp::model::JsonObject;
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::args::{self, Validated};
 use super::leases::{self, StartPlan};
@@ -22,9 +24,9 @@ pub(super) enum Verdict {
     Invalid { decision: Decision, message: String },
     /// Valid arguments, refused by the rules on objects or by the lease limits.
     Denied { decision: Decision, valid: Validated },
-    /// Allowed. `args` are the validated arguments as the worker takes them (with what the
-    /// decision added: the lease id, the caller's own request ids).
-    Allowed { decision: Decision, valid: Validated, args: Value, lease: Option<StartPlan> },
+    /// Allowed. `valid.call` is the call as the worker takes it, with what the decision added (the
+    /// caller's own request ids); `lease` is what `start_proxy` creates.
+    Allowed { decision: Decision, valid: Validated, lease: Option<StartPlan> },
     /// The database could not be asked; nothing was decided.
     Unavailable,
 }
@@ -50,6 +52,19 @@ impl Verdict {
     }
 }
 
+/// Whether the decision limits the caller to its own objects (requests, leases, operations). A
+/// decision without constraints (a refusal) limits it: nothing wider is ever assumed.
+pub(super) fn own_objects_only(decision: &Decision) -> bool {
+    decision.constraints.as_ref().is_none_or(|c| c.own_objects_only)
+}
+
+/// Whether `actor` is limited to its own objects, outside a tool call (tasks): the policy's
+/// answer for looking at one's operations.
+pub(super) fn limited_to_own(policy: &Policy, actor: &Actor) -> bool {
+    let probe = policy.evaluate(actor, mtcp_shared::domain::Capability::SelfOperations, &CallContext::default());
+    own_objects_only(&probe)
+}
+
 /// Decide a call of `spec` with `args` by `actor` under `policy`, without running it.
 pub(super) async fn decide(
     st: &AppState,
@@ -65,28 +80,23 @@ pub(super) async fn decide(
     if !decision.allow {
         return Verdict::Refused(decision);
     }
-    let valid = match args::validate(spec, args) {
+    let mut valid = match args::validate(spec, args) {
         Ok(v) => v,
         Err(message) => return Verdict::Invalid { decision, message },
     };
-    let mut worker_args = valid.args.clone();
-    match guard_objects(st, actor, spec, &decision, &mut worker_args).await {
+    match guard_objects(st, actor, &decision, &mut valid.call).await {
         Ok(()) => {}
         Err(Refusal::Denied(reason)) => return Verdict::Denied { decision: denied(&decision, reason), valid },
         Err(Refusal::Unavailable) => return Verdict::Unavailable,
     }
-    let lease = if spec.name == "start_proxy" {
-        match leases::plan_start(actor, &decision, &worker_args) {
-            Ok(plan) => {
-                worker_args["_lease_id"] = Value::String(plan.lease_id.to_string());
-                Some(plan)
-            }
+    let lease = match &valid.call {
+        ToolCall::StartProxy(start) => match leases::plan_start(actor, &decision, start) {
+            Ok(plan) => Some(plan),
             Err(reason) => return Verdict::Denied { decision: denied(&decision, reason), valid },
-        }
-    } else {
-        None
+        },
+        _ => None,
     };
-    Verdict::Allowed { decision, valid, args: worker_args, lease }
+    Verdict::Allowed { decision, valid, lease }
 }
 
 /// The role's decision turned into a refusal for `reason`, keeping its limits (what a caller needs
@@ -100,28 +110,28 @@ pub(super) enum Refusal {
     Unavailable,
 }
 
+fn unavailable(what: &'static str) -> impl FnOnce(db::DbError) -> Refusal {
+    move |e| {
+        tracing::error!(error = %e, "{what}");
+        Refusal::Unavailable
+    }
+}
+
 /// Rules about whose objects a call touches, decided on our own records: nobody reviews a request
 /// made through the control plane (Teleport forbids its identity reviewing its own requests, and
-/// an actor must never approve its own ask); callers limited to their own objects only see and
-/// withdraw the requests they created.
-async fn guard_objects(
-    st: &AppState,
-    actor: &Actor,
-    spec: &ToolSpec,
-    decision: &mtcp_shared::policy::Decision,
-    args: &mut Value,
-) -> Result<(), Refusal> {
-    let own_only = decision.constraints.as_ref().is_some_and(|c| c.own_objects_only);
-    let request_id = args.get("request_id").and_then(Value::as_str).map(str::to_owned);
+/// an actor must never approve its own ask); callers limited to their own objects only see and act
+/// on the requests they created, their own leases and their own operations. Another actor's
+/// object is refused exactly like a missing one, so ids cannot be probed.
+async fn guard_objects(st: &AppState, actor: &Actor, decision: &Decision, call: &mut ToolCall) -> Result<(), Refusal> {
+    let own_only = own_objects_only(decision);
     let creator = |id: String| async move {
-        db::operations::request_creator(&st.pool, &id).await.map_err(|e| {
-            tracing::error!(error = %e, "looking up an access request's creator");
-            Refusal::Unavailable
-        })
+        db::operations::request_creator(&st.pool, &id)
+            .await
+            .map_err(unavailable("looking up an access request's creator"))
     };
-    match spec.name {
-        "review_access_request" => {
-            if let Some((who, op)) = creator(request_id.unwrap_or_default()).await? {
+    match call {
+        ToolCall::ReviewAccessRequest(a) => {
+            if let Some((who, op)) = creator(a.request_id.clone()).await? {
                 return Err(Refusal::Denied(if who == actor.id {
                     format!("you created this request (op_id {op}); nobody reviews their own request")
                 } else {
@@ -132,8 +142,8 @@ async fn guard_objects(
                 }));
             }
         }
-        "show_access_request" | "drop_access_request" if own_only => {
-            let id = request_id.unwrap_or_default();
+        ToolCall::ShowAccessRequest(_) | ToolCall::DropAccessRequest(_) if own_only => {
+            let id = call.request_id().unwrap_or_default().to_owned();
             match creator(id.clone()).await? {
                 Some((who, _)) if who == actor.id => {}
                 _ => {
@@ -144,14 +154,35 @@ async fn guard_objects(
                 }
             }
         }
-        "list_access_requests" if own_only => {
-            let own = db::operations::requests_created_by(&st.pool, &actor.id).await.map_err(|e| {
-                tracing::error!(error = %e, "listing an actor's access requests");
-                Refusal::Unavailable
-            })?;
-            args["_own_request_ids"] = Value::from(own);
+        ToolCall::ListAccessRequests(ListAccessRequests { own_request_ids, .. }) if own_only => {
+            let own = db::operations::requests_created_by(&st.pool, &actor.id)
+                .await
+                .map_err(unavailable("listing an actor's access requests"))?;
+            *own_request_ids = Some(own.iter().filter_map(|id| RequestId::parse(id).ok()).collect());
+        }
+        ToolCall::GetProxyStatus(_) | ToolCall::GetProxyLogs(_) | ToolCall::StopProxy(_) if own_only => {
+            let raw = call.lease_id().unwrap_or_default();
+            let lease_id = args::lease_id(&raw).map_err(Refusal::Denied)?;
+            let owner = lease_owner(st, lease_id).await?;
+            if owner.as_deref() != Some(actor.id.as_str()) {
+                return Err(Refusal::Denied(leases::not_visible(lease_id)));
+            }
+        }
+        ToolCall::GetOperation(a) if own_only => {
+            let op_id: OpId =
+                a.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| Refusal::Denied(e.to_string()))?;
+            let row = db::operations::get(&st.pool, op_id).await.map_err(unavailable("reading an operation"))?;
+            if row.is_none_or(|r| r.actor != actor.id) {
+                return Err(Refusal::Denied(format!("no operation {op_id} is visible to you")));
+            }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Who holds a lease, if it exists.
+async fn lease_owner(st: &AppState, lease_id: Uuid) -> Result<Option<String>, Refusal> {
+    let row = db::leases::get(&st.pool, lease_id).await.map_err(unavailable("reading a lease"))?;
+    Ok(row.map(|r| r.actor))
 }

@@ -1,6 +1,7 @@
 //! The lease tools: `start_proxy`'s policy checks and its capped creation (in the transaction that
 //! records the call and pushes the job), and the reads and stop the gateway answers itself.
-//! Callers see and act on their own leases; admins on all. Another actor's lease is reported
+//! Callers limited to their own objects (the policy's `own_objects_only`) see and act on their own
+//! leases; others on all. Another actor's lease is reported
 //! exactly like a missing one, so lease ids cannot be probed.
 
 use std::time::Duration;
@@ -11,10 +12,10 @@ use mtcp_shared::domain::{Actor, LeaseTarget, ToolJob};
 use mtcp_shared::leases::{LeaseList, LeaseLogLine, LeaseLogs, LeaseView};
 use mtcp_shared::notifier::Note;
 use mtcp_shared::policy::Decision;
-use serde_json::Value;
+use mtcp_shared::tools::{LeaseIdArgs, ListLeasesArgs, ProxyLogsArgs, StartProxy, StopProxyArgs};
 use uuid::Uuid;
 
-use super::args::{self, ListLeasesArgs, ProxyLogsArgs, StartProxyArgs, StopProxyArgs};
+use super::args;
 use crate::state::AppState;
 
 /// A lease `start_proxy` may create, once the policy's limits are applied.
@@ -29,8 +30,8 @@ pub struct StartPlan {
 }
 
 /// Apply the caller's constraints to validated `start_proxy` arguments. Err: the denial reason.
-pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<StartPlan, String> {
-    let a: StartProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
+pub fn plan_start(actor: &Actor, decision: &Decision, start: &StartProxy) -> Result<StartPlan, String> {
+    let a = &start.args;
     let Some(c) = decision.constraints.as_ref() else {
         return Err("no proxy constraints apply to your role; nothing may be started".into());
     };
@@ -61,10 +62,10 @@ pub fn plan_start(actor: &Actor, decision: &Decision, args: &Value) -> Result<St
         ));
     }
     Ok(StartPlan {
-        lease_id: Uuid::now_v7(),
+        lease_id: start.lease_id,
         target,
         kind: a.kind,
-        listen_addr: a.listen_addr,
+        listen_addr: a.listen_addr.clone(),
         expires_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000)),
         cap: c.max_concurrent_proxies,
     })
@@ -112,25 +113,35 @@ fn unavailable(e: db::DbError) -> String {
     "the lease store is unavailable; try again".to_owned()
 }
 
+/// What a caller is told of a lease it may not see, or that does not exist: the same words.
+pub fn not_visible(lease_id: Uuid) -> String {
+    format!("no lease {lease_id} is visible to you (list_proxies_leases shows yours)")
+}
+
+/// Whose leases a caller sees: its own (`own_only`, the policy's `own_objects_only`) or all.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub actor: &'a Actor,
+    pub own_only: bool,
+}
+
 /// The lease if the caller may see it.
-async fn visible_lease(st: &AppState, actor: &Actor, lease_id: Uuid) -> Result<LeaseRow, String> {
+async fn visible_lease(st: &AppState, scope: Scope<'_>, lease_id: Uuid) -> Result<LeaseRow, String> {
     match db::leases::get(&st.pool, lease_id).await.map_err(unavailable)? {
-        Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row),
-        _ => Err(format!("no lease {lease_id} is visible to you (list_proxies_leases shows yours)")),
+        Some(row) if row.actor == scope.actor.id || !scope.own_only => Ok(row),
+        _ => Err(not_visible(lease_id)),
     }
 }
 
 /// `get_proxy_status`.
-pub async fn status(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
-    let a: args::LeaseIdArgs = serde_json::from_value(args.clone()).expect("validated before");
-    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+pub async fn status(st: &AppState, scope: Scope<'_>, a: &LeaseIdArgs) -> Result<LeaseView, String> {
+    let row = visible_lease(st, scope, args::lease_id(&a.lease_id)?).await?;
     Ok(LeaseView::of(row, Utc::now()))
 }
 
 /// `get_proxy_logs`.
-pub async fn logs(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLogs, String> {
-    let a: ProxyLogsArgs = serde_json::from_value(args.clone()).expect("validated before");
-    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+pub async fn logs(st: &AppState, scope: Scope<'_>, a: &ProxyLogsArgs) -> Result<LeaseLogs, String> {
+    let row = visible_lease(st, scope, args::lease_id(&a.lease_id)?).await?;
     let lines = db::leases::tail_logs(&st.pool, row.lease_id, i64::from(a.tail.unwrap_or(200)))
         .await
         .map_err(unavailable)?
@@ -145,10 +156,10 @@ pub async fn logs(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseLog
     })
 }
 
-/// `list_proxies_leases`: the caller's leases (everyone's for an admin), newest first.
-pub async fn list(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseList, String> {
-    let a: ListLeasesArgs = serde_json::from_value(args.clone()).expect("validated before");
-    let whose = (actor.role != "admin").then_some(actor.id.as_str());
+/// `list_proxies_leases`: the caller's leases (everyone's when it is not limited to its own),
+/// newest first.
+pub async fn list(st: &AppState, scope: Scope<'_>, a: &ListLeasesArgs) -> Result<LeaseList, String> {
+    let whose = scope.own_only.then_some(scope.actor.id.as_str());
     let rows = db::leases::list(&st.pool, whose, a.active_only.unwrap_or(true), 500).await.map_err(unavailable)?;
     let now = Utc::now();
     let leases: Vec<LeaseView> = rows.into_iter().map(|r| LeaseView::of(r, now)).collect();
@@ -180,19 +191,21 @@ impl Drop for StopWaiter<'_> {
     }
 }
 
+/// Why a lease stops when `stop_proxy` stops it (its `stop_reason`).
+const STOP: &str = mtcp_shared::domain::ToolName::StopProxy.as_str();
+
 /// `stop_proxy`: mark the lease `stopping` (its owner hears at once), then wait for the owner to
 /// end it, up to the stop grace plus a reconcile period. An ended lease is reported as it is; a
 /// caller that finds another stop already waiting on the lease gets its current state at once.
 /// No pooled connection is held while waiting: each look takes one for a single statement, and a
 /// look happens when the owner announces the end (not on a timer).
-pub async fn stop(st: &AppState, actor: &Actor, args: &Value) -> Result<LeaseView, String> {
-    let a: StopProxyArgs = serde_json::from_value(args.clone()).expect("validated before");
-    let row = visible_lease(st, actor, args::lease_id(&a.lease_id)?).await?;
+pub async fn stop(st: &AppState, scope: Scope<'_>, a: &StopProxyArgs) -> Result<LeaseView, String> {
+    let row = visible_lease(st, scope, args::lease_id(&a.lease_id)?).await?;
     {
         let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
-        if db::leases::request_stop(&mut *conn, row.lease_id, "stop_proxy").await.map_err(unavailable)? {
+        if db::leases::request_stop(&mut *conn, row.lease_id, STOP).await.map_err(unavailable)? {
             let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            let line = mtcp_shared::redact::redact_text(&format!("stop_proxy by {}{why}", actor.id));
+            let line = mtcp_shared::redact::redact_text(&format!("{} by {}{why}", STOP, scope.actor.id));
             let keep = i64::from(st.config.leases.log_lines_kept);
             if let Err(e) = db::leases::append_logs(&mut conn, row.lease_id, &[("system".into(), line)], keep).await {
                 tracing::warn!(error = %e, lease_id = %row.lease_id, "recording a stop request in the lease's logs");

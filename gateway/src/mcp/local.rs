@@ -1,32 +1,17 @@
-//! Tools the gateway answers from its own state: `whoami` and `get_operation`.
+//! Tools the gateway answers from its own state: `whoami`, `get_operation`, `check_policy` and
+//! `search_operations` (their views are the contract's, [`mtcp_shared::tools::views`]).
 
-use chrono::{DateTime, Utc};
-use mtcp_shared::db::{self, operations::OperationRow};
-use mtcp_shared::domain::{Actor, ActorKind, OpId, OperationStatus};
-use mtcp_shared::policy::{CallContext, Constraints, Decision};
-use mtcp_shared::teleport::RunEntry;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use mtcp_shared::db;
+use mtcp_shared::domain::{Actor, OpId};
+use mtcp_shared::policy::{CallContext, Decision};
+use mtcp_shared::tools::views::{
+    OperationSearchView, OperationSummary, OperationView, PolicyCheckView, WhoamiView, runs_of,
+};
+use mtcp_shared::tools::{CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
 
-use super::args::{CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
 use super::decide::{Verdict, decide};
+use super::leases::Scope;
 use crate::state::AppState;
-
-/// Result of `whoami`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct WhoamiView {
-    /// The authenticated actor: an API key's name (`alice`), or `oidc:<subject>` for a token.
-    pub actor: String,
-    pub kind: ActorKind,
-    /// Policy role.
-    pub role: String,
-    /// Capabilities the policy grants this caller.
-    pub capabilities: Vec<String>,
-    /// Limits that apply to this caller's calls.
-    pub constraints: Option<Constraints>,
-    /// Version (hash) of the effective policy.
-    pub policy_version: String,
-}
 
 pub fn whoami(st: &AppState, actor: &Actor) -> WhoamiView {
     let policy = st.policy.load();
@@ -41,87 +26,19 @@ pub fn whoami(st: &AppState, actor: &Actor) -> WhoamiView {
     }
 }
 
-/// Result of `get_operation`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct OperationView {
-    pub op_id: String,
-    pub tool: String,
-    pub capability: String,
-    pub actor: String,
-    pub status: OperationStatus,
-    pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Attempts made so far.
-    pub attempt: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// Why it failed, was denied or timed out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The tool's result once it succeeded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<serde_json::Value>,
-    /// Every `tctl`/`tsh` the operation ran, in order: the exact command line (secrets redacted),
-    /// outcome, exit code and duration.
-    pub runs: Vec<RunEntry>,
-}
-
-/// The stored runs of an operation (an unreadable value shows as none).
-fn runs_of(runs: serde_json::Value) -> Vec<RunEntry> {
-    serde_json::from_value(runs).unwrap_or_default()
-}
-
-impl From<OperationRow> for OperationView {
-    fn from(r: OperationRow) -> Self {
-        Self {
-            op_id: r.op_id.to_string(),
-            status: r.status(),
-            tool: r.tool,
-            capability: r.capability,
-            actor: r.actor,
-            created_at: r.created_at,
-            started_at: r.started_at,
-            ended_at: r.ended_at,
-            attempt: r.attempt,
-            exit_code: r.exit_code,
-            error: r.error,
-            result: r.result,
-            runs: runs_of(r.runs),
-        }
-    }
-}
-
-/// Look up an operation the caller may see: its own, or any for an admin. Another actor's
-/// operation is reported exactly like a missing one, so ids of others cannot be probed.
-pub async fn get_operation(st: &AppState, actor: &Actor, args: &GetOperationArgs) -> Result<OperationView, String> {
+/// Look up an operation the caller may see: its own, or any when the policy does not limit it to
+/// its own objects. Another actor's operation is reported exactly like a missing one, so ids of
+/// others cannot be probed.
+pub async fn get_operation(st: &AppState, scope: Scope<'_>, args: &GetOperationArgs) -> Result<OperationView, String> {
     let op_id: OpId = args.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| e.to_string())?;
     let row = db::operations::get(&st.pool, op_id).await.map_err(|e| {
         tracing::error!(error = %e, "reading an operation");
         "the operation store is unavailable; try again".to_owned()
     })?;
     match row {
-        Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row.into()),
+        Some(row) if row.actor == scope.actor.id || !scope.own_only => Ok(row.into()),
         _ => Err(format!("no operation {op_id} is visible to you")),
     }
-}
-
-/// Result of `check_policy`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct PolicyCheckView {
-    pub tool: String,
-    pub capability: String,
-    /// Whether the call would be allowed (arguments included).
-    pub allow: bool,
-    /// The policy's reason, or what is wrong with the arguments.
-    pub reason: String,
-    /// Limits that would apply.
-    pub constraints: Option<Constraints>,
-    pub policy_version: String,
-    /// Whether the arguments pass validation (checked only when the policy allows the tool).
-    pub arguments_valid: Option<bool>,
 }
 
 /// The decision for a call, without making it: the same [`decide`] the call takes, so what this
@@ -152,39 +69,6 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         Verdict::Allowed { decision, .. } => view(decision, Some(true)),
         Verdict::Unavailable => return Err("the control plane's database is unavailable; try again".into()),
     })
-}
-
-/// One row of `search_operations`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct OperationSummary {
-    pub op_id: String,
-    pub actor: String,
-    pub actor_role: String,
-    pub capability: String,
-    pub tool: String,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<String>,
-    /// Redacted arguments.
-    pub inputs: serde_json::Value,
-    /// The policy's reason for the decision.
-    pub decision: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The command lines the operation ran (secrets redacted), in order.
-    pub argv: Vec<Vec<String>>,
-}
-
-/// Result of `search_operations`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct OperationSearchView {
-    pub count: usize,
-    pub operations: Vec<OperationSummary>,
 }
 
 /// The trail, filtered (admin-only by policy).

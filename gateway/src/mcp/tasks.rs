@@ -1,11 +1,12 @@
 //! The MCP tasks extension (`io.modelcontextprotocol/tasks`, 2026-07-28) over the `operations`
 //! table: a task is an operation, so a task created through one replica is read or cancelled
-//! through any other, and survives a gateway restart. Only the caller (or an admin) sees its tasks.
+//! through any other, and survives a gateway restart. Only the caller sees its tasks (every task when the policy does not
+//! limit it to its own objects).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mtcp_shared::config::Config;
 use mtcp_shared::db;
-use mtcp_shared::domain::{Actor, OpId, OperationStatus, ToolSpec};
+use mtcp_shared::domain::{Actor, OpId, OperationStatus, ToolName, ToolSpec};
 use rmcp::model::{CreateTaskResult, DetailedTask, GetTaskResult, JsonObject, Task, TaskPayload, TaskStatus};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
@@ -14,8 +15,13 @@ use serde_json::Value;
 use crate::state::AppState;
 
 /// Tools that may answer with a task: the ones that can take long.
-pub const TASK_TOOLS: &[&str] =
-    &["detect_audit_anomalies", "run_health_check", "scan_rbac", "search_audit", "start_proxy"];
+pub const TASK_TOOLS: &[ToolName] = &[
+    ToolName::DetectAuditAnomalies,
+    ToolName::RunHealthCheck,
+    ToolName::ScanRbac,
+    ToolName::SearchAudit,
+    ToolName::StartProxy,
+];
 
 /// How often a client should poll `tasks/get`.
 const POLL_INTERVAL_MS: u64 = 1000;
@@ -23,7 +29,7 @@ const POLL_INTERVAL_MS: u64 = 1000;
 /// Whether this call gets a task: the tool supports one and the client declared the extension
 /// (a task must never reach a client that did not).
 pub fn wanted(ctx: &RequestContext<RoleServer>, spec: &ToolSpec) -> bool {
-    TASK_TOOLS.contains(&spec.name) && ctx.client_capabilities().is_some_and(|c| c.supports_tasks())
+    TASK_TOOLS.contains(&spec.tool) && ctx.client_capabilities().is_some_and(|c| c.supports_tasks())
 }
 
 fn iso(t: DateTime<Utc>) -> String {
@@ -58,7 +64,7 @@ async fn visible(st: &AppState, actor: &Actor, task_id: &str) -> Result<db::oper
         McpError::internal_error("the operation store is unavailable; try again", None)
     })?;
     match row {
-        Some(row) if row.actor == actor.id || actor.role == "admin" => Ok(row),
+        Some(row) if row.actor == actor.id || !super::decide::limited_to_own(&st.policy.load(), actor) => Ok(row),
         _ => Err(not_found(task_id)),
     }
 }

@@ -10,7 +10,7 @@ use sqlx::{PgExecutor, PgPool, Row};
 
 use super::DbError;
 use super::operations::NewOperation;
-use crate::domain::{OpId, ToolJob};
+use crate::domain::{OpId, ToolJob, ToolName};
 
 /// Channel on which a lane announces new work (payload: the lane's name).
 pub const QUEUE_CHANNEL: &str = "mtcp_queue";
@@ -34,9 +34,14 @@ impl Lane {
         }
     }
 
+    /// The lane of a job.
+    pub fn of(job: &ToolJob) -> Lane {
+        Self::of_tool(job.tool())
+    }
+
     /// The lane of a tool's calls.
-    pub fn of(tool: &str) -> Lane {
-        if tool == "start_proxy" { Lane::Leases } else { Lane::Tools }
+    pub fn of_tool(tool: ToolName) -> Lane {
+        if tool == ToolName::StartProxy { Lane::Leases } else { Lane::Tools }
     }
 }
 
@@ -53,7 +58,7 @@ pub async fn enqueue(
     job: &ToolJob,
     mutating: bool,
 ) -> Result<(), DbError> {
-    let lane = Lane::of(&job.tool);
+    let lane = Lane::of(job);
     let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
     super::operations::insert_job(conn, op, lane, &super::storable_json(&payload), mutating).await
 }

@@ -1,5 +1,6 @@
 //! The tool catalog: name, capability, annotations and how each tool runs. The gateway builds its
-//! MCP tool list from this table and the worker dispatches on the same names.
+//! MCP tool list from this table; [`ToolName`] is how code names a tool (the worker matches on
+//! [`crate::tools::ToolCall`]).
 
 use super::Capability;
 
@@ -12,9 +13,91 @@ pub enum Execution {
     Worker,
 }
 
+/// Every tool, by name: what code matches on instead of name strings. Serialized as the MCP
+/// name (`list_nodes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolName {
+    CheckPolicy,
+    CreateAccessRequest,
+    DetectAuditAnomalies,
+    DropAccessRequest,
+    GetAuthPreference,
+    GetOperation,
+    GetProxyLogs,
+    GetProxyStatus,
+    ListAccessRequests,
+    ListCas,
+    ListNodes,
+    ListProxies,
+    ListProxiesLeases,
+    ListRoles,
+    ListTokens,
+    ListUsers,
+    ReviewAccessRequest,
+    RunHealthCheck,
+    RunTctlCommand,
+    RunTshCommand,
+    ScanRbac,
+    SearchAudit,
+    SearchOperations,
+    ShowAccessRequest,
+    StartProxy,
+    StopProxy,
+    Whoami,
+}
+
+impl ToolName {
+    /// The MCP name: the one place tool names are written.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CheckPolicy => "check_policy",
+            Self::CreateAccessRequest => "create_access_request",
+            Self::DetectAuditAnomalies => "detect_audit_anomalies",
+            Self::DropAccessRequest => "drop_access_request",
+            Self::GetAuthPreference => "get_auth_preference",
+            Self::GetOperation => "get_operation",
+            Self::GetProxyLogs => "get_proxy_logs",
+            Self::GetProxyStatus => "get_proxy_status",
+            Self::ListAccessRequests => "list_access_requests",
+            Self::ListCas => "list_cas",
+            Self::ListNodes => "list_nodes",
+            Self::ListProxies => "list_proxies",
+            Self::ListProxiesLeases => "list_proxies_leases",
+            Self::ListRoles => "list_roles",
+            Self::ListTokens => "list_tokens",
+            Self::ListUsers => "list_users",
+            Self::ReviewAccessRequest => "review_access_request",
+            Self::RunHealthCheck => "run_health_check",
+            Self::RunTctlCommand => "run_tctl_command",
+            Self::RunTshCommand => "run_tsh_command",
+            Self::ScanRbac => "scan_rbac",
+            Self::SearchAudit => "search_audit",
+            Self::SearchOperations => "search_operations",
+            Self::ShowAccessRequest => "show_access_request",
+            Self::StartProxy => "start_proxy",
+            Self::StopProxy => "stop_proxy",
+            Self::Whoami => "whoami",
+        }
+    }
+
+    /// The catalog entry.
+    pub fn spec(self) -> &'static ToolSpec {
+        CATALOG.iter().find(|t| t.tool == self).expect("every tool is in the catalog")
+    }
+}
+
+impl std::fmt::Display for ToolName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One MCP tool.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolSpec {
+    pub tool: ToolName,
+    /// The MCP name, `tool.as_str()`.
     pub name: &'static str,
     pub title: &'static str,
     pub description: &'static str,
@@ -36,14 +119,15 @@ impl ToolSpec {
 }
 
 const fn read(
-    name: &'static str,
+    tool: ToolName,
     title: &'static str,
     capability: Capability,
     execution: Execution,
     description: &'static str,
 ) -> ToolSpec {
     ToolSpec {
-        name,
+        tool,
+        name: tool.as_str(),
         title,
         description,
         capability,
@@ -54,9 +138,10 @@ const fn read(
     }
 }
 
-const fn write(name: &'static str, title: &'static str, capability: Capability, description: &'static str) -> ToolSpec {
+const fn write(tool: ToolName, title: &'static str, capability: Capability, description: &'static str) -> ToolSpec {
     ToolSpec {
-        name,
+        tool,
+        name: tool.as_str(),
         title,
         description,
         capability,
@@ -69,13 +154,14 @@ const fn write(name: &'static str, title: &'static str, capability: Capability, 
 
 /// A mutation the gateway performs itself (lease control: a row update and a notification).
 const fn write_local(
-    name: &'static str,
+    tool: ToolName,
     title: &'static str,
     capability: Capability,
     description: &'static str,
 ) -> ToolSpec {
     ToolSpec {
-        name,
+        tool,
+        name: tool.as_str(),
         title,
         description,
         capability,
@@ -89,7 +175,7 @@ const fn write_local(
 /// Every tool this build serves, in name order (MCP asks for a deterministic order).
 pub static CATALOG: &[ToolSpec] = &[
     read(
-        "check_policy",
+        ToolName::CheckPolicy,
         "Check the policy",
         Capability::SelfCheckPolicy,
         Execution::Gateway,
@@ -98,7 +184,7 @@ pub static CATALOG: &[ToolSpec] = &[
          Nothing runs. Use it before a change.",
     ),
     write(
-        "create_access_request",
+        ToolName::CreateAccessRequest,
         "Create an access request",
         Capability::AccessCreate,
         "Ask Teleport for temporary access: `resources` are role names or resource ids \
@@ -108,7 +194,7 @@ pub static CATALOG: &[ToolSpec] = &[
          pending until a human reviews it in Teleport.",
     ),
     read(
-        "detect_audit_anomalies",
+        ToolName::DetectAuditAnomalies,
         "Detect audit anomalies",
         Capability::AuditAnomalies,
         Execution::Worker,
@@ -118,7 +204,7 @@ pub static CATALOG: &[ToolSpec] = &[
          has a severity, subject, window, observed value, threshold and the event uids as evidence.",
     ),
     write(
-        "drop_access_request",
+        ToolName::DropAccessRequest,
         "Withdraw an access request",
         Capability::AccessDrop,
         "Withdraw a request: Teleport deletes it (`tctl requests rm`; an approved one with --force). Deleting \
@@ -127,7 +213,7 @@ pub static CATALOG: &[ToolSpec] = &[
          what Teleport did: deleted, and locked until when.",
     ),
     read(
-        "get_auth_preference",
+        ToolName::GetAuthPreference,
         "Cluster auth preference",
         Capability::InventoryAuthPreference,
         Execution::Worker,
@@ -135,7 +221,7 @@ pub static CATALOG: &[ToolSpec] = &[
          with warnings for weak settings. Runs `tctl get cluster_auth_preference`.",
     ),
     read(
-        "get_operation",
+        ToolName::GetOperation,
         "Get an operation",
         Capability::SelfOperations,
         Execution::Gateway,
@@ -143,7 +229,7 @@ pub static CATALOG: &[ToolSpec] = &[
          returned an op_id because it was still running.",
     ),
     read(
-        "get_proxy_logs",
+        ToolName::GetProxyLogs,
         "Get proxy lease logs",
         Capability::ProxyLogs,
         Execution::Gateway,
@@ -151,7 +237,7 @@ pub static CATALOG: &[ToolSpec] = &[
          first, with the lease's own events (started, stopped, expired, exit code).",
     ),
     read(
-        "get_proxy_status",
+        ToolName::GetProxyStatus,
         "Get proxy lease status",
         Capability::ProxyStatus,
         Execution::Gateway,
@@ -159,7 +245,7 @@ pub static CATALOG: &[ToolSpec] = &[
          listen address to connect to, target, expiry, owner worker, last heartbeat, and why it ended.",
     ),
     read(
-        "list_access_requests",
+        ToolName::ListAccessRequests,
         "List access requests",
         Capability::AccessList,
         Execution::Worker,
@@ -167,7 +253,7 @@ pub static CATALOG: &[ToolSpec] = &[
          reason and reviews.",
     ),
     read(
-        "list_cas",
+        ToolName::ListCas,
         "List certificate authorities",
         Capability::InventoryCas,
         Execution::Worker,
@@ -175,7 +261,7 @@ pub static CATALOG: &[ToolSpec] = &[
          in progress, past its grace period, never rotated). Key material is never returned.",
     ),
     read(
-        "list_nodes",
+        ToolName::ListNodes,
         "List SSH nodes",
         Capability::InventoryNodes,
         Execution::Worker,
@@ -183,23 +269,23 @@ pub static CATALOG: &[ToolSpec] = &[
          heartbeat is stale. Includes a version histogram. Runs `tctl get nodes`.",
     ),
     read(
-        "list_proxies",
+        ToolName::ListProxies,
         "List proxies",
         Capability::InventoryProxies,
         Execution::Worker,
         "List the Teleport proxy service instances with address, public addresses and version.",
     ),
     read(
-        "list_proxies_leases",
+        ToolName::ListProxiesLeases,
         "List proxy leases",
         Capability::ProxyList,
         Execution::Gateway,
-        "List proxy leases, newest first: yours (all of them for an admin). `active_only` (default true) \
+        "List proxy leases, newest first: yours (everyone's when your role is not limited to its own objects). `active_only` (default true) \
          keeps the live ones (starting, active, stopping). Each has its kind, target, listen address, \
          status, owner worker and expiry.",
     ),
     read(
-        "list_roles",
+        ToolName::ListRoles,
         "List roles",
         Capability::InventoryRoles,
         Execution::Worker,
@@ -207,7 +293,7 @@ pub static CATALOG: &[ToolSpec] = &[
          resource rules, impersonation, request and review rights) and key options.",
     ),
     read(
-        "list_tokens",
+        ToolName::ListTokens,
         "List join tokens",
         Capability::InventoryTokens,
         Execution::Worker,
@@ -215,14 +301,14 @@ pub static CATALOG: &[ToolSpec] = &[
          the secret itself is never returned.",
     ),
     read(
-        "list_users",
+        ToolName::ListUsers,
         "List users",
         Capability::InventoryUsers,
         Execution::Worker,
         "List Teleport users with their roles, lock state, expiry and SSO connector.",
     ),
     write(
-        "review_access_request",
+        ToolName::ReviewAccessRequest,
         "Review an access request",
         Capability::AccessReview,
         "Approve or deny someone else's access request (`approve` true/false) with a reason. Requests \
@@ -230,7 +316,7 @@ pub static CATALOG: &[ToolSpec] = &[
          reviewing its own request, so a human must review those in Teleport.",
     ),
     read(
-        "run_health_check",
+        ToolName::RunHealthCheck,
         "Run a health check",
         Capability::HealthCheck,
         Execution::Worker,
@@ -239,7 +325,7 @@ pub static CATALOG: &[ToolSpec] = &[
          database, queue, workers and leases. Failing checks first; progress per step.",
     ),
     write(
-        "run_tctl_command",
+        ToolName::RunTctlCommand,
         "Run tctl (passthrough)",
         Capability::PassthroughTctl,
         "Run a read-only `tctl` command with the control plane's identity, e.g. args [\"get\", \"nodes\", \
@@ -247,7 +333,7 @@ pub static CATALOG: &[ToolSpec] = &[
          commands that write files are refused. Requires a reason; output is redacted.",
     ),
     write(
-        "run_tsh_command",
+        ToolName::RunTshCommand,
         "Run tsh (passthrough)",
         Capability::PassthroughTsh,
         "Run a read-only `tsh` command with the control plane's identity, e.g. args [\"ls\", \"--format=json\"]. \
@@ -255,7 +341,7 @@ pub static CATALOG: &[ToolSpec] = &[
          files are refused. Requires a reason; output is redacted.",
     ),
     read(
-        "scan_rbac",
+        ToolName::ScanRbac,
         "Scan RBAC for risks",
         Capability::SecurityRbacScan,
         Execution::Worker,
@@ -264,7 +350,7 @@ pub static CATALOG: &[ToolSpec] = &[
          gaps, long sessions, static tokens. Each finding has a severity, evidence and a remediation.",
     ),
     read(
-        "search_audit",
+        ToolName::SearchAudit,
         "Search the audit log",
         Capability::AuditSearch,
         Execution::Worker,
@@ -272,7 +358,7 @@ pub static CATALOG: &[ToolSpec] = &[
          by type and user, top users and source addresses, an hourly histogram, first and last event.",
     ),
     read(
-        "search_operations",
+        ToolName::SearchOperations,
         "Search the operations trail",
         Capability::AdminOperations,
         Execution::Gateway,
@@ -280,14 +366,14 @@ pub static CATALOG: &[ToolSpec] = &[
          actor, capability, status and time, newest first.",
     ),
     read(
-        "show_access_request",
+        ToolName::ShowAccessRequest,
         "Show an access request",
         Capability::AccessShow,
         Execution::Worker,
         "Show one access request by id: state, roles, resources, reason, reviews.",
     ),
     write(
-        "start_proxy",
+        ToolName::StartProxy,
         "Start a proxy lease",
         Capability::ProxyStart,
         "Start a long-running Teleport proxy as a lease with a TTL: `kind` proxy_db {db, db_user?, db_name?}, \
@@ -299,14 +385,14 @@ pub static CATALOG: &[ToolSpec] = &[
          The process is stopped at expiry or with stop_proxy.",
     ),
     write_local(
-        "stop_proxy",
+        ToolName::StopProxy,
         "Stop a proxy lease",
         Capability::ProxyStop,
         "Stop a proxy lease by `lease_id`: its processes get SIGTERM (SIGKILL after a grace period) and \
          the lease ends `stopped`. Stopping an ended lease is harmless and reports how it ended.",
     ),
     read(
-        "whoami",
+        ToolName::Whoami,
         "Who am I",
         Capability::SelfWhoami,
         Execution::Gateway,
@@ -331,5 +417,13 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn tool_names_serialize_as_their_mcp_names() {
+        for spec in CATALOG {
+            assert_eq!(serde_json::to_value(spec.tool).unwrap(), spec.name);
+            assert_eq!(spec.tool.spec().name, spec.name);
+        }
     }
 }

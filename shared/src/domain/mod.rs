@@ -19,7 +19,7 @@ pub use actor::{
     NAMESPACE_SEPARATOR, RESERVED_ACTORS, api_key_actor_problem, jwt_actor_id,
 };
 pub use capability::{Capability, UnknownCapability};
-pub use catalog::{CATALOG, Execution, ToolSpec, find_tool};
+pub use catalog::{CATALOG, Execution, ToolName, ToolSpec, find_tool};
 pub use echo::{escaped, quoted};
 pub use ids::{InvalidOpId, OpId};
 pub use job::ToolJob;

@@ -10,6 +10,8 @@
 
 use std::fmt::Write as _;
 
+use crate::domain::ToolName;
+
 /// A group of tools an operator grants together: one shipped role per plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Plane {
@@ -70,7 +72,7 @@ pub enum OnMissing {
 /// One tool's row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolRights {
-    pub tool: &'static str,
+    pub tool: ToolName,
     /// The command lines it runs (as documented; ids and values abbreviated).
     pub commands: &'static [&'static str],
     pub needs: &'static [Need],
@@ -116,7 +118,7 @@ const REQUESTS_READ: Need = see_all(Access, "access_request", LR);
 /// gateway's own tools and `search_audit` (SQL over ingested events).
 pub static RIGHTS: &[ToolRights] = &[
     ToolRights {
-        tool: "create_access_request",
+        tool: ToolName::CreateAccessRequest,
         commands: &["tsh request create --roles=… --resource=… --reason=… --nowait"],
         needs: &[field(Access, "allow.request.roles"), field(Access, "allow.request.search_as_roles")],
         on_missing: OnMissing::Fails,
@@ -124,14 +126,14 @@ pub static RIGHTS: &[ToolRights] = &[
                (resource ids: `search_as_roles`).",
     },
     ToolRights {
-        tool: "detect_audit_anomalies",
+        tool: ToolName::DetectAuditAnomalies,
         commands: &["tctl get cluster_auth_preference --format=json"],
         needs: &[CAP],
         on_missing: OnMissing::Sometimes,
         note: "Only when the window holds auth preference changes; without the read the findings say so.",
     },
     ToolRights {
-        tool: "drop_access_request",
+        tool: ToolName::DropAccessRequest,
         commands: &[
             "tsh request show <id> --format=json",
             "tctl lock --access-request=<id> --message=… --ttl=…",
@@ -146,70 +148,70 @@ pub static RIGHTS: &[ToolRights] = &[
         note: "The lock only with `revoke`. Another's request it may not see is not found.",
     },
     ToolRights {
-        tool: "get_auth_preference",
+        tool: ToolName::GetAuthPreference,
         commands: &["tctl get cluster_auth_preference --format=json"],
         needs: &[CAP],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "list_access_requests",
+        tool: ToolName::ListAccessRequests,
         commands: &["tsh request ls --format=json"],
         needs: &[REQUESTS_READ],
         on_missing: OnMissing::Hides,
         note: "Without the rule Teleport lists only the identity's own requests and those it may review.",
     },
     ToolRights {
-        tool: "list_cas",
+        tool: ToolName::ListCas,
         commands: &["tctl get cert_authorities --format=json"],
         needs: &[CAS],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "list_nodes",
+        tool: ToolName::ListNodes,
         commands: &["tctl get nodes --format=json"],
         needs: &[NODES, NODE_LABELS],
         on_missing: OnMissing::Fails,
         note: "Teleport lists only the nodes `node_labels` matches.",
     },
     ToolRights {
-        tool: "list_proxies",
+        tool: ToolName::ListProxies,
         commands: &["tctl get proxies --format=json"],
         needs: &[PROXIES],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "list_roles",
+        tool: ToolName::ListRoles,
         commands: &["tctl get roles --format=json"],
         needs: &[ROLES],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "list_tokens",
+        tool: ToolName::ListTokens,
         commands: &["tctl tokens ls --format=json"],
         needs: &[TOKENS],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "list_users",
+        tool: ToolName::ListUsers,
         commands: &["tctl get users --format=json"],
         needs: &[USERS],
         on_missing: OnMissing::Fails,
         note: "",
     },
     ToolRights {
-        tool: "review_access_request",
+        tool: ToolName::ReviewAccessRequest,
         commands: &["tsh request review <id> --approve|--deny --reason=…"],
         needs: &[field(Access, "allow.review_requests.roles")],
         on_missing: OnMissing::Fails,
         note: "Teleport never lets an identity review its own request.",
     },
     ToolRights {
-        tool: "run_health_check",
+        tool: ToolName::RunHealthCheck,
         commands: &[
             "tctl status",
             "tctl get nodes --format=json",
@@ -225,14 +227,14 @@ pub static RIGHTS: &[ToolRights] = &[
         note: "A read that is refused becomes a failing check; the other checks still run.",
     },
     ToolRights {
-        tool: "run_tctl_command",
+        tool: ToolName::RunTctlCommand,
         commands: &["tctl <read-only command>"],
         needs: &[rule(Passthrough, "*", &["list", "read", "readnosecrets"])],
         on_missing: OnMissing::Fails,
         note: "Broad on purpose: any read-only command the passthrough admits. Grant only with passthrough on.",
     },
     ToolRights {
-        tool: "run_tsh_command",
+        tool: ToolName::RunTshCommand,
         commands: &["tsh <read-only command>"],
         needs: &[],
         on_missing: OnMissing::Fails,
@@ -240,7 +242,7 @@ pub static RIGHTS: &[ToolRights] = &[
                read what Teleport's implicit rules, the label selectors and the request settings above show.",
     },
     ToolRights {
-        tool: "scan_rbac",
+        tool: ToolName::ScanRbac,
         commands: &[
             "tctl get roles --format=json",
             "tctl get users --format=json",
@@ -252,14 +254,14 @@ pub static RIGHTS: &[ToolRights] = &[
         note: "",
     },
     ToolRights {
-        tool: "show_access_request",
+        tool: ToolName::ShowAccessRequest,
         commands: &["tsh request show <id> --format=json"],
         needs: &[REQUESTS_READ],
         on_missing: OnMissing::Fails,
         note: "Another's request it may not see is not found.",
     },
     ToolRights {
-        tool: "start_proxy",
+        tool: ToolName::StartProxy,
         commands: &[
             "tsh proxy db <db> --tunnel [--db-user=…] [--db-name=…]",
             "tsh proxy app <app>",
@@ -286,7 +288,7 @@ pub static RIGHTS: &[ToolRights] = &[
 
 /// The row of `tool`, if it runs Teleport commands.
 pub fn rights_of(tool: &str) -> Option<&'static ToolRights> {
-    RIGHTS.iter().find(|r| r.tool == tool)
+    RIGHTS.iter().find(|r| r.tool.as_str() == tool)
 }
 
 /// The rules of `plane`'s role, each `(kind, verbs)` once, in table order.
@@ -326,7 +328,7 @@ pub fn tools_needing(plane: Plane, kind: &str, verbs: &[&str]) -> Vec<&'static s
                 |n| matches!(n, Need::Rule { plane: p, kind: k, verbs: v, .. } if *p == plane && *k == kind && *v == verbs),
             )
         })
-        .map(|r| r.tool)
+        .map(|r| r.tool.as_str())
         .collect()
 }
 

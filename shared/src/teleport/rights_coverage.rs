@@ -6,6 +6,7 @@
 
 use super::models::{Role, RoleConditions, Rule};
 use super::rights::{Need, RIGHTS};
+use crate::domain::ToolName;
 
 /// A tool that would fail (or see less) with these roles, and the first right it lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,19 +36,21 @@ pub fn coverage(roles: &[Role], identity_roles: &[String], enabled: impl Fn(&str
 /// Whether the control plane offers `tool` with the passthrough switches as given (the other tools
 /// are always offered; a role that may not call them is the policy's business, not Teleport's).
 pub fn offered(tool: &str, tctl_passthrough: bool, tsh_passthrough: bool) -> bool {
-    match tool {
-        "run_tctl_command" => tctl_passthrough,
-        "run_tsh_command" => tsh_passthrough,
-        _ => true,
+    if tool == ToolName::RunTctlCommand.as_str() {
+        tctl_passthrough
+    } else if tool == ToolName::RunTshCommand.as_str() {
+        tsh_passthrough
+    } else {
+        true
     }
 }
 
 /// The gaps of `roles` for every tool of the table `enabled` says yes to.
 pub fn gaps(roles: &[&Role], enabled: impl Fn(&str) -> bool) -> Vec<Gap> {
     let mut out = Vec::new();
-    for row in RIGHTS.iter().filter(|r| enabled(r.tool)) {
+    for row in RIGHTS.iter().filter(|r| enabled(r.tool.as_str())) {
         if let Some(need) = row.needs.iter().find(|n| !covered(roles, n)) {
-            out.push(Gap { tool: row.tool, missing: super::rights::need_text(need) });
+            out.push(Gap { tool: row.tool.as_str(), missing: super::rights::need_text(need) });
         }
     }
     out

@@ -93,7 +93,7 @@ fn the_rights_doc_is_generated_from_the_table() {
 
 #[test]
 fn every_worker_tool_has_a_row_except_the_sql_one() {
-    let rows: Vec<&str> = RIGHTS.iter().map(|r| r.tool).collect();
+    let rows: Vec<&str> = RIGHTS.iter().map(|r| r.tool.as_str()).collect();
     let mut sorted = rows.clone();
     sorted.sort_unstable();
     sorted.dedup();

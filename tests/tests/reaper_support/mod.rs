@@ -46,8 +46,7 @@ pub async fn op(pool: &PgPool, tool: &str, status: &str, worker: Option<Uuid>) -
     let id = OpId::generate();
     let worker = worker.unwrap_or_else(Uuid::new_v4).to_string();
     let mutating = find_tool(tool).unwrap().mutating;
-    let job =
-        ToolJob { op_id: id, tool: tool.into(), args: serde_json::json!({}), actor: "alice".into(), traceparent: None };
+    let job = job(id, tool);
     sqlx::query(
         "INSERT INTO operations (op_id, actor, actor_role, capability, tool, decision, status, attempt, worker_id,
                                  started_at, ended_at, result, error, lane, payload, mutating, run_after, max_attempts)
@@ -64,7 +63,7 @@ pub async fn op(pool: &PgPool, tool: &str, status: &str, worker: Option<Uuid>) -
     .bind(tool)
     .bind(status)
     .bind(worker)
-    .bind(db::queue::Lane::of(tool).as_str())
+    .bind(db::queue::Lane::of(&job).as_str())
     .bind(serde_json::to_value(&job).unwrap())
     .bind(mutating)
     .bind(db::queue::max_attempts(mutating))
@@ -72,6 +71,18 @@ pub async fn op(pool: &PgPool, tool: &str, status: &str, worker: Option<Uuid>) -
     .await
     .unwrap();
     id
+}
+
+/// The job of an operation of `tool` with valid arguments, as the gateway enqueues it.
+pub fn job(id: OpId, tool: &str) -> ToolJob {
+    let args = match tool {
+        "start_proxy" => serde_json::json!({ "kind": "vnet", "reason": "test" }),
+        "create_access_request" => serde_json::json!({ "resources": ["access"], "reason": "test" }),
+        _ => serde_json::json!({}),
+    };
+    let spec = find_tool(tool).unwrap();
+    let call = mtcp_shared::tools::validate(spec, args.as_object().unwrap().clone()).unwrap().call;
+    ToolJob { op_id: id, call, actor: "alice".into(), traceparent: None }
 }
 
 /// A lease to insert.

@@ -4,39 +4,38 @@
 use mtcp_shared::db::operations::Outcome;
 use mtcp_shared::domain::{RequestId, RequestedResource, ToolJob};
 use mtcp_shared::teleport::access;
-use serde_json::{Value, json};
+use mtcp_shared::tools::{
+    CreateRequestArgs, DropRequestArgs, ListAccessRequests, RequestIdArgs, ReviewRequestArgs, RevokeArgs, ToolCall,
+};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::outcome;
 use crate::JobContext;
 
-/// Whether `tool` is an access-request tool.
-pub(super) fn handles(tool: &str) -> bool {
+/// The access-request tools: a change to Teleport, once started, runs to its end (killing it
+/// midway would leave its outcome unknown), and the reads alongside them are short.
+pub(super) fn uncancellable(call: &ToolCall) -> bool {
     matches!(
-        tool,
-        "list_access_requests"
-            | "show_access_request"
-            | "create_access_request"
-            | "review_access_request"
-            | "drop_access_request"
+        call,
+        ToolCall::ListAccessRequests(_)
+            | ToolCall::ShowAccessRequest(_)
+            | ToolCall::CreateAccessRequest(_)
+            | ToolCall::ReviewAccessRequest(_)
+            | ToolCall::DropAccessRequest(_)
     )
 }
 
-fn text<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
-    args.get(key).and_then(Value::as_str)
-}
-
-fn request_id(args: &Value) -> Result<RequestId, String> {
-    RequestId::parse(text(args, "request_id").unwrap_or_default()).map_err(|e| format!("`request_id`: {e}"))
+fn request_id(raw: &str) -> Result<RequestId, String> {
+    RequestId::parse(raw).map_err(|e| format!("`request_id`: {e}"))
 }
 
 /// What Teleport reviewers read: who asked through the control plane first, in a fixed form the
 /// caller cannot write (the op id is ours; the actor and ticket are shown with no brackets), then
 /// the caller's reason on one line with its brackets made parentheses, so no text of the caller's
 /// can read as another attribution marker.
-pub(crate) fn teleport_reason(job: &ToolJob) -> String {
-    let reason = text(&job.args, "reason").unwrap_or_default();
-    let ticket = text(&job.args, "ticket").map(str::trim).filter(|t| !t.is_empty());
+pub(crate) fn teleport_reason(job: &ToolJob, reason: &str, ticket: Option<&str>) -> String {
+    let ticket = ticket.map(str::trim).filter(|t| !t.is_empty());
     format!("{} {}", marker(job, ticket), plain(reason))
 }
 
@@ -53,13 +52,11 @@ fn plain(text: &str) -> String {
 }
 
 /// The lock `drop_access_request` was asked for: its message names the caller like a request's reason.
-fn revoke(job: &ToolJob) -> Option<access::Revoke> {
-    let revoke = job.args.get("revoke").filter(|v| v.is_object())?;
-    let reason = text(revoke, "reason").unwrap_or_default();
-    Some(access::Revoke {
-        message: format!("{} {}", marker(job, None), plain(reason)),
-        ttl_seconds: revoke.get("ttl_seconds").and_then(Value::as_u64),
-    })
+fn revoke(job: &ToolJob, revoke: &RevokeArgs) -> access::Revoke {
+    access::Revoke {
+        message: format!("{} {}", marker(job, None), plain(&revoke.reason)),
+        ttl_seconds: revoke.ttl_seconds,
+    }
 }
 
 fn with_ref(mut out: Outcome, id: Option<String>) -> Outcome {
@@ -69,66 +66,72 @@ fn with_ref(mut out: Outcome, id: Option<String>) -> Outcome {
     out
 }
 
-/// Run an access-request tool.
-pub(super) async fn run(ctx: &JobContext, job: &ToolJob) -> Outcome {
+/// `list_access_requests`: newest first, only the caller's own when the gateway says so.
+pub(super) async fn list(ctx: &JobContext, call: &ListAccessRequests) -> Outcome {
     let cancel = CancellationToken::new();
-    let r = &ctx.runner;
-    let args = &job.args;
-    match job.tool.as_str() {
-        "list_access_requests" => {
-            let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(10) as usize;
-            let mut run = access::list(r, &cancel, usize::MAX).await;
-            // Callers limited to their own objects see only the requests they created (the gateway
-            // passes their ids; Teleport sees every request as the control plane's).
-            if let (Ok(run), Some(own)) = (run.as_mut(), args.get("_own_request_ids").and_then(Value::as_array)) {
-                let own: Vec<&str> = own.iter().filter_map(Value::as_str).collect();
-                run.value.requests.retain(|q| own.contains(&q.id.as_str()));
-                run.value.total = run.value.requests.len();
-                run.value.by_state.clear();
-                for q in &run.value.requests {
-                    *run.value.by_state.entry(q.state.clone()).or_insert(0) += 1;
-                }
-            }
-            if let Ok(run) = run.as_mut() {
-                run.value.requests.truncate(limit);
-                run.value.count = run.value.requests.len();
-            }
-            outcome(run)
+    let limit = call.args.limit.unwrap_or(10) as usize;
+    let mut run = access::list(&ctx.runner, &cancel, usize::MAX).await;
+    // Callers limited to their own objects see only the requests they created (the gateway
+    // passes their ids; Teleport sees every request as the control plane's).
+    if let (Ok(run), Some(own)) = (run.as_mut(), &call.own_request_ids) {
+        run.value.requests.retain(|q| own.iter().any(|id| id.as_str() == q.id));
+        run.value.total = run.value.requests.len();
+        run.value.by_state.clear();
+        for q in &run.value.requests {
+            *run.value.by_state.entry(q.state.clone()).or_insert(0) += 1;
         }
-        "show_access_request" => match request_id(args) {
-            Ok(id) => with_ref(outcome(access::show(r, &cancel, &id).await), Some(id.to_string())),
-            Err(e) => Outcome::failed(e),
-        },
-        "create_access_request" => {
-            let wanted: Result<Vec<RequestedResource>, _> = args
-                .get("resources")
-                .and_then(Value::as_array)
-                .map(|v| v.iter().map(|x| RequestedResource::parse(x.as_str().unwrap_or_default())).collect())
-                .unwrap_or_else(|| Ok(Vec::new()));
-            let wanted = match wanted {
-                Ok(w) if !w.is_empty() => w,
-                Ok(_) => return Outcome::failed("`resources` is empty"),
-                Err(e) => return Outcome::failed(format!("`resources`: {e}")),
-            };
-            let run = access::create(r, &cancel, &wanted, &teleport_reason(job)).await;
-            let id = run.as_ref().ok().map(|r| r.value.request_id.clone());
-            with_ref(outcome(run), id)
+    }
+    if let Ok(run) = run.as_mut() {
+        run.value.requests.truncate(limit);
+        run.value.count = run.value.requests.len();
+    }
+    outcome(run)
+}
+
+/// `show_access_request`.
+pub(super) async fn show(ctx: &JobContext, a: &RequestIdArgs) -> Outcome {
+    match request_id(&a.request_id) {
+        Ok(id) => {
+            with_ref(outcome(access::show(&ctx.runner, &CancellationToken::new(), &id).await), Some(id.to_string()))
         }
-        "review_access_request" => match request_id(args) {
-            Ok(id) => {
-                let approve = args.get("approve").and_then(Value::as_bool).unwrap_or(false);
-                let run = access::review(r, &cancel, &id, approve, &teleport_reason(job)).await;
-                with_ref(outcome(run), Some(id.to_string()))
-            }
-            Err(e) => Outcome::failed(e),
-        },
-        _ => match request_id(args) {
-            Ok(id) => {
-                let revoke = revoke(job);
-                let run = access::withdraw(r, &cancel, &id, revoke.as_ref()).await;
-                with_ref(outcome(run), Some(id.to_string()))
-            }
-            Err(e) => Outcome::failed(e),
-        },
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+/// `create_access_request`.
+pub(super) async fn create(ctx: &JobContext, job: &ToolJob, a: &CreateRequestArgs) -> Outcome {
+    let wanted: Result<Vec<RequestedResource>, _> = a.resources.iter().map(|r| RequestedResource::parse(r)).collect();
+    let wanted = match wanted {
+        Ok(w) if !w.is_empty() => w,
+        Ok(_) => return Outcome::failed("`resources` is empty"),
+        Err(e) => return Outcome::failed(format!("`resources`: {e}")),
+    };
+    let reason = teleport_reason(job, &a.reason, a.ticket.as_deref());
+    let run = access::create(&ctx.runner, &CancellationToken::new(), &wanted, &reason).await;
+    let id = run.as_ref().ok().map(|r| r.value.request_id.clone());
+    with_ref(outcome(run), id)
+}
+
+/// `review_access_request`.
+pub(super) async fn review(ctx: &JobContext, job: &ToolJob, a: &ReviewRequestArgs) -> Outcome {
+    match request_id(&a.request_id) {
+        Ok(id) => {
+            let reason = teleport_reason(job, &a.reason, a.ticket.as_deref());
+            let run = access::review(&ctx.runner, &CancellationToken::new(), &id, a.approve, &reason).await;
+            with_ref(outcome(run), Some(id.to_string()))
+        }
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+/// `drop_access_request`.
+pub(super) async fn withdraw(ctx: &JobContext, job: &ToolJob, a: &DropRequestArgs) -> Outcome {
+    match request_id(&a.request_id) {
+        Ok(id) => {
+            let revoke = a.revoke.as_ref().map(|r| revoke(job, r));
+            let run = access::withdraw(&ctx.runner, &CancellationToken::new(), &id, revoke.as_ref()).await;
+            with_ref(outcome(run), Some(id.to_string()))
+        }
+        Err(e) => Outcome::failed(e),
     }
 }

@@ -18,11 +18,6 @@ use super::outcome::{report, status_of};
 use crate::JobContext;
 use crate::progress::Steps;
 
-/// Whether `tool` is an analysis tool.
-pub(super) fn handles(tool: &str) -> bool {
-    matches!(tool, "scan_rbac" | "run_health_check")
-}
-
 fn failed(step: &str, f: ToolFailure) -> Outcome {
     Outcome { status: status_of(&f), ..Outcome::failed(format!("{step}: {f}")) }
 }
@@ -210,15 +205,17 @@ async fn self_checks(ctx: &JobContext) -> Vec<HealthCheck> {
     }
 }
 
-/// Run an analysis tool.
-pub(super) async fn run(ctx: &JobContext, tool: &str, op_id: OpId, cancel: &CancellationToken) -> Outcome {
-    if tool == "scan_rbac" {
-        let mut steps = Steps::new(&ctx.pool, op_id, 5);
-        return match scan(ctx, &mut steps, cancel).await {
-            Ok((rbac, _)) => report(&rbac),
-            Err(o) => o,
-        };
+/// `scan_rbac`.
+pub(super) async fn scan_rbac(ctx: &JobContext, op_id: OpId, cancel: &CancellationToken) -> Outcome {
+    let mut steps = Steps::new(&ctx.pool, op_id, 5);
+    match scan(ctx, &mut steps, cancel).await {
+        Ok((rbac, _)) => report(&rbac),
+        Err(o) => o,
     }
+}
+
+/// `run_health_check`.
+pub(super) async fn run_health_check(ctx: &JobContext, op_id: OpId, cancel: &CancellationToken) -> Outcome {
     let mut steps = Steps::new(&ctx.pool, op_id, 6);
     report(&health_check(ctx, &mut steps, cancel).await)
 }

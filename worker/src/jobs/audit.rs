@@ -9,31 +9,36 @@ use mtcp_shared::analysis::audit::{
 use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
 use mtcp_shared::teleport::fetch;
+use mtcp_shared::tools::AuditWindowArgs;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::report;
 use crate::JobContext;
 
-/// Whether `tool` is an audit tool.
-pub(super) fn handles(tool: &str) -> bool {
-    matches!(tool, "search_audit" | "detect_audit_anomalies")
+/// What an audit job looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audit {
+    /// `search_audit`: counts and histograms.
+    Summary,
+    /// `detect_audit_anomalies`: findings.
+    Anomalies,
 }
 
 /// Run an audit tool over the last `hours` (default 24).
 pub(super) async fn run(
     ctx: &JobContext,
-    tool: &str,
-    args: &serde_json::Value,
+    which: Audit,
+    args: &AuditWindowArgs,
     op_id: OpId,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let hours = args.get("hours").and_then(serde_json::Value::as_u64).unwrap_or(24).clamp(1, 720);
+    let hours = args.hours.unwrap_or(24).clamp(1, 720);
     let until = Utc::now();
-    let since = until - Duration::hours(hours as i64);
+    let since = until - Duration::hours(i64::from(hours));
     let progress = |n: u32, message: &str| json!({ "progress": n, "total": 2, "message": message });
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(1, "querying audit events")).await;
-    let outcome = if tool == "search_audit" {
+    let outcome = if which == Audit::Summary {
         audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
     } else {
         match audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await {

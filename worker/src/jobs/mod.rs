@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
 use mtcp_shared::db::{operations::Outcome, queue::Claimed};
-use mtcp_shared::domain::{OperationStatus, ToolJob, find_tool};
+use mtcp_shared::domain::{OperationStatus, ToolJob};
+use mtcp_shared::teleport::Binary;
+use mtcp_shared::tools::ToolCall;
+use tokio_util::sync::CancellationToken;
 
 use crate::JobContext;
 use crate::lifecycle::Runner;
@@ -30,25 +33,12 @@ pub(crate) async fn handle(claimed: Claimed, ctx: Data<Arc<JobContext>>) -> Resu
 }
 
 async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {
-    let Some(spec) = find_tool(&job.tool) else {
-        tracing::error!("job for an unknown tool");
-        return Outcome::failed(format!("this worker does not know the tool {}; upgrade the worker", job.tool));
-    };
     let registered = ctx.cancels.register(&ctx.pool, job.op_id).await;
     let cancel = &registered.token.clone();
-    let work = async {
-        match spec.name {
-            name if inventory::handles(name) => inventory::run(&ctx, name, cancel).await,
-            name if passthrough::handles(name) => passthrough::run(&ctx, name, &job.args, cancel).await,
-            // A change to Teleport, once started, runs to its end: killing it midway would leave its
-            // outcome unknown. Cancellation only keeps it from starting.
-            name if access::handles(name) => access::run(&ctx, &job).await,
-            name if analysis::handles(name) => analysis::run(&ctx, name, job.op_id, cancel).await,
-            name if audit::handles(name) => audit::run(&ctx, name, &job.args, job.op_id, cancel).await,
-            other => Outcome::failed(format!("this worker cannot run {other}; upgrade the worker")),
-        }
-    };
-    let cancellable = !access::handles(spec.name);
+    let work = dispatch(&ctx, &job, cancel);
+    // A change to Teleport, once started, runs to its end: killing it midway would leave its
+    // outcome unknown. Cancellation only keeps it from starting.
+    let cancellable = !access::uncancellable(&job.call);
     let mut outcome = if cancellable && cancel.is_cancelled() {
         Outcome::cancelled("cancelled by the caller before it ran")
     } else if cancellable {
@@ -68,4 +58,44 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {
     }
     drop(registered);
     outcome
+}
+
+/// Run the job's tool: one arm per tool of the catalog.
+async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -> Outcome {
+    use inventory::Inventory;
+    let op_id = job.op_id;
+    match &job.call {
+        ToolCall::ListNodes(_) => inventory::run(ctx, Inventory::Nodes, cancel).await,
+        ToolCall::ListProxies(_) => inventory::run(ctx, Inventory::Proxies, cancel).await,
+        ToolCall::ListRoles(_) => inventory::run(ctx, Inventory::Roles, cancel).await,
+        ToolCall::ListUsers(_) => inventory::run(ctx, Inventory::Users, cancel).await,
+        ToolCall::ListTokens(_) => inventory::run(ctx, Inventory::Tokens, cancel).await,
+        ToolCall::ListCas(_) => inventory::run(ctx, Inventory::Cas, cancel).await,
+        ToolCall::GetAuthPreference(_) => inventory::run(ctx, Inventory::AuthPreference, cancel).await,
+        ToolCall::RunTshCommand(a) => passthrough::run(ctx, Binary::Tsh, &a.args, cancel).await,
+        ToolCall::RunTctlCommand(a) => passthrough::run(ctx, Binary::Tctl, &a.args, cancel).await,
+        ToolCall::ListAccessRequests(a) => access::list(ctx, a).await,
+        ToolCall::ShowAccessRequest(a) => access::show(ctx, a).await,
+        ToolCall::CreateAccessRequest(a) => access::create(ctx, job, a).await,
+        ToolCall::ReviewAccessRequest(a) => access::review(ctx, job, a).await,
+        ToolCall::DropAccessRequest(a) => access::withdraw(ctx, job, a).await,
+        ToolCall::ScanRbac(_) => analysis::scan_rbac(ctx, op_id, cancel).await,
+        ToolCall::RunHealthCheck(_) => analysis::run_health_check(ctx, op_id, cancel).await,
+        ToolCall::SearchAudit(a) => audit::run(ctx, audit::Audit::Summary, a, op_id, cancel).await,
+        ToolCall::DetectAuditAnomalies(a) => audit::run(ctx, audit::Audit::Anomalies, a, op_id, cancel).await,
+        // Lease starts have their own queue and handler (`leases::start`).
+        ToolCall::StartProxy(_) => {
+            Outcome::failed("a lease start reached the tools queue; it runs on the leases queue")
+        }
+        ToolCall::CheckPolicy(_)
+        | ToolCall::GetOperation(_)
+        | ToolCall::GetProxyLogs(_)
+        | ToolCall::GetProxyStatus(_)
+        | ToolCall::ListProxiesLeases(_)
+        | ToolCall::SearchOperations(_)
+        | ToolCall::StopProxy(_)
+        | ToolCall::Whoami(_) => {
+            Outcome::failed(format!("{} is answered by the gateway; no worker runs it", job.tool_name()))
+        }
+    }
 }

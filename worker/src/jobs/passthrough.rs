@@ -9,19 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::outcome::outcome;
 use crate::JobContext;
 
-/// Whether `tool` is a passthrough tool.
-pub(super) fn handles(tool: &str) -> bool {
-    matches!(tool, "run_tsh_command" | "run_tctl_command")
-}
-
-/// Run it; arguments that no longer validate (a job written by another version) fail cleanly.
-pub(super) async fn run(ctx: &JobContext, tool: &str, args: &serde_json::Value, cancel: &CancellationToken) -> Outcome {
-    let binary = if tool == "run_tsh_command" { Binary::Tsh } else { Binary::Tctl };
-    let argv: Vec<String> = match args.get("args").cloned().map(serde_json::from_value) {
-        Some(Ok(v)) => v,
-        _ => {
-            return Outcome::failed("the job carries no `args` list");
-        }
-    };
-    outcome(run_passthrough(&ctx.runner, binary, &argv, cancel).await)
+/// Run it with the validated command line.
+pub(super) async fn run(ctx: &JobContext, binary: Binary, argv: &[String], cancel: &CancellationToken) -> Outcome {
+    outcome(run_passthrough(&ctx.runner, binary, argv, cancel).await)
 }

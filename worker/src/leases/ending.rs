@@ -66,7 +66,7 @@ impl Ending {
             }),
             LeaseStatus::Stopping => Some(Self {
                 how: LeaseEnd::Stopped,
-                reason: "stop_proxy",
+                reason: mtcp_shared::domain::ToolName::StopProxy.as_str(),
                 event: "stopped",
                 why: format!("stop requested ({})", if reason.is_empty() { "no reason" } else { reason }),
             }),

@@ -31,10 +31,10 @@ pub(crate) async fn handle(claimed: Claimed, mgr: Data<Arc<LeaseManager>>) -> Re
 }
 
 async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<Outcome, DbError> {
-    let lease_id = job.args.get("_lease_id").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
-    let Some(id) = lease_id else {
-        return Ok(Outcome::failed("the start job names no lease (`_lease_id`); the gateway and worker disagree"));
+    let mtcp_shared::tools::ToolCall::StartProxy(start_call) = &job.call else {
+        return Ok(Outcome::failed("a call that is not a lease start reached the leases lane"));
     };
+    let id = start_call.lease_id;
     tracing::Span::current().record("lease_id", tracing::field::display(id));
     start(&mgr, job.op_id, id).await
 }

@@ -1,7 +1,7 @@
 //! What is kept of a call's arguments in its operation row: redacted, each string capped, and the
 //! whole bounded, refused calls included.
 
-use mtcp_shared::domain::ToolSpec;
+use mtcp_shared::domain::{ToolName, ToolSpec};
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
@@ -24,7 +24,7 @@ pub fn recorded_inputs(spec: &ToolSpec, args: &JsonObject) -> Value {
         }
     }
     let mut inputs = Value::Object(args.clone());
-    if spec.name.starts_with("run_")
+    if matches!(spec.tool, ToolName::RunTshCommand | ToolName::RunTctlCommand)
         && let Some(Value::Array(items)) = inputs.get("args")
         && items.iter().all(Value::is_string)
     {

@@ -114,8 +114,7 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
         };
         let job = ToolJob {
             op_id,
-            tool: spec.name.into(),
-            args: serde_json::json!({}),
+            call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
             actor: actor.id.clone(),
             traceparent: None,
         };

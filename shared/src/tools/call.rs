@@ -1,0 +1,139 @@
+//! [`ToolCall`]: one validated call of one tool, with typed arguments. It is what the gateway
+//! decides on and what a worker runs; on the queue it is the `tool` and `args` of a job.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::args::{
+    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, LeaseIdArgs,
+    ListLeasesArgs, ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs, ReviewRequestArgs,
+    SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
+};
+use crate::domain::{RequestId, ToolName, ToolSpec};
+
+/// A call of one tool with its validated arguments. Serialized adjacently tagged: `"tool"` is the
+/// MCP name and `"args"` the arguments, the shape jobs have always had on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "tool", content = "args", rename_all = "snake_case")]
+pub enum ToolCall {
+    CheckPolicy(CheckPolicyArgs),
+    CreateAccessRequest(CreateRequestArgs),
+    DetectAuditAnomalies(AuditWindowArgs),
+    DropAccessRequest(DropRequestArgs),
+    GetAuthPreference(NoArgs),
+    GetOperation(GetOperationArgs),
+    GetProxyLogs(ProxyLogsArgs),
+    GetProxyStatus(LeaseIdArgs),
+    ListAccessRequests(ListAccessRequests),
+    ListCas(NoArgs),
+    ListNodes(NoArgs),
+    ListProxies(NoArgs),
+    ListProxiesLeases(ListLeasesArgs),
+    ListRoles(NoArgs),
+    ListTokens(NoArgs),
+    ListUsers(NoArgs),
+    ReviewAccessRequest(ReviewRequestArgs),
+    RunHealthCheck(NoArgs),
+    RunTctlCommand(PassthroughArgs),
+    RunTshCommand(PassthroughArgs),
+    ScanRbac(NoArgs),
+    SearchAudit(AuditWindowArgs),
+    SearchOperations(SearchOperationsArgs),
+    ShowAccessRequest(RequestIdArgs),
+    StartProxy(StartProxy),
+    StopProxy(StopProxyArgs),
+    Whoami(NoArgs),
+}
+
+/// `start_proxy` as decided: the caller's arguments and the id of the lease the call creates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartProxy {
+    #[serde(flatten)]
+    pub args: StartProxyArgs,
+    /// Chosen by the gateway when it validates the call. On the queue under the key earlier
+    /// releases wrote (`_lease_id`), so a worker of the previous release still finds it while a
+    /// deployment rolls; `lease_id` is read too.
+    #[serde(rename = "_lease_id", alias = "lease_id")]
+    pub lease_id: Uuid,
+}
+
+/// `list_access_requests` as decided: the caller's arguments and, for a caller limited to its own
+/// objects, the requests it created (Teleport sees every request as the control plane's, so the
+/// worker filters on these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListAccessRequests {
+    #[serde(flatten)]
+    pub args: ListRequestsArgs,
+    /// None: every request. On the queue under the key earlier releases wrote
+    /// (`_own_request_ids`): a worker of the previous release that missed it would list every
+    /// request to a caller limited to its own. `own_request_ids` is read too.
+    #[serde(default, rename = "_own_request_ids", alias = "own_request_ids", skip_serializing_if = "Option::is_none")]
+    pub own_request_ids: Option<Vec<RequestId>>,
+}
+
+impl ToolCall {
+    /// Which tool this calls.
+    pub fn tool(&self) -> ToolName {
+        use ToolName as N;
+        match self {
+            Self::CheckPolicy(_) => N::CheckPolicy,
+            Self::CreateAccessRequest(_) => N::CreateAccessRequest,
+            Self::DetectAuditAnomalies(_) => N::DetectAuditAnomalies,
+            Self::DropAccessRequest(_) => N::DropAccessRequest,
+            Self::GetAuthPreference(_) => N::GetAuthPreference,
+            Self::GetOperation(_) => N::GetOperation,
+            Self::GetProxyLogs(_) => N::GetProxyLogs,
+            Self::GetProxyStatus(_) => N::GetProxyStatus,
+            Self::ListAccessRequests(_) => N::ListAccessRequests,
+            Self::ListCas(_) => N::ListCas,
+            Self::ListNodes(_) => N::ListNodes,
+            Self::ListProxies(_) => N::ListProxies,
+            Self::ListProxiesLeases(_) => N::ListProxiesLeases,
+            Self::ListRoles(_) => N::ListRoles,
+            Self::ListTokens(_) => N::ListTokens,
+            Self::ListUsers(_) => N::ListUsers,
+            Self::ReviewAccessRequest(_) => N::ReviewAccessRequest,
+            Self::RunHealthCheck(_) => N::RunHealthCheck,
+            Self::RunTctlCommand(_) => N::RunTctlCommand,
+            Self::RunTshCommand(_) => N::RunTshCommand,
+            Self::ScanRbac(_) => N::ScanRbac,
+            Self::SearchAudit(_) => N::SearchAudit,
+            Self::SearchOperations(_) => N::SearchOperations,
+            Self::ShowAccessRequest(_) => N::ShowAccessRequest,
+            Self::StartProxy(_) => N::StartProxy,
+            Self::StopProxy(_) => N::StopProxy,
+            Self::Whoami(_) => N::Whoami,
+        }
+    }
+
+    /// The tool's catalog entry.
+    pub fn spec(&self) -> &'static ToolSpec {
+        self.tool().spec()
+    }
+
+    /// The MCP name of the tool.
+    pub fn name(&self) -> &'static str {
+        self.tool().as_str()
+    }
+
+    /// The access request the call names, in canonical form.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::ShowAccessRequest(a) => Some(&a.request_id),
+            Self::ReviewAccessRequest(a) => Some(&a.request_id),
+            Self::DropAccessRequest(a) => Some(&a.request_id),
+            _ => None,
+        }
+    }
+
+    /// The lease the call names or creates.
+    pub fn lease_id(&self) -> Option<String> {
+        match self {
+            Self::StartProxy(s) => Some(s.lease_id.to_string()),
+            Self::GetProxyStatus(a) => Some(a.lease_id.clone()),
+            Self::GetProxyLogs(a) => Some(a.lease_id.clone()),
+            Self::StopProxy(a) => Some(a.lease_id.clone()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The tool contract: each tool's typed arguments ([`ToolCall`]), their validation, and the input
+//! and output schemas the gateway publishes. The gateway validates into a [`ToolCall`], decides on
+//! it and enqueues it; the worker matches on it. Names live in the catalog ([`crate::domain::ToolName`]).
+
+mod args;
+mod call;
+mod schema;
+mod validate;
+pub mod views;
+
+pub use args::*;
+pub use call::{ListAccessRequests, StartProxy, ToolCall};
+pub use schema::{STANDARD_FORMATS, input_schema, output_schema};
+pub use validate::{MAX_LOCK_TTL_SECONDS, MAX_REASON, MAX_TICKET, MAX_TTL_SECONDS, Validated, lease_id, validate};
