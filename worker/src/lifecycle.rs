@@ -35,6 +35,7 @@ impl Runner<'_> {
         Fut: Future<Output = Result<Outcome, DbError>> + Send + 'static,
     {
         let span = span(&claimed);
+        let op_id = claimed.op_id;
         let (pool, worker_id) = (self.pool.clone(), self.worker_id.to_owned());
         let work = async move {
             let (op_id, tool, lane) = (claimed.op_id, claimed.job.tool_name(), db::queue::Lane::of(&claimed.job));
@@ -65,7 +66,20 @@ impl Runner<'_> {
             }
             Ok(())
         };
-        self.tracker.spawn(work.instrument(span)).await.map_err(|e| Box::new(e) as BoxDynError)?
+        match self.tracker.spawn(work.instrument(span.clone())).await {
+            Ok(done) => done,
+            // A bug panicked the call: end it rather than leave it `running` under a live worker.
+            Err(e) => {
+                let out = Outcome::failed(format!("the worker failed while running this call: {e}"));
+                async {
+                    tracing::error!(error = %e, "the call's task failed");
+                    db::operations::finish(self.pool, op_id, self.worker_id, &out, &[]).await
+                }
+                .instrument(span)
+                .await?;
+                Err(Box::new(e))
+            }
+        }
     }
 }
 

@@ -32,7 +32,9 @@ impl OperationsBackend {
     /// Claim `lane`'s calls for `worker_id`, woken by `wakeups` (the lane's topic on the queue
     /// channel).
     pub fn new(pool: sqlx::PgPool, lane: Lane, worker_id: String, wakeups: Subscription) -> Self {
-        let state = Claimer { pool, lane, worker_id, wakeups, maybe_work: true };
+        let mut tick = tokio::time::interval(SAFETY_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let state = Claimer { pool, lane, worker_id, wakeups, tick, maybe_work: true };
         Self { claims: Box::pin(futures::stream::unfold(state, |mut s| async move { Some((s.next().await, s)) })) }
     }
 }
@@ -42,6 +44,9 @@ struct Claimer {
     lane: Lane,
     worker_id: String,
     wakeups: Subscription,
+    /// The safety tick: a claim every [`SAFETY_TICK`] whatever the notifications (the other
+    /// lane's keep arriving and must not postpone it).
+    tick: tokio::time::Interval,
     /// Whether a claim may find something: set by a notification, a claim that found work, the
     /// tick; cleared by a claim that found nothing.
     maybe_work: bool,
@@ -67,9 +72,12 @@ impl Claimer {
                     Some(Note::Notified(lane)) if lane != self.lane.as_str() => {}
                     Some(_) => self.maybe_work = true,
                     // The notifier stopped (shutdown): only the tick is left.
-                    None => tokio::time::sleep(SAFETY_TICK).await,
+                    None => {
+                        self.tick.tick().await;
+                        self.maybe_work = true;
+                    }
                 },
-                _ = tokio::time::sleep(SAFETY_TICK) => self.maybe_work = true,
+                _ = self.tick.tick() => self.maybe_work = true,
             }
         }
     }
