@@ -7,6 +7,7 @@ mod identity;
 pub mod oidc;
 pub mod process;
 pub mod python;
+pub mod queue;
 pub mod sim;
 mod stack;
 

@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mtcp_shared::db::{self, in_flight::Admission, operations::NewOperation};
-use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, OpId, ToolJob};
-use mtcp_shared::policy::Decision;
+use mtcp_shared::db::{self, in_flight::Admission};
 use mtcp_tests::client::text_of;
 use mtcp_tests::{Stack, StackOptions, TestDb, Tweak};
 use serde_json::json;
@@ -99,36 +97,17 @@ async fn a_flood_from_one_actor_is_capped_and_does_not_starve_another() {
 #[tokio::test]
 async fn concurrent_enqueues_never_exceed_the_cap() {
     let db = TestDb::new().await.unwrap();
-    let actor =
-        Actor { id: "flood".into(), kind: ActorKind::User, role: "readonly".into(), source: AuthSource::ConfigApiKey };
-    let decision = Decision::denied("test".into(), "v");
+    let actor = mtcp_tests::queue::readonly("flood");
     let tries: Vec<_> = (0..30)
         .map(|_| {
-            let (pool, actor, decision) = (db.pool.clone(), actor.clone(), decision.clone());
+            let (pool, actor) = (db.pool.clone(), actor.clone());
             tokio::spawn(async move {
                 let mut tx = pool.begin().await.unwrap();
                 if let Admission::CapReached { .. } = db::in_flight::admit(&mut tx, &actor.id, 3).await.unwrap() {
                     return false;
                 }
                 sqlx::query("SELECT pg_sleep(0.05)").execute(&mut *tx).await.unwrap();
-                let op = NewOperation {
-                    op_id: OpId::generate(),
-                    request_id: None,
-                    actor: &actor,
-                    capability: Capability::InventoryNodes,
-                    tool: "list_nodes",
-                    inputs: json!({}),
-                    reason: None,
-                    ticket: None,
-                    decision: &decision,
-                };
-                let job = ToolJob {
-                    op_id: op.op_id,
-                    call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
-                    actor: actor.id.clone(),
-                    traceparent: None,
-                };
-                db::queue::enqueue(&mut *tx, &op, &job, false).await.unwrap();
+                mtcp_tests::queue::list_nodes(&mut *tx, &actor).await.unwrap();
                 tx.commit().await.unwrap();
                 true
             })

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mtcp_shared::db::{self, operations::NewOperation, queue::Lane};
-use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, OpId, ToolJob};
-use mtcp_shared::policy::Decision;
+use mtcp_shared::db::{self, queue::Lane};
+use mtcp_shared::domain::OpId;
 use mtcp_tests::client::text_of;
 use mtcp_tests::{Stack, StackOptions, TestDb, Tweak};
 use serde_json::json;
@@ -17,28 +16,7 @@ const SLOW: Duration = Duration::from_millis(1500);
 const BURST: usize = 40;
 
 async fn enqueue(pool: &sqlx::PgPool, actor: &str) -> OpId {
-    let actor =
-        Actor { id: actor.into(), kind: ActorKind::User, role: "readonly".into(), source: AuthSource::ConfigApiKey };
-    let decision = Decision { allow: true, reason: "test".into(), constraints: None, policy_version: "t".into() };
-    let op = NewOperation {
-        op_id: OpId::generate(),
-        request_id: None,
-        actor: &actor,
-        capability: Capability::InventoryNodes,
-        tool: "list_nodes",
-        inputs: json!({}),
-        reason: None,
-        ticket: None,
-        decision: &decision,
-    };
-    let job = ToolJob {
-        op_id: op.op_id,
-        call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
-        actor: actor.id.clone(),
-        traceparent: None,
-    };
-    db::queue::enqueue(pool, &op, &job, false).await.unwrap();
-    op.op_id
+    mtcp_tests::queue::list_nodes(pool, &mtcp_tests::queue::readonly(actor)).await.unwrap()
 }
 
 #[tokio::test]
