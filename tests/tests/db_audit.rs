@@ -205,11 +205,7 @@ async fn delete_older_than_is_bounded() {
 #[tokio::test]
 async fn ingests_the_teleport_fixture() {
     let db = TestDb::new().await.unwrap();
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tests/fixtures/teleport/audit-events/audit-event-examples.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let text = mtcp_tests::sim::teleport_fixture("audit-events/audit-event-examples.json");
     let events = parse_audit_events(&text).unwrap();
     let n = events.len();
     let mapped: Vec<NewAuditEvent> = events.into_iter().filter_map(to_row).collect();
