@@ -26,6 +26,6 @@ pub async fn list_nodes(conn: impl sqlx::PgExecutor<'_>, actor: &Actor) -> anyho
     };
     let job =
         ToolJob { op_id: op.op_id, call: ToolCall::ListNodes(NoArgs {}), actor: actor.id.clone(), traceparent: None };
-    db::queue::enqueue(conn, &op, &job, false).await?;
+    db::queue::enqueue(conn, &op, &job).await?;
     Ok(op.op_id)
 }

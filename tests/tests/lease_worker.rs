@@ -59,7 +59,7 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
     let job: ToolJob =
         serde_json::from_value(json!({ "op_id": op_id, "tool": "start_proxy", "args": args, "actor": "alice" }))
             .unwrap();
-    db::queue::enqueue(&mut *tx, &op, &job, true).await.unwrap();
+    db::queue::enqueue(&mut *tx, &op, &job).await.unwrap();
     let target = serde_json::to_value(mtcp_shared::domain::LeaseTarget::parse(kind, Some(&target)).unwrap()).unwrap();
     let lease = db::leases::NewLease {
         lease_id,

@@ -17,8 +17,8 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Register a new incarnation. The id is fresh for every process start: apalis strands the
-    /// jobs of a re-used worker name, so names are never reused.
+    /// Register a new incarnation. The id is fresh for every process start: recovery tells a dead
+    /// incarnation's calls from a live one's by it.
     pub async fn register(pool: &PgPool) -> Result<Self, db::DbError> {
         let id = Uuid::from(ulid::Ulid::generate());
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
@@ -40,16 +40,9 @@ impl Agent {
         Ok(Self { id, host, boot_id })
     }
 
-    /// The apalis worker name of the `tools` queue in its `generation` (see `supervise`): the
-    /// incarnation id, so it is unique per process start, and a suffix per rebuild after a queue
-    /// failure (apalis refuses a name whose earlier registration still holds its lock).
-    pub fn apalis_name(&self, generation: u32) -> String {
-        with_generation(format!("worker-{}", self.id), generation)
-    }
-
-    /// The apalis worker name of the `leases` queue, unique per process start and rebuild too.
-    pub fn apalis_leases_name(&self, generation: u32) -> String {
-        with_generation(format!("leases-{}", self.id), generation)
+    /// The apalis worker name of a lane's worker in this incarnation.
+    pub fn apalis_name(&self, lane: mtcp_shared::db::queue::Lane) -> String {
+        format!("{}-{}", lane.as_str(), self.id)
     }
 
     /// Heartbeat until `until` fires. Returns true if the reaper declared this incarnation offline,
@@ -89,10 +82,4 @@ impl Agent {
             tracing::warn!(agent_id = %self.id, error = %e, "could not mark the worker offline");
         }
     }
-}
-
-/// `name` for generation 0, `name-r<generation>` after rebuilds (the reaper reads the agent id
-/// back from either form).
-fn with_generation(name: String, generation: u32) -> String {
-    if generation == 0 { name } else { format!("{name}-r{generation}") }
 }

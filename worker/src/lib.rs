@@ -116,7 +116,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     ));
     tracing::info!(concurrency = config.worker.concurrency, "worker started");
     let worker_id = agent.id.to_string();
-    let tools = WorkerBuilder::new(agent.apalis_name(0))
+    let tools = WorkerBuilder::new(agent.apalis_name(Lane::Tools))
         .backend(OperationsBackend::new(
             pool.clone(),
             Lane::Tools,
@@ -128,7 +128,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         .build(jobs::handle)
         .run_until(until_stopped(stop.clone()));
     // A start holds its slot only until the lease is active or failed.
-    let lease_starts = WorkerBuilder::new(agent.apalis_leases_name(0))
+    let lease_starts = WorkerBuilder::new(agent.apalis_name(Lane::Leases))
         .backend(OperationsBackend::new(pool.clone(), Lane::Leases, worker_id, notifier.subscribe(QUEUE_CHANNEL)))
         .data(leases.clone())
         .concurrency(config.worker.concurrency)
@@ -139,10 +139,8 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         tokio::join!(tokio::spawn(tools.in_current_span()), tokio::spawn(lease_starts.in_current_span()));
     let tools = tools.context("the tools lane's task")?;
     let lease_starts = lease_starts.context("the leases lane's task")?;
+    // apalis drained both lanes: every handler awaited its call's task, outcomes stored.
     stop.cancel();
-    // Calls run on tasks of their own: let them end (and store their outcomes).
-    ctx.jobs.close();
-    ctx.jobs.wait().await;
     // Leases cannot outlive their owner: stop them before this incarnation goes offline.
     leases.shutdown().await;
     for l in lease_loops {

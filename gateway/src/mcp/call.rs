@@ -262,7 +262,7 @@ async fn enqueue_and_wait(
     };
     let registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
-        None => enqueue(st, op, &job, spec.mutating).await,
+        None => enqueue(st, op, &job).await,
         Some(plan) => leases::create_and_enqueue(st, op, &job, plan).await,
     };
     match enqueued {
@@ -329,18 +329,13 @@ async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, Call
 
 /// Record the call queued with its job, under the actor's in-flight cap (one transaction).
 /// `Ok(Err(reason))`: the cap is reached; nothing was written.
-async fn enqueue(
-    st: &AppState,
-    op: &NewOperation<'_>,
-    job: &ToolJob,
-    mutating: bool,
-) -> Result<Result<(), String>, db::DbError> {
+async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob) -> Result<Result<(), String>, db::DbError> {
     let mut tx = st.pool.begin().await?;
     if let Some(reason) = in_flight::admit(&mut tx, op).await? {
         tx.rollback().await?;
         return Ok(Err(reason));
     }
-    db::queue::enqueue(&mut *tx, op, job, mutating).await?;
+    db::queue::enqueue(&mut *tx, op, job).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

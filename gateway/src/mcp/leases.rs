@@ -86,7 +86,7 @@ pub async fn create_and_enqueue(
         tx.rollback().await?;
         return Ok(Err(reason));
     }
-    db::queue::enqueue(&mut *tx, op, job, true).await?;
+    db::queue::enqueue(&mut *tx, op, job).await?;
     let lease = NewLease {
         lease_id: plan.lease_id,
         op_id: op.op_id,

@@ -25,57 +25,35 @@ pub struct NewOperation<'a> {
     pub decision: &'a Decision,
 }
 
-/// Insert an operation `queued` with its job (see [`super::queue::enqueue`]), announced on its
-/// lane's channel at commit.
-pub(super) async fn insert_job(
+/// The job of a queued operation (see [`super::queue::enqueue`]).
+pub(super) struct QueuedJob<'a> {
+    pub lane: super::queue::Lane,
+    pub payload: &'a Value,
+    pub mutating: bool,
+}
+
+/// Insert an operation `queued` with its job, announced on its lane's channel at commit.
+pub(super) async fn insert_queued(
     conn: impl PgExecutor<'_>,
     op: &NewOperation<'_>,
-    lane: super::queue::Lane,
-    payload: &Value,
-    mutating: bool,
+    job: &QueuedJob<'_>,
 ) -> Result<(), DbError> {
-    let decision = storable_json(&serde_json::to_value(op.decision).expect("decision serializes"));
-    sqlx::query(
-        "WITH ins AS (
-            INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
-                                    decision, status, lane, payload, mutating, run_after, max_attempts)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, now(), $14)
-            RETURNING lane)
-         SELECT pg_notify($15, lane) FROM ins",
-    )
-    .bind(op.op_id.0)
-    .bind(op.request_id.as_deref().map(storable).as_deref())
-    .bind(&op.actor.id)
-    .bind(&op.actor.role)
-    .bind(op.capability.as_str())
-    .bind(op.tool)
-    .bind(storable_json(&op.inputs))
-    .bind(op.reason.map(|r| storable(&crate::redact::redact_text(r)).into_owned()))
-    .bind(op.ticket.map(|t| storable(&crate::redact::redact_text(t)).into_owned()))
-    .bind(decision)
-    .bind(lane.as_str())
-    .bind(payload)
-    .bind(mutating)
-    .bind(super::queue::max_attempts(mutating))
-    .bind(super::queue::QUEUE_CHANNEL)
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert(conn, op, OperationStatus::Queued, None, None, Some(job)).await
 }
 
 /// Insert a denied call: recorded, never run.
 pub async fn insert_denied(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason)).await
+    insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason), None).await
 }
 
 /// Insert a call that failed before anything ran (invalid arguments, a refused lookup).
 pub async fn insert_failed(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, error: &str) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Failed, None, Some(error)).await
+    insert(conn, op, OperationStatus::Failed, None, Some(error), None).await
 }
 
 /// Insert a call the gateway answered itself, already `succeeded` with its result.
 pub async fn insert_answered(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, result: &Value) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Succeeded, Some(result), None).await
+    insert(conn, op, OperationStatus::Succeeded, Some(result), None, None).await
 }
 
 async fn insert(
@@ -84,15 +62,22 @@ async fn insert(
     status: OperationStatus,
     result: Option<&Value>,
     error: Option<&str>,
+    job: Option<&QueuedJob<'_>>,
 ) -> Result<(), DbError> {
     let decision = storable_json(&serde_json::to_value(op.decision).expect("decision serializes"));
     let inputs = storable_json(&op.inputs);
     let request_id = op.request_id.as_deref().map(storable);
+    // A queued call carries its job and wakes its lane at commit; an ended one has neither.
     sqlx::query(
-        "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
-                                 decision, status, result, error, ended_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                 CASE WHEN $11 IN ('queued', 'running') THEN NULL ELSE now() END)",
+        "WITH ins AS (
+            INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
+                                    decision, status, result, error, ended_at,
+                                    lane, payload, mutating, run_after, max_attempts)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                    CASE WHEN $11 IN ('queued', 'running') THEN NULL ELSE now() END,
+                    $14, $15, $16, CASE WHEN $14::text IS NULL THEN NULL ELSE now() END, $17)
+            RETURNING lane)
+         SELECT pg_notify($18, lane) FROM ins WHERE lane IS NOT NULL",
     )
     .bind(op.op_id.0)
     .bind(request_id.as_deref())
@@ -108,6 +93,11 @@ async fn insert(
     .bind(status.as_str())
     .bind(result.map(storable_json))
     .bind(error.map(storable).as_deref())
+    .bind(job.map(|j| j.lane.as_str()))
+    .bind(job.map(|j| j.payload))
+    .bind(job.map(|j| j.mutating))
+    .bind(job.map(|j| super::queue::max_attempts(j.mutating)))
+    .bind(super::queue::QUEUE_CHANNEL)
     .execute(conn)
     .await?;
     Ok(())

@@ -36,12 +36,7 @@ impl Lane {
 
     /// The lane of a job.
     pub fn of(job: &ToolJob) -> Lane {
-        Self::of_tool(job.tool())
-    }
-
-    /// The lane of a tool's calls.
-    pub fn of_tool(tool: ToolName) -> Lane {
-        if tool == ToolName::StartProxy { Lane::Leases } else { Lane::Tools }
+        if job.tool() == ToolName::StartProxy { Lane::Leases } else { Lane::Tools }
     }
 }
 
@@ -51,16 +46,14 @@ pub fn max_attempts(mutating: bool) -> i32 {
     if mutating { 1 } else { 3 }
 }
 
-/// Record a call `queued` with its job, announced on its lane at commit. One statement.
-pub async fn enqueue(
-    conn: impl PgExecutor<'_>,
-    op: &NewOperation<'_>,
-    job: &ToolJob,
-    mutating: bool,
-) -> Result<(), DbError> {
-    let lane = Lane::of(job);
+/// Record a call `queued` with its job, announced on its lane at commit. One statement. Whether it
+/// changes Teleport (at most one attempt) is its tool's.
+pub async fn enqueue(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, job: &ToolJob) -> Result<(), DbError> {
+    let (lane, mutating) = (Lane::of(job), job.call.spec().mutating);
     let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
-    super::operations::insert_job(conn, op, lane, &super::storable_json(&payload), mutating).await
+    let payload = super::storable_json(&payload);
+    super::operations::insert_queued(conn, op, &super::operations::QueuedJob { lane, payload: &payload, mutating })
+        .await
 }
 
 /// A claimed job: now `running` under the claiming worker.
@@ -70,7 +63,6 @@ pub struct Claimed {
     pub job: ToolJob,
     /// Counts from 1.
     pub attempt: i32,
-    pub mutating: bool,
     /// Since the call was recorded (the queue wait, on a first attempt).
     pub queued_for: Duration,
 }
@@ -78,6 +70,7 @@ pub struct Claimed {
 /// Claim the next call of `lane` for `worker_id`, fairly across actors: each queued call is ranked
 /// by how many calls of its actor run or are queued before it, so one actor's burst waits behind
 /// its own calls, not in front of everyone else's. `None`: nothing is claimable.
+///
 /// A call whose payload this worker cannot read (written by a newer release, or damaged) ends
 /// `failed` saying so: it cannot run here and must not come back.
 pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str) -> Result<Option<Claimed>, DbError> {
@@ -106,7 +99,6 @@ pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str) -> Result<Option<
             op_id,
             job,
             attempt: row.try_get("attempt")?,
-            mutating: row.try_get("mutating")?,
             queued_for: Duration::from_secs_f64(waited.max(0.0)),
         }));
     }

@@ -29,4 +29,4 @@ UPDATE operations o
 SET status = 'running', attempt = o.attempt + 1, worker_id = $2, started_at = now()
 FROM picked
 WHERE o.op_id = picked.op_id
-RETURNING o.op_id, o.payload, o.attempt, o.mutating, extract(epoch FROM now() - o.created_at)::float8 AS waited
+RETURNING o.op_id, o.payload, o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited

@@ -118,7 +118,7 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
             actor: actor.id.clone(),
             traceparent: None,
         };
-        db::queue::enqueue(&pool, &op, &job, false).await?;
+        db::queue::enqueue(&pool, &op, &job).await?;
         let enqueued = t.elapsed();
         tokio::time::timeout(Duration::from_secs(30), rx).await??;
         // One read, as the gateway's waiter does.
@@ -150,7 +150,7 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
         notifier.subscribe(QUEUE_CHANNEL),
     );
     let worker_stop = stop.clone();
-    let worker = WorkerBuilder::new(agent.apalis_name(0))
+    let worker = WorkerBuilder::new(agent.apalis_name(Lane::Tools))
         .backend(backend)
         .data(ctx.clone())
         .concurrency(args.worker_concurrency)
