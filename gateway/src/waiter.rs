@@ -1,7 +1,9 @@
 //! Waiting for operations: the process' notifier's completion and progress notes are fanned out
-//! to the requests waiting on those op ids, with a slow status poll as the safety net.
+//! to the requests waiting on those op ids, with a slow status poll as the safety net. A coalesced
+//! call waits on its own op id and on the run it joined; completions heard in the last few seconds
+//! are remembered, so a run that ended before its follower could register still wakes it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +20,10 @@ use crate::progress::ProgressRelay;
 /// How often a waiting request re-reads the status even without a notification (covers a
 /// notification lost while the listener reconnects).
 const FALLBACK_POLL: Duration = Duration::from_secs(2);
+/// How long a completion is remembered: far longer than an enqueue takes to return.
+const RECENT_FOR: Duration = Duration::from_secs(10);
+/// At most this many remembered completions.
+const RECENT_MAX: usize = 16_384;
 
 /// The end of a wait.
 pub enum WaitOutcome {
@@ -48,7 +54,31 @@ struct Signals {
     progress: Signal,
 }
 
-type Registry = Arc<Mutex<HashMap<OpId, (Arc<Signals>, usize)>>>;
+/// Who waits on which op id, and what ended recently.
+#[derive(Default)]
+struct State {
+    waiting: HashMap<OpId, Vec<Arc<Signals>>>,
+    recent: VecDeque<(std::time::Instant, OpId)>,
+    recent_ids: HashSet<OpId>,
+}
+
+impl State {
+    fn remember(&mut self, op_id: OpId) {
+        let now = std::time::Instant::now();
+        while let Some((at, id)) = self.recent.front().copied() {
+            if now.duration_since(at) <= RECENT_FOR && self.recent.len() < RECENT_MAX {
+                break;
+            }
+            self.recent.pop_front();
+            self.recent_ids.remove(&id);
+        }
+        if self.recent_ids.insert(op_id) {
+            self.recent.push_back((now, op_id));
+        }
+    }
+}
+
+type Registry = Arc<Mutex<State>>;
 
 /// Fan-out of operation completions.
 #[derive(Clone)]
@@ -60,17 +90,23 @@ pub struct Waiter {
 /// A registration; dropping it unregisters.
 pub struct Registration {
     op_id: OpId,
+    /// The op ids it is woken by: its own, and the run it joined.
+    ids: Vec<OpId>,
+    /// A coalesced call: its status is read through the settle of its run.
+    follower: bool,
     signal: Arc<Signals>,
     registry: Registry,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut map = self.registry.lock().expect("waiter registry poisoned");
-        if let Some(entry) = map.get_mut(&self.op_id) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                map.remove(&self.op_id);
+        let mut state = self.registry.lock().expect("waiter registry poisoned");
+        for id in &self.ids {
+            if let Some(list) = state.waiting.get_mut(id) {
+                list.retain(|s| !Arc::ptr_eq(s, &self.signal));
+                if list.is_empty() {
+                    state.waiting.remove(id);
+                }
             }
         }
     }
@@ -87,10 +123,22 @@ impl Waiter {
 
     /// Register interest in an operation. Call before the operation can finish (before commit).
     pub fn register(&self, op_id: OpId) -> Registration {
-        let mut map = self.registry.lock().expect("waiter registry poisoned");
-        let entry = map.entry(op_id).or_default();
-        entry.1 += 1;
-        Registration { op_id, signal: entry.0.clone(), registry: self.registry.clone() }
+        let signal = Arc::new(Signals::default());
+        let mut state = self.registry.lock().expect("waiter registry poisoned");
+        state.waiting.entry(op_id).or_default().push(signal.clone());
+        Registration { op_id, ids: vec![op_id], follower: false, signal, registry: self.registry.clone() }
+    }
+
+    /// The registered call was coalesced into `leader`: wake it when that run ends too (or now,
+    /// if it already did).
+    pub fn follow(&self, reg: &mut Registration, leader: OpId) {
+        let mut state = self.registry.lock().expect("waiter registry poisoned");
+        state.waiting.entry(leader).or_default().push(reg.signal.clone());
+        reg.ids.push(leader);
+        reg.follower = true;
+        if state.recent_ids.contains(&leader) {
+            reg.signal.done.fire();
+        }
     }
 
     /// Wait until the operation is terminal or `budget` passes, relaying its progress if asked.
@@ -118,10 +166,13 @@ impl Waiter {
             // before the commit, so no completion can slip by unannounced.
             let fired = reg.signal.done.fired.swap(false, Ordering::AcqRel);
             if (fired || poll_due)
-                && let Some(row) = self.terminal_unless_unreachable(reg.op_id).await?
+                && let Some(row) = self.terminal_unless_unreachable(reg).await?
             {
-                // Steps recorded just before the end still reach the client, before the result.
-                if let Some(relay) = relay.as_deref_mut() {
+                // Steps recorded just before the end still reach the client, before the result
+                // (a run that recorded none has nothing to read).
+                if let Some(relay) = relay.as_deref_mut()
+                    && row.progress.is_some()
+                {
                     relay.forward(&self.pool, reg.op_id).await;
                 }
                 return Ok(WaitOutcome::Done(Box::new(row)));
@@ -132,7 +183,7 @@ impl Waiter {
                 _ = &mut progressed => {}
                 _ = tokio::time::sleep(FALLBACK_POLL) => poll_due = true,
                 _ = tokio::time::sleep_until(deadline) => {
-                    return Ok(match self.terminal(reg.op_id).await? {
+                    return Ok(match self.terminal(reg).await? {
                         Some(row) => WaitOutcome::Done(Box::new(row)),
                         None => WaitOutcome::StillRunning,
                     });
@@ -143,18 +194,22 @@ impl Waiter {
 
     /// [`Self::terminal`], reading an unreachable database as "not yet": the operation goes on
     /// without us, and the LISTEN connection's return wakes every waiter to read again.
-    async fn terminal_unless_unreachable(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
-        match self.terminal(op_id).await {
+    async fn terminal_unless_unreachable(&self, reg: &Registration) -> Result<Option<OperationRow>, db::DbError> {
+        match self.terminal(reg).await {
             Err(e) if e.is_transient() => {
-                tracing::debug!(%op_id, error = %e, "database unreachable while waiting; still waiting");
+                tracing::debug!(op_id = %reg.op_id, error = %e, "database unreachable while waiting; still waiting");
                 Ok(None)
             }
             other => other,
         }
     }
 
-    async fn terminal(&self, op_id: OpId) -> Result<Option<OperationRow>, db::DbError> {
-        db::operations::get_terminal(&self.pool, op_id).await
+    async fn terminal(&self, reg: &Registration) -> Result<Option<OperationRow>, db::DbError> {
+        if reg.follower {
+            db::operations::settle_follower(&self.pool, reg.op_id).await
+        } else {
+            db::operations::get_terminal(&self.pool, reg.op_id).await
+        }
     }
 }
 
@@ -166,19 +221,22 @@ enum Event {
 }
 
 fn wake(registry: &Registry, op_id: Option<OpId>, event: Event) {
-    let map = registry.lock().expect("waiter registry poisoned");
+    let mut state = registry.lock().expect("waiter registry poisoned");
     let fire = |s: &Signals| match event {
         Event::Done => s.done.fire(),
         Event::Progress => s.progress.fire(),
     };
     match op_id {
         Some(id) => {
-            if let Some((signals, _)) = map.get(&id) {
-                fire(signals);
+            if let Some(list) = state.waiting.get(&id) {
+                list.iter().for_each(|s| fire(s));
+            }
+            if matches!(event, Event::Done) {
+                state.remember(id);
             }
         }
         // Notifications may have been lost: let every waiter re-read its status and progress.
-        None => map.values().for_each(|(signals, _)| {
+        None => state.waiting.values().flatten().for_each(|signals| {
             signals.done.fire();
             signals.progress.fire();
         }),

@@ -38,6 +38,8 @@ pub struct SweepReport {
     pub ops_outcome_unknown: usize,
     /// Reads running on offline worker incarnations, back in their queue.
     pub jobs_requeued: usize,
+    /// Coalesced calls whose run ended while no gateway waited for them, now settled.
+    pub followers_settled: usize,
     /// Ended leases past `leases_retention`, deleted with their logs.
     pub leases_deleted: u64,
     /// Finished operations past `operations_retention`, deleted with their events.
@@ -62,6 +64,7 @@ impl SweepReport {
             self.leases_ended_unstarted,
             self.ops_outcome_unknown,
             self.jobs_requeued,
+            self.followers_settled,
         ]
         .into_iter()
         .map(|n| n as u64)
@@ -117,6 +120,7 @@ impl Reaper {
             leases_ended_unstarted: moved.ended_unstarted,
             ops_outcome_unknown: recovered.outcome_unknown,
             jobs_requeued: recovered.requeued,
+            followers_settled: recovered.followers_settled,
             leases_deleted: deleted.leases,
             operations_deleted: deleted.operations,
             audit_events_deleted: deleted.audit_events,

@@ -1,5 +1,6 @@
 //! Recovery of calls held by offline workers: running mutations end `outcome_unknown` (never
-//! re-run), running reads go back to their queue while they have attempts left.
+//! re-run), running reads go back to their queue while they have attempts left; coalesced calls
+//! whose run ended while nobody waited for them (their gateway went away) are settled.
 
 use chrono::{DateTime, Utc};
 use mtcp_shared::db::{self, recovery};
@@ -13,6 +14,7 @@ use crate::actions::{Action, count};
 pub(crate) struct Recovered {
     pub outcome_unknown: usize,
     pub requeued: usize,
+    pub followers_settled: usize,
 }
 
 /// Recover the work of offline workers.
@@ -29,5 +31,8 @@ pub(crate) async fn sweep(conn: &mut PgConnection, now: DateTime<Utc>) -> Result
     }
     count(Action::JobRequeued, requeued.len() as u64);
 
-    Ok(Recovered { outcome_unknown: failed.len(), requeued: requeued.len() })
+    let settled = db::operations::settle_orphan_followers(&mut *conn, SWEEP_LIMIT).await? as usize;
+    count(Action::FollowerSettled, settled as u64);
+
+    Ok(Recovered { outcome_unknown: failed.len(), requeued: requeued.len(), followers_settled: settled })
 }

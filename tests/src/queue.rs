@@ -12,6 +12,15 @@ pub fn readonly(id: &str) -> Actor {
 
 /// Queue a `list_nodes` call of `actor` (with its job, as the gateway does); returns its id.
 pub async fn list_nodes(conn: impl sqlx::PgExecutor<'_>, actor: &Actor) -> anyhow::Result<OpId> {
+    list_nodes_keyed(conn, actor, None).await
+}
+
+/// [`list_nodes`] with a coalescing key: a call with the key of one queued or running joins it.
+pub async fn list_nodes_keyed(
+    conn: impl sqlx::PgExecutor<'_>,
+    actor: &Actor,
+    coalesce_key: Option<&str>,
+) -> anyhow::Result<OpId> {
     let decision = Decision { allow: true, reason: "test".into(), constraints: None, policy_version: "t".into() };
     let op = NewOperation {
         op_id: OpId::generate(),
@@ -26,6 +35,7 @@ pub async fn list_nodes(conn: impl sqlx::PgExecutor<'_>, actor: &Actor) -> anyho
     };
     let job =
         ToolJob { op_id: op.op_id, call: ToolCall::ListNodes(NoArgs {}), actor: actor.id.clone(), traceparent: None };
-    db::queue::enqueue(conn, &op, &job).await?;
+    let admission = db::queue::Admission { coalesce_key, ..Default::default() };
+    db::queue::admit(conn, &op, &job, &admission).await?;
     Ok(op.op_id)
 }

@@ -50,6 +50,8 @@ async fn another_actors_quick_call_runs_within_one_slow_call_of_a_burst() {
     let tweak: Tweak = Arc::new(move |c| {
         c.policy.path = Some(policy.clone());
         c.service.call_budget = Duration::from_secs(120);
+        // Every call of the burst must run: coalesced, the forty would share one run.
+        c.coalescing.enabled = false;
     });
     let sim_env = [
         ("TELEPORT_SIM_DELAY_MS".to_owned(), SLOW.as_millis().to_string()),

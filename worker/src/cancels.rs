@@ -1,16 +1,36 @@
 //! Cancellation of running jobs: the process' notifier's `mtcp_cancel` topic fans requests out
-//! to the jobs this process runs, by op id. A job registers before it runs and checks the stored
-//! flag once, so a request that arrived before the registration is not missed.
+//! to the jobs this process runs, by op id. A request can only be made once its call is `running`
+//! (a queued call is cancelled in place), so it comes after the claim: either the job has
+//! registered, or the request is remembered briefly until it does. No statement per job.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use mtcp_shared::db;
 use mtcp_shared::domain::OpId;
 use mtcp_shared::notifier::{Note, Subscription};
 use sqlx::PgPool;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-type Registry = Arc<Mutex<HashMap<OpId, CancellationToken>>>;
+/// How long a request for a job not registered here is remembered: far longer than a claim takes
+/// to reach its handler.
+const EARLY_FOR: Duration = Duration::from_secs(60);
+/// At most this many such requests are remembered (every worker hears every request).
+const EARLY_MAX: usize = 4096;
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<OpId, CancellationToken>,
+    /// Requests for jobs not registered here (yet): another worker's, or ours between the claim
+    /// and the registration.
+    early: VecDeque<(Instant, OpId)>,
+    /// When the notifier last listened again: requests may have been missed meanwhile, so a job
+    /// registering soon after asks the database.
+    reconnected: Option<Instant>,
+}
+
+type Registry = Arc<Mutex<State>>;
 
 /// The jobs of this process that may be cancelled.
 #[derive(Clone, Default)]
@@ -27,7 +47,7 @@ pub(crate) struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.registry.lock().expect("cancel registry poisoned").remove(&self.op_id);
+        self.registry.lock().expect("cancel registry poisoned").jobs.remove(&self.op_id);
     }
 }
 
@@ -35,24 +55,43 @@ impl Cancels {
     /// Register a job about to run; its token fires if the caller cancels.
     pub(crate) async fn register(&self, pool: &PgPool, op_id: OpId) -> Registered {
         let token = CancellationToken::new();
-        self.registry.lock().expect("cancel registry poisoned").insert(op_id, token.clone());
-        // A request stored before we listened for this op.
-        if db::cancel::is_requested(pool, op_id).await.unwrap_or(false) {
+        let ask_database = {
+            let mut state = self.registry.lock().expect("cancel registry poisoned");
+            state.jobs.insert(op_id, token.clone());
+            if state.early.iter().any(|(_, id)| *id == op_id) {
+                token.cancel();
+            }
+            state.reconnected.is_some_and(|at| at.elapsed() < EARLY_FOR)
+        };
+        if ask_database && db::cancel::is_requested(pool, op_id).await.unwrap_or(false) {
             token.cancel();
         }
         Registered { op_id, token, registry: self.registry.clone() }
     }
 
     fn cancel(&self, op_id: OpId) {
-        if let Some(token) = self.registry.lock().expect("cancel registry poisoned").get(&op_id) {
+        let mut state = self.registry.lock().expect("cancel registry poisoned");
+        if let Some(token) = state.jobs.get(&op_id) {
             tracing::info!(op_id = %op_id, "cancellation requested; stopping the job");
             token.cancel();
+            return;
         }
+        let now = Instant::now();
+        while state.early.front().is_some_and(|(at, _)| now.duration_since(*at) > EARLY_FOR)
+            || state.early.len() >= EARLY_MAX
+        {
+            state.early.pop_front();
+        }
+        state.early.push_back((now, op_id));
     }
 
     /// After a lost connection: notifications may have been missed, so look at every job.
     async fn recheck(&self, pool: &PgPool) {
-        let ids: Vec<OpId> = self.registry.lock().expect("cancel registry poisoned").keys().copied().collect();
+        let ids: Vec<OpId> = {
+            let mut state = self.registry.lock().expect("cancel registry poisoned");
+            state.reconnected = Some(std::time::Instant::now());
+            state.jobs.keys().copied().collect()
+        };
         for id in ids {
             if db::cancel::is_requested(pool, id).await.unwrap_or(false) {
                 self.cancel(id);

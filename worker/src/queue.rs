@@ -1,7 +1,7 @@
 //! apalis' backend over `operations`: the worker runtime (concurrency, graceful shutdown) is
 //! apalis', the queue is ours. A claim runs only when apalis has a free slot, and only when there
-//! may be work: after the lane's notification, after a claim that found work, or on a slow safety
-//! tick — never in a loop. A database error is retried here with a pause, so the worker never stops
+//! may be work: after the lane's notification, after a claim that left other work behind, or on a
+//! slow safety tick — never in a loop. A database error is retried here with a pause, so the worker never stops
 //! on one (apalis ends a worker at its backend's first error).
 
 use std::pin::Pin;
@@ -47,8 +47,8 @@ struct Claimer {
     /// The safety tick: a claim every [`SAFETY_TICK`] whatever the notifications (the other
     /// lane's keep arriving and must not postpone it).
     tick: tokio::time::Interval,
-    /// Whether a claim may find something: set by a notification, a claim that found work, the
-    /// tick; cleared by a claim that found nothing.
+    /// Whether a claim may find something: set by a notification, a claim that left other work,
+    /// the tick; cleared by a claim that found nothing or took the last call.
     maybe_work: bool,
 }
 
@@ -57,7 +57,12 @@ impl Claimer {
         loop {
             if self.maybe_work {
                 match queue::claim(&self.pool, self.lane, &self.worker_id).await {
-                    Ok(Some(claimed)) => return claimed,
+                    Ok(Some(claimed)) => {
+                        // The claim saw whether anything else was waiting: without it, the next
+                        // claim waits for the lane's notification rather than finding nothing.
+                        self.maybe_work = claimed.more;
+                        return claimed;
+                    }
                     Ok(None) => self.maybe_work = false,
                     Err(e) => {
                         tracing::warn!(lane = self.lane.as_str(), error = %e, "claiming a call failed; retrying");

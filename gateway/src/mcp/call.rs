@@ -3,8 +3,10 @@
 
 use std::time::Instant;
 
+use mtcp_shared::db::queue::{Admission, Enqueued};
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
-use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolSpec};
+use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolName, ToolSpec};
+use mtcp_shared::policy::RateLimit;
 use mtcp_shared::tools::ToolCall;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
@@ -78,12 +80,23 @@ async fn call_inner(
 ) -> (&'static str, CallToolResponse) {
     let policy = st.policy.load_full();
     let call = CallId { op_id, spec, request_id };
-    if let Some(limited) = rate_limit(st, actor, &policy, &call, &args).await {
+    // A call the workers run takes its allowance in the statement that queues it; any other takes
+    // it first, before anything of it runs (the gateway answers those itself; a lease start has
+    // its own transaction).
+    let charged_at_enqueue = spec.execution == Execution::Worker && spec.tool != ToolName::StartProxy;
+    if !charged_at_enqueue && let Some(limited) = rate_limit(st, actor, &policy, &call, &args).await {
         return (limited.0, limited.1.into());
     }
     // Recorded inputs are the call's own arguments, whatever the verdict.
     let recorded = args.clone();
     let verdict = decide(st, &policy, actor, spec, args).await;
+    // Not queued after all: the allowance is taken now, and a limited call is answered as such.
+    if charged_at_enqueue
+        && !matches!(verdict, Verdict::Allowed { .. })
+        && let Some(limited) = rate_limit(st, actor, &policy, &call, &recorded).await
+    {
+        return (limited.0, limited.1.into());
+    }
     let Some(decision) = verdict.decision() else {
         return (
             "error",
@@ -117,7 +130,8 @@ async fn call_inner(
                     (label, result.into())
                 }
                 Execution::Worker => {
-                    enqueue_and_wait(st, spec, &op, valid.call.clone(), lease.as_ref(), delivery).await
+                    let rate = if charged_at_enqueue { policy.rate_limit_of(&actor.role) } else { None };
+                    enqueue_and_wait(st, spec, &op, valid.call.clone(), lease.as_ref(), rate, delivery).await
                 }
             }
         }
@@ -143,18 +157,23 @@ async fn rate_limit(
             return Some(("error", error_text("the control plane's database is unavailable; try again".into())));
         }
     };
-    metrics::counter!("mtcp_rate_limited_total", "role" => role_label(&actor.role)).increment(1);
-    let secs = retry_after.as_secs_f64().ceil().max(1.0);
-    let reason = format!(
-        "rate limit of role '{}' exceeded ({} calls per {} s); retry after {secs} s",
-        actor.role, limit.requests, limit.per_seconds
-    );
+    let reason = rate_limited_reason(actor, limit, retry_after);
     let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
     let op = new_operation(actor, call, args, &decision);
     if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
         tracing::error!(error = %e, "recording a rate-limited call");
     }
     Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
+}
+
+/// Why a call over its actor's rate limit was refused, with when to retry (counted).
+fn rate_limited_reason(actor: &Actor, limit: RateLimit, retry_after: std::time::Duration) -> String {
+    metrics::counter!("mtcp_rate_limited_total", "role" => role_label(&actor.role)).increment(1);
+    let secs = retry_after.as_secs_f64().ceil().max(1.0);
+    format!(
+        "rate limit of role '{}' exceeded ({} calls per {} s); retry after {secs} s",
+        actor.role, limit.requests, limit.per_seconds
+    )
 }
 
 /// What identifies one call: its op id, the tool, the client's JSON-RPC request id.
@@ -245,12 +264,23 @@ async fn record_failure(st: &AppState, op: &NewOperation<'_>, error: &str) {
     }
 }
 
+/// What the enqueue did with a call.
+enum Admitted {
+    /// Queued to run.
+    Queued,
+    /// Joined an identical run already queued or running.
+    Joined(OpId),
+    /// Refused (nothing recorded yet): the outcome label and the reason.
+    Refused(&'static str, String),
+}
+
 async fn enqueue_and_wait(
     st: &AppState,
     spec: &ToolSpec,
     op: &NewOperation<'_>,
     call: ToolCall,
     lease: Option<&leases::StartPlan>,
+    rate: Option<RateLimit>,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { mut relay, closed, as_task } = delivery;
@@ -260,16 +290,23 @@ async fn enqueue_and_wait(
         actor: op.actor.id.clone(),
         traceparent: mtcp_shared::telemetry::current_traceparent(),
     };
-    let registration = st.waiter.register(op.op_id);
+    let mut registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
-        None => enqueue(st, op, &job).await,
-        Some(plan) => leases::create_and_enqueue(st, op, &job, plan).await,
+        None => enqueue(st, op, &job, rate).await,
+        Some(plan) => leases::create_and_enqueue(st, op, &job, plan)
+            .await
+            .map(|r| r.map_or_else(|reason| Admitted::Refused("denied", reason), |()| Admitted::Queued)),
     };
     match enqueued {
-        Ok(Ok(())) => {}
-        Ok(Err(reason)) => {
+        Ok(Admitted::Queued) => {}
+        Ok(Admitted::Joined(leader)) => {
+            tracing::debug!(%leader, "joined an identical run");
+            metrics::counter!("mtcp_coalesced_calls_total", "tool" => spec.name).increment(1);
+            st.waiter.follow(&mut registration, leader);
+        }
+        Ok(Admitted::Refused(label, reason)) => {
             let denied = mtcp_shared::policy::Decision::denied(reason, &op.decision.policy_version);
-            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
+            return (label, record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
         }
         Err(e) => {
             tracing::error!(error = %e, "enqueueing a tool job");
@@ -327,24 +364,45 @@ async fn cancel_on_disconnect(st: &AppState, op_id: OpId) -> (&'static str, Call
     ("cancelled", with_op_id(error_text(format!("the call was cancelled (op_id {op_id})")), op_id))
 }
 
-/// Record the call queued with its job, under the actor's in-flight cap (one transaction).
-/// `Ok(Err(reason))`: the cap is reached; nothing was written.
-async fn enqueue(st: &AppState, op: &NewOperation<'_>, job: &ToolJob) -> Result<Result<(), String>, db::DbError> {
-    let mut tx = st.pool.begin().await?;
-    if let Some(reason) = in_flight::admit(&mut tx, op).await? {
-        tx.rollback().await?;
-        return Ok(Err(reason));
-    }
-    db::queue::enqueue(&mut *tx, op, job).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+/// Admit and record the call queued with its job: its allowance (when `rate` is given), the
+/// actor's in-flight cap, the join of an identical run — one statement.
+async fn enqueue(
+    st: &AppState,
+    op: &NewOperation<'_>,
+    job: &ToolJob,
+    rate: Option<RateLimit>,
+) -> Result<Admitted, db::DbError> {
+    let cap = op.decision.constraints.as_ref().and_then(|c| c.max_in_flight_calls);
+    let key = super::coalesce::key(&st.config, &job.call);
+    let admission = Admission { rate_limit: rate, in_flight_cap: cap, coalesce_key: key.as_deref() };
+    Ok(match db::queue::admit(&st.pool, op, job, &admission).await? {
+        Enqueued::Queued => Admitted::Queued,
+        Enqueued::Coalesced { leader } => Admitted::Joined(leader),
+        Enqueued::RateLimited { retry_after } => {
+            let limit = rate.expect("only a call with a rate limit is refused by it");
+            Admitted::Refused("rate_limited", rate_limited_reason(op.actor, limit, retry_after))
+        }
+        Enqueued::CapReached { in_flight } => {
+            Admitted::Refused("denied", in_flight::refusal(op, cap.unwrap_or_default(), in_flight))
+        }
+    })
 }
 
 pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
     let op_id = OpId(row.op_id);
     match (row.status(), row.result) {
         (OperationStatus::Succeeded, Some(result)) => {
-            ("succeeded", with_op_id(CallToolResult::structured(result), op_id))
+            let mut answer = with_op_id(CallToolResult::structured(result), op_id);
+            // When the answer was produced, and whose run produced it when it was shared.
+            if let Some(meta) = answer.meta.as_mut() {
+                if let Some(as_of) = row.as_of.or(row.started_at) {
+                    meta.0.insert("mtcp/as_of".into(), Value::String(as_of.to_rfc3339()));
+                }
+                if let Some(leader) = row.coalesced_into {
+                    meta.0.insert("mtcp/coalesced_into".into(), Value::String(leader.to_string()));
+                }
+            }
+            ("succeeded", answer)
         }
         (status, _) => {
             let label = match status {

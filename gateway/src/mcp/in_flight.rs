@@ -13,14 +13,16 @@ pub async fn admit(conn: &mut PgConnection, op: &NewOperation<'_>) -> Result<Opt
     };
     match db::in_flight::admit(conn, &op.actor.id, cap).await? {
         Admission::Admitted => Ok(None),
-        Admission::CapReached { in_flight } => {
-            metrics::counter!("mtcp_in_flight_refused_total", "role" => super::call::role_label(&op.actor.role))
-                .increment(1);
-            Ok(Some(format!(
-                "actor {:?} has {in_flight} calls in flight (queued or running), the limit for role '{}' is {cap}; \
-                 retry when one finishes",
-                op.actor.id, op.actor.role
-            )))
-        }
+        Admission::CapReached { in_flight } => Ok(Some(refusal(op, cap, in_flight))),
     }
+}
+
+/// Why a call over its actor's in-flight cap was refused (counted).
+pub fn refusal(op: &NewOperation<'_>, cap: u32, in_flight: i64) -> String {
+    metrics::counter!("mtcp_in_flight_refused_total", "role" => super::call::role_label(&op.actor.role)).increment(1);
+    format!(
+        "actor {:?} has {in_flight} calls in flight (queued or running), the limit for role '{}' is {cap}; \
+         retry when one finishes",
+        op.actor.id, op.actor.role
+    )
 }

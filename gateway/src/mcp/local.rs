@@ -31,7 +31,7 @@ pub fn whoami(st: &AppState, actor: &Actor) -> WhoamiView {
 /// others cannot be probed.
 pub async fn get_operation(st: &AppState, scope: Scope<'_>, args: &GetOperationArgs) -> Result<OperationView, String> {
     let op_id: OpId = args.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| e.to_string())?;
-    let row = db::operations::get(&st.pool, op_id).await.map_err(|e| {
+    let row = db::operations::get_settled(&st.pool, op_id).await.map_err(|e| {
         tracing::error!(error = %e, "reading an operation");
         "the operation store is unavailable; try again".to_owned()
     })?;

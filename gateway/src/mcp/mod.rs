@@ -2,6 +2,7 @@
 
 mod args;
 mod call;
+mod coalesce;
 mod decide;
 #[cfg(feature = "conformance")]
 pub(crate) mod fixtures;

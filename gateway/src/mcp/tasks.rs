@@ -59,7 +59,7 @@ fn not_found(task_id: &str) -> McpError {
 /// The caller's operation behind a task id.
 async fn visible(st: &AppState, actor: &Actor, task_id: &str) -> Result<db::operations::OperationRow, McpError> {
     let op_id: OpId = task_id.parse().map_err(|_| not_found(task_id))?;
-    let row = db::operations::get(&st.pool, op_id).await.map_err(|e| {
+    let row = db::operations::get_settled(&st.pool, op_id).await.map_err(|e| {
         tracing::error!(error = %e, "reading a task's operation");
         McpError::internal_error("the operation store is unavailable; try again", None)
     })?;

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::AuditConfig;
-use crate::domain::ActorKind;
+use crate::domain::{ActorKind, ToolName};
 
 /// The whole configuration, shared by every binary (each reads the sections it needs).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -22,6 +22,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub auth: AuthConfig,
     pub worker: WorkerConfig,
+    pub coalescing: CoalescingConfig,
     pub reaper: ReaperConfig,
     pub leases: LeaseConfig,
     pub audit: AuditConfig,
@@ -358,6 +359,33 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self { concurrency: 8, heartbeat_interval: Duration::from_secs(5), listen: ([127, 0, 0, 1], 9101).into() }
+    }
+}
+
+/// Identical concurrent reads share one run: a call of one of `tools` whose canonical arguments
+/// match a call of the same tool already queued or running (under the same Teleport identity)
+/// joins it instead of running the CLI again. Each caller keeps its own operation, decision and
+/// rate-limit charge, and gets the same answer stamped with when it was produced (`as_of`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoalescingConfig {
+    pub enabled: bool,
+    /// Reads that may be coalesced; never a mutation, a passthrough, or a gateway-answered tool.
+    pub tools: Vec<ToolName>,
+}
+
+impl Default for CoalescingConfig {
+    fn default() -> Self {
+        // The inventory reads: what an agent swarm polls, and what each costs the auth server.
+        use ToolName::*;
+        Self { enabled: true, tools: vec![ListNodes, ListUsers, ListRoles, ListCas, ListProxies, GetAuthPreference] }
+    }
+}
+
+impl CoalescingConfig {
+    /// Whether calls of `tool` are coalesced.
+    pub fn applies_to(&self, tool: ToolName) -> bool {
+        self.enabled && self.tools.contains(&tool)
     }
 }
 

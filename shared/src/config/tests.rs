@@ -199,3 +199,22 @@ fn an_overlay_file_applies_only_when_it_exists() {
         Ok(())
     });
 }
+
+#[test]
+fn coalescing_takes_only_reads_the_workers_run() {
+    let c = Config::from_yaml("{}").unwrap();
+    assert!(c.coalescing.applies_to(crate::domain::ToolName::ListNodes), "inventory reads by default");
+    let c = Config::from_yaml("coalescing: { tools: [list_users, scan_rbac] }").unwrap();
+    assert!(c.coalescing.applies_to(crate::domain::ToolName::ScanRbac));
+    assert!(!c.coalescing.applies_to(crate::domain::ToolName::ListNodes));
+    for (tool, why) in [
+        ("create_access_request", "changes Teleport"),
+        ("run_tctl_command", "passthrough"),
+        ("whoami", "answered by the gateway"),
+    ] {
+        let err = Config::from_yaml(&format!("coalescing: {{ tools: [{tool}] }}")).unwrap_err().to_string();
+        assert!(err.contains("coalescing.tools") && err.contains(tool) && err.contains(why), "{err}");
+    }
+    let err = Config::from_yaml("coalescing: { tools: [list_nodez] }").unwrap_err().to_string();
+    assert!(err.contains("list_nodez"), "{err}");
+}

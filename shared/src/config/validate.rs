@@ -30,6 +30,7 @@ impl Config {
 
     /// Validate values that parsed but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_coalescing()?;
         if self.audit.body_read_timeout.is_zero() {
             return Err(invalid("audit.body_read_timeout", "must be greater than zero, e.g. \"30s\""));
         }
@@ -149,6 +150,24 @@ impl Config {
             return Err(invalid("reaper.interval", "must be greater than zero"));
         }
         self.validate_telemetry()
+    }
+
+    fn validate_coalescing(&self) -> Result<(), ConfigError> {
+        use crate::domain::{Capability, Execution};
+        for tool in &self.coalescing.tools {
+            let spec = tool.spec();
+            let why = if matches!(spec.capability, Capability::PassthroughTctl | Capability::PassthroughTsh) {
+                "is a passthrough: its commands are the caller's own"
+            } else if spec.mutating {
+                "changes Teleport: every call of it must run"
+            } else if spec.execution != Execution::Worker {
+                "is answered by the gateway, which runs no CLI for it"
+            } else {
+                continue;
+            };
+            return Err(invalid("coalescing.tools", format!("{tool} cannot be coalesced: it {why}")));
+        }
+        Ok(())
     }
 
     fn validate_telemetry(&self) -> Result<(), ConfigError> {

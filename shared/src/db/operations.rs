@@ -25,79 +25,71 @@ pub struct NewOperation<'a> {
     pub decision: &'a Decision,
 }
 
-/// The job of a queued operation (see [`super::queue::enqueue`]).
-pub(super) struct QueuedJob<'a> {
-    pub lane: super::queue::Lane,
-    pub payload: &'a Value,
-    pub mutating: bool,
-}
-
-/// Insert an operation `queued` with its job, announced on its lane's channel at commit.
-pub(super) async fn insert_queued(
-    conn: impl PgExecutor<'_>,
-    op: &NewOperation<'_>,
-    job: &QueuedJob<'_>,
-) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Queued, None, None, Some(job)).await
-}
-
 /// Insert a denied call: recorded, never run.
 pub async fn insert_denied(conn: impl PgExecutor<'_>, op: &NewOperation<'_>) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason), None).await
+    insert(conn, op, OperationStatus::Denied, None, Some(&op.decision.reason)).await
 }
 
 /// Insert a call that failed before anything ran (invalid arguments, a refused lookup).
 pub async fn insert_failed(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, error: &str) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Failed, None, Some(error), None).await
+    insert(conn, op, OperationStatus::Failed, None, Some(error)).await
 }
 
 /// Insert a call the gateway answered itself, already `succeeded` with its result.
 pub async fn insert_answered(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, result: &Value) -> Result<(), DbError> {
-    insert(conn, op, OperationStatus::Succeeded, Some(result), None, None).await
+    insert(conn, op, OperationStatus::Succeeded, Some(result), None).await
 }
 
+/// The stored form of a new operation's record: what every insert writes besides its status.
+pub(super) struct Record {
+    pub request_id: Option<String>,
+    pub inputs: Value,
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub decision: Value,
+}
+
+impl Record {
+    pub(super) fn of(op: &NewOperation<'_>) -> Self {
+        Self {
+            request_id: op.request_id.as_deref().map(|r| storable(r).into_owned()),
+            inputs: storable_json(&op.inputs),
+            // A reason or ticket is free text a person typed: a pasted password or key must not be kept.
+            reason: op.reason.map(|r| storable(&crate::redact::redact_text(r)).into_owned()),
+            ticket: op.ticket.map(|t| storable(&crate::redact::redact_text(t)).into_owned()),
+            decision: storable_json(&serde_json::to_value(op.decision).expect("decision serializes")),
+        }
+    }
+}
+
+/// Insert an operation that has already ended (a queued one goes through [`super::queue`]).
 async fn insert(
     conn: impl PgExecutor<'_>,
     op: &NewOperation<'_>,
     status: OperationStatus,
     result: Option<&Value>,
     error: Option<&str>,
-    job: Option<&QueuedJob<'_>>,
 ) -> Result<(), DbError> {
-    let decision = storable_json(&serde_json::to_value(op.decision).expect("decision serializes"));
-    let inputs = storable_json(&op.inputs);
-    let request_id = op.request_id.as_deref().map(storable);
-    // A queued call carries its job and wakes its lane at commit; an ended one has neither.
+    debug_assert!(status.is_terminal());
+    let r = Record::of(op);
     sqlx::query(
-        "WITH ins AS (
-            INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
-                                    decision, status, result, error, ended_at,
-                                    lane, payload, mutating, run_after, max_attempts)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                    CASE WHEN $11 IN ('queued', 'running') THEN NULL ELSE now() END,
-                    $14, $15, $16, CASE WHEN $14::text IS NULL THEN NULL ELSE now() END, $17)
-            RETURNING lane)
-         SELECT pg_notify($18, lane) FROM ins WHERE lane IS NOT NULL",
+        "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
+                                 decision, status, result, error, ended_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())",
     )
     .bind(op.op_id.0)
-    .bind(request_id.as_deref())
+    .bind(r.request_id)
     .bind(&op.actor.id)
     .bind(&op.actor.role)
     .bind(op.capability.as_str())
     .bind(op.tool)
-    .bind(inputs)
-    // A reason or ticket is free text a person typed: a pasted password or key must not be kept.
-    .bind(op.reason.map(|r| storable(&crate::redact::redact_text(r)).into_owned()))
-    .bind(op.ticket.map(|t| storable(&crate::redact::redact_text(t)).into_owned()))
-    .bind(decision)
+    .bind(r.inputs)
+    .bind(r.reason)
+    .bind(r.ticket)
+    .bind(r.decision)
     .bind(status.as_str())
     .bind(result.map(storable_json))
     .bind(error.map(storable).as_deref())
-    .bind(job.map(|j| j.lane.as_str()))
-    .bind(job.map(|j| j.payload))
-    .bind(job.map(|j| j.mutating))
-    .bind(job.map(|j| super::queue::max_attempts(j.mutating)))
-    .bind(super::queue::QUEUE_CHANNEL)
     .execute(conn)
     .await?;
     Ok(())
@@ -223,6 +215,10 @@ pub struct OperationRow {
     pub progress: Option<Value>,
     /// The CLI runs of the operation: `[{argv, outcome, exit_code, duration_ms}]`, redacted.
     pub runs: Value,
+    /// The run this call joined, when it was coalesced with an identical one.
+    pub coalesced_into: Option<Uuid>,
+    /// When a joined run's answer was produced (its start); `None`: the call's own run.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 impl OperationRow {
@@ -236,7 +232,8 @@ impl OperationRow {
 pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
+                coalesced_into, as_of
          FROM operations WHERE op_id = $1",
     )
     .bind(op_id.0)
@@ -244,17 +241,65 @@ pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<Operat
     .await?)
 }
 
+/// Read one operation as it stands: a coalesced call whose run has ended is settled first (its
+/// gateway may be gone), so a caller polling for it gets its answer.
+pub async fn get_settled(pool: &sqlx::PgPool, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
+    let row = get(pool, op_id).await?;
+    if let Some(r) = &row
+        && r.coalesced_into.is_some()
+        && r.status == OperationStatus::Queued.as_str()
+        && let Some(settled) = settle_follower(pool, op_id).await?
+    {
+        return Ok(Some(settled));
+    }
+    Ok(row)
+}
+
 /// The operation if it has ended (one round trip for the gateway's waiter: a completion notice,
 /// or its fallback poll, reads the finished row directly).
 pub async fn get_terminal(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
+                coalesced_into, as_of
          FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')",
     )
     .bind(op_id.0)
     .fetch_optional(conn)
     .await?)
+}
+
+/// A coalesced call once it has ended: when the run it joined has ended, it is settled from it
+/// first (its answer, or back on the queue if that run was cancelled). One statement
+/// (`mtcp_settle_follower`); `None` while it waits.
+pub async fn settle_follower(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
+                coalesced_into, as_of
+         FROM mtcp_settle_follower($1, $2)",
+    )
+    .bind(op_id.0)
+    .bind(super::queue::QUEUE_CHANNEL)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Settle up to `limit` coalesced calls whose run has ended but whose gateway never did (it went
+/// away while they waited). Returns how many were looked at.
+pub async fn settle_orphan_followers(conn: impl PgExecutor<'_>, limit: i64) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+            SELECT mtcp_settle_follower(f.op_id, $2)
+            FROM operations f JOIN operations l ON l.op_id = f.coalesced_into
+            WHERE f.status = 'queued' AND f.coalesced_into IS NOT NULL AND l.status NOT IN ('queued', 'running')
+            LIMIT $1) s",
+    )
+    .bind(limit)
+    .bind(super::queue::QUEUE_CHANNEL)
+    .fetch_one(conn)
+    .await?;
+    Ok(n as u64)
 }
 
 /// Filters of `search_operations`; `None` matches everything.
@@ -271,7 +316,8 @@ pub struct SearchFilter {
 pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<OperationRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs
+                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
+                coalesced_into, as_of
          FROM operations
          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
            AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)

@@ -11,6 +11,7 @@ use sqlx::{PgExecutor, PgPool, Row};
 use super::DbError;
 use super::operations::NewOperation;
 use crate::domain::{OpId, ToolJob, ToolName};
+use crate::policy::RateLimit;
 
 /// Channel on which a lane announces new work (payload: the lane's name).
 pub const QUEUE_CHANNEL: &str = "mtcp_queue";
@@ -46,14 +47,91 @@ pub fn max_attempts(mutating: bool) -> i32 {
     if mutating { 1 } else { 3 }
 }
 
-/// Record a call `queued` with its job, announced on its lane at commit. One statement. Whether it
-/// changes Teleport (at most one attempt) is its tool's.
+/// What the enqueue also checks, in the same statement. Each is skipped when `None`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Admission<'a> {
+    /// Take one call from the actor's allowance (see [`super::rate_limit`]).
+    pub rate_limit: Option<RateLimit>,
+    /// The actor's calls queued or running may not reach this (see [`super::in_flight`]).
+    pub in_flight_cap: Option<u32>,
+    /// Join a queued or running call with the same key instead of running again.
+    pub coalesce_key: Option<&'a str>,
+}
+
+/// What became of an enqueue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Enqueued {
+    /// Queued to run.
+    Queued,
+    /// Recorded as a follower of `leader`, whose outcome it will share.
+    Coalesced { leader: OpId },
+    /// Over the rate limit: nothing recorded; the next call fits after `retry_after`.
+    RateLimited { retry_after: Duration },
+    /// The actor has `in_flight` calls queued or running, at or over the cap: nothing recorded.
+    CapReached { in_flight: i64 },
+}
+
+/// Record a call `queued` with its job, announced on its lane at commit. Whether it changes
+/// Teleport (at most one attempt) is its tool's.
 pub async fn enqueue(conn: impl PgExecutor<'_>, op: &NewOperation<'_>, job: &ToolJob) -> Result<(), DbError> {
+    match admit(conn, op, job, &Admission::default()).await? {
+        Enqueued::Queued => Ok(()),
+        other => Err(DbError::Queue(format!("an enqueue without admission checks was answered {other:?}"))),
+    }
+}
+
+/// Admit a call and record it queued with its job, in one statement (`mtcp_enqueue`): the rate
+/// limit, the in-flight cap under the actor's lock, the join of an identical run, the insert and
+/// the lane's wake-up. A refused call writes nothing but the allowance it took.
+pub async fn admit(
+    conn: impl PgExecutor<'_>,
+    op: &NewOperation<'_>,
+    job: &ToolJob,
+    admission: &Admission<'_>,
+) -> Result<Enqueued, DbError> {
     let (lane, mutating) = (Lane::of(job), job.call.spec().mutating);
     let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
-    let payload = super::storable_json(&payload);
-    super::operations::insert_queued(conn, op, &super::operations::QueuedJob { lane, payload: &payload, mutating })
-        .await
+    let r = super::operations::Record::of(op);
+    let rate = admission.rate_limit.map(|l| {
+        let per = l.per_seconds as f64;
+        (per / f64::from(l.requests.max(1)), per)
+    });
+    let row = sqlx::query(
+        "SELECT outcome, retry_after, in_flight, leader
+         FROM mtcp_enqueue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(op.op_id.0)
+    .bind(r.request_id)
+    .bind(&op.actor.id)
+    .bind(&op.actor.role)
+    .bind(op.capability.as_str())
+    .bind(op.tool)
+    .bind(r.inputs)
+    .bind(r.reason)
+    .bind(r.ticket)
+    .bind(r.decision)
+    .bind(lane.as_str())
+    .bind(super::storable_json(&payload))
+    .bind(mutating)
+    .bind(max_attempts(mutating))
+    .bind(rate.map(|r| r.0))
+    .bind(rate.map(|r| r.1))
+    .bind(admission.in_flight_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+    .bind(admission.coalesce_key)
+    .bind(QUEUE_CHANNEL)
+    .fetch_one(conn)
+    .await?;
+    let outcome: String = row.try_get("outcome")?;
+    Ok(match outcome.as_str() {
+        "queued" => Enqueued::Queued,
+        "coalesced" => Enqueued::Coalesced { leader: OpId(row.try_get("leader")?) },
+        "rate_limited" => {
+            let wait: Option<f64> = row.try_get("retry_after")?;
+            Enqueued::RateLimited { retry_after: Duration::from_secs_f64(wait.unwrap_or(0.0).max(0.001)) }
+        }
+        "cap_reached" => Enqueued::CapReached { in_flight: row.try_get::<Option<i64>, _>("in_flight")?.unwrap_or(0) },
+        other => return Err(DbError::Queue(format!("mtcp_enqueue answered {other:?}"))),
+    })
 }
 
 /// A claimed job: now `running` under the claiming worker.
@@ -65,6 +143,9 @@ pub struct Claimed {
     pub attempt: i32,
     /// Since the call was recorded (the queue wait, on a first attempt).
     pub queued_for: Duration,
+    /// Whether other calls were claimable when this one was taken: without them, the next claim
+    /// waits for a wake-up instead of asking again.
+    pub more: bool,
 }
 
 /// Claim the next call of `lane` for `worker_id`, fairly across actors: each queued call is ranked
@@ -100,14 +181,17 @@ pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str) -> Result<Option<
             job,
             attempt: row.try_get("attempt")?,
             queued_for: Duration::from_secs_f64(waited.max(0.0)),
+            more: row.try_get("more")?,
         }));
     }
 }
 
 /// Calls waiting on `lane`, for metrics and health checks.
 pub async fn depth(conn: impl PgExecutor<'_>, lane: Lane) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM operations WHERE status = 'queued' AND lane = $1")
-        .bind(lane.as_str())
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM operations WHERE status = 'queued' AND coalesced_into IS NULL AND lane = $1",
+    )
+    .bind(lane.as_str())
+    .fetch_one(conn)
+    .await?)
 }

@@ -51,6 +51,12 @@ pub struct OperationView {
     /// Every `tctl`/`tsh` the operation ran, in order: the exact command line (secrets redacted),
     /// outcome, exit code and duration.
     pub runs: Vec<RunEntry>,
+    /// The identical call whose run answered this one (coalesced reads): it ran nothing itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coalesced_into: Option<String>,
+    /// When the answer was produced: the start of the run that produced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// The stored runs of an operation (an unreadable value shows as none).
@@ -60,6 +66,8 @@ pub fn runs_of(runs: serde_json::Value) -> Vec<RunEntry> {
 
 impl From<OperationRow> for OperationView {
     fn from(r: OperationRow) -> Self {
+        // A run's own answer dates from its start; a joined run's was stamped when it was shared.
+        let as_of = r.as_of.or(if r.result.is_some() { r.started_at } else { None });
         Self {
             op_id: r.op_id.to_string(),
             status: r.status(),
@@ -74,6 +82,8 @@ impl From<OperationRow> for OperationView {
             error: r.error,
             result: r.result,
             runs: runs_of(r.runs),
+            coalesced_into: r.coalesced_into.map(|id| id.to_string()),
+            as_of,
         }
     }
 }

@@ -4,7 +4,9 @@
 -- runs), another actor's single call ranks 1: it is taken as soon as a slot frees. The candidates
 -- are a few of the best; the first one no other worker holds is taken (SKIP LOCKED), so concurrent
 -- claims never wait on each other. Only queued rows are read (a partial index), whatever the size
--- of the trail. $1 lane, $2 worker id.
+-- of the trail; coalesced followers are never claimed (their leader runs for them). `more` says
+-- whether other candidates were left, so a worker that took the last one waits for a wake-up
+-- instead of asking again. $1 lane, $2 worker id.
 WITH running AS (
     SELECT actor, count(*) AS n FROM operations
     WHERE status = 'running' AND lane = $1
@@ -13,7 +15,7 @@ queued AS (
     SELECT op_id, actor, created_at,
            row_number() OVER (PARTITION BY actor ORDER BY created_at, op_id) AS nth
     FROM operations
-    WHERE status = 'queued' AND lane = $1 AND run_after <= now()),
+    WHERE status = 'queued' AND coalesced_into IS NULL AND lane = $1 AND run_after <= now()),
 ranked AS (
     SELECT q.op_id, q.nth + coalesce(r.n, 0) AS share, q.created_at
     FROM queued q LEFT JOIN running r USING (actor)
@@ -29,4 +31,5 @@ UPDATE operations o
 SET status = 'running', attempt = o.attempt + 1, worker_id = $2, started_at = now()
 FROM picked
 WHERE o.op_id = picked.op_id
-RETURNING o.op_id, o.payload, o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited
+RETURNING o.op_id, o.payload, o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited,
+          (SELECT count(*) FROM ranked) > 1 AS more
