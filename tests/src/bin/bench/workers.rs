@@ -54,8 +54,9 @@ struct Round {
 }
 
 pub async fn run(args: WorkersArgs) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "list_nodes, {} clients, {} s per round, worker.concurrency {}, {}\n",
+        "list_nodes, {} clients, {} s per round, worker.concurrency {}, {}, {cores} cores\n",
         args.clients,
         args.seconds.as_secs_f64(),
         args.worker_concurrency,
@@ -63,11 +64,19 @@ pub async fn run(args: WorkersArgs) -> anyhow::Result<()> {
     );
     println!("| workers | calls | calls/s | vs previous | p50 ms | p99 ms | errors | busiest / idlest worker |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---|");
-    let mut previous: Option<f64> = None;
+    let mut previous: Option<(usize, f64)> = None;
+    let mut bend = None;
     for &n in &args.workers {
         let r = round(&args, n).await?;
         let rate = r.calls as f64 / r.elapsed.as_secs_f64();
-        let gain = previous.map_or("—".to_owned(), |p| format!("×{:.2}", rate / p));
+        let gain = previous.map_or("—".to_owned(), |(_, p)| format!("×{:.2}", rate / p));
+        // Where the curve bends: the first added workers that bought less than a quarter more.
+        if let Some((before, p)) = previous
+            && bend.is_none()
+            && rate < 1.25 * p
+        {
+            bend = Some((before, n, rate / p));
+        }
         let share = |c: i64| 100.0 * c as f64 / r.calls.max(1) as f64;
         println!(
             "| {n} | {} | {rate:.1} | {gain} | {} | {} | {} | {:.0} % / {:.0} % |",
@@ -78,7 +87,13 @@ pub async fn run(args: WorkersArgs) -> anyhow::Result<()> {
             share(r.busiest),
             share(r.idlest),
         );
-        previous = Some(rate);
+        previous = Some((n, rate));
+    }
+    match bend {
+        Some((before, after, gain)) => {
+            println!("\nthe curve bends after {before} worker(s): {after} bought only ×{gain:.2} the calls/s")
+        }
+        None => println!("\nno bend: every added worker bought at least a quarter more calls/s"),
     }
     Ok(())
 }
