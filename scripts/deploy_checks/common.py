@@ -63,7 +63,8 @@ IMAGE_BINARIES = ["mtcp-gateway", "mtcp-worker", "mtcp-reaper", "mtcp", "telepor
 # Metric names the dashboard must show (issue 8).
 DASHBOARD_METRICS = [
     "mtcp_tool_calls_total", "mtcp_tool_call_duration_seconds_bucket", "mtcp_job_exec_duration_seconds_bucket",
-    "mtcp_job_queue_wait_seconds_bucket", "mtcp_queue_depth", "mtcp_workers_online", "mtcp_leases_active",
+    "mtcp_job_queue_wait_seconds_bucket", "mtcp_queue_depth", "mtcp_queue_oldest_seconds",
+    "mtcp_workers_online", "mtcp_leases_active",
     "mtcp_lease_events_total", "mtcp_policy_decisions_total", "mtcp_auth_failures_total",
     "mtcp_rate_limited_total", "mtcp_reaper_actions_total", "mtcp_audit_events_ingested_total",
     "mtcp_audit_ingest_refused_total", "mtcp_cli_runs_total",

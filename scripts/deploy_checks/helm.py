@@ -12,10 +12,11 @@ import sys
 
 import yaml
 
+from .autoscaling import check_workers
 from .common import ROOT, Problems, load_yaml, load_yaml_all
 
 CHART = ROOT / "deploy/helm/mcp-teleport-control-plane"
-CRD_GROUPS = ("monitoring.coreos.com/",)
+CRD_GROUPS = ("monitoring.coreos.com/", "keda.sh/")
 BINARY = {"gateway": "mtcp-gateway", "worker": "mtcp-worker", "reaper": "mtcp-reaper"}
 
 
@@ -155,7 +156,8 @@ def check_release(p, docs, values, outdir):
             for pt in svc["spec"]["ports"]:
                 p.check(pt["targetPort"] in names, f"Service {comp}: targetPort {pt['targetPort']} is not a container port")
         p.check(svc["metadata"]["labels"].get("mtcp-job") == f"mtcp-{comp}", f"Service {comp}: mtcp-job label")
-    hpas = by_kind.get("HorizontalPodAutoscaler", [])
+    gateway_name = deployments["gateway"]["metadata"]["name"]
+    hpas = [h for h in by_kind.get("HorizontalPodAutoscaler", []) if h["spec"]["scaleTargetRef"]["name"] == gateway_name]
     if values["gateway"]["autoscaling"]["enabled"]:
         p.check(len(hpas) == 1 and hpas[0]["spec"]["scaleTargetRef"]["name"] == deployments["gateway"]["metadata"]["name"],
                 "the HPA must scale the gateway Deployment")
@@ -163,6 +165,7 @@ def check_release(p, docs, values, outdir):
     else:
         p.check(not hpas and deployments["gateway"]["spec"].get("replicas") == values["gateway"]["replicas"],
                 "gateway replicas without HPA")
+    check_workers(p, by_kind, values, config, deployments["worker"])
     for pdb in by_kind.get("PodDisruptionBudget", []):
         comp = _component(pdb)
         p.check(_selects(pdb["spec"]["selector"], deployments[comp]["spec"]["template"]["metadata"]["labels"]),

@@ -23,8 +23,11 @@ pub struct StackOptions {
     pub sim_env: BTreeMap<String, String>,
     /// Cluster state file for the simulator.
     pub sim_state: Option<PathBuf>,
-    /// Start a worker (false: calls stay queued).
+    /// Start workers (false: calls stay queued).
     pub worker: bool,
+    /// How many workers (each its own incarnation, with its own id and database pool) when
+    /// `worker` is set.
+    pub workers: usize,
     pub call_budget: Duration,
     /// Jobs the worker runs at once.
     pub worker_concurrency: usize,
@@ -41,6 +44,7 @@ impl Default for StackOptions {
             sim_env: BTreeMap::new(),
             sim_state: None,
             worker: true,
+            workers: 1,
             call_budget: Duration::from_secs(30),
             worker_concurrency: 8,
             tweak: None,
@@ -111,7 +115,9 @@ impl Stack {
         let reloader = gateway.reloader();
         let mut tasks = vec![tokio::spawn(gateway.run_until_stopped())];
         if opts.worker {
-            tasks.push(tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone())));
+            for _ in 0..opts.workers.max(1) {
+                tasks.push(tokio::spawn(mtcp_worker::run(config.clone(), shutdown.clone())));
+            }
         }
         tasks.push(tokio::spawn(mtcp_reaper::run(config.clone(), shutdown.clone())));
         Ok(Self { url: format!("{base}/mcp"), base, keys, config, db, shutdown, dir, tasks, reloader })

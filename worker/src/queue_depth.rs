@@ -1,22 +1,24 @@
-//! `mtcp_queue_depth{queue}`: every worker counts the calls waiting on each lane at its heartbeat
-//! interval (so the gauge survives any one worker; dashboards take the max over workers).
+//! `mtcp_queue_depth{queue}` and `mtcp_queue_oldest_seconds{queue}`: every worker reads, at its
+//! heartbeat interval, the calls waiting on each lane and how long the oldest claimable one has
+//! waited (one statement for all lanes), so the gauges survive any one worker; dashboards and
+//! scalers take the max over workers.
 
 use std::time::Duration;
 
-use mtcp_shared::db::{self, queue::Lane};
+use mtcp_shared::db;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-/// Count once and set the gauges.
+/// Read once and set the gauges.
 pub(crate) async fn run_once(pool: &PgPool) -> Result<(), db::DbError> {
-    for lane in Lane::ALL {
-        let depth = db::queue::depth(pool, lane).await?;
-        metrics::gauge!("mtcp_queue_depth", "queue" => lane.as_str()).set(depth as f64);
+    for s in db::queue::lane_stats(pool).await? {
+        metrics::gauge!("mtcp_queue_depth", "queue" => s.lane.as_str()).set(s.depth as f64);
+        metrics::gauge!("mtcp_queue_oldest_seconds", "queue" => s.lane.as_str()).set(s.oldest_seconds);
     }
     Ok(())
 }
 
-/// Count every `every` until `stop` fires.
+/// Read every `every` until `stop` fires.
 pub(crate) async fn run(pool: PgPool, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -26,7 +28,7 @@ pub(crate) async fn run(pool: PgPool, every: Duration, stop: CancellationToken) 
             _ = tick.tick() => {}
         }
         if let Err(e) = run_once(&pool).await {
-            tracing::warn!(error = %e, "counting the jobs waiting on the queues");
+            tracing::warn!(error = %e, "reading the calls waiting on the queues");
         }
     }
 }

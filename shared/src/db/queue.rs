@@ -195,3 +195,41 @@ pub async fn depth(conn: impl PgExecutor<'_>, lane: Lane) -> Result<i64, DbError
     .fetch_one(conn)
     .await?)
 }
+
+/// What a scaler needs of one lane: calls waiting (queued, as [`depth`] counts them) and how long
+/// the oldest claimable one (`run_after` passed) has waited for a worker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneStats {
+    pub lane: Lane,
+    pub depth: i64,
+    /// Seconds since the oldest claimable call became claimable (its enqueue, or its retry time);
+    /// 0 when none is.
+    pub oldest_seconds: f64,
+}
+
+/// [`LaneStats`] of every lane in one statement, each lane one range of the claimable partial
+/// index (queued rows only, whatever the size of the trail).
+pub async fn lane_stats(conn: impl PgExecutor<'_>) -> Result<Vec<LaneStats>, DbError> {
+    let names: Vec<&str> = Lane::ALL.iter().map(|l| l.as_str()).collect();
+    let rows: Vec<(String, i64, f64)> = sqlx::query_as(
+        "SELECT l.lane, s.depth, s.oldest
+         FROM unnest($1::text[]) AS l(lane)
+         CROSS JOIN LATERAL (
+             SELECT count(*) AS depth,
+                    coalesce(extract(epoch FROM now() - min(o.run_after) FILTER (WHERE o.run_after <= now())), 0)::float8
+                        AS oldest
+             FROM operations o
+             WHERE o.status = 'queued' AND o.lane = l.lane) s",
+    )
+    .bind(&names)
+    .fetch_all(conn)
+    .await?;
+    Ok(Lane::ALL
+        .iter()
+        .map(|&lane| {
+            let row = rows.iter().find(|(name, ..)| name == lane.as_str());
+            let (depth, oldest_seconds) = row.map(|&(_, d, o)| (d, o.max(0.0))).unwrap_or((0, 0.0));
+            LaneStats { lane, depth, oldest_seconds }
+        })
+        .collect())
+}

@@ -85,6 +85,8 @@ pub const METRICS: &[Metric] = &[
       "Claims of a lane (tools, leases) that failed on a database error; the lane retries after a pause."),
     m("mtcp_queue_depth", Gauge, Count, &["queue"], "worker",
       "Calls waiting on a lane (tools, leases), as last counted by this worker; every worker reports it, so aggregate with max."),
+    m("mtcp_queue_oldest_seconds", Gauge, Seconds, &["queue"], "worker",
+      "How long the oldest claimable call of a lane (tools, leases) has waited for a worker, 0 when none waits, as last read by this worker; aggregate with max."),
     m("mtcp_cli_runs_total", Counter, Count, &["binary", "subcommand", "exit"], "worker",
       "tctl/tsh runs, by binary, subcommand (a fixed list, else other) and exit (ok, error, killed, timed_out, cancelled, spawn_failed)."),
     m("mtcp_cli_run_duration_seconds", Histogram, Seconds, &["binary"], "worker",

@@ -11,6 +11,8 @@ mod ceiling;
 mod memory;
 #[path = "bench/reaper.rs"]
 mod reaper;
+#[path = "bench/workers.rs"]
+mod workers;
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +54,8 @@ enum Mode {
     Ceiling(ceiling::CeilingArgs),
     /// Gateway and worker RSS (separate processes), idle and with many calls held open.
     Memory(memory::MemoryArgs),
+    /// list_nodes calls/s and latency with 1, 2, 4… worker processes behind one gateway.
+    Workers(workers::WorkersArgs),
 }
 
 fn humantime_secs(s: &str) -> Result<Duration, String> {
@@ -99,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Reaper(a)) => return reaper::run(a).await,
         Some(Mode::Ceiling(a)) => return ceiling::run(a).await,
         Some(Mode::Memory(a)) => return memory::run(a).await,
+        Some(Mode::Workers(a)) => return workers::run(a).await,
         None => {}
     }
     // Limits high enough never to refuse (every client is admin), so every call still pays for

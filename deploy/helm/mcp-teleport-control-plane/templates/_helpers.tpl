@@ -156,3 +156,17 @@ prometheus.io/path: /metrics
 {{- end }}
 {{- toYaml (mergeOverwrite $cfg $managed) }}
 {{- end }}
+
+{{/* The worker autoscaler's behaviour: up at once, down slowly (a removed worker stops the proxy
+leases it supervises). */}}
+{{- define "mtcp.workerScaleBehavior" -}}
+{{- $d := .Values.worker.autoscaling.scaleDown -}}
+scaleUp:
+  stabilizationWindowSeconds: 0
+scaleDown:
+  stabilizationWindowSeconds: {{ $d.stabilizationWindowSeconds }}
+  policies:
+    - type: Pods
+      value: {{ $d.podsPerPeriod }}
+      periodSeconds: {{ $d.periodSeconds }}
+{{- end }}
