@@ -76,7 +76,8 @@ def _check_scaled_object(p, so, worker, values, target, oldest):
         if kind == "postgresql":
             p.check(meta.get("connectionFromEnv") in env,
                     f"{where}: connectionFromEnv {meta.get('connectionFromEnv')} is not in the worker's env")
-            p.check("lane = 'tools'" in query and "status = 'queued'" in query and "run_after <= now()" in query,
+            p.check("lane = 'tools'" in query and "status = 'queued'" in query and "run_after <= now()" in query
+                    and "coalesced_into IS NULL" in query,
                     f"{where}: the query must read the claimable calls of the tools lane: {query}")
             p.check(_number(meta.get("targetQueryValue")) == want, f"{where}: targetQueryValue {meta.get('targetQueryValue')} != {want}")
         else:

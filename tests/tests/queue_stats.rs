@@ -50,7 +50,9 @@ async fn the_worker_reports_a_call_held_queued_behind_a_busy_slot() {
         ("TELEPORT_SIM_DELAY_MS".to_owned(), "4000".to_owned()),
         ("TELEPORT_SIM_FAIL_ON".to_owned(), "get nodes".to_owned()),
     ]);
-    let opts = StackOptions { worker_concurrency: 1, sim_env, ..Default::default() };
+    // Two identical reads would share one run: each must queue on its own here.
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.coalescing.enabled = false);
+    let opts = StackOptions { worker_concurrency: 1, sim_env, tweak: Some(tweak), ..Default::default() };
     let mut stack = Stack::start(opts).await.unwrap();
     let admin = std::sync::Arc::new(stack.client("admin").await.unwrap());
     let calls: Vec<_> = (0..2)

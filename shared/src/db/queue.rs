@@ -219,7 +219,7 @@ pub async fn lane_stats(conn: impl PgExecutor<'_>) -> Result<Vec<LaneStats>, DbE
                     coalesce(extract(epoch FROM now() - min(o.run_after) FILTER (WHERE o.run_after <= now())), 0)::float8
                         AS oldest
              FROM operations o
-             WHERE o.status = 'queued' AND o.lane = l.lane) s",
+             WHERE o.status = 'queued' AND o.coalesced_into IS NULL AND o.lane = l.lane) s",
     )
     .bind(&names)
     .fetch_all(conn)
