@@ -18,6 +18,10 @@ use tokio_util::sync::CancellationToken;
 const EARLY_FOR: Duration = Duration::from_secs(60);
 /// At most this many such requests are remembered (every worker hears every request).
 const EARLY_MAX: usize = 4096;
+/// After the notifier listened again, jobs registering within this long ask the database: one
+/// claimed while nobody listened may have had its request announced to no one. (The recheck on
+/// listening again covers the jobs registered by then.)
+const UNHEARD_FOR: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct State {
@@ -61,7 +65,7 @@ impl Cancels {
             if state.early.iter().any(|(_, id)| *id == op_id) {
                 token.cancel();
             }
-            state.reconnected.is_some_and(|at| at.elapsed() < EARLY_FOR)
+            state.reconnected.is_some_and(|at| at.elapsed() < UNHEARD_FOR)
         };
         if ask_database && db::cancel::is_requested(pool, op_id).await.unwrap_or(false) {
             token.cancel();

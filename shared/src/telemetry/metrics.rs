@@ -58,6 +58,8 @@ pub const METRICS: &[Metric] = &[
       "Tool calls refused by the per-actor rate limit, by role (built-in role names, or custom)."),
     m("mtcp_in_flight_refused_total", Counter, Count, &["role"], "gateway",
       "Tool calls refused because the actor had its role's maximum of calls queued or running, by role (built-in role names, or custom)."),
+    m("mtcp_coalesced_calls_total", Counter, Count, &["tool"], "gateway",
+      "Tool calls that joined an identical read already queued or running instead of running the CLI again, by tool."),
     m("mtcp_auth_failures_total", Counter, Count, &["reason"], "gateway",
       "Refused credentials on the MCP endpoint, by reason."),
     m("mtcp_auth_failures_unrecorded_total", Counter, Count, &[], "gateway",
@@ -107,7 +109,7 @@ pub const METRICS: &[Metric] = &[
     m("mtcp_reaper_leader", Gauge, Count, &[], "reaper",
       "1 while this reaper holds the leader lock, else 0."),
     m("mtcp_reaper_actions_total", Counter, Count, &["action"], "reaper",
-      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, lease_never_started, lease_ended_unstarted, op_outcome_unknown, job_requeued, retention_*)."),
+      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, lease_never_started, lease_ended_unstarted, op_outcome_unknown, job_requeued, follower_settled, retention_*)."),
     m("mtcp_reaper_sweep_duration_seconds", Histogram, Seconds, &[], "reaper",
       "Duration of one reaper sweep."),
 ];
