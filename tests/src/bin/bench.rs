@@ -2,15 +2,28 @@
 //! next to the simulator's own run time for the same command; `bench ceiling` measures what the
 //! machine allows (the database cycle with a no-op job, the simulator's spawn rate); `bench memory`
 //! the services' RSS idle and with many calls open; `bench reaper` the reaper's sweeps over a large
-//! lease table. Needs DATABASE_URL (a server the benchmark may create a
+//! lease table; `bench limit` the machine's limit with none of our code (a bare Postgres queue
+//! cycle, the simulator's spawn rate); `bench compare` this system next to what a user would run
+//! instead (a FastMCP server, inline and with Postgres) and next to that limit, in one run. Needs
+//! DATABASE_URL (a server the benchmark may create a
 //! database on) and release binaries (`cargo build --release --bins`).
 
 #[path = "bench/ceiling.rs"]
 mod ceiling;
+#[path = "bench/compare.rs"]
+mod compare;
+#[path = "bench/http_load.rs"]
+mod http_load;
+#[path = "bench/limit.rs"]
+mod limit;
 #[path = "bench/memory.rs"]
 mod memory;
+#[path = "bench/peer.rs"]
+mod peer;
 #[path = "bench/reaper.rs"]
 mod reaper;
+#[path = "bench/trail.rs"]
+mod trail;
 #[path = "bench/workers.rs"]
 mod workers;
 
@@ -44,6 +57,9 @@ struct Args {
     /// Tool to call.
     #[arg(long, default_value = "list_nodes")]
     tool: String,
+    /// Let identical concurrent reads share a run (off: every call runs, as before coalescing).
+    #[arg(long)]
+    coalesce: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -56,6 +72,21 @@ enum Mode {
     Memory(memory::MemoryArgs),
     /// list_nodes calls/s and latency with 1, 2, 4… worker processes behind one gateway.
     Workers(workers::WorkersArgs),
+    /// list_nodes on an empty operations table, then with a million finished operations in it.
+    Trail(trail::TrailArgs),
+    /// The machine's limit with none of our code: a bare SKIP LOCKED queue cycle, the simulator's
+    /// spawn rate, and both on one CPU budget.
+    Limit(limit::LimitArgs),
+    /// One run: the machine's limit, a FastMCP peer (inline, and with Postgres), and this system
+    /// (kept-alive HTTP and rmcp clients, coalescing off and on), side by side.
+    Compare(compare::CompareArgs),
+}
+
+/// Limits high enough never to refuse (every client is admin), so every call still pays for the
+/// rate-limit check and the in-flight count.
+fn generous_limits(c: &mut mtcp_shared::config::Config) {
+    c.policy.rate_limit_per_minute = 100_000_000;
+    c.policy.max_in_flight_calls_per_actor = 100_000_000;
 }
 
 fn humantime_secs(s: &str) -> Result<Duration, String> {
@@ -76,7 +107,11 @@ fn ms(d: Duration) -> String {
 
 /// Run the simulator's `tctl get nodes` directly, as the worker would, `n` times.
 fn simulator_times(stack: &Stack, n: usize) -> Vec<Duration> {
-    let t = &stack.config.teleport;
+    sim_times(&stack.config.teleport, n)
+}
+
+/// [`simulator_times`] for the simulator `t` names, stack or not; sorted.
+fn sim_times(t: &mtcp_shared::config::TeleportConfig, n: usize) -> Vec<Duration> {
     let mut times: Vec<Duration> = (0..n)
         .map(|_| {
             let start = Instant::now();
@@ -104,13 +139,15 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Ceiling(a)) => return ceiling::run(a).await,
         Some(Mode::Memory(a)) => return memory::run(a).await,
         Some(Mode::Workers(a)) => return workers::run(a).await,
+        Some(Mode::Trail(a)) => return trail::run(a).await,
+        Some(Mode::Limit(a)) => return limit::run(a).await,
+        Some(Mode::Compare(a)) => return compare::run(a).await,
         None => {}
     }
-    // Limits high enough never to refuse (every client is admin), so every call still pays for
-    // the rate-limit check and the in-flight count.
-    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| {
-        c.policy.rate_limit_per_minute = 100_000_000;
-        c.policy.max_in_flight_calls_per_actor = 100_000_000;
+    let coalesce = args.coalesce;
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(move |c| {
+        generous_limits(c);
+        c.coalescing.enabled = coalesce;
     });
     let opts = StackOptions { worker_concurrency: args.worker_concurrency, tweak: Some(tweak), ..Default::default() };
     let mut stack = Stack::start(opts).await?;
@@ -126,50 +163,8 @@ async fn main() -> anyhow::Result<()> {
     println!("\n| clients | calls | calls/s | p50 ms | p95 ms | p99 ms | errors | pickup p50 ms | pickup p99 ms |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &args.clients {
-        let mut clients = Vec::new();
-        for _ in 0..n {
-            clients.push(McpClient::connect(&stack.url, Some(&key)).await?);
-        }
-        // Warm-up: one call per client.
-        for c in &clients {
-            c.call(&args.tool, serde_json::json!({})).await?;
-        }
-        let since: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&stack.db.pool).await?;
-        let deadline = Instant::now() + args.seconds;
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in clients {
-            let tool = args.tool.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut errors = 0usize;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    match c.call(&tool, serde_json::json!({})).await {
-                        Ok(r) if r.is_error != Some(true) => {
-                            let id = r
-                                .meta
-                                .as_ref()
-                                .and_then(|m| m.0.get("mtcp/op_id"))
-                                .and_then(|v| v.as_str())
-                                .and_then(|s| s.parse::<uuid::Uuid>().ok());
-                            lat.push((t.elapsed(), id))
-                        }
-                        _ => errors += 1,
-                    }
-                }
-                c.close().await;
-                (lat, errors)
-            }));
-        }
-        let mut with_ids = Vec::new();
-        let mut errors = 0;
-        for t in tasks {
-            let (lat, e) = t.await?;
-            with_ids.extend(lat);
-            errors += e;
-        }
-        let elapsed = started.elapsed();
+        let RmcpRound { mut with_ids, errors, elapsed, since } =
+            rmcp_round(&stack, &key, &args.tool, n, args.seconds).await?;
         with_ids.sort();
         let all: Vec<Duration> = with_ids.iter().map(|(d, _)| *d).collect();
         if args.worst > 0 {
@@ -213,6 +208,71 @@ async fn main() -> anyhow::Result<()> {
     }
     stack.stop().await;
     Ok(())
+}
+
+/// One round of the end-to-end benchmark: `n` rmcp clients (one session each), one warm-up call
+/// each, then closed loops calling `tool` for `seconds`.
+pub struct RmcpRound {
+    /// Latency of each successful call with its operation id.
+    pub with_ids: Vec<(Duration, Option<uuid::Uuid>)>,
+    pub errors: usize,
+    pub elapsed: Duration,
+    /// The database's clock after the warm-up (the round's operations were created since).
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn rmcp_round(
+    stack: &Stack,
+    key: &str,
+    tool: &str,
+    n: usize,
+    seconds: Duration,
+) -> anyhow::Result<RmcpRound> {
+    let mut clients = Vec::new();
+    for _ in 0..n {
+        clients.push(McpClient::connect(&stack.url, Some(key)).await?);
+    }
+    // Warm-up: one call per client.
+    for c in &clients {
+        c.call(tool, serde_json::json!({})).await?;
+    }
+    let since: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&stack.db.pool).await?;
+    let deadline = Instant::now() + seconds;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in clients {
+        let tool = tool.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match c.call(&tool, serde_json::json!({})).await {
+                    Ok(r) if r.is_error != Some(true) => {
+                        let id = r
+                            .meta
+                            .as_ref()
+                            .and_then(|m| m.0.get("mtcp/op_id"))
+                            .and_then(|v| v.as_str())
+                            .and_then(|s| s.parse::<uuid::Uuid>().ok());
+                        lat.push((t.elapsed(), id))
+                    }
+                    _ => errors += 1,
+                }
+            }
+            c.close().await;
+            (lat, errors)
+        }));
+    }
+    let mut with_ids = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await?;
+        with_ids.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    Ok(RmcpRound { with_ids, errors, elapsed, since })
 }
 
 /// Load `n` synthetic audit events with one set-based INSERT, then time the audit tools end to end.

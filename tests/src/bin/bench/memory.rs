@@ -68,6 +68,8 @@ pub async fn run(args: MemoryArgs) -> anyhow::Result<()> {
         c.database.max_connections = pool;
         c.service.call_budget = budget;
         c.teleport.timeout = budget;
+        // Each held call waits on its own run, as before coalescing.
+        c.coalescing.enabled = false;
     });
     let opts = StackOptions { worker: false, sim_env, tweak: Some(tweak), call_budget: budget, ..Default::default() };
     let mut stack = Stack::start(opts).await?;

@@ -101,11 +101,11 @@ pub async fn run(args: WorkersArgs) -> anyhow::Result<()> {
 /// A fresh stack with `n` workers, loaded for `args.seconds`.
 async fn round(args: &WorkersArgs, n: usize) -> anyhow::Result<Round> {
     let concurrency = args.worker_concurrency;
-    // Limits high enough never to refuse (every client is admin).
+    // Every call runs (no coalescing): what more workers buy is more runs.
     let tweak: mtcp_tests::Tweak = std::sync::Arc::new(move |c| {
-        c.policy.rate_limit_per_minute = 100_000_000;
-        c.policy.max_in_flight_calls_per_actor = 100_000_000;
+        super::generous_limits(c);
         c.worker.concurrency = concurrency;
+        c.coalescing.enabled = false;
     });
     let opts = StackOptions {
         worker: args.in_process,
