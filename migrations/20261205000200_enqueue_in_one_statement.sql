@@ -30,16 +30,28 @@ CREATE INDEX operations_followers_idx ON operations (coalesced_into)
 -- p_rate_emission is NULL, the in-flight cap when p_cap is NULL, coalescing when p_coalesce_key is
 -- NULL. outcome: 'queued' | 'coalesced' (leader: the run joined) | 'rate_limited' (retry_after,
 -- seconds) | 'cap_reached' (in_flight). Refused calls write nothing here but the allowance taken.
+--
+-- p_flush_later: commit without waiting for the WAL flush. The actor's lock (and rate-limit row)
+-- is then held for the statement only, not for a disk flush too — under one busy actor, the flush
+-- was most of what serialised its calls. Nothing acts on such a call before a synchronous commit
+-- has flushed it: a worker claims it in one (which flushes all WAL before it, this insert
+-- included), a follower is answered through one (its settle). A crash may lose a call that was
+-- not yet claimed or answered, whose caller is then told the database failed — never the record
+-- of something that ran. A caller answered at enqueue (a task) must pass false.
 CREATE FUNCTION mtcp_enqueue(
     p_op_id uuid, p_request_id text, p_actor text, p_actor_role text, p_capability text, p_tool text,
     p_inputs jsonb, p_reason text, p_ticket text, p_decision jsonb,
     p_lane text, p_payload jsonb, p_mutating boolean, p_max_attempts integer,
-    p_rate_emission float8, p_rate_per float8, p_cap integer, p_coalesce_key text, p_channel text)
+    p_rate_emission float8, p_rate_per float8, p_cap integer, p_coalesce_key text, p_channel text,
+    p_flush_later boolean)
 RETURNS TABLE (outcome text, retry_after float8, in_flight bigint, leader uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_tat timestamptz;
 BEGIN
+    IF p_flush_later THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
     IF p_rate_emission IS NOT NULL THEN
         INSERT INTO rate_limits AS r (actor, tat) VALUES (p_actor, now() + make_interval(secs => p_rate_emission))
         ON CONFLICT (actor) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => p_rate_emission)

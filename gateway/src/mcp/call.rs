@@ -292,7 +292,7 @@ async fn enqueue_and_wait(
     };
     let mut registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
-        None => enqueue(st, op, &job, rate).await,
+        None => enqueue(st, op, &job, rate, as_task).await,
         Some(plan) => leases::create_and_enqueue(st, op, &job, plan)
             .await
             .map(|r| r.map_or_else(|reason| Admitted::Refused("denied", reason), |()| Admitted::Queued)),
@@ -371,10 +371,14 @@ async fn enqueue(
     op: &NewOperation<'_>,
     job: &ToolJob,
     rate: Option<RateLimit>,
+    as_task: bool,
 ) -> Result<Admitted, db::DbError> {
     let cap = op.decision.constraints.as_ref().and_then(|c| c.max_in_flight_calls);
     let key = super::coalesce::key(&st.config, &job.call);
-    let admission = Admission { rate_limit: rate, in_flight_cap: cap, coalesce_key: key.as_deref() };
+    // A task is answered as soon as it is queued: that answer must be durable. Any other caller
+    // is answered after a claim or a settle, which commit synchronously.
+    let admission =
+        Admission { rate_limit: rate, in_flight_cap: cap, coalesce_key: key.as_deref(), flush_later: !as_task };
     Ok(match db::queue::admit(&st.pool, op, job, &admission).await? {
         Enqueued::Queued => Admitted::Queued,
         Enqueued::Coalesced { leader } => Admitted::Joined(leader),

@@ -56,6 +56,10 @@ pub struct Admission<'a> {
     pub in_flight_cap: Option<u32>,
     /// Join a queued or running call with the same key instead of running again.
     pub coalesce_key: Option<&'a str>,
+    /// Commit without waiting for the WAL flush, so the actor's lock is not held through it: for a
+    /// caller answered only after a worker claimed the call (a claim commits synchronously, which
+    /// flushes this too). Never for a call answered at enqueue (a task).
+    pub flush_later: bool,
 }
 
 /// What became of an enqueue.
@@ -98,7 +102,7 @@ pub async fn admit(
     });
     let row = sqlx::query(
         "SELECT outcome, retry_after, in_flight, leader
-         FROM mtcp_enqueue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         FROM mtcp_enqueue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(op.op_id.0)
     .bind(r.request_id)
@@ -119,6 +123,7 @@ pub async fn admit(
     .bind(admission.in_flight_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
     .bind(admission.coalesce_key)
     .bind(QUEUE_CHANNEL)
+    .bind(admission.flush_later)
     .fetch_one(conn)
     .await?;
     let outcome: String = row.try_get("outcome")?;

@@ -176,6 +176,12 @@ async fn round(target: &Target, n: usize, seconds: Duration) -> Cell {
             if let Some(e) = load.first_error.as_ref().filter(|_| load.errors > 0) {
                 eprintln!("bench: {n} clients on {}: {} errors, the first: {e}", target.url, load.errors);
             }
+            if let Some(age) = load.oldest_answer {
+                println!(
+                    "- {n} kept-alive clients on {}: the oldest answer arrived {age:.3} s after it was produced",
+                    target.url
+                );
+            }
             Cell::Load(load)
         }
         Err(e) => {
@@ -214,7 +220,7 @@ async fn system_columns(args: &CompareArgs, on: bool, seconds: Duration) -> anyh
             Ok(r) => {
                 let mut ok: Vec<Duration> = r.with_ids.into_iter().map(|(d, _)| d).collect();
                 ok.sort();
-                Cell::Load(Load { ok, errors: r.errors, elapsed: r.elapsed, first_error: None })
+                Cell::Load(Load { ok, errors: r.errors, elapsed: r.elapsed, first_error: None, oldest_answer: None })
             }
             Err(e) => {
                 eprintln!("bench: {n} rmcp clients: {e:#}");

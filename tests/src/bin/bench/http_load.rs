@@ -26,6 +26,9 @@ pub struct Load {
     pub elapsed: Duration,
     /// The first error seen, to say why a round failed.
     pub first_error: Option<String>,
+    /// The oldest answer received: the most time between an answer's `mtcp/as_of` (when it was
+    /// produced) and its arrival, seconds (none when no answer carried one).
+    pub oldest_answer: Option<f64>,
 }
 
 impl Load {
@@ -62,8 +65,9 @@ fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// Make one `tools/call` and return whether it succeeded, with the reason if not.
-async fn call(http: &reqwest::Client, target: &Target, id: u64, tool: &str) -> Result<(), String> {
+/// Make one `tools/call` and return whether it succeeded, with the reason if not; on success, how
+/// old its answer was (from its `_meta["mtcp/as_of"]`, when it has one).
+async fn call(http: &reqwest::Client, target: &Target, id: u64, tool: &str) -> Result<Option<f64>, String> {
     let body =
         json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": tool, "arguments": {} } });
     let mut req = http
@@ -90,10 +94,25 @@ async fn call(http: &reqwest::Client, target: &Target, id: u64, tool: &str) -> R
     let answer = if sse { sse_answer(&text, id) } else { serde_json::from_str(&text).ok() };
     let answer = answer.ok_or_else(|| format!("no JSON-RPC answer for id {id}: {}", abbrev(&text)))?;
     match answer.get("result") {
-        Some(r) if r.get("isError").and_then(Value::as_bool) != Some(true) => Ok(()),
+        Some(r) if r.get("isError").and_then(Value::as_bool) != Some(true) => Ok(age_of(r)),
         Some(r) => Err(format!("tool error: {}", abbrev(&r.to_string()))),
         None => Err(format!("JSON-RPC error: {}", abbrev(&answer.to_string()))),
     }
+}
+
+/// The larger of two optional ages.
+fn later(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Seconds since the answer `result` says it was produced.
+fn age_of(result: &Value) -> Option<f64> {
+    let as_of = result.pointer("/_meta/mtcp~1as_of")?.as_str()?;
+    let as_of = chrono::DateTime::parse_from_rfc3339(as_of).ok()?;
+    Some((chrono::Utc::now() - as_of.with_timezone(&chrono::Utc)).as_seconds_f64())
 }
 
 fn abbrev(s: &str) -> String {
@@ -132,25 +151,30 @@ pub async fn drive(target: &Target, tool: &str, clients: usize, duration: Durati
             let (http, target, tool, ids) = (http.clone(), target.clone(), tool.to_owned(), ids.clone());
             tokio::spawn(async move {
                 let (mut ok, mut errors, mut first_error) = (Vec::new(), 0usize, None);
+                let mut oldest: Option<f64> = None;
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     match call(&http, &target, ids.fetch_add(1, Ordering::Relaxed), &tool).await {
-                        Ok(()) => ok.push(t.elapsed()),
+                        Ok(age) => {
+                            ok.push(t.elapsed());
+                            oldest = later(oldest, age);
+                        }
                         Err(e) => {
                             errors += 1;
                             first_error.get_or_insert(e);
                         }
                     }
                 }
-                (ok, errors, first_error)
+                (ok, errors, first_error, oldest)
             })
         })
         .collect();
-    let mut load = Load { ok: Vec::new(), errors: 0, elapsed: Duration::ZERO, first_error: None };
+    let mut load = Load { ok: Vec::new(), errors: 0, elapsed: Duration::ZERO, first_error: None, oldest_answer: None };
     for t in tasks {
-        let (ok, errors, first) = t.await?;
+        let (ok, errors, first, oldest) = t.await?;
         load.ok.extend(ok);
         load.errors += errors;
+        load.oldest_answer = later(load.oldest_answer, oldest);
         if load.first_error.is_none() {
             load.first_error = first;
         }
