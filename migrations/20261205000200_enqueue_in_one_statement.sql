@@ -33,11 +33,12 @@ CREATE INDEX operations_followers_idx ON operations (coalesced_into)
 --
 -- p_flush_later: commit without waiting for the WAL flush. The actor's lock (and rate-limit row)
 -- is then held for the statement only, not for a disk flush too — under one busy actor, the flush
--- was most of what serialised its calls. Nothing acts on such a call before a synchronous commit
--- has flushed it: a worker claims it in one (which flushes all WAL before it, this insert
--- included), a follower is answered through one (its settle). A crash may lose a call that was
--- not yet claimed or answered, whose caller is then told the database failed — never the record
--- of something that ran. A caller answered at enqueue (a task) must pass false.
+-- was most of what serialised its calls. Nothing is answered, and nothing changes Teleport, before
+-- a synchronous commit has flushed it (a flush writes all WAL before it, this insert included): a
+-- mutation's claim, a read's finish, a follower's settle. A crash may lose a call not yet answered,
+-- whose caller is then told the database failed (a read may have run: reads are at least once) —
+-- never the record of a change, nor of an answer given. A caller answered at enqueue (a task)
+-- must pass false.
 CREATE FUNCTION mtcp_enqueue(
     p_op_id uuid, p_request_id text, p_actor text, p_actor_role text, p_capability text, p_tool text,
     p_inputs jsonb, p_reason text, p_ticket text, p_decision jsonb,

@@ -376,7 +376,7 @@ async fn enqueue(
     let cap = op.decision.constraints.as_ref().and_then(|c| c.max_in_flight_calls);
     let key = super::coalesce::key(&st.config, &job.call);
     // A task is answered as soon as it is queued: that answer must be durable. Any other caller
-    // is answered after a claim or a settle, which commit synchronously.
+    // is answered after a finish or a settle, which commit synchronously.
     let admission =
         Admission { rate_limit: rate, in_flight_cap: cap, coalesce_key: key.as_deref(), flush_later: !as_task };
     Ok(match db::queue::admit(&st.pool, op, job, &admission).await? {

@@ -57,8 +57,8 @@ pub struct Admission<'a> {
     /// Join a queued or running call with the same key instead of running again.
     pub coalesce_key: Option<&'a str>,
     /// Commit without waiting for the WAL flush, so the actor's lock is not held through it: for a
-    /// caller answered only after a worker claimed the call (a claim commits synchronously, which
-    /// flushes this too). Never for a call answered at enqueue (a task).
+    /// caller answered only after a later synchronous commit (a mutation's claim, a read's finish,
+    /// a follower's settle), which flushes this too. Never for a call answered at enqueue (a task).
     pub flush_later: bool,
 }
 

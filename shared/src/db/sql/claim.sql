@@ -7,6 +7,11 @@
 -- of the trail; coalesced followers are never claimed (their leader runs for them). `more` says
 -- whether other candidates were left, so a worker that took the last one waits for a wake-up
 -- instead of asking again. $1 lane, $2 worker id.
+--
+-- A read's claim commits without waiting for the WAL flush: if a crash loses it, the read runs
+-- again (reads are at least once), and nothing of it is answered before its finish, which commits
+-- synchronously and so flushes this too. A mutation's claim waits for the flush: at most once
+-- means no crash may put a call that started changing Teleport back in the queue.
 WITH running AS (
     SELECT actor, count(*) AS n FROM operations
     WHERE status = 'running' AND lane = $1
@@ -32,4 +37,5 @@ SET status = 'running', attempt = o.attempt + 1, worker_id = $2, started_at = no
 FROM picked
 WHERE o.op_id = picked.op_id
 RETURNING o.op_id, o.payload, o.attempt, extract(epoch FROM now() - o.created_at)::float8 AS waited,
-          (SELECT count(*) FROM ranked) > 1 AS more
+          (SELECT count(*) FROM ranked) > 1 AS more,
+          set_config('synchronous_commit', CASE WHEN o.mutating THEN 'on' ELSE 'off' END, true) AS commit_mode
