@@ -50,6 +50,25 @@ pub(super) struct Record {
 }
 
 impl Record {
+    /// Bind the record's columns in the order every insert lists them: op_id, request_id, actor,
+    /// actor_role, capability, tool, inputs, reason, ticket, decision ($1…$10).
+    pub(super) fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        op: &'q NewOperation<'_>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        q.bind(op.op_id.0)
+            .bind(self.request_id)
+            .bind(&op.actor.id)
+            .bind(&op.actor.role)
+            .bind(op.capability.as_str())
+            .bind(op.tool)
+            .bind(self.inputs)
+            .bind(self.reason)
+            .bind(self.ticket)
+            .bind(self.decision)
+    }
+
     pub(super) fn of(op: &NewOperation<'_>) -> Self {
         Self {
             request_id: op.request_id.as_deref().map(|r| storable(r).into_owned()),
@@ -72,26 +91,17 @@ async fn insert(
 ) -> Result<(), DbError> {
     debug_assert!(status.is_terminal());
     let r = Record::of(op);
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
                                  decision, status, result, error, ended_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())",
-    )
-    .bind(op.op_id.0)
-    .bind(r.request_id)
-    .bind(&op.actor.id)
-    .bind(&op.actor.role)
-    .bind(op.capability.as_str())
-    .bind(op.tool)
-    .bind(r.inputs)
-    .bind(r.reason)
-    .bind(r.ticket)
-    .bind(r.decision)
-    .bind(status.as_str())
-    .bind(result.map(storable_json))
-    .bind(error.map(storable).as_deref())
-    .execute(conn)
-    .await?;
+    );
+    r.bind(q, op)
+        .bind(status.as_str())
+        .bind(result.map(storable_json))
+        .bind(error.map(storable).as_deref())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -100,32 +100,24 @@ pub async fn admit(
         let per = l.per_seconds as f64;
         (per / f64::from(l.requests.max(1)), per)
     });
-    let row = sqlx::query(
+    let q = sqlx::query(
         "SELECT outcome, retry_after, in_flight, leader
          FROM mtcp_enqueue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-    )
-    .bind(op.op_id.0)
-    .bind(r.request_id)
-    .bind(&op.actor.id)
-    .bind(&op.actor.role)
-    .bind(op.capability.as_str())
-    .bind(op.tool)
-    .bind(r.inputs)
-    .bind(r.reason)
-    .bind(r.ticket)
-    .bind(r.decision)
-    .bind(lane.as_str())
-    .bind(super::storable_json(&payload))
-    .bind(mutating)
-    .bind(max_attempts(mutating))
-    .bind(rate.map(|r| r.0))
-    .bind(rate.map(|r| r.1))
-    .bind(admission.in_flight_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
-    .bind(admission.coalesce_key)
-    .bind(QUEUE_CHANNEL)
-    .bind(admission.flush_later)
-    .fetch_one(conn)
-    .await?;
+    );
+    let row = r
+        .bind(q, op)
+        .bind(lane.as_str())
+        .bind(super::storable_json(&payload))
+        .bind(mutating)
+        .bind(max_attempts(mutating))
+        .bind(rate.map(|r| r.0))
+        .bind(rate.map(|r| r.1))
+        .bind(admission.in_flight_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+        .bind(admission.coalesce_key)
+        .bind(QUEUE_CHANNEL)
+        .bind(admission.flush_later)
+        .fetch_one(conn)
+        .await?;
     let outcome: String = row.try_get("outcome")?;
     Ok(match outcome.as_str() {
         "queued" => Enqueued::Queued,

@@ -26,8 +26,8 @@ pub struct MemoryArgs {
     pool: u32,
 }
 
-/// Kills the worker process when dropped.
-struct Worker(Child);
+/// Kills the worker process when dropped (also `bench workers`').
+pub(crate) struct Worker(pub(crate) Child);
 
 impl Drop for Worker {
     fn drop(&mut self) {

@@ -4,7 +4,7 @@
 //! in a loop for `--seconds`. Reports calls/s, p50/p99 latency, the gain over the previous count
 //! and how evenly the workers shared the calls (the share of the busiest and of the idlest).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mtcp_tests::process::{ServiceProcess, binary};
@@ -30,16 +30,6 @@ pub struct WorkersArgs {
     /// separate processes.
     #[arg(long)]
     in_process: bool,
-}
-
-/// Kills the worker process when dropped.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// One round's numbers.
@@ -133,7 +123,7 @@ async fn round(args: &WorkersArgs, n: usize) -> anyhow::Result<Round> {
                     .env("MTCP_SERVICE__LOG_LEVEL", "warn")
                     .stdout(Stdio::null())
                     .spawn()
-                    .map(Worker)
+                    .map(super::memory::Worker)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let url = gateway.url();
