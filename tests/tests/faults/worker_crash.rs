@@ -64,6 +64,9 @@ async fn lane(kind: Kind) -> LaneReport {
         c.reaper.interval = Duration::from_millis(200);
         c.reaper.agent_offline_after = Duration::from_secs(2);
         c.policy.rate_limit_per_minute = 0;
+        // Every read of a round must run on its own (and be killed mid-run): coalesced, they would
+        // wait queued behind one run.
+        c.coalescing.enabled = false;
     });
     let opts = StackOptions {
         sim_env,
