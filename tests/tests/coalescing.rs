@@ -178,3 +178,37 @@ async fn a_follower_whose_gateway_went_away_is_settled_by_the_reaper() {
     assert_eq!(row.coalesced_into, Some(leader.0));
     assert!(row.as_of.is_some());
 }
+
+#[tokio::test]
+async fn a_run_whose_worker_went_offline_runs_again_for_the_calls_that_joined_it() {
+    let db = TestDb::new().await.unwrap();
+    let key = "k".repeat(64);
+    let actor = mtcp_tests::queue::readonly("agent");
+    let leader = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
+    let follower = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
+    let lost = reaper_support::agent(&db.pool, "offline").await;
+    let claimed = db::queue::claim(&db.pool, Lane::Tools, &lost.to_string()).await.unwrap().unwrap();
+    assert_eq!(claimed.op_id, leader);
+
+    // The reaper puts the read back in the queue; its follower keeps waiting for it.
+    let report = reaper_support::reaper(&db.pool).run_once(chrono::Utc::now()).await.unwrap();
+    assert_eq!((report.jobs_requeued, report.followers_settled), (1, 0));
+    assert!(db::operations::settle_follower(&db.pool, follower).await.unwrap().is_none());
+    // An identical call arriving now joins the queued run too.
+    let late = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
+    assert_eq!(db::operations::get(&db.pool, late).await.unwrap().unwrap().coalesced_into, Some(leader.0));
+
+    let again = db::queue::claim(&db.pool, Lane::Tools, "w2").await.unwrap().unwrap();
+    assert_eq!((again.op_id, again.attempt), (leader, 2));
+    let out = Outcome {
+        status: OperationStatus::Succeeded,
+        result: Some(json!({ "nodes": [] })),
+        error: None,
+        ..Outcome::failed("")
+    };
+    assert!(db::operations::finish(&db.pool, leader, "w2", &out, &[]).await.unwrap());
+    for id in [follower, late] {
+        let row = db::operations::settle_follower(&db.pool, id).await.unwrap().expect("settled");
+        assert_eq!((row.status(), row.result), (OperationStatus::Succeeded, Some(json!({ "nodes": [] }))));
+    }
+}
