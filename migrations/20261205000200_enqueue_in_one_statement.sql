@@ -26,7 +26,30 @@ CREATE INDEX operations_coalesce_idx ON operations (coalesce_key)
 CREATE INDEX operations_followers_idx ON operations (coalesced_into)
     WHERE status = 'queued' AND coalesced_into IS NOT NULL;
 
--- Admit and queue one call. The rate limit (GCRA, as `rate_limits` always kept it) is skipped when
+-- Take one call from an actor's allowance (GCRA): each call moves the actor's theoretical arrival
+-- time (TAT) forward by p_emission seconds; a call is refused when the TAT would run more than
+-- p_per seconds ahead of now. NULL when taken; else the seconds until the next call fits. One row
+-- lock per call, no race, on every replica.
+CREATE FUNCTION mtcp_take_allowance(p_actor text, p_emission float8, p_per float8) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_wait float8;
+BEGIN
+    INSERT INTO rate_limits AS r (actor, tat) VALUES (p_actor, now() + make_interval(secs => p_emission))
+    ON CONFLICT (actor) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => p_emission)
+    WHERE greatest(r.tat, now()) + make_interval(secs => p_emission) <= now() + make_interval(secs => p_per);
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- Refused: the next call fits once the TAT has come within `per` of now again.
+    SELECT greatest(extract(epoch FROM (r.tat + make_interval(secs => p_emission)
+                                        - make_interval(secs => p_per) - now())), 0)::float8
+    INTO v_wait FROM rate_limits r WHERE r.actor = p_actor;
+    RETURN coalesce(v_wait, 0);
+END
+$$;
+
+-- Admit and queue one call. The rate limit (`mtcp_take_allowance`) is skipped when
 -- p_rate_emission is NULL, the in-flight cap when p_cap is NULL, coalescing when p_coalesce_key is
 -- NULL. outcome: 'queued' | 'coalesced' (leader: the run joined) | 'rate_limited' (retry_after,
 -- seconds) | 'cap_reached' (in_flight). Refused calls write nothing here but the allowance taken.
@@ -48,22 +71,13 @@ CREATE FUNCTION mtcp_enqueue(
 RETURNS TABLE (outcome text, retry_after float8, in_flight bigint, leader uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_tat timestamptz;
 BEGIN
     IF p_flush_later THEN
         PERFORM set_config('synchronous_commit', 'off', true);
     END IF;
     IF p_rate_emission IS NOT NULL THEN
-        INSERT INTO rate_limits AS r (actor, tat) VALUES (p_actor, now() + make_interval(secs => p_rate_emission))
-        ON CONFLICT (actor) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => p_rate_emission)
-        WHERE greatest(r.tat, now()) + make_interval(secs => p_rate_emission)
-              <= now() + make_interval(secs => p_rate_per)
-        RETURNING tat INTO v_tat;
-        IF NOT FOUND THEN
-            -- The next call fits once the TAT has come within `per` of now again.
-            SELECT greatest(extract(epoch FROM (r.tat + make_interval(secs => p_rate_emission)
-                                                - make_interval(secs => p_rate_per) - now())), 0)::float8
-            INTO retry_after FROM rate_limits r WHERE r.actor = p_actor;
+        retry_after := mtcp_take_allowance(p_actor, p_rate_emission, p_rate_per);
+        IF retry_after IS NOT NULL THEN
             outcome := 'rate_limited';
             RETURN NEXT;
             RETURN;

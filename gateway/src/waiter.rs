@@ -90,10 +90,9 @@ pub struct Waiter {
 /// A registration; dropping it unregisters.
 pub struct Registration {
     op_id: OpId,
-    /// The op ids it is woken by: its own, and the run it joined.
+    /// The op ids it is woken by: its own, and the run it joined (a coalesced call, whose status
+    /// is read through the settle of its run).
     ids: Vec<OpId>,
-    /// A coalesced call: its status is read through the settle of its run.
-    follower: bool,
     signal: Arc<Signals>,
     registry: Registry,
 }
@@ -126,7 +125,7 @@ impl Waiter {
         let signal = Arc::new(Signals::default());
         let mut state = self.registry.lock().expect("waiter registry poisoned");
         state.waiting.entry(op_id).or_default().push(signal.clone());
-        Registration { op_id, ids: vec![op_id], follower: false, signal, registry: self.registry.clone() }
+        Registration { op_id, ids: vec![op_id], signal, registry: self.registry.clone() }
     }
 
     /// The registered call was coalesced into `leader`: wake it when that run ends too (or now,
@@ -135,7 +134,6 @@ impl Waiter {
         let mut state = self.registry.lock().expect("waiter registry poisoned");
         state.waiting.entry(leader).or_default().push(reg.signal.clone());
         reg.ids.push(leader);
-        reg.follower = true;
         if state.recent_ids.contains(&leader) {
             reg.signal.done.fire();
         }
@@ -205,7 +203,7 @@ impl Waiter {
     }
 
     async fn terminal(&self, reg: &Registration) -> Result<Option<OperationRow>, db::DbError> {
-        if reg.follower {
+        if reg.ids.len() > 1 {
             db::operations::settle_follower(&self.pool, reg.op_id).await
         } else {
             db::operations::get_terminal(&self.pool, reg.op_id).await

@@ -141,6 +141,16 @@ async fn a_cancelled_run_is_not_an_answer_for_the_calls_that_joined_it() {
     stack.stop().await;
 }
 
+/// A run that found no nodes.
+fn no_nodes() -> Outcome {
+    Outcome {
+        status: OperationStatus::Succeeded,
+        result: Some(json!({ "nodes": [] })),
+        error: None,
+        ..Outcome::failed("")
+    }
+}
+
 /// Poll until `sql` (one uuid column) finds a row.
 async fn wait_for(pool: &sqlx::PgPool, sql: &'static str) -> uuid::Uuid {
     for _ in 0..200 {
@@ -162,13 +172,7 @@ async fn a_follower_whose_gateway_went_away_is_settled_by_the_reaper() {
     let claimed = db::queue::claim(&db.pool, Lane::Tools, "w1").await.unwrap().unwrap();
     assert_eq!(claimed.op_id, leader, "the follower is never claimed");
     assert!(!claimed.more, "nothing else is claimable");
-    let out = Outcome {
-        status: OperationStatus::Succeeded,
-        result: Some(json!({ "nodes": [] })),
-        error: None,
-        ..Outcome::failed("")
-    };
-    assert!(db::operations::finish(&db.pool, leader, "w1", &out, &[]).await.unwrap());
+    assert!(db::operations::finish(&db.pool, leader, "w1", &no_nodes(), &[]).await.unwrap());
 
     let report = reaper_support::reaper(&db.pool).run_once(chrono::Utc::now()).await.unwrap();
     assert_eq!(report.followers_settled, 1);
@@ -200,13 +204,7 @@ async fn a_run_whose_worker_went_offline_runs_again_for_the_calls_that_joined_it
 
     let again = db::queue::claim(&db.pool, Lane::Tools, "w2").await.unwrap().unwrap();
     assert_eq!((again.op_id, again.attempt), (leader, 2));
-    let out = Outcome {
-        status: OperationStatus::Succeeded,
-        result: Some(json!({ "nodes": [] })),
-        error: None,
-        ..Outcome::failed("")
-    };
-    assert!(db::operations::finish(&db.pool, leader, "w2", &out, &[]).await.unwrap());
+    assert!(db::operations::finish(&db.pool, leader, "w2", &no_nodes(), &[]).await.unwrap());
     for id in [follower, late] {
         let row = db::operations::settle_follower(&db.pool, id).await.unwrap().expect("settled");
         assert_eq!((row.status(), row.result), (OperationStatus::Succeeded, Some(json!({ "nodes": [] }))));

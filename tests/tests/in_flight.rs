@@ -124,3 +124,30 @@ async fn concurrent_enqueues_never_exceed_the_cap() {
     let other = db::in_flight::admit(&mut conn, "someone-else", 3).await.unwrap();
     assert_eq!(other, Admission::Admitted);
 }
+
+/// A call the workers run takes its allowance in the statement that queues it: over the limit, it
+/// is refused with when to retry, recorded as a denial, and never queued or run.
+#[tokio::test]
+async fn a_worker_call_over_the_rate_limit_is_refused_at_enqueue_and_recorded() {
+    let tweak: Tweak = Arc::new(|c| c.policy.rate_limit_per_minute = 3);
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    let client = stack.client("readonly").await.unwrap();
+    let mut refusals = Vec::new();
+    for _ in 0..5 {
+        let r = client.call("list_nodes", json!({})).await.unwrap();
+        if r.is_error == Some(true) {
+            refusals.push(text_of(&r));
+        }
+    }
+    assert_eq!(refusals.len(), 2, "3 calls per minute: {refusals:?}");
+    assert!(refusals.iter().all(|t| t.contains("rate limit of role 'readonly'") && t.contains("retry after")));
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, lane FROM operations WHERE tool = 'list_nodes' ORDER BY created_at")
+            .fetch_all(&stack.db.pool)
+            .await
+            .unwrap();
+    let denied: Vec<_> = rows.iter().filter(|r| r.0 == "denied").collect();
+    assert_eq!((rows.len(), denied.len()), (5, 2), "{rows:?}");
+    assert!(denied.iter().all(|r| r.1.is_none()), "a refused call was never queued: {rows:?}");
+    stack.stop().await;
+}

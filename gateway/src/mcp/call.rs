@@ -160,10 +160,16 @@ async fn rate_limit(
     let reason = rate_limited_reason(actor, limit, retry_after);
     let decision = mtcp_shared::policy::Decision::denied(reason.clone(), policy.version());
     let op = new_operation(actor, call, args, &decision);
-    if let Err(e) = db::operations::insert_denied(&st.pool, &op).await {
+    Some(("rate_limited", record_rate_limited(st, &op, reason).await))
+}
+
+/// Record a call refused by the rate limit (`op` carries the refusal) and answer it with the
+/// reason, which says when to retry.
+async fn record_rate_limited(st: &AppState, op: &NewOperation<'_>, reason: String) -> CallToolResult {
+    if let Err(e) = db::operations::insert_denied(&st.pool, op).await {
         tracing::error!(error = %e, "recording a rate-limited call");
     }
-    Some(("rate_limited", with_op_id(error_text(reason), op.op_id)))
+    with_op_id(error_text(reason), op.op_id)
 }
 
 /// Why a call over its actor's rate limit was refused, with when to retry (counted).
@@ -270,8 +276,10 @@ enum Admitted {
     Queued,
     /// Joined an identical run already queued or running.
     Joined(OpId),
-    /// Refused (nothing recorded yet): the outcome label and the reason.
-    Refused(&'static str, String),
+    /// Over the actor's rate limit (nothing recorded yet): the reason.
+    RateLimited(String),
+    /// Over the actor's in-flight cap, or its lease limits (nothing recorded yet): the reason.
+    Denied(String),
 }
 
 async fn enqueue_and_wait(
@@ -295,7 +303,7 @@ async fn enqueue_and_wait(
         None => enqueue(st, op, &job, rate, as_task).await,
         Some(plan) => leases::create_and_enqueue(st, op, &job, plan)
             .await
-            .map(|r| r.map_or_else(|reason| Admitted::Refused("denied", reason), |()| Admitted::Queued)),
+            .map(|r| r.map_or_else(Admitted::Denied, |()| Admitted::Queued)),
     };
     match enqueued {
         Ok(Admitted::Queued) => {}
@@ -304,9 +312,14 @@ async fn enqueue_and_wait(
             metrics::counter!("mtcp_coalesced_calls_total", "tool" => spec.name).increment(1);
             st.waiter.follow(&mut registration, leader);
         }
-        Ok(Admitted::Refused(label, reason)) => {
+        Ok(Admitted::RateLimited(reason)) => {
+            let denied = mtcp_shared::policy::Decision::denied(reason.clone(), &op.decision.policy_version);
+            let op = NewOperation { decision: &denied, ..op.clone() };
+            return ("rate_limited", record_rate_limited(st, &op, reason).await.into());
+        }
+        Ok(Admitted::Denied(reason)) => {
             let denied = mtcp_shared::policy::Decision::denied(reason, &op.decision.policy_version);
-            return (label, record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
+            return ("denied", record_denial(st, &NewOperation { decision: &denied, ..op.clone() }).await.into());
         }
         Err(e) => {
             tracing::error!(error = %e, "enqueueing a tool job");
@@ -384,10 +397,10 @@ async fn enqueue(
         Enqueued::Coalesced { leader } => Admitted::Joined(leader),
         Enqueued::RateLimited { retry_after } => {
             let limit = rate.expect("only a call with a rate limit is refused by it");
-            Admitted::Refused("rate_limited", rate_limited_reason(op.actor, limit, retry_after))
+            Admitted::RateLimited(rate_limited_reason(op.actor, limit, retry_after))
         }
         Enqueued::CapReached { in_flight } => {
-            Admitted::Refused("denied", in_flight::refusal(op, cap.unwrap_or_default(), in_flight))
+            Admitted::Denied(in_flight::refusal(op, cap.unwrap_or_default(), in_flight))
         }
     })
 }

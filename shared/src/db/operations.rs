@@ -200,6 +200,19 @@ pub async fn finish(
     Ok(done.is_some())
 }
 
+/// `SELECT <every column of an [`OperationRow`]> ` followed by the rest of the query: the one place
+/// the row's columns are listed.
+macro_rules! select_row {
+    ($rest:literal) => {
+        concat!(
+            "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status, ",
+            "attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs, ",
+            "coalesced_into, as_of ",
+            $rest
+        )
+    };
+}
+
 /// An operation as read back.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperationRow {
@@ -240,15 +253,7 @@ impl OperationRow {
 
 /// Read one operation.
 pub async fn get(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
-                coalesced_into, as_of
-         FROM operations WHERE op_id = $1",
-    )
-    .bind(op_id.0)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(select_row!("FROM operations WHERE op_id = $1")).bind(op_id.0).fetch_optional(conn).await?)
 }
 
 /// Read one operation as it stands: a coalesced call whose run has ended is settled first (its
@@ -268,31 +273,21 @@ pub async fn get_settled(pool: &sqlx::PgPool, op_id: OpId) -> Result<Option<Oper
 /// The operation if it has ended (one round trip for the gateway's waiter: a completion notice,
 /// or its fallback poll, reads the finished row directly).
 pub async fn get_terminal(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
-                coalesced_into, as_of
-         FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')",
-    )
-    .bind(op_id.0)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(select_row!("FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')"))
+        .bind(op_id.0)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// A coalesced call once it has ended: when the run it joined has ended, it is settled from it
 /// first (its answer, or back on the queue if that run was cancelled). One statement
 /// (`mtcp_settle_follower`); `None` while it waits.
 pub async fn settle_follower(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
-                coalesced_into, as_of
-         FROM mtcp_settle_follower($1, $2)",
-    )
-    .bind(op_id.0)
-    .bind(super::queue::QUEUE_CHANNEL)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(select_row!("FROM mtcp_settle_follower($1, $2)"))
+        .bind(op_id.0)
+        .bind(super::queue::QUEUE_CHANNEL)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Settle up to `limit` coalesced calls whose run has ended but whose gateway never did (it went
@@ -324,15 +319,12 @@ pub struct SearchFilter {
 
 /// The newest operations matching `f`.
 pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<OperationRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status,
-                attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs,
-                coalesced_into, as_of
-         FROM operations
+    Ok(sqlx::query_as(select_row!(
+        "FROM operations
          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
            AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
-         ORDER BY created_at DESC LIMIT $5",
-    )
+         ORDER BY created_at DESC LIMIT $5"
+    ))
     .bind(&f.actor)
     .bind(&f.capability)
     .bind(&f.status)

@@ -96,10 +96,7 @@ pub async fn admit(
     let (lane, mutating) = (Lane::of(job), job.call.spec().mutating);
     let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
     let r = super::operations::Record::of(op);
-    let rate = admission.rate_limit.map(|l| {
-        let per = l.per_seconds as f64;
-        (per / f64::from(l.requests.max(1)), per)
-    });
+    let rate = admission.rate_limit.map(super::rate_limit::gcra);
     let q = sqlx::query(
         "SELECT outcome, retry_after, in_flight, leader
          FROM mtcp_enqueue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",

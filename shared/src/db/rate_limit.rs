@@ -10,40 +10,26 @@ use sqlx::PgExecutor;
 use super::DbError;
 use crate::policy::RateLimit;
 
-/// Take one call from `actor`'s allowance. `Err(retry_after)` when over the limit.
-pub async fn take(
-    conn: impl PgExecutor<'_> + Copy,
-    actor: &str,
-    limit: RateLimit,
-) -> Result<Result<(), Duration>, DbError> {
+/// Take one call from `actor`'s allowance (`mtcp_take_allowance`, which `queue::admit` also calls
+/// in its statement). `Err(retry_after)` when over the limit.
+pub async fn take(conn: impl PgExecutor<'_>, actor: &str, limit: RateLimit) -> Result<Result<(), Duration>, DbError> {
+    let (emission, per) = gcra(limit);
+    let wait: Option<f64> = sqlx::query_scalar("SELECT mtcp_take_allowance($1, $2, $3)")
+        .bind(actor)
+        .bind(emission)
+        .bind(per)
+        .fetch_one(conn)
+        .await?;
+    Ok(match wait {
+        None => Ok(()),
+        Some(wait) => Err(Duration::from_secs_f64(wait.max(0.001))),
+    })
+}
+
+/// A limit as the GCRA takes it: (seconds each call moves the actor's TAT, the burst window).
+pub(super) fn gcra(limit: RateLimit) -> (f64, f64) {
     let per = limit.per_seconds as f64;
-    let emission = per / f64::from(limit.requests.max(1));
-    let admitted: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "INSERT INTO rate_limits AS r (actor, tat) VALUES ($1, now() + make_interval(secs => $2))
-         ON CONFLICT (actor) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => $2)
-         WHERE greatest(r.tat, now()) + make_interval(secs => $2) <= now() + make_interval(secs => $3)
-         RETURNING tat",
-    )
-    .bind(actor)
-    .bind(emission)
-    .bind(per)
-    .fetch_optional(conn)
-    .await?;
-    if admitted.is_some() {
-        return Ok(Ok(()));
-    }
-    // Refused: the next call fits once the TAT has come within `per` of now again.
-    let wait: f64 = sqlx::query_scalar(
-        "SELECT greatest(extract(epoch FROM (tat + make_interval(secs => $2) - make_interval(secs => $3) - now())), 0)::float8
-         FROM rate_limits WHERE actor = $1",
-    )
-    .bind(actor)
-    .bind(emission)
-    .bind(per)
-    .fetch_optional(conn)
-    .await?
-    .unwrap_or(0.0);
-    Ok(Err(Duration::from_secs_f64(wait.max(0.001))))
+    (per / f64::from(limit.requests.max(1)), per)
 }
 
 /// Forget actors whose theoretical arrival time is before `cutoff` (retention). A row whose TAT is

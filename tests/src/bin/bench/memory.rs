@@ -29,6 +29,29 @@ pub struct MemoryArgs {
 /// Kills the worker process when dropped (also `bench workers`').
 pub(crate) struct Worker(pub(crate) Child);
 
+/// The stack's configuration as a file for service processes of their own (its database named
+/// in it, not in the environment).
+pub(crate) fn services_config(stack: &mtcp_tests::Stack) -> anyhow::Result<std::path::PathBuf> {
+    let config = stack.dir.path().join("services.yaml");
+    let mut yaml = serde_yaml::to_value(&stack.config)?;
+    yaml["database"]["url"] = serde_yaml::Value::String(stack.db.url.clone());
+    std::fs::write(&config, serde_yaml::to_string(&yaml)?)?;
+    Ok(config)
+}
+
+/// A worker process on `config`, quiet, with a listener port of its own.
+pub(crate) fn spawn_worker(config: &std::path::Path) -> std::io::Result<Worker> {
+    Command::new(binary("mtcp-worker"))
+        .arg("--config")
+        .arg(config)
+        .env_remove("DATABASE_URL")
+        .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
+        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map(Worker)
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -73,21 +96,9 @@ pub async fn run(args: MemoryArgs) -> anyhow::Result<()> {
     });
     let opts = StackOptions { worker: false, sim_env, tweak: Some(tweak), call_budget: budget, ..Default::default() };
     let mut stack = Stack::start(opts).await?;
-    let config = stack.dir.path().join("services.yaml");
-    let mut yaml = serde_yaml::to_value(&stack.config)?;
-    yaml["database"]["url"] = serde_yaml::Value::String(stack.db.url.clone());
-    std::fs::write(&config, serde_yaml::to_string(&yaml)?)?;
+    let config = services_config(&stack)?;
     let gateway = ServiceProcess::gateway(&config, free_port()).await?;
-    let worker = Worker(
-        Command::new(binary("mtcp-worker"))
-            .arg("--config")
-            .arg(&config)
-            .env_remove("DATABASE_URL")
-            .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-            .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
+    let worker = spawn_worker(&config)?;
     let (gpid, wpid) = (gateway.child.id(), worker.0.id());
     let key = stack.key("admin").to_owned();
     tokio::time::sleep(Duration::from_secs(2)).await;

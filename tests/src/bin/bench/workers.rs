@@ -4,10 +4,9 @@
 //! in a loop for `--seconds`. Reports calls/s, p50/p99 latency, the gain over the previous count
 //! and how evenly the workers shared the calls (the share of the busiest and of the idlest).
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mtcp_tests::process::{ServiceProcess, binary};
+use mtcp_tests::process::ServiceProcess;
 use mtcp_tests::{McpClient, Stack, StackOptions};
 
 use super::{ms, percentile};
@@ -108,24 +107,9 @@ async fn round(args: &WorkersArgs, n: usize) -> anyhow::Result<Round> {
     let (gateway, workers, url) = if args.in_process {
         (None, Vec::new(), stack.url.clone())
     } else {
-        let config = stack.dir.path().join("services.yaml");
-        let mut yaml = serde_yaml::to_value(&stack.config)?;
-        yaml["database"]["url"] = serde_yaml::Value::String(stack.db.url.clone());
-        std::fs::write(&config, serde_yaml::to_string(&yaml)?)?;
+        let config = super::memory::services_config(&stack)?;
         let gateway = ServiceProcess::gateway(&config, mtcp_tests::process::free_port()).await?;
-        let workers = (0..n)
-            .map(|_| {
-                Command::new(binary("mtcp-worker"))
-                    .arg("--config")
-                    .arg(&config)
-                    .env_remove("DATABASE_URL")
-                    .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-                    .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .map(super::memory::Worker)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let workers = (0..n).map(|_| super::memory::spawn_worker(&config)).collect::<Result<Vec<_>, _>>()?;
         let url = gateway.url();
         (Some(gateway), workers, url)
     };
