@@ -96,6 +96,9 @@ BEGIN
         in_flight := NULL;
     END IF;
     IF p_coalesce_key IS NOT NULL THEN
+        -- Identical reads arriving together (any actors, any replicas) queue here one at a time, so
+        -- exactly one of them leads and the others see it.
+        PERFORM pg_advisory_xact_lock(hashtextextended('mtcp-coalesce:' || p_coalesce_key, 0));
         SELECT o.op_id INTO leader FROM operations o
         WHERE o.coalesce_key = p_coalesce_key AND o.status IN ('queued', 'running') AND o.coalesced_into IS NULL
         ORDER BY o.created_at DESC
