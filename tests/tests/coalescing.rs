@@ -128,6 +128,15 @@ async fn a_cancelled_run_is_not_an_answer_for_the_calls_that_joined_it() {
         wait_for(&pool, "SELECT op_id FROM operations WHERE status = 'running' AND tool = 'list_nodes'").await;
     let follower = tokio::spawn(async move { second.call("list_nodes", json!({})).await.unwrap() });
     wait_for(&pool, "SELECT op_id FROM operations WHERE coalesced_into IS NOT NULL").await;
+    // Its process has started: a cancel that came before the spawn would leave nothing to run
+    // twice, and the count below would be 1 for a reason this test is not about.
+    for _ in 0..200 {
+        if node_runs(&argv_log) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(node_runs(&argv_log), 1, "the leader's run started");
     // The leader's caller goes away (the same request a closed stream makes).
     db::cancel::request(&pool, OpId(leader_id)).await.unwrap();
 
