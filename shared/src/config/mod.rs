@@ -3,10 +3,12 @@
 //! `OTEL_SERVICE_NAME`), unknown keys rejected, every value validated at start with errors that name
 //! the key.
 
+mod approvals;
 mod audit;
 mod sections;
 mod validate;
 
+pub use approvals::*;
 pub use audit::*;
 pub use sections::*;
 

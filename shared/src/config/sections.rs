@@ -27,6 +27,7 @@ pub struct Config {
     pub leases: LeaseConfig,
     pub audit: AuditConfig,
     pub telemetry: TelemetryConfig,
+    pub approvals: super::ApprovalsConfig,
 }
 
 /// How to reach Teleport and run `tctl`.

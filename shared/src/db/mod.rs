@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod recovery;
 pub mod retention;
 pub mod retry;
+pub mod webhooks;
 
 use std::time::Duration;
 
