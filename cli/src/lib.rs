@@ -1,6 +1,7 @@
 //! The operator CLI: `up` (everything in one process), `migrate`, and `postgres start|stop` (a
 //! private PostgreSQL for development and tests). Also the dev-stack wiring the tests reuse.
 
+mod approvals;
 mod audit;
 pub mod dev;
 mod doctor;
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Audit events: import an export file.
     Audit(audit::AuditArgs),
+    /// Calls waiting for approval: list, approve (bound to the call's digest) or deny them.
+    Approvals(approvals::ApprovalsArgs),
     /// Manage API keys stored in the database (shown once, stored as SHA-256).
     Keys(keys::KeysArgs),
     /// Check the deployment: identity file (mode, certificate expiry), `tctl status`, database,
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Approvals(args) => approvals::run(args).await,
         Command::Migrate { config, database_url } => {
             let mut config = Config::load(config.as_deref())?;
             if let Some(url) = database_url {

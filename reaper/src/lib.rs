@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use mtcp_shared::config::{Config, ReaperConfig};
+use mtcp_shared::config::{ApprovalsConfig, Config, ReaperConfig};
 use mtcp_shared::db;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +40,8 @@ pub struct SweepReport {
     pub jobs_requeued: usize,
     /// Coalesced calls whose run ended while no gateway waited for them, now settled.
     pub followers_settled: usize,
+    /// Calls nobody approved before their approval's expiry, now `expired` (never run).
+    pub approvals_expired: usize,
     /// Ended leases past `leases_retention`, deleted with their logs.
     pub leases_deleted: u64,
     /// Finished operations past `operations_retention`, deleted with their events.
@@ -65,6 +67,7 @@ impl SweepReport {
             self.ops_outcome_unknown,
             self.jobs_requeued,
             self.followers_settled,
+            self.approvals_expired,
         ]
         .into_iter()
         .map(|n| n as u64)
@@ -80,11 +83,19 @@ pub struct Reaper {
     settings: ReaperConfig,
     /// Audit events older than this are deleted.
     audit_retention: std::time::Duration,
+    /// Where an expired approval is announced.
+    approvals: ApprovalsConfig,
 }
 
 impl Reaper {
     pub fn new(pool: PgPool, settings: ReaperConfig, audit_retention: std::time::Duration) -> Self {
-        Self { pool, settings, audit_retention }
+        Self { pool, settings, audit_retention, approvals: ApprovalsConfig::default() }
+    }
+
+    /// Announce expired approvals as `approvals` says (by default: no webhook).
+    pub fn with_approvals(mut self, approvals: ApprovalsConfig) -> Self {
+        self.approvals = approvals;
+        self
     }
 
     /// One sweep at time `now`. Each rule is one bounded statement that commits on its own, so a
@@ -103,6 +114,9 @@ impl Reaper {
             if judge_silence { agents::sweep(&mut conn, now, s.agent_offline_after).await? } else { 0 };
         let moved = leases::sweep(&mut conn, now, s.lease_start_deadline).await?;
         let recovered = recovery::sweep(&mut conn, now).await?;
+        let approvals_expired =
+            mtcp_shared::approvals::expire_due(&self.pool, &self.approvals, now, SWEEP_LIMIT).await?;
+        actions::count(actions::Action::ApprovalExpired, approvals_expired);
         let ages = retention::Ages {
             leases: s.leases_retention,
             operations: s.operations_retention,
@@ -121,6 +135,7 @@ impl Reaper {
             ops_outcome_unknown: recovered.outcome_unknown,
             jobs_requeued: recovered.requeued,
             followers_settled: recovered.followers_settled,
+            approvals_expired: approvals_expired as usize,
             leases_deleted: deleted.leases,
             operations_deleted: deleted.operations,
             audit_events_deleted: deleted.audit_events,
@@ -138,7 +153,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .await
         .with_context(|| format!("binding reaper.listen {}", config.reaper.listen))?;
     tracing::info!(addr = %ops, "reaper health and metrics listening");
-    let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention);
+    let reaper = Reaper::new(pool.clone(), config.reaper.clone(), config.audit.retention)
+        .with_approvals(config.approvals.clone());
     leader::run(pool, reaper, config.reaper.interval, config.reaper.agent_offline_after, shutdown).await;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! access, the Teleport CLI runner with its typed models, redaction and telemetry.
 
 pub mod analysis;
+pub mod approvals;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -7,7 +7,13 @@ use mtcp_shared::tools::{NoArgs, ToolCall};
 
 /// A readonly API-key user named `id`.
 pub fn readonly(id: &str) -> Actor {
-    Actor { id: id.into(), kind: ActorKind::User, role: "readonly".into(), source: AuthSource::ConfigApiKey }
+    Actor {
+        id: id.into(),
+        kind: ActorKind::User,
+        role: "readonly".into(),
+        source: AuthSource::ConfigApiKey,
+        groups: vec![],
+    }
 }
 
 /// Queue a `list_nodes` call of `actor` (with its job, as the gateway does); returns its id.

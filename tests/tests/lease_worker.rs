@@ -37,8 +37,13 @@ fn options(sim_env: &[(&str, &str)], worker: bool) -> StackOptions {
 async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr: Option<&str>) -> (OpId, Uuid) {
     let op_id = OpId::generate();
     let lease_id = Uuid::new_v4();
-    let actor =
-        Actor { id: "alice".into(), kind: ActorKind::User, role: "operator".into(), source: AuthSource::ConfigApiKey };
+    let actor = Actor {
+        id: "alice".into(),
+        kind: ActorKind::User,
+        role: "operator".into(),
+        source: AuthSource::ConfigApiKey,
+        groups: vec![],
+    };
     let decision: Decision =
         serde_json::from_value(json!({ "allow": true, "reason": "test", "policy_version": "t" })).expect("a decision");
     // The previous release's shape (`_lease_id`): such jobs must still run after an upgrade.

@@ -53,7 +53,13 @@ impl KeyStore {
             let Some(role) = policy.resolve_role(&claimed) else {
                 return Err(AuthFailure::NoRole { actor: k.actor.clone() });
             };
-            return Ok(Actor { id: k.actor.clone(), kind: k.kind, role, source: AuthSource::ConfigApiKey });
+            return Ok(Actor {
+                id: k.actor.clone(),
+                kind: k.kind,
+                role,
+                source: AuthSource::ConfigApiKey,
+                groups: vec![],
+            });
         }
         if !self.database {
             return Err(AuthFailure::UnknownKey);
@@ -82,6 +88,6 @@ impl KeyStore {
             }
         });
         let kind = if row.kind == "service" { ActorKind::Service } else { ActorKind::User };
-        Ok(Actor { id: row.actor, kind, role: row.role, source: AuthSource::DatabaseApiKey })
+        Ok(Actor { id: row.actor, kind, role: row.role, source: AuthSource::DatabaseApiKey, groups: vec![] })
     }
 }

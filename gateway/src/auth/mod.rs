@@ -154,7 +154,7 @@ async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> 
     let Some(role) = st.policy.load().resolve_role(&claimed) else {
         return Err(AuthFailure::NoRole { actor: id });
     };
-    Ok(Actor { id, kind: ActorKind::User, role, source: AuthSource::Jwt })
+    Ok(Actor { id, kind: ActorKind::User, role, source: AuthSource::Jwt, groups: t.groups })
 }
 
 /// Middleware: authenticate the bearer credential and attach the `Actor` to the request.

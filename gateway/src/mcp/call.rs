@@ -90,9 +90,10 @@ async fn call_inner(
     // Recorded inputs are the call's own arguments, whatever the verdict.
     let recorded = args.clone();
     let verdict = decide(st, &policy, actor, spec, args).await;
-    // Not queued after all: the allowance is taken now, and a limited call is answered as such.
+    // Not queued after all (refused, or waiting for approval): the allowance is taken now, and a
+    // limited call is answered as such.
     if charged_at_enqueue
-        && !matches!(verdict, Verdict::Allowed { .. })
+        && !matches!(verdict, Verdict::Allowed { approval: None, .. })
         && let Some(limited) = rate_limit(st, actor, &policy, &call, &recorded).await
     {
         return (limited.0, limited.1.into());
@@ -120,7 +121,11 @@ async fn call_inner(
             record_failure(st, &op, &text).await;
             ("invalid", with_op_id(error_text(text), op.op_id).into())
         }
-        Verdict::Allowed { valid, lease, .. } => {
+        Verdict::Allowed { valid, lease, approval: Some(rule), .. } => {
+            let lease = lease.as_ref().map(leases::StartPlan::for_approval);
+            super::approval::request_and_wait(st, spec, &op, valid.call.clone(), lease, rule, delivery).await
+        }
+        Verdict::Allowed { valid, lease, approval: None, .. } => {
             if let Some(lease_id) = valid.call.lease_id() {
                 tracing::Span::current().record("lease_id", lease_id);
             }
@@ -242,6 +247,10 @@ async fn answer_locally(
         ToolCall::GetProxyLogs(a) => leases::logs(st, scope, a).await.map(to_json),
         ToolCall::ListProxiesLeases(a) => leases::list(st, scope, a).await.map(to_json),
         ToolCall::StopProxy(a) => leases::stop(st, scope, a).await.map(to_json),
+        ToolCall::ListPendingApprovals(a) => super::approval::list(st, actor, a).await.map(to_json),
+        ToolCall::ApproveOperation(_) | ToolCall::DenyOperation(_) => {
+            super::approval::decide(st, actor, op.op_id, call).await.map(to_json)
+        }
         other => Err(format!("tool {} has no gateway implementation", other.name())),
     };
     match value {
@@ -291,7 +300,7 @@ async fn enqueue_and_wait(
     rate: Option<RateLimit>,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
-    let Delivery { mut relay, closed, as_task } = delivery;
+    let Delivery { relay, closed, as_task } = delivery;
     let job = ToolJob {
         op_id: op.op_id,
         call,
@@ -331,12 +340,27 @@ async fn enqueue_and_wait(
     }
     if as_task {
         // Durable before the answer: the operation row committed with the job.
-        return ("task", CallToolResponse::Task(tasks::created(op.op_id, &st.config)));
+        return ("task", CallToolResponse::Task(tasks::created(op.op_id, &st.config, None)));
     }
+    let still =
+        format!("{} is still running after {}s; it goes on.", spec.name, st.config.service.call_budget.as_secs());
+    wait_and_answer(st, op.op_id, &registration, relay, closed, still).await
+}
+
+/// Wait for a recorded call within the call budget and answer with its outcome; `still` says what
+/// it is doing when the budget runs out first. A closed stream cancels it.
+pub(super) async fn wait_and_answer(
+    st: &AppState,
+    op_id: OpId,
+    registration: &crate::waiter::Registration,
+    mut relay: Option<ProgressRelay>,
+    closed: CancellationToken,
+    still: String,
+) -> (&'static str, CallToolResponse) {
     let waited = tokio::select! {
-        w = st.waiter.wait(&registration, st.config.service.call_budget, relay.as_mut()) => w,
+        w = st.waiter.wait(registration, st.config.service.call_budget, relay.as_mut()) => w,
         _ = closed.cancelled() => {
-            let (label, result) = cancel_on_disconnect(st, op.op_id).await;
+            let (label, result) = cancel_on_disconnect(st, op_id).await;
             return (label, result.into());
         }
     };
@@ -345,18 +369,13 @@ async fn enqueue_and_wait(
         Ok(WaitOutcome::StillRunning) => (
             "pending",
             with_op_id(
-                error_text(format!(
-                    "{} is still running after {}s; it goes on. Call get_operation with op_id {} for its result.",
-                    spec.name,
-                    st.config.service.call_budget.as_secs(),
-                    op.op_id
-                )),
-                op.op_id,
+                error_text(format!("{still} Call get_operation with op_id {op_id} for its state and result.")),
+                op_id,
             ),
         ),
         Err(e) => {
             tracing::error!(error = %e, "waiting for an operation");
-            ("error", error_text(format!("lost track of the operation; call get_operation with op_id {}", op.op_id)))
+            ("error", error_text(format!("lost track of the operation; call get_operation with op_id {op_id}")))
         }
     };
     (label, result.into())
@@ -425,6 +444,8 @@ pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
             let label = match status {
                 OperationStatus::TimedOut => "timed_out",
                 OperationStatus::Cancelled => "cancelled",
+                OperationStatus::Denied => "denied",
+                OperationStatus::Expired => "expired",
                 _ => "failed",
             };
             let error = row.error.unwrap_or_else(|| "no error was recorded".into());
@@ -434,7 +455,7 @@ pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
     }
 }
 
-fn error_text(text: String) -> CallToolResult {
+pub(super) fn error_text(text: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(text)])
 }
 

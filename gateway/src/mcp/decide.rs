@@ -4,8 +4,8 @@
 //! that is then denied would teach a model to try what fails.
 
 use mtcp_shared::db;
-use mtcp_shared::domain::{Actor, OpId, RequestId, ToolSpec};
-use mtcp_shared::policy::{CallContext, Decision, Policy};
+use mtcp_shared::domain::{Actor, Execution, OpId, RequestId, ToolSpec};
+use mtcp_shared::policy::{ApprovalRule, CallContext, Decision, Policy};
 use mtcp_shared::tools::{ListAccessRequests, ToolCall};
 use rmcp::model::JsonObject;
 use serde_json::Value;
@@ -25,8 +25,9 @@ pub(super) enum Verdict {
     /// Valid arguments, refused by the rules on objects or by the lease limits.
     Denied { decision: Decision, valid: Validated },
     /// Allowed. `valid.call` is the call as the worker takes it, with what the decision added (the
-    /// caller's own request ids); `lease` is what `start_proxy` creates.
-    Allowed { decision: Decision, valid: Validated, lease: Option<StartPlan> },
+    /// caller's own request ids); `lease` is what `start_proxy` creates; `approval`, the approval
+    /// it waits for first.
+    Allowed { decision: Decision, valid: Validated, lease: Option<StartPlan>, approval: Option<ApprovalRule> },
     /// The database could not be asked; nothing was decided.
     Unavailable,
 }
@@ -96,7 +97,15 @@ pub(super) async fn decide(
         },
         _ => None,
     };
-    Verdict::Allowed { decision, valid, lease }
+    // Only a call the workers run can wait: the policy refuses rules naming anything else.
+    let kind = match &valid.call {
+        ToolCall::StartProxy(start) => Some(start.args.kind.as_str()),
+        _ => None,
+    };
+    let approval = (spec.execution == Execution::Worker)
+        .then(|| decision.constraints.as_ref()?.approval_for(spec.capability, kind).cloned())
+        .flatten();
+    Verdict::Allowed { decision, valid, lease, approval }
 }
 
 /// The role's decision turned into a refusal for `reason`, keeping its limits (what a caller needs

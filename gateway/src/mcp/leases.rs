@@ -26,7 +26,22 @@ pub struct StartPlan {
     kind: mtcp_shared::domain::LeaseKind,
     listen_addr: Option<String>,
     expires_at: DateTime<Utc>,
+    ttl_seconds: u64,
     cap: u32,
+}
+
+impl StartPlan {
+    /// The lease as an approval keeps it until the call is approved (its TTL counts from then).
+    pub fn for_approval(&self) -> db::approvals::LeasePlan {
+        db::approvals::LeasePlan {
+            lease_id: self.lease_id,
+            kind: self.kind,
+            target: serde_json::to_value(&self.target).expect("target serializes"),
+            listen_addr: self.listen_addr.clone(),
+            ttl_seconds: self.ttl_seconds,
+            cap: self.cap,
+        }
+    }
 }
 
 /// Apply the caller's constraints to validated `start_proxy` arguments. Err: the denial reason.
@@ -67,6 +82,7 @@ pub fn plan_start(actor: &Actor, decision: &Decision, start: &StartProxy) -> Res
         kind: a.kind,
         listen_addr: a.listen_addr.clone(),
         expires_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000)),
+        ttl_seconds: ttl,
         cap: c.max_concurrent_proxies,
     })
 }

@@ -35,10 +35,33 @@ pub async fn get_operation(st: &AppState, scope: Scope<'_>, args: &GetOperationA
         tracing::error!(error = %e, "reading an operation");
         "the operation store is unavailable; try again".to_owned()
     })?;
-    match row {
-        Some(row) if row.actor == scope.actor.id || !scope.own_only => Ok(row.into()),
-        _ => Err(format!("no operation {op_id} is visible to you")),
+    let row = match row {
+        Some(row) if row.actor == scope.actor.id || !scope.own_only => row,
+        _ => return Err(format!("no operation {op_id} is visible to you")),
+    };
+    // Only a call whose role asks for approvals can have waited for one.
+    let may_have_waited = row
+        .decision
+        .pointer("/constraints/require_approval")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|rules| !rules.is_empty());
+    let mut view = OperationView::from(row);
+    if may_have_waited {
+        view.approval = approval_state(st, op_id).await?;
     }
+    Ok(view)
+}
+
+async fn approval_state(
+    st: &AppState,
+    op_id: OpId,
+) -> Result<Option<mtcp_shared::tools::approval_views::ApprovalState>, String> {
+    let unavailable = |e: db::DbError| {
+        tracing::error!(error = %e, "reading an operation's approval");
+        "the operation store is unavailable; try again".to_owned()
+    };
+    let mut conn = st.pool.acquire().await.map_err(|e| unavailable(e.into()))?;
+    db::approvals::state(&mut conn, op_id).await.map_err(unavailable)
 }
 
 /// The decision for a call, without making it: the same [`decide`] the call takes, so what this
@@ -57,6 +80,7 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         constraints: d.constraints.clone(),
         policy_version: d.policy_version.clone(),
         arguments_valid,
+        approval: None,
     };
     Ok(match &verdict {
         Verdict::Refused(d) => view(d, None),
@@ -66,7 +90,12 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
             ..view(decision, Some(false))
         },
         Verdict::Denied { decision, .. } => view(decision, Some(true)),
-        Verdict::Allowed { decision, .. } => view(decision, Some(true)),
+        Verdict::Allowed { decision, approval: None, .. } => view(decision, Some(true)),
+        Verdict::Allowed { decision, approval: Some(rule), .. } => PolicyCheckView {
+            reason: format!("{}, after approval: {}", decision.reason, rule.describe()),
+            approval: Some(rule.clone()),
+            ..view(decision, Some(true))
+        },
         Verdict::Unavailable => return Err("the control plane's database is unavailable; try again".into()),
     })
 }

@@ -1,5 +1,6 @@
 //! The MCP surface: the tool list per caller and the one generic call path.
 
+mod approval;
 mod args;
 mod call;
 mod coalesce;

@@ -40,12 +40,16 @@ fn ttl_ms(config: &Config) -> u64 {
     u64::try_from(config.reaper.operations_retention.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The task handed back by `tools/call`: the operation id, working.
-pub fn created(op_id: OpId, config: &Config) -> CreateTaskResult {
+/// The task handed back by `tools/call`: the operation id, working (with what it waits for, when
+/// it waits for approval).
+pub fn created(op_id: OpId, config: &Config, message: Option<String>) -> CreateTaskResult {
     let now = iso(Utc::now());
-    let task = Task::new(op_id.to_string(), TaskStatus::Working, now.clone(), now)
+    let mut task = Task::new(op_id.to_string(), TaskStatus::Working, now.clone(), now)
         .with_ttl_ms(ttl_ms(config))
         .with_poll_interval_ms(POLL_INTERVAL_MS);
+    if let Some(message) = message {
+        task = task.with_status_message(message);
+    }
     CreateTaskResult::new(task)
 }
 
@@ -78,7 +82,7 @@ pub async fn get(st: &AppState, actor: &Actor, task_id: &str) -> Result<GetTaskR
         .with_ttl_ms(ttl_ms(&st.config))
         .with_poll_interval_ms(POLL_INTERVAL_MS);
     let payload = match row.status() {
-        OperationStatus::Queued | OperationStatus::Running => {
+        OperationStatus::AwaitingApproval | OperationStatus::Queued | OperationStatus::Running => {
             if let Some(message) = row.progress.as_ref().and_then(|p| p.get("message")).and_then(Value::as_str) {
                 task = task.with_status_message(message.to_owned());
             }

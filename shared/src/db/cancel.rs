@@ -28,7 +28,7 @@ pub async fn request(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Cancelled
         "WITH queued AS (
             UPDATE operations SET status = 'cancelled', cancel_requested = true, ended_at = now(), payload = NULL,
                                   error = 'cancelled by the caller before it started; nothing ran'
-            WHERE op_id = $1 AND status = 'queued' RETURNING op_id),
+            WHERE op_id = $1 AND status IN ('queued', 'awaiting_approval') RETURNING op_id),
           lease AS (
             UPDATE leases SET status = 'stopped', stop_reason = 'cancelled', ended_at = now()
             WHERE op_id IN (SELECT op_id FROM queued) AND status IN ('starting', 'stopping') AND agent_id IS NULL
@@ -60,7 +60,7 @@ pub async fn active_by_request(
     request_id: &str,
 ) -> Result<Option<OpId>, DbError> {
     let id: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT op_id FROM operations WHERE actor = $1 AND request_id = $2 AND status IN ('queued', 'running')
+        "SELECT op_id FROM operations WHERE actor = $1 AND request_id = $2 AND status IN ('awaiting_approval', 'queued', 'running')
          ORDER BY created_at DESC LIMIT 1",
     )
     .bind(actor)

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod approvals;
 pub mod audit;
 pub mod cancel;
 pub mod health;

@@ -367,7 +367,7 @@ pub async fn add_progress(conn: impl PgExecutor<'_>, op_id: OpId, progress: &Val
         "WITH ev AS (
             INSERT INTO operation_events (op_id, kind, payload) VALUES ($1, 'progress', $2)
             RETURNING op_id),
-          upd AS (UPDATE operations SET progress = $2 WHERE op_id = $1 AND status = 'running' RETURNING op_id)
+          upd AS (UPDATE operations SET progress = $2 WHERE op_id = $1 AND status IN ('awaiting_approval', 'running') RETURNING op_id)
          SELECT pg_notify($3, $1::text) FROM ev",
     )
     .bind(op_id.0)

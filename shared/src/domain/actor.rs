@@ -41,6 +41,9 @@ pub struct Actor {
     /// The policy role, e.g. `operator`.
     pub role: String,
     pub source: AuthSource,
+    /// Groups the credential vouches for (a token's groups claim): who may approve is named by them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// Separates a credential source from the name it vouches for; never part of an API-key actor.

@@ -58,6 +58,7 @@ capabilities! {
     SelfOperations => "self.operations",
     SelfCheckPolicy => "self.check_policy",
     AdminOperations => "admin.operations",
+    ApprovalReview => "approval.review",
 }
 
 impl Capability {

@@ -18,8 +18,10 @@ pub enum Execution {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolName {
+    ApproveOperation,
     CheckPolicy,
     CreateAccessRequest,
+    DenyOperation,
     DetectAuditAnomalies,
     DropAccessRequest,
     GetAuthPreference,
@@ -29,6 +31,7 @@ pub enum ToolName {
     ListAccessRequests,
     ListCas,
     ListNodes,
+    ListPendingApprovals,
     ListProxies,
     ListProxiesLeases,
     ListRoles,
@@ -52,7 +55,9 @@ impl ToolName {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::CheckPolicy => "check_policy",
+            Self::ApproveOperation => "approve_operation",
             Self::CreateAccessRequest => "create_access_request",
+            Self::DenyOperation => "deny_operation",
             Self::DetectAuditAnomalies => "detect_audit_anomalies",
             Self::DropAccessRequest => "drop_access_request",
             Self::GetAuthPreference => "get_auth_preference",
@@ -62,6 +67,7 @@ impl ToolName {
             Self::ListAccessRequests => "list_access_requests",
             Self::ListCas => "list_cas",
             Self::ListNodes => "list_nodes",
+            Self::ListPendingApprovals => "list_pending_approvals",
             Self::ListProxies => "list_proxies",
             Self::ListProxiesLeases => "list_proxies_leases",
             Self::ListRoles => "list_roles",
@@ -172,8 +178,32 @@ const fn write_local(
     }
 }
 
+/// A decision on another caller's waiting call, taken by the gateway itself: it needs a reason
+/// (the trail keeps who decided and why) and may start what was approved.
+const fn decision(tool: ToolName, title: &'static str, description: &'static str) -> ToolSpec {
+    ToolSpec {
+        tool,
+        name: tool.as_str(),
+        title,
+        description,
+        capability: Capability::ApprovalReview,
+        mutating: true,
+        requires_reason: true,
+        idempotent: false,
+        execution: Execution::Gateway,
+    }
+}
+
 /// Every tool this build serves, in name order (MCP asks for a deterministic order).
 pub static CATALOG: &[ToolSpec] = &[
+    decision(
+        ToolName::ApproveOperation,
+        "Approve a waiting call",
+        "Approve another caller's call that waits for approval (list_pending_approvals shows them): give its \
+         `op_id`, the `args_sha256` you were shown with it (the approval is bound to exactly that call) and \
+         your `reason`. When the last approval the policy asks for is in, the call is queued and runs. \
+         Nobody approves their own call, and each approver counts once.",
+    ),
     read(
         ToolName::CheckPolicy,
         "Check the policy",
@@ -192,6 +222,11 @@ pub static CATALOG: &[ToolSpec] = &[
          <namespace>/<name> or /<cluster>/kube:cw:<plural>[.<group>]/<kube_cluster>/<name>, Teleport 18). The request is made by the control plane's Teleport identity; your \
          actor, reason and ticket are written into its reason so Teleport reviewers see who asked. It stays \
          pending until a human reviews it in Teleport.",
+    ),
+    decision(
+        ToolName::DenyOperation,
+        "Deny a waiting call",
+        "Deny another caller's call that waits for approval: it ends `denied` with your `reason`, and never runs.",
     ),
     read(
         ToolName::DetectAuditAnomalies,
@@ -267,6 +302,15 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Worker,
         "List the Teleport SSH nodes: hostname, address (or tunnel), labels, version, and whether the node's \
          heartbeat is stale. Includes a version histogram. Runs `tctl get nodes`.",
+    ),
+    read(
+        ToolName::ListPendingApprovals,
+        "List calls awaiting approval",
+        Capability::ApprovalReview,
+        Execution::Gateway,
+        "Calls that wait for approval, oldest first: who asked, the tool, its (redacted) arguments and reason, \
+         the `args_sha256` to approve it with, who may approve, the approvals so far and when it expires, and \
+         whether you may decide it.",
     ),
     read(
         ToolName::ListProxies,

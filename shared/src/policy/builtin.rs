@@ -22,6 +22,7 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         ticket_pattern: None,
         rate_limit: s.rate_limit,
         max_in_flight_calls: s.max_in_flight_calls_per_actor,
+        require_approval: vec![],
     };
     // The low-privilege roles may hold a quarter of the calls in flight (at least one): with the
     // default 16 that is 4, fewer than one worker's 8 slots, so a flood from a `readonly` or `user`

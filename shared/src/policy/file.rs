@@ -88,6 +88,8 @@ struct ConstraintSpec {
     ticket_pattern: Option<String>,
     rate_limit: Option<RateSpec>,
     max_in_flight_calls: Option<u32>,
+    /// One rule (a mapping) or several (a list).
+    require_approval: Option<serde_yaml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +129,23 @@ pub(super) fn parse(yaml: &str, builtin: &BTreeMap<String, RoleDef>) -> Result<P
         roles.insert(name, RoleDef { grants: spec.grants, constraints });
     }
     let exists = |role: &str| roles.contains_key(role) || builtin.contains_key(role);
+    for (name, def) in &roles {
+        for (i, rule) in def.constraints.require_approval.iter().enumerate() {
+            let key = format!("roles.{name}.constraints.require_approval[{i}].approvers.roles");
+            for approver in &rule.approvers.roles {
+                let grants = roles.get(approver).or_else(|| builtin.get(approver)).map(|r| &r.grants);
+                let Some(grants) = grants else {
+                    return Err(PolicyError::at(&key, format!("unknown role {approver:?}")));
+                };
+                if !grants.iter().any(|g| super::glob::CapabilityGlob::new(g).matches(Capability::ApprovalReview)) {
+                    return Err(PolicyError::at(
+                        &key,
+                        format!("role {approver:?} does not grant `approval.review`, so it could never approve"),
+                    ));
+                }
+            }
+        }
+    }
     for (i, b) in doc.bindings.iter().enumerate() {
         let key = format!("bindings[{i}]");
         let selectors = [b.actor.is_some(), b.group.is_some(), b.claim.is_some()].iter().filter(|s| **s).count();
@@ -150,7 +169,7 @@ pub(super) fn parse(yaml: &str, builtin: &BTreeMap<String, RoleDef>) -> Result<P
 
 /// An actor binding names either an API key's actor (a plain name) or a JWT subject
 /// (`oidc:<subject>`); anything else would match nobody, and saying so beats a silent 403.
-fn check_bound_actor(actor: &str) -> Result<(), String> {
+pub(super) fn check_bound_actor(actor: &str) -> Result<(), String> {
     use crate::domain::{JWT_ACTOR_PREFIX, NAMESPACE_SEPARATOR, api_key_actor_problem};
     match actor.strip_prefix(JWT_ACTOR_PREFIX) {
         Some("") => Err(format!(
@@ -165,7 +184,7 @@ fn check_bound_actor(actor: &str) -> Result<(), String> {
     }
 }
 
-fn check_grant(grant: &str) -> Result<(), String> {
+pub(super) fn check_grant(grant: &str) -> Result<(), String> {
     let known = |prefix: &str| Capability::ALL.iter().any(|c| c.as_str().starts_with(prefix));
     match grant {
         "*" => Ok(()),
@@ -240,6 +259,9 @@ fn constraints(spec: ConstraintSpec, base: Constraints, key: &str) -> Result<Con
             return Err(PolicyError::at(&at("rate_limit"), "requests and per must be at least 1 and 1s"));
         }
         c.rate_limit = Some(RateLimit { requests: r.requests, per_seconds: r.per.as_secs() });
+    }
+    if let Some(rules) = spec.require_approval {
+        c.require_approval = super::approval_spec::parse(rules, &at("require_approval"))?;
     }
     Ok(c)
 }

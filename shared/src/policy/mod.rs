@@ -2,13 +2,14 @@
 //! (actor, capability, context) to a recorded `Decision`. No IO here: the policy file's text is
 //! parsed by `file`, reading it is the caller's job.
 
+mod approval_spec;
 mod builtin;
 mod decision;
 mod file;
 mod glob;
 
 pub use builtin::BUILTIN_ROLES;
-pub use decision::{Constraints, Decision, RateLimit};
+pub use decision::{ApprovalRule, Approvers, Constraints, Decision, RateLimit};
 pub use file::{Binding, PolicyError};
 
 use std::collections::BTreeMap;
@@ -242,8 +243,13 @@ impl Policy {
 
     /// Every capability the role grants (for `whoami` and the tool list).
     pub fn capabilities_of(&self, role: &str) -> Vec<Capability> {
-        let probe =
-            Actor { id: "probe".into(), kind: ActorKind::User, role: role.into(), source: AuthSource::ConfigApiKey };
+        let probe = Actor {
+            id: "probe".into(),
+            kind: ActorKind::User,
+            role: role.into(),
+            source: AuthSource::ConfigApiKey,
+            groups: vec![],
+        };
         let ctx = CallContext { mutating: false, reason: Some("probe"), ticket: None };
         Capability::ALL.iter().copied().filter(|c| self.evaluate(&probe, *c, &ctx).allow).collect()
     }
@@ -251,3 +257,6 @@ impl Policy {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod approval_tests;

@@ -15,7 +15,13 @@ fn settings(passthrough: bool) -> PolicySettings {
 }
 
 fn actor(role: &str) -> Actor {
-    Actor { id: format!("{role}-1"), kind: ActorKind::User, role: role.into(), source: AuthSource::ConfigApiKey }
+    Actor {
+        id: format!("{role}-1"),
+        kind: ActorKind::User,
+        role: role.into(),
+        source: AuthSource::ConfigApiKey,
+        groups: vec![],
+    }
 }
 
 /// What the README's built-in role table grants each role, written out by hand (not derived from the code).

@@ -42,7 +42,8 @@ pub struct SearchOperationsArgs {
     /// Only this capability, e.g. `inventory.nodes` or `auth.authenticate` (refused authentications).
     #[serde(default)]
     pub capability: Option<String>,
-    /// Only this status: denied, queued, running, succeeded, failed, timed_out, cancelled.
+    /// Only this status: denied, awaiting_approval, queued, running, succeeded, failed, timed_out,
+    /// cancelled, expired.
     #[serde(default)]
     pub status: Option<String>,
     /// Only operations created at or after this time (RFC 3339).
@@ -216,4 +217,35 @@ pub struct ListLeasesArgs {
     /// Only live leases (starting, active, stopping); default true.
     #[serde(default)]
     pub active_only: Option<bool>,
+}
+
+/// Arguments of `list_pending_approvals`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListApprovalsArgs {
+    /// At most this many, oldest first (1-200, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// Arguments of `approve_operation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveArgs {
+    /// The op_id of the call awaiting approval.
+    pub op_id: String,
+    /// The `args_sha256` list_pending_approvals showed with the call: the approval is bound to it.
+    pub args_sha256: String,
+    /// Why you approve (recorded, and sent with the approval notice).
+    pub reason: String,
+}
+
+/// Arguments of `deny_operation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DenyArgs {
+    /// The op_id of the call awaiting approval.
+    pub op_id: String,
+    /// Why you deny it (recorded, and told to the caller).
+    pub reason: String,
 }

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::args::{
-    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, LeaseIdArgs,
-    ListLeasesArgs, ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs, ReviewRequestArgs,
-    SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
+    ApproveArgs, AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DenyArgs, DropRequestArgs, GetOperationArgs,
+    LeaseIdArgs, ListApprovalsArgs, ListLeasesArgs, ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs,
+    RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
 };
 use crate::domain::{RequestId, ToolName, ToolSpec};
 
@@ -16,8 +16,10 @@ use crate::domain::{RequestId, ToolName, ToolSpec};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "tool", content = "args", rename_all = "snake_case")]
 pub enum ToolCall {
+    ApproveOperation(ApproveArgs),
     CheckPolicy(CheckPolicyArgs),
     CreateAccessRequest(CreateRequestArgs),
+    DenyOperation(DenyArgs),
     DetectAuditAnomalies(AuditWindowArgs),
     DropAccessRequest(DropRequestArgs),
     GetAuthPreference(NoArgs),
@@ -27,6 +29,7 @@ pub enum ToolCall {
     ListAccessRequests(ListAccessRequests),
     ListCas(NoArgs),
     ListNodes(NoArgs),
+    ListPendingApprovals(ListApprovalsArgs),
     ListProxies(NoArgs),
     ListProxiesLeases(ListLeasesArgs),
     ListRoles(NoArgs),
@@ -76,7 +79,9 @@ impl ToolCall {
     pub fn tool(&self) -> ToolName {
         use ToolName as N;
         match self {
+            Self::ApproveOperation(_) => N::ApproveOperation,
             Self::CheckPolicy(_) => N::CheckPolicy,
+            Self::DenyOperation(_) => N::DenyOperation,
             Self::CreateAccessRequest(_) => N::CreateAccessRequest,
             Self::DetectAuditAnomalies(_) => N::DetectAuditAnomalies,
             Self::DropAccessRequest(_) => N::DropAccessRequest,
@@ -87,6 +92,7 @@ impl ToolCall {
             Self::ListAccessRequests(_) => N::ListAccessRequests,
             Self::ListCas(_) => N::ListCas,
             Self::ListNodes(_) => N::ListNodes,
+            Self::ListPendingApprovals(_) => N::ListPendingApprovals,
             Self::ListProxies(_) => N::ListProxies,
             Self::ListProxiesLeases(_) => N::ListProxiesLeases,
             Self::ListRoles(_) => N::ListRoles,
@@ -114,6 +120,16 @@ impl ToolCall {
     /// The MCP name of the tool.
     pub fn name(&self) -> &'static str {
         self.tool().as_str()
+    }
+
+    /// SHA-256 (hex) of the call as the worker runs it, in canonical JSON (object keys sorted, no
+    /// whitespace; the lease id `start_proxy` was given included): what an approval is bound to.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // Through a `Value`, whose maps are ordered by key: the same call always hashes the same.
+        let canonical =
+            serde_json::to_vec(&serde_json::to_value(self).expect("a call serializes")).expect("a value serializes");
+        hex::encode(Sha256::digest(&canonical))
     }
 
     /// The access request the call names, in canonical form.

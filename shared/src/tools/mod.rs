@@ -2,6 +2,7 @@
 //! and output schemas the gateway publishes. The gateway validates into a [`ToolCall`], decides on
 //! it and enqueues it; the worker matches on it. Names live in the catalog ([`crate::domain::ToolName`]).
 
+pub mod approval_views;
 mod args;
 mod call;
 mod schema;

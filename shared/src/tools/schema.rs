@@ -7,10 +7,11 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value};
 
+use super::approval_views;
 use super::args::{
-    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, LeaseIdArgs,
-    ListLeasesArgs, ListRequestsArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs, ReviewRequestArgs,
-    SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
+    ApproveArgs, AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DenyArgs, DropRequestArgs, GetOperationArgs,
+    LeaseIdArgs, ListApprovalsArgs, ListLeasesArgs, ListRequestsArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs,
+    ReviewRequestArgs, SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
 };
 use super::views::{OperationSearchView, OperationView, PolicyCheckView, WhoamiView};
 use crate::analysis::{audit, health, rbac};
@@ -81,6 +82,9 @@ pub fn input_schema(tool: ToolName) -> Map<String, Value> {
     use ToolName as N;
     match tool {
         N::GetOperation => input::<GetOperationArgs>(),
+        N::ListPendingApprovals => input::<ListApprovalsArgs>(),
+        N::ApproveOperation => input::<ApproveArgs>(),
+        N::DenyOperation => input::<DenyArgs>(),
         N::CheckPolicy => input::<CheckPolicyArgs>(),
         N::SearchOperations => input::<SearchOperationsArgs>(),
         N::RunTshCommand | N::RunTctlCommand => input::<PassthroughArgs>(),
@@ -121,6 +125,8 @@ pub fn output_schema(tool: ToolName) -> Map<String, Value> {
         N::GetAuthPreference => output::<views::AuthPreferenceView>(),
         N::Whoami => output::<WhoamiView>(),
         N::GetOperation => output::<OperationView>(),
+        N::ListPendingApprovals => output::<approval_views::ApprovalList>(),
+        N::ApproveOperation | N::DenyOperation => output::<approval_views::ApprovalDecision>(),
         N::CheckPolicy => output::<PolicyCheckView>(),
         N::SearchOperations => output::<OperationSearchView>(),
         N::RunTshCommand | N::RunTctlCommand => output::<PassthroughResult>(),

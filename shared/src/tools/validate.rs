@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::args::{
-    AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DropRequestArgs, GetOperationArgs, LeaseIdArgs,
-    ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs, ReviewRequestArgs, SearchOperationsArgs,
-    StartProxyArgs, StopProxyArgs,
+    ApproveArgs, AuditWindowArgs, CheckPolicyArgs, CreateRequestArgs, DenyArgs, DropRequestArgs, GetOperationArgs,
+    LeaseIdArgs, ListApprovalsArgs, ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs,
+    ReviewRequestArgs, SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
 };
 use super::call::{ListAccessRequests, StartProxy, ToolCall};
 use crate::domain::{
@@ -124,6 +124,29 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
         None => Ok(NoArgs {}),
     };
     match spec.tool {
+        ToolName::ListPendingApprovals => {
+            let a: ListApprovalsArgs = parse(&args)?;
+            if a.limit.is_some_and(|l| l == 0 || l > 200) {
+                return Err("`limit` must be between 1 and 200".into());
+            }
+            Ok(plain(C::ListPendingApprovals(a)))
+        }
+        ToolName::ApproveOperation => {
+            let mut a: ApproveArgs = parse(&args)?;
+            a.op_id.parse::<OpId>().map_err(|e| format!("`op_id`: {e}"))?;
+            a.args_sha256 = a.args_sha256.trim().to_ascii_lowercase();
+            if a.args_sha256.len() != 64 || !a.args_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("`args_sha256` must be the 64 hex digits list_pending_approvals showed".into());
+            }
+            let reason = a.reason.clone();
+            audited(C::ApproveOperation(a), reason, None)
+        }
+        ToolName::DenyOperation => {
+            let a: DenyArgs = parse(&args)?;
+            a.op_id.parse::<OpId>().map_err(|e| format!("`op_id`: {e}"))?;
+            let reason = a.reason.clone();
+            audited(C::DenyOperation(a), reason, None)
+        }
         ToolName::GetOperation => {
             let a: GetOperationArgs = parse(&args)?;
             a.op_id.parse::<OpId>().map_err(|e| format!("`op_id`: {e}"))?;
@@ -249,7 +272,7 @@ fn search_operations(a: &SearchOperationsArgs) -> Result<(), String> {
         && crate::domain::OperationStatus::parse(status).is_none()
     {
         return Err(format!(
-            "`status`: {} is not one of denied, queued, running, succeeded, failed, timed_out, cancelled",
+            "`status`: {} is not one of denied, awaiting_approval, queued, running, succeeded, failed, timed_out, cancelled, expired",
             quoted(status, ECHO)
         ));
     }

@@ -57,6 +57,9 @@ pub struct OperationView {
     /// When the answer was produced: the start of the run that produced it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<DateTime<Utc>>,
+    /// For a call that needed approval: its digest, who may approve, the approvals so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<super::approval_views::ApprovalState>,
 }
 
 /// The stored runs of an operation (an unreadable value shows as none).
@@ -84,6 +87,7 @@ impl From<OperationRow> for OperationView {
             runs: runs_of(r.runs),
             coalesced_into: r.coalesced_into.map(|id| id.to_string()),
             as_of,
+            approval: None,
         }
     }
 }
@@ -102,6 +106,9 @@ pub struct PolicyCheckView {
     pub policy_version: String,
     /// Whether the arguments pass validation (checked only when the policy allows the tool).
     pub arguments_valid: Option<bool>,
+    /// The approval the call would wait for before it runs, when the policy asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::policy::ApprovalRule>,
 }
 
 /// One row of `search_operations`.

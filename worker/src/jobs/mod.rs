@@ -87,8 +87,11 @@ async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -
         ToolCall::StartProxy(_) => {
             Outcome::failed("a lease start reached the tools queue; it runs on the leases queue")
         }
-        ToolCall::CheckPolicy(_)
+        ToolCall::ApproveOperation(_)
+        | ToolCall::CheckPolicy(_)
+        | ToolCall::DenyOperation(_)
         | ToolCall::GetOperation(_)
+        | ToolCall::ListPendingApprovals(_)
         | ToolCall::GetProxyLogs(_)
         | ToolCall::GetProxyStatus(_)
         | ToolCall::ListProxiesLeases(_)

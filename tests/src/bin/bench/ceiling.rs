@@ -91,8 +91,13 @@ async fn listen(pool: PgPool, waiters: Waiters, stop: CancellationToken) -> anyh
 
 /// Per-call timings of one loop: (total, enqueue transaction).
 async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow::Result<Vec<(Duration, Duration)>> {
-    let actor =
-        Actor { id: "bench".into(), kind: ActorKind::Service, role: "admin".into(), source: AuthSource::ConfigApiKey };
+    let actor = Actor {
+        id: "bench".into(),
+        kind: ActorKind::Service,
+        role: "admin".into(),
+        source: AuthSource::ConfigApiKey,
+        groups: vec![],
+    };
     let decision = Decision { allow: true, reason: "bench".into(), constraints: None, policy_version: "bench".into() };
     let spec = find_tool("list_nodes").expect("list_nodes exists");
     let mut times = Vec::new();
