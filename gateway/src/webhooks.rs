@@ -106,7 +106,12 @@ impl Deliverer {
     async fn deliver_due(&self, shutdown: &CancellationToken) -> Result<(), db::DbError> {
         while !shutdown.is_cancelled() {
             let Some(message) = db::webhooks::claim(&self.pool, self.visibility).await? else { return Ok(()) };
-            let attempt = self.send(&message).await;
+            // At shutdown an attempt in progress is dropped: the message is due again once its
+            // visibility has passed, for this gateway's successor or another replica.
+            let attempt = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                attempt = self.send(&message) => attempt,
+            };
             self.record(&message, attempt).await?;
         }
         Ok(())
