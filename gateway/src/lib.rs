@@ -13,6 +13,7 @@ mod serve;
 mod state;
 mod tls;
 mod waiter;
+mod webhooks;
 
 use std::net::SocketAddr;
 

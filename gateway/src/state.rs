@@ -58,13 +58,17 @@ impl AppState {
         };
         let ingest_keys = IngestKeys::from_config(&config.audit)?;
         let ingest_bodies = Arc::new(tokio::sync::Semaphore::new(config.audit.max_concurrent_bodies));
-        // One LISTEN connection for the whole process: completions, progress, lease announcements.
-        let notifier = Notifier::start(
-            pool.clone(),
-            &[db::OPS_CHANNEL, db::operations::PROGRESS_CHANNEL, db::leases::LEASE_ENDED_CHANNEL],
-            shutdown.clone(),
-        );
+        // One LISTEN connection for the whole process: completions, progress, lease announcements,
+        // and new webhook messages when this gateway delivers them.
+        let mut topics = vec![db::OPS_CHANNEL, db::operations::PROGRESS_CHANNEL, db::leases::LEASE_ENDED_CHANNEL];
+        if config.approvals.webhook.is_some() {
+            topics.push(db::webhooks::WEBHOOKS_CHANNEL);
+        }
+        let notifier = Notifier::start(pool.clone(), &topics, shutdown.clone());
         let waiter = Waiter::start(pool.clone(), &notifier, shutdown.clone());
+        if let Some(hook) = &config.approvals.webhook {
+            crate::webhooks::start(pool.clone(), hook, &notifier, shutdown.clone())?;
+        }
         tracing::info!(policy_version = policy.version(), "policy loaded");
         warn_about_bindings(&config, &policy);
         Ok(Self {

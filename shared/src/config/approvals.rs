@@ -31,6 +31,9 @@ pub struct WebhookConfig {
     /// Attempts before a message is given up (counted in `mtcp_webhook_deliveries_total`).
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// Wait after the first failed attempt; each further failure doubles it, up to 5 minutes.
+    #[serde(with = "humantime_serde", default = "default_retry_backoff")]
+    pub retry_backoff: Duration,
 }
 
 fn default_timeout() -> Duration {
@@ -39,6 +42,10 @@ fn default_timeout() -> Duration {
 
 fn default_attempts() -> u32 {
     8
+}
+
+fn default_retry_backoff() -> Duration {
+    Duration::from_secs(1)
 }
 
 // Never serialized with its value: a dump of the configuration must not carry the secret.

@@ -218,3 +218,48 @@ fn coalescing_takes_only_reads_the_workers_run() {
     let err = Config::from_yaml("coalescing: { tools: [list_nodez] }").unwrap_err().to_string();
     assert!(err.contains("list_nodez"), "{err}");
 }
+
+#[test]
+fn approvals_webhook_defaults_and_accepted_urls() {
+    let c = Config::from_yaml("approvals: { webhook: { url: 'https://hooks.example.com/services/T0/B0/x' } }").unwrap();
+    let hook = c.approvals.webhook.as_ref().unwrap();
+    assert_eq!((hook.timeout.as_secs(), hook.max_attempts, hook.retry_backoff.as_secs()), (5, 8, 1));
+    assert!(c.approvals.notifies());
+    for url in ["http://127.0.0.1:9000/hook", "http://[::1]:9000/hook", "http://localhost/hook", "https://10.0.0.5/x"] {
+        let yaml = format!(
+            "approvals: {{ webhook: {{ url: '{url}' }}, approve_url: 'https://mtcp.example.com/a/{{op_id}}' }}"
+        );
+        assert!(Config::from_yaml(&yaml).is_ok(), "{url}");
+    }
+}
+
+#[test]
+fn bad_approvals_values_name_the_key_and_never_quote_the_webhook_url() {
+    for (webhook, key) in [
+        ("{ url: 'http://hooks.example.com/SECRET' }", "approvals.webhook.url"),
+        ("{ url: 'ftp://127.0.0.1/SECRET' }", "approvals.webhook.url"),
+        ("{ url: 'not a url SECRET' }", "approvals.webhook.url"),
+        ("{ url: 'https://h/SECRET', timeout: 500ms }", "approvals.webhook.timeout"),
+        ("{ url: 'https://h/SECRET', timeout: 61s }", "approvals.webhook.timeout"),
+        ("{ url: 'https://h/SECRET', max_attempts: 0 }", "approvals.webhook.max_attempts"),
+        ("{ url: 'https://h/SECRET', max_attempts: 51 }", "approvals.webhook.max_attempts"),
+        ("{ url: 'https://h/SECRET', retry_backoff: 10ms }", "approvals.webhook.retry_backoff"),
+        ("{ url: 'https://h/SECRET', retries: 3 }", "retries"),
+    ] {
+        let yaml = format!("approvals: {{ webhook: {webhook} }}");
+        let err = Config::from_yaml(&yaml).unwrap_err().to_string();
+        assert!(err.contains(key), "{yaml}: {err}");
+        assert!(!err.contains("SECRET"), "the URL is a secret: {err}");
+    }
+    for approve in ["'mtcp.example.com/{op_id}'", "'javascript:alert(1)'", "'file:///etc/passwd'"] {
+        let err = Config::from_yaml(&format!("approvals: {{ approve_url: {approve} }}")).unwrap_err().to_string();
+        assert!(err.contains("approvals.approve_url"), "{approve}: {err}");
+    }
+}
+
+#[test]
+fn a_dump_of_the_configuration_hides_the_webhook_url() {
+    let c = Config::from_yaml("approvals: { webhook: { url: 'https://hooks.example.com/SECRET' } }").unwrap();
+    let dump = serde_yaml::to_string(&c).unwrap();
+    assert!(!dump.contains("SECRET") && dump.contains("retry_backoff"), "{dump}");
+}

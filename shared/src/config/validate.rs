@@ -1,6 +1,7 @@
 //! Checks that serde cannot express, each failing with the key's name.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
@@ -149,7 +150,53 @@ impl Config {
         if self.reaper.interval.is_zero() {
             return Err(invalid("reaper.interval", "must be greater than zero"));
         }
-        self.validate_telemetry()
+        self.validate_telemetry()?;
+        self.validate_approvals()
+    }
+
+    fn validate_approvals(&self) -> Result<(), ConfigError> {
+        let a = &self.approvals;
+        if let Some(hook) = &a.webhook {
+            // The URL is a secret (Slack's carry their token): no message may quote it.
+            let parsed = url::Url::parse(hook.url.expose_secret()).ok();
+            let loopback = |u: &url::Url| match u.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            let acceptable = parsed.as_ref().is_some_and(|u| {
+                u.host().is_some() && (u.scheme() == "https" || (u.scheme() == "http" && loopback(u)))
+            });
+            if !acceptable {
+                return Err(invalid(
+                    "approvals.webhook.url",
+                    "must be an https:// URL (http:// only to a loopback address: 127.0.0.1, ::1, localhost); \
+                     its value is not shown, as it may carry a secret",
+                ));
+            }
+            let (min, max) = (Duration::from_secs(1), Duration::from_secs(60));
+            if !(min..=max).contains(&hook.timeout) {
+                return Err(invalid("approvals.webhook.timeout", "must be between 1s and 60s"));
+            }
+            if !(1..=50).contains(&hook.max_attempts) {
+                return Err(invalid("approvals.webhook.max_attempts", "must be between 1 and 50"));
+            }
+            if !(Duration::from_millis(100)..=max).contains(&hook.retry_backoff) {
+                return Err(invalid("approvals.webhook.retry_backoff", "must be between 100ms and 60s"));
+            }
+        }
+        if let Some(approve) = &a.approve_url {
+            let http =
+                url::Url::parse(approve).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !http {
+                return Err(invalid(
+                    "approvals.approve_url",
+                    format!("{approve:?} is not an http(s) URL, e.g. https://mtcp.example.com/approvals/{{op_id}}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_coalescing(&self) -> Result<(), ConfigError> {
