@@ -334,3 +334,51 @@ async fn a_denied_call_and_an_expired_one_never_run_and_nobody_approves_their_ow
     a.receiver.wait_for("approval.expired", &db_op).await;
     a.stack.stop().await;
 }
+
+#[tokio::test]
+async fn the_cli_lists_approves_and_refuses_with_the_same_checks() {
+    let mut a = start(Duration::from_secs(30)).await;
+    let operator = a.stack.client("operator").await.unwrap();
+    let call = tokio::spawn(async move { operator.call("start_proxy", db_proxy()).await.unwrap() });
+    let op_id = a.waiting("start_proxy").await;
+    // The CLI reads the same configuration (the webhook's URL is a secret a dump does not carry).
+    let mut config = a.stack.config.clone();
+    config.approvals.webhook = None;
+    let path = a.stack.dir.path().join("cli.yaml");
+    std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
+    let mtcp = |args: &[&str]| {
+        let out = std::process::Command::new(mtcp_tests::process::binary("mtcp"))
+            .arg("approvals")
+            .args(args)
+            .arg("--config")
+            .arg(&path)
+            .env("DATABASE_URL", &a.stack.db.url)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+
+    let (ok, listed) = mtcp(&["ls", "--actor", "dev-admin"]);
+    assert!(ok && listed.contains(&op_id) && listed.contains("may decide"), "{listed}");
+    let digest = listed.lines().find_map(|l| l.trim().strip_prefix("sha256:")).unwrap().trim().to_owned();
+
+    let (ok, out) = mtcp(&["approve", &op_id, "--sha256", &digest, "--reason", "mine", "--actor", "dev-operator"]);
+    assert!(!ok && out.contains("may not decide approvals"), "{out}");
+    let wrong = "f".repeat(64);
+    let (ok, out) = mtcp(&["approve", &op_id, "--sha256", &wrong, "--reason", "ok", "--actor", "dev-admin"]);
+    assert!(!ok && out.contains("does not match"), "{out}");
+    let (ok, out) =
+        mtcp(&["approve", &op_id, "--sha256", &digest, "--reason", "from the terminal", "--actor", "dev-admin"]);
+    assert!(ok && out.contains("queued"), "{out}");
+
+    let lease = call.await.unwrap();
+    assert_eq!(lease.structured_content.unwrap()["status"], "active");
+    let via: String = sqlx::query_scalar("SELECT via FROM approvals WHERE op_id = $1::uuid")
+        .bind(&op_id)
+        .fetch_one(&a.stack.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(via, "cli");
+    a.stack.stop().await;
+}

@@ -19,6 +19,7 @@ fn allowed(role: &str, tool: &str) -> bool {
             matches!(role, "admin" | "operator" | "user")
         }
         "review_access_request" => matches!(role, "admin" | "operator"),
+        "list_pending_approvals" | "approve_operation" | "deny_operation" => role == "admin",
         "start_proxy" | "stop_proxy" | "get_proxy_status" | "get_proxy_logs" | "list_proxies_leases" => {
             matches!(role, "admin" | "operator" | "user")
         }
@@ -45,6 +46,9 @@ fn sample_args(tool: &str, own_op: &str, own: [Option<&str>; 3], human_request: 
                                          "revoke": { "reason": "authorization matrix", "ttl_seconds": 60 } }),
         "review_access_request" => json!({ "request_id": human_request, "approve": true, "reason": "matrix" }),
         "get_operation" => json!({ "op_id": own_op }),
+        // Nothing waits for approval here: the policy lets the call through, the approval refuses it.
+        "approve_operation" => json!({ "op_id": own_op, "args_sha256": "0".repeat(64), "reason": "matrix" }),
+        "deny_operation" => json!({ "op_id": own_op, "reason": "matrix" }),
         "check_policy" => json!({ "tool": "list_nodes" }),
         "run_tsh_command" => json!({ "args": ["version"], "reason": "authorization matrix" }),
         "run_tctl_command" => json!({ "args": ["status"], "reason": "authorization matrix" }),
@@ -118,6 +122,10 @@ async fn every_role_sees_and_calls_exactly_what_the_policy_grants() {
             }
             if allowed(role, tool.name) {
                 assert!(!text.contains("denied by policy"), "{role} must be allowed {}: {text}", tool.name);
+                if matches!(tool.name, "approve_operation" | "deny_operation") {
+                    assert!(text.contains("awaits approval"), "{role} {}: {text}", tool.name);
+                    continue;
+                }
                 // Reviewing the human's request again after it was approved is a Teleport-level
                 // no-op, not an error; everything else succeeds outright.
                 assert_eq!(r.is_error, Some(false), "{role} {}: {text}", tool.name);

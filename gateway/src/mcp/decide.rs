@@ -27,7 +27,7 @@ pub(super) enum Verdict {
     /// Allowed. `valid.call` is the call as the worker takes it, with what the decision added (the
     /// caller's own request ids); `lease` is what `start_proxy` creates; `approval`, the approval
     /// it waits for first.
-    Allowed { decision: Decision, valid: Validated, lease: Option<StartPlan>, approval: Option<ApprovalRule> },
+    Allowed { decision: Decision, valid: Validated, lease: Option<StartPlan>, approval: Option<Box<ApprovalRule>> },
     /// The database could not be asked; nothing was decided.
     Unavailable,
 }
@@ -103,7 +103,7 @@ pub(super) async fn decide(
         _ => None,
     };
     let approval = (spec.execution == Execution::Worker)
-        .then(|| decision.constraints.as_ref()?.approval_for(spec.capability, kind).cloned())
+        .then(|| decision.constraints.as_ref()?.approval_for(spec.capability, kind).cloned().map(Box::new))
         .flatten();
     Verdict::Allowed { decision, valid, lease, approval }
 }

@@ -93,7 +93,7 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         Verdict::Allowed { decision, approval: None, .. } => view(decision, Some(true)),
         Verdict::Allowed { decision, approval: Some(rule), .. } => PolicyCheckView {
             reason: format!("{}, after approval: {}", decision.reason, rule.describe()),
-            approval: Some(rule.clone()),
+            approval: Some((**rule).clone()),
             ..view(decision, Some(true))
         },
         Verdict::Unavailable => return Err("the control plane's database is unavailable; try again".into()),

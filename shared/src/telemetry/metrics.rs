@@ -76,6 +76,10 @@ pub const METRICS: &[Metric] = &[
       "Connections the gateway holds open now (TLS handshakes included), against service.max_connections."),
     m("mtcp_gateway_connections_refused_total", Counter, Count, &[], "gateway",
       "Connections closed as soon as they were accepted because service.max_connections were open."),
+    m("mtcp_approvals_total", Counter, Count, &["event"], "gateway",
+      "Approval steps, by event (requested, approved, denied; expired is counted by the reaper)."),
+    m("mtcp_approval_decision_seconds", Histogram, Seconds, &["outcome"], "gateway",
+      "Time from a call starting to wait for approval to its decision, by outcome (approved, denied; expired: the reaper)."),
     m("mtcp_webhook_deliveries_total", Counter, Count, &["event", "outcome"], "gateway",
       "Approval webhook delivery attempts, by event (approval.requested, approval.approved, approval.denied, approval.expired, else other) and outcome (delivered, retried, failed: given up after approvals.webhook.max_attempts)."),
     // Worker: jobs, queues, Teleport CLI runs, leases.

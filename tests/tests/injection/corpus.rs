@@ -158,6 +158,26 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
                 let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
                 out.push(p(tool, "limit", json!({ "limit": v }), expect));
             }
+            "list_pending_approvals" => {
+                let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
+                out.push(p(tool, "limit", json!({ "limit": v }), expect));
+            }
+            "approve_operation" | "deny_operation" => {
+                // A well-formed decision on a call that does not wait: only the probed field varies.
+                let base = |extra: Value| {
+                    let mut a = json!({ "op_id": PROBE_REQUEST, "reason": "probe" });
+                    if tool == "approve_operation" {
+                        a["args_sha256"] = json!("0".repeat(64));
+                    }
+                    a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+                    a
+                };
+                out.push(p(tool, "op_id", base(json!({ "op_id": v })), Expect::Refused));
+                if tool == "approve_operation" {
+                    out.push(p(tool, "args_sha256", base(json!({ "args_sha256": v })), Expect::Refused));
+                }
+                out.push(p(tool, "reason", base(json!({ "reason": v })), Expect::Validated(1024)));
+            }
             "show_access_request" => out.push(p(tool, "request_id", json!({ "request_id": v }), Expect::Refused)),
             "create_access_request" => {
                 out.push(p(tool, "resources", json!({ "resources": [v], "reason": "probe" }), Expect::Refused));
