@@ -124,7 +124,7 @@ async fn decide(
         bail!("{name} may not decide approvals: {}", decision.reason);
     }
     let who = Approver { actor: &actor, via: "cli", reason };
-    match approvals::decide(pool, &config.approvals, op_id, who, verdict).await? {
+    match approvals::decide(pool, &config.approvals, policy, op_id, who, verdict).await? {
         Ok(d) => {
             println!("{}: {} ({} of {} approvals)", d.op_id, d.message, d.approvals, d.approvals_required);
             Ok(())

@@ -77,6 +77,12 @@ impl Approvals {
         McpClient::connect(&self.stack.url, Some(&self.second_admin)).await.unwrap()
     }
 
+    /// Replace the policy file and reload it (what SIGHUP does).
+    fn reload_policy(&self, yaml: &str) {
+        std::fs::write(self.stack.config.policy.path.as_ref().unwrap(), yaml).unwrap();
+        self.stack.reloader.reload().unwrap();
+    }
+
     /// `tsh proxy …` runs the simulator saw.
     fn proxy_runs(&self) -> usize {
         let log = std::fs::read_to_string(&self.argv_log).unwrap_or_default();
@@ -380,5 +386,28 @@ async fn the_cli_lists_approves_and_refuses_with_the_same_checks() {
         .await
         .unwrap();
     assert_eq!(via, "cli");
+    a.stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_the_reloaded_policy_no_longer_allows_is_not_run_by_its_approval() {
+    let mut a = start(Duration::from_secs(30)).await;
+    let operator = a.stack.client("operator").await.unwrap();
+    let call = tokio::spawn(async move { operator.call("start_proxy", db_proxy()).await.unwrap() });
+    let op_id = a.waiting("start_proxy").await;
+    // While it waits, operators lose `proxy.*`.
+    a.reload_policy(&POLICY.replace(r#""access.*", "proxy.*"]"#, r#""access.*"]"#));
+    let admin = a.stack.client("admin").await.unwrap();
+    let digest = listed(&admin, &op_id).await["approval"]["args_sha256"].as_str().unwrap().to_owned();
+    let approved = admin
+        .call("approve_operation", json!({ "op_id": op_id, "args_sha256": digest, "reason": "ok" }))
+        .await
+        .unwrap();
+    let decision = approved.structured_content.unwrap();
+    assert_eq!(decision["status"], "denied", "{decision}");
+    assert!(decision["message"].as_str().unwrap().contains("no longer allows it"), "{decision}");
+    let answer = call.await.unwrap();
+    assert!(text_of(&answer).contains("'proxy.start' is not granted to role 'operator'"), "{}", text_of(&answer));
+    assert_eq!((a.leases_of(&op_id).await, a.proxy_runs()), (0, 0));
     a.stack.stop().await;
 }

@@ -79,10 +79,12 @@ pub(super) async fn decide(
     let op_id: OpId = op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| e.to_string())?;
     let via = format!("tool:{own_op}");
     let approver = Approver { actor, via: &via, reason };
-    let decided = approvals::decide(&st.pool, &st.config.approvals, op_id, approver, verdict).await.map_err(|e| {
-        tracing::error!(error = %e, "recording an approval decision");
-        "the operation store is unavailable; nothing was decided. Try again.".to_owned()
-    })?;
+    let policy = st.policy.load_full();
+    let decided =
+        approvals::decide(&st.pool, &st.config.approvals, &policy, op_id, approver, verdict).await.map_err(|e| {
+            tracing::error!(error = %e, "recording an approval decision");
+            "the operation store is unavailable; nothing was decided. Try again.".to_owned()
+        })?;
     match &decided {
         Ok(d) => tracing::info!(decided = %op_id, status = d.status.as_str(), "approval decision"),
         Err(why) => tracing::info!(decided = %op_id, refused = %why, "approval decision refused"),

@@ -15,8 +15,8 @@ use crate::db::approvals::{LeasePlan, NewDecision, NewRequest, Pending};
 use crate::db::leases::{Created, NewLease};
 use crate::db::operations::NewOperation;
 use crate::db::{self, DbError};
-use crate::domain::{Actor, OpId, OperationStatus, ToolJob};
-use crate::policy::{ApprovalRule, Decision};
+use crate::domain::{Actor, ActorKind, AuthSource, Capability, OpId, OperationStatus, ToolJob};
+use crate::policy::{ApprovalRule, CallContext, Decision, Policy};
 use crate::tools::approval_views::{ApprovalDecision, PendingApproval};
 
 /// What the waiting caller is told: by whom, how many, until when.
@@ -114,6 +114,7 @@ pub fn why_not(p: &Pending, approver: &Actor, now: DateTime<Utc>) -> Option<Stri
 pub async fn decide(
     pool: &PgPool,
     config: &ApprovalsConfig,
+    policy: &Policy,
     op_id: OpId,
     approver: Approver<'_>,
     verdict: Verdict<'_>,
@@ -163,6 +164,12 @@ pub async fn decide(
             json!({ "progress": given, "total": required, "message": format!("approved by {by}; {message}") });
         db::operations::add_progress(&mut *tx, op_id, &progress).await?;
         (OperationStatus::AwaitingApproval, format!("approval {given} of {required} recorded; {message}"), None)
+    } else if let Some(refusal) = still_refused(policy, &p) {
+        // The policy was reloaded while the call waited, and no longer allows it: approving a call
+        // the requester may not make any more would run it anyway.
+        let error = format!("approved by {by}, but the policy in force no longer allows it: {refusal}");
+        db::approvals::end(&mut *tx, op_id, OperationStatus::Denied, &error).await?;
+        (OperationStatus::Denied, error, Some("denied"))
     } else {
         match start(&mut tx, &p).await? {
             Ok(()) => {
@@ -196,6 +203,22 @@ pub async fn decide(
         approvals_required: required,
         message,
     }))
+}
+
+/// Why the policy in force refuses the waiting call's requester its capability now (None: allowed).
+fn still_refused(policy: &Policy, p: &Pending) -> Option<String> {
+    let capability: Capability = p.capability.parse().ok()?;
+    let requester = Actor {
+        id: p.actor.clone(),
+        kind: ActorKind::User,
+        role: p.actor_role.clone(),
+        source: AuthSource::ConfigApiKey,
+        groups: vec![],
+    };
+    let mutating = crate::domain::find_tool(&p.tool).is_some_and(|t| t.requires_reason);
+    let ctx = CallContext { mutating, reason: p.reason.as_deref(), ticket: p.ticket.as_deref() };
+    let decision = policy.evaluate(&requester, capability, &ctx);
+    (!decision.allow).then_some(decision.reason)
 }
 
 fn decided_metrics(outcome: &'static str, requested_at: DateTime<Utc>) {
