@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod edge;
 pub mod ingest;
 pub mod leases;
 pub mod listener;
