@@ -5,6 +5,7 @@ mod approvals;
 mod audit;
 pub mod dev;
 mod doctor;
+mod edge;
 mod keys;
 pub mod postgres;
 mod sim_identity;
@@ -42,6 +43,8 @@ enum Command {
     Approvals(approvals::ApprovalsArgs),
     /// Manage API keys stored in the database (shown once, stored as SHA-256).
     Keys(keys::KeysArgs),
+    /// Edge agents (`mtcp-edge`): create one (its credential is shown once), list, revoke.
+    Edge(edge::EdgeArgs),
     /// Check the deployment: identity file (mode, certificate expiry), `tctl status`, database,
     /// migrations, workers online, stuck leases. Exits non-zero if a check fails.
     Doctor(doctor::DoctorArgs),
@@ -75,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Edge(args) => edge::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Approvals(args) => approvals::run(args).await,

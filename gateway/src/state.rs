@@ -60,7 +60,14 @@ impl AppState {
         let ingest_bodies = Arc::new(tokio::sync::Semaphore::new(config.audit.max_concurrent_bodies));
         // One LISTEN connection for the whole process: completions, progress, lease announcements,
         // and new webhook messages when this gateway delivers them.
-        let mut topics = vec![db::OPS_CHANNEL, db::operations::PROGRESS_CHANNEL, db::leases::LEASE_ENDED_CHANNEL];
+        // Edge agents' polls wait on lease starts placed on them and on stop requests.
+        let mut topics = vec![
+            db::OPS_CHANNEL,
+            db::operations::PROGRESS_CHANNEL,
+            db::leases::LEASE_ENDED_CHANNEL,
+            db::queue::EDGE_CHANNEL,
+            db::leases::LEASES_CHANNEL,
+        ];
         if config.approvals.webhook.is_some() {
             topics.push(db::webhooks::WEBHOOKS_CHANNEL);
         }

@@ -125,6 +125,10 @@ impl Reaper {
         let deleted = retention::sweep(&mut conn, now, ages).await?;
         let online = db::agents::count_online(&mut *conn, "worker").await?;
         metrics::gauge!("mtcp_workers_online").set(online as f64);
+        let edges = db::agents::count_online(&mut *conn, "edge").await?;
+        metrics::gauge!("mtcp_edge_agents_online").set(edges as f64);
+        let edge_leases = db::edge::live_leases(&mut *conn).await?;
+        metrics::gauge!("mtcp_edge_leases_live").set(edge_leases as f64);
         metrics::histogram!("mtcp_reaper_sweep_duration_seconds").record(started.elapsed().as_secs_f64());
         Ok(SweepReport {
             agents_marked_offline,

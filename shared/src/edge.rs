@@ -16,7 +16,8 @@ pub const PREFIX: &str = "/edge/v1";
 
 /// Kinds an edge agent starts: the ones that are one `tsh` process announcing a local address.
 /// (`proxy_ssh` is a listener inside the worker, `vnet` a machine-wide service.)
-pub const EDGE_KINDS: &[LeaseKind] = &[LeaseKind::ProxyDb, LeaseKind::ProxyApp, LeaseKind::ProxyMcp, LeaseKind::ProxyKube];
+pub const EDGE_KINDS: &[LeaseKind] =
+    &[LeaseKind::ProxyDb, LeaseKind::ProxyApp, LeaseKind::ProxyMcp, LeaseKind::ProxyKube];
 
 /// `POST /edge/v1/register`: a run of the agent starts. Any earlier run of the same agent is over:
 /// its live leases end `failed` (`owner_lost`) — the new run killed their processes first.
@@ -163,5 +164,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
         && name.len() <= 63
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
-    if ok { Ok(()) } else { Err("an edge agent's name is 1-63 of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("an edge agent's name is 1-63 of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit".into())
+    }
 }

@@ -49,6 +49,9 @@ pub struct LeaseView {
     pub exit_code: Option<i32>,
     /// The operation that started it (`get_operation`).
     pub op_id: String,
+    /// The edge agent that runs it (its port is on that agent's machine); none: a worker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_agent: Option<String>,
 }
 
 impl LeaseView {
@@ -76,6 +79,7 @@ impl LeaseView {
             ended_at: row.ended_at,
             exit_code: row.exit_code,
             op_id: row.op_id.to_string(),
+            edge_agent: row.edge_agent,
         }
     }
 }
@@ -103,4 +107,30 @@ pub struct LeaseLogs {
     pub status: String,
     pub count: usize,
     pub lines: Vec<LeaseLogLine>,
+}
+
+/// One edge agent, as `list_edge_agents` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EdgeAgentView {
+    /// What `start_proxy`'s `edge_agent` names.
+    pub name: String,
+    /// The actor it serves (admins may use it too).
+    pub owner: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A run of it is connected and heartbeating.
+    pub online: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    /// Leases starting, active or stopping on it.
+    pub live_leases: i64,
+}
+
+/// Result of `list_edge_agents`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EdgeAgentList {
+    pub count: usize,
+    pub agents: Vec<EdgeAgentView>,
 }

@@ -92,6 +92,10 @@ impl Stack {
         config.reaper.listen = ([127, 0, 0, 1], 0).into();
         config.reaper.interval = Duration::from_millis(500);
         config.reaper.agent_offline_after = Duration::from_secs(5);
+        // Edge agents: well within that silence threshold, and quick to fail closed.
+        config.edge.heartbeat_interval = Duration::from_secs(1);
+        config.edge.poll_wait = Duration::from_secs(5);
+        config.edge.fail_closed_after = Duration::from_secs(4);
         config.reaper.lease_start_deadline = Duration::from_secs(30);
         // Below half of `agent_offline_after` (5 s), as validation requires.
         config.leases.heartbeat_interval = Duration::from_secs(1);

@@ -20,7 +20,12 @@ fn allowed(role: &str, tool: &str) -> bool {
         }
         "review_access_request" => matches!(role, "admin" | "operator"),
         "list_pending_approvals" | "approve_operation" | "deny_operation" => role == "admin",
-        "start_proxy" | "stop_proxy" | "get_proxy_status" | "get_proxy_logs" | "list_proxies_leases" => {
+        "start_proxy"
+        | "stop_proxy"
+        | "get_proxy_status"
+        | "get_proxy_logs"
+        | "list_proxies_leases"
+        | "list_edge_agents" => {
             matches!(role, "admin" | "operator" | "user")
         }
         "scan_rbac" | "run_health_check" | "search_audit" | "detect_audit_anomalies" => {

@@ -40,6 +40,7 @@ async fn attempt(pool: sqlx::PgPool, actor: &'static str, start: Option<Arc<Barr
         target: serde_json::json!({ "db": "orders" }),
         requested_listen_addr: None,
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(30),
+        edge_agent: None,
     };
     let created = create_capped(&mut tx, &lease, 10).await.unwrap();
     tx.commit().await.unwrap();
@@ -105,6 +106,7 @@ async fn lease(pool: &sqlx::PgPool, owner: uuid::Uuid, expires_in: chrono::Durat
         target: serde_json::json!({ "app": "grafana" }),
         requested_listen_addr: None,
         expires_at: chrono::Utc::now() + expires_in,
+        edge_agent: None,
     };
     assert_eq!(create_capped(&mut conn, &l, 100).await.unwrap(), Created::Created);
     assert!(

@@ -74,6 +74,7 @@ async fn start_proxy(pool: &PgPool, kind: LeaseKind, target: Value, listen_addr:
         target,
         requested_listen_addr: listen_addr,
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+        edge_agent: None,
     };
     assert_eq!(db::leases::create_capped(&mut tx, &lease, 100).await.unwrap(), db::leases::Created::Created);
     tx.commit().await.unwrap();

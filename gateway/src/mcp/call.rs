@@ -247,6 +247,7 @@ async fn answer_locally(
         ToolCall::GetProxyLogs(a) => leases::logs(st, scope, a).await.map(to_json),
         ToolCall::ListProxiesLeases(a) => leases::list(st, scope, a).await.map(to_json),
         ToolCall::StopProxy(a) => leases::stop(st, scope, a).await.map(to_json),
+        ToolCall::ListEdgeAgents(_) => leases::edge_agents(st, actor).await.map(to_json),
         ToolCall::ListPendingApprovals(a) => super::approval::list(st, actor, a).await.map(to_json),
         ToolCall::ApproveOperation(_) | ToolCall::DenyOperation(_) => {
             super::approval::decide(st, actor, op.op_id, call).await.map(to_json)

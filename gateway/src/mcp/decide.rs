@@ -177,6 +177,24 @@ async fn guard_objects(st: &AppState, actor: &Actor, decision: &Decision, call: 
                 return Err(Refusal::Denied(leases::not_visible(lease_id)));
             }
         }
+        ToolCall::StartProxy(start) if start.args.edge_agent.is_some() => {
+            let name = start.args.edge_agent.clone().unwrap_or_default();
+            let agent = db::edge::get(&st.pool, &name).await.map_err(unavailable("looking up an edge agent"))?;
+            match agent {
+                Some(a) if a.revoked_at.is_none() && (a.owner == actor.id || actor.role == "admin") => {}
+                Some(a) if a.revoked_at.is_none() => {
+                    return Err(Refusal::Denied(format!(
+                        "edge agent {name:?} serves its owner ({}) and admins only",
+                        a.owner
+                    )));
+                }
+                _ => {
+                    return Err(Refusal::Denied(format!(
+                        "no edge agent {name:?} is available to you (list_edge_agents shows those that are)"
+                    )));
+                }
+            }
+        }
         ToolCall::GetOperation(a) if own_only => {
             let op_id: OpId =
                 a.op_id.parse().map_err(|e: mtcp_shared::domain::InvalidOpId| Refusal::Denied(e.to_string()))?;

@@ -28,6 +28,7 @@ pub struct StartPlan {
     expires_at: DateTime<Utc>,
     ttl_seconds: u64,
     cap: u32,
+    edge_agent: Option<String>,
 }
 
 impl StartPlan {
@@ -40,6 +41,7 @@ impl StartPlan {
             listen_addr: self.listen_addr.clone(),
             ttl_seconds: self.ttl_seconds,
             cap: self.cap,
+            edge_agent: self.edge_agent.clone(),
         }
     }
 }
@@ -84,6 +86,7 @@ pub fn plan_start(actor: &Actor, decision: &Decision, start: &StartProxy) -> Res
         expires_at: Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000)),
         ttl_seconds: ttl,
         cap: c.max_concurrent_proxies,
+        edge_agent: a.edge_agent.clone(),
     })
 }
 
@@ -111,6 +114,7 @@ pub async fn create_and_enqueue(
         target: serde_json::to_value(&plan.target).expect("target serializes"),
         requested_listen_addr: plan.listen_addr.as_deref(),
         expires_at: plan.expires_at,
+        edge_agent: plan.edge_agent.as_deref(),
     };
     if let Created::CapReached { live } = db::leases::create_capped(&mut tx, &lease, plan.cap).await? {
         tx.rollback().await?;
@@ -253,4 +257,24 @@ pub async fn stop(st: &AppState, scope: Scope<'_>, a: &StopProxyArgs) -> Result<
         })
         .await;
     }
+}
+
+/// `list_edge_agents`: the caller's own agents (every one for an admin), revoked ones left out.
+pub async fn edge_agents(st: &AppState, actor: &Actor) -> Result<mtcp_shared::leases::EdgeAgentList, String> {
+    let owner = (actor.role != "admin").then_some(actor.id.as_str());
+    let rows = db::edge::list(&st.pool, owner).await.map_err(unavailable)?;
+    let agents: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.revoked_at.is_none())
+        .map(|r| mtcp_shared::leases::EdgeAgentView {
+            name: r.name,
+            owner: r.owner,
+            description: r.description,
+            online: r.online,
+            host: r.host,
+            last_heartbeat_at: r.last_heartbeat_at,
+            live_leases: r.live_leases,
+        })
+        .collect();
+    Ok(mtcp_shared::leases::EdgeAgentList { count: agents.len(), agents })
 }

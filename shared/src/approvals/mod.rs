@@ -251,6 +251,7 @@ async fn start(conn: &mut sqlx::PgConnection, p: &Pending) -> Result<Result<(), 
             target: plan.target.clone(),
             requested_listen_addr: plan.listen_addr.as_deref(),
             expires_at: Utc::now() + ttl,
+            edge_agent: plan.edge_agent.as_deref(),
         };
         if let Created::CapReached { live } = db::leases::create_capped(conn, &lease, plan.cap).await? {
             return Ok(Err(format!(

@@ -5,11 +5,13 @@
 
 mod approvals;
 mod audit;
+mod edge;
 mod sections;
 mod validate;
 
 pub use approvals::*;
 pub use audit::*;
+pub use edge::*;
 pub use sections::*;
 
 use std::path::Path;

@@ -28,6 +28,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub telemetry: TelemetryConfig,
     pub approvals: super::ApprovalsConfig,
+    pub edge: super::EdgeConfig,
 }
 
 /// How to reach Teleport and run `tctl`.

@@ -32,6 +32,7 @@ impl Config {
     /// Validate values that parsed but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_coalescing()?;
+        self.validate_edge()?;
         if self.audit.body_read_timeout.is_zero() {
             return Err(invalid("audit.body_read_timeout", "must be greater than zero, e.g. \"30s\""));
         }
@@ -195,6 +196,25 @@ impl Config {
                     format!("{approve:?} is not an http(s) URL, e.g. https://mtcp.example.com/approvals/{{op_id}}"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_edge(&self) -> Result<(), ConfigError> {
+        let e = &self.edge;
+        if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&e.poll_wait) {
+            return Err(invalid("edge.poll_wait", "must be between 1s and 5m (below your proxies' idle timeout)"));
+        }
+        // Heartbeats must come well within the reaper's silence threshold, or healthy agents'
+        // leases would be failed as lost.
+        if e.heartbeat_interval.is_zero() || e.heartbeat_interval * 2 > self.reaper.agent_offline_after {
+            return Err(invalid(
+                "edge.heartbeat_interval",
+                "must be above zero and at most half of `reaper.agent_offline_after`",
+            ));
+        }
+        if e.fail_closed_after < e.heartbeat_interval * 2 {
+            return Err(invalid("edge.fail_closed_after", "must be at least two `edge.heartbeat_interval`s"));
         }
         Ok(())
     }

@@ -28,6 +28,9 @@ pub struct LeasePlan {
     pub ttl_seconds: u64,
     /// The actor's live-lease cap.
     pub cap: u32,
+    /// The edge agent it runs on (None: a worker).
+    #[serde(default)]
+    pub edge_agent: Option<String>,
 }
 
 /// What a waiting call needs besides its operation.
@@ -237,7 +240,7 @@ pub async fn queue(conn: &mut PgConnection, op_id: OpId, lane: &str) -> Result<b
          SELECT pg_notify($2, $3) FROM q",
     )
     .bind(op_id.0)
-    .bind(QUEUE_CHANNEL)
+    .bind(Lane::parse(lane).map_or(QUEUE_CHANNEL, Lane::channel))
     .bind(lane)
     .fetch_optional(&mut *conn)
     .await?;

@@ -21,6 +21,8 @@ pub struct NewLease<'a> {
     pub target: serde_json::Value,
     pub requested_listen_addr: Option<&'a str>,
     pub expires_at: DateTime<Utc>,
+    /// The edge agent that runs it (None: a worker).
+    pub edge_agent: Option<&'a str>,
 }
 
 /// How a creation went.
@@ -51,8 +53,9 @@ pub async fn create_capped(conn: &mut PgConnection, lease: &NewLease<'_>, cap: u
         return Ok(Created::CapReached { live });
     }
     sqlx::query(
-        "INSERT INTO leases (lease_id, op_id, kind, actor, target, requested_listen_addr, expires_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'starting')",
+        "INSERT INTO leases (lease_id, op_id, kind, actor, target, requested_listen_addr, expires_at, status,
+                             edge_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'starting', $8)",
     )
     .bind(lease.lease_id)
     .bind(lease.op_id.0)
@@ -61,6 +64,7 @@ pub async fn create_capped(conn: &mut PgConnection, lease: &NewLease<'_>, cap: u
     .bind(&lease.target)
     .bind(lease.requested_listen_addr)
     .bind(lease.expires_at)
+    .bind(lease.edge_agent)
     .execute(&mut *conn)
     .await?;
     Ok(Created::Created)
@@ -191,13 +195,14 @@ pub struct LeaseRow {
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub exit_code: Option<i32>,
+    pub edge_agent: Option<String>,
 }
 
 /// One lease.
 pub async fn get(conn: impl PgExecutor<'_>, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
          FROM leases WHERE lease_id = $1",
     )
     .bind(lease_id)
@@ -214,7 +219,7 @@ pub async fn list(
 ) -> Result<Vec<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
          FROM leases
          WHERE ($1::text IS NULL OR actor = $1) AND (NOT $2 OR status IN ('starting', 'active', 'stopping'))
          ORDER BY created_at DESC LIMIT $3",

@@ -15,6 +15,9 @@ use crate::policy::RateLimit;
 
 /// Channel on which a lane announces new work (payload: the lane's name).
 pub const QUEUE_CHANNEL: &str = "mtcp_queue";
+/// Channel on which a lease start placed on an edge agent is announced to the gateways (payload:
+/// the lane): kept apart from the workers' channel, which every enqueue rings.
+pub const EDGE_CHANNEL: &str = "mtcp_edge";
 
 /// A queue lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,21 +26,38 @@ pub enum Lane {
     Tools,
     /// Lease starts: each holds its slot only until its process is up (or failed).
     Leases,
+    /// Lease starts placed on an edge agent: claimed by that agent only, never by a worker.
+    Edge,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 2] = [Lane::Tools, Lane::Leases];
+    pub const ALL: [Lane; 3] = [Lane::Tools, Lane::Leases, Lane::Edge];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Lane::Tools => "tools",
             Lane::Leases => "leases",
+            Lane::Edge => "edge",
         }
+    }
+
+    /// The lane named `s`.
+    pub fn parse(s: &str) -> Option<Lane> {
+        Lane::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// Where a call queued on this lane is announced.
+    pub fn channel(self) -> &'static str {
+        if self == Lane::Edge { EDGE_CHANNEL } else { QUEUE_CHANNEL }
     }
 
     /// The lane of a job.
     pub fn of(job: &ToolJob) -> Lane {
-        if job.tool() == ToolName::StartProxy { Lane::Leases } else { Lane::Tools }
+        match &job.call {
+            crate::tools::ToolCall::StartProxy(s) if s.args.edge_agent.is_some() => Lane::Edge,
+            _ if job.tool() == ToolName::StartProxy => Lane::Leases,
+            _ => Lane::Tools,
+        }
     }
 }
 
@@ -111,7 +131,7 @@ pub async fn admit(
         .bind(rate.map(|r| r.1))
         .bind(admission.in_flight_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
         .bind(admission.coalesce_key)
-        .bind(QUEUE_CHANNEL)
+        .bind(lane.channel())
         .bind(admission.flush_later)
         .fetch_one(conn)
         .await?;

@@ -30,6 +30,7 @@ pub enum ToolName {
     GetProxyStatus,
     ListAccessRequests,
     ListCas,
+    ListEdgeAgents,
     ListNodes,
     ListPendingApprovals,
     ListProxies,
@@ -66,6 +67,7 @@ impl ToolName {
             Self::GetProxyStatus => "get_proxy_status",
             Self::ListAccessRequests => "list_access_requests",
             Self::ListCas => "list_cas",
+            Self::ListEdgeAgents => "list_edge_agents",
             Self::ListNodes => "list_nodes",
             Self::ListPendingApprovals => "list_pending_approvals",
             Self::ListProxies => "list_proxies",
@@ -294,6 +296,14 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Worker,
         "List the cluster's certificate authorities by type with their rotation state and warnings (rotation \
          in progress, past its grace period, never rotated). Key material is never returned.",
+    ),
+    read(
+        ToolName::ListEdgeAgents,
+        "List edge agents",
+        Capability::ProxyList,
+        Execution::Gateway,
+        "The edge agents you may place a proxy on (start_proxy's `edge_agent`): yours, or every one for an \
+         admin. Each with its owner, whether it is online, its host, its last heartbeat and its live leases.",
     ),
     read(
         ToolName::ListNodes,

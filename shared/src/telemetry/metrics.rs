@@ -112,10 +112,14 @@ pub const METRICS: &[Metric] = &[
     // Reaper.
     m("mtcp_workers_online", Gauge, Count, &[], "reaper",
       "Workers heart-beating, as counted by the leading reaper at its last sweep."),
+    m("mtcp_edge_agents_online", Gauge, Count, &[], "reaper",
+      "Edge agents (mtcp-edge) with a run heart-beating, as counted by the leading reaper at its last sweep."),
+    m("mtcp_edge_leases_live", Gauge, Count, &[], "reaper",
+      "Proxy leases starting, active or stopping on edge agents, at the leading reaper's last sweep."),
     m("mtcp_reaper_leader", Gauge, Count, &[], "reaper",
       "1 while this reaper holds the leader lock, else 0."),
     m("mtcp_reaper_actions_total", Counter, Count, &["action"], "reaper",
-      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, lease_never_started, lease_ended_unstarted, op_outcome_unknown, job_requeued, follower_settled, retention_*)."),
+      "What the leading reaper's sweeps did, by action (agent_offline, lease_expired, lease_owner_lost, lease_never_started, lease_ended_unstarted, op_outcome_unknown, job_requeued, follower_settled, approval_expired, retention_*)."),
     m("mtcp_reaper_sweep_duration_seconds", Histogram, Seconds, &[], "reaper",
       "Duration of one reaper sweep."),
 ];

@@ -178,6 +178,10 @@ pub struct StartProxyArgs {
     /// Change ticket, when your role requires one.
     #[serde(default)]
     pub ticket: Option<String>,
+    /// Run the proxy on this edge agent (list_edge_agents) instead of a worker: its port is then
+    /// on the agent's machine. proxy_db, proxy_app, proxy_mcp and proxy_kube only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge_agent: Option<String>,
 }
 
 /// Arguments of `get_proxy_status`.

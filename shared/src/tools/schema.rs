@@ -101,6 +101,7 @@ pub fn input_schema(tool: ToolName) -> Map<String, Value> {
         N::ListProxiesLeases => input::<ListLeasesArgs>(),
         N::GetAuthPreference
         | N::ListCas
+        | N::ListEdgeAgents
         | N::ListNodes
         | N::ListProxies
         | N::ListRoles
@@ -142,6 +143,7 @@ pub fn output_schema(tool: ToolName) -> Map<String, Value> {
         N::StartProxy | N::GetProxyStatus | N::StopProxy => output::<LeaseView>(),
         N::GetProxyLogs => output::<LeaseLogs>(),
         N::ListProxiesLeases => output::<LeaseList>(),
+        N::ListEdgeAgents => output::<crate::leases::EdgeAgentList>(),
     }
 }
 

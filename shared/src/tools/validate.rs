@@ -215,6 +215,15 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
                 }
                 parse_listen_addr(addr).map_err(|e| e.to_string())?;
             }
+            if let Some(edge) = &a.edge_agent {
+                crate::edge::check_name(edge).map_err(|e| format!("`edge_agent`: {e}"))?;
+                if !crate::edge::EDGE_KINDS.contains(&a.kind) {
+                    return Err(format!(
+                        "`edge_agent`: {} cannot run on an edge agent (proxy_db, proxy_app, proxy_mcp and proxy_kube can)",
+                        a.kind
+                    ));
+                }
+            }
             if a.ttl_seconds.is_some_and(|t| t == 0 || t > MAX_TTL_SECONDS) {
                 return Err(format!("`ttl_seconds` must be between 1 and {MAX_TTL_SECONDS}"));
             }
@@ -256,6 +265,7 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
         }
         ToolName::GetAuthPreference => Ok(plain(C::GetAuthPreference(no_args(&args)?))),
         ToolName::ListCas => Ok(plain(C::ListCas(no_args(&args)?))),
+        ToolName::ListEdgeAgents => Ok(plain(C::ListEdgeAgents(no_args(&args)?))),
         ToolName::ListNodes => Ok(plain(C::ListNodes(no_args(&args)?))),
         ToolName::ListProxies => Ok(plain(C::ListProxies(no_args(&args)?))),
         ToolName::ListRoles => Ok(plain(C::ListRoles(no_args(&args)?))),

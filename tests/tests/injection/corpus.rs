@@ -101,7 +101,9 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
     for spec in CATALOG {
         let tool = spec.name;
         match tool {
-            t if INVENTORY.contains(&t) || matches!(t, "whoami" | "scan_rbac" | "run_health_check") => {
+            t if INVENTORY.contains(&t)
+                || matches!(t, "whoami" | "scan_rbac" | "run_health_check" | "list_edge_agents") =>
+            {
                 out.push(p(
                     tool,
                     "takes no arguments",
@@ -225,6 +227,8 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
                 let optional = |e| if v.is_null() { Expect::Omitted } else { e };
                 out.push(p(tool, "listen_addr", base(json!({ "listen_addr": v })), optional(Expect::Refused)));
                 out.push(p(tool, "ttl_seconds", base(json!({ "ttl_seconds": v })), optional(Expect::Refused)));
+                let edge = json!({ "kind": "proxy_db", "target": { "db": "orders" }, "edge_agent": v });
+                out.push(p(tool, "edge_agent", base(edge), optional(Expect::Refused)));
                 // Valid reasons start proxies too; past the cap they are refused by the policy.
                 out.push(p(tool, "reason", base(json!({ "reason": v })), Expect::Validated(1024)));
             }

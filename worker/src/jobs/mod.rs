@@ -91,6 +91,7 @@ async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -
         | ToolCall::CheckPolicy(_)
         | ToolCall::DenyOperation(_)
         | ToolCall::GetOperation(_)
+        | ToolCall::ListEdgeAgents(_)
         | ToolCall::ListPendingApprovals(_)
         | ToolCall::GetProxyLogs(_)
         | ToolCall::GetProxyStatus(_)

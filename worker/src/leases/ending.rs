@@ -110,6 +110,7 @@ mod tests {
             last_heartbeat_at: None,
             ended_at: None,
             exit_code: None,
+            edge_agent: None,
         }
     }
 

@@ -74,7 +74,7 @@ pub async fn heartbeat(conn: impl PgExecutor<'_>, agent_id: Uuid, lease_ids: &[U
 pub async fn get_many(conn: impl PgExecutor<'_>, lease_ids: &[Uuid]) -> Result<Vec<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
          FROM leases WHERE lease_id = ANY($1)",
     )
     .bind(lease_ids)
@@ -97,7 +97,8 @@ pub struct Leftover {
     pub agent_status: String,
 }
 
-/// Lease processes of other incarnations on `host` since the same boot (`boot_id`), live or ended
+/// Lease processes of other worker incarnations on `host` since the same boot (`boot_id`), live or ended
+/// (never an edge agent's, which may share the host and cleans up after itself)
 /// since `since`. Only leases whose process was recorded with its start time: a pid alone could
 /// name an unrelated process, and `proxy_ssh` leases record the worker itself without one.
 pub async fn leftovers(
@@ -111,7 +112,7 @@ pub async fn leftovers(
         "SELECT l.lease_id, l.kind, l.status, l.pid, l.pid_start_time, l.agent_id, a.pid AS agent_pid,
                 a.status AS agent_status
          FROM leases l JOIN agents a ON a.agent_id = l.agent_id
-         WHERE l.host = $1 AND a.boot_id = $2 AND l.agent_id <> $3
+         WHERE l.host = $1 AND a.boot_id = $2 AND l.agent_id <> $3 AND a.kind = 'worker'
            AND l.pid IS NOT NULL AND l.pid_start_time IS NOT NULL
            AND (l.status IN ('starting', 'active', 'stopping') OR l.ended_at >= $4)",
     )
