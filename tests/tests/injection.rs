@@ -159,6 +159,8 @@ fn check_argv_log(stack: &Stack, path: &std::path::Path, corpus: &[(&str, Value)
         ("tsh", vec!["request", "review", PROBE_REQUEST, "--deny", "--reason=<text>"]),
         // start_proxy calls whose arguments were valid (only the reason, or an omitted option, varied).
         ("tsh", vec!["proxy", "app", "grafana"]),
+        // …and the probe that leaves `edge_agent` out: a database proxy on a worker.
+        ("tsh", vec!["proxy", "db", "orders", "--tunnel"]),
     ]
     .into_iter()
     .collect();
@@ -172,6 +174,7 @@ fn check_argv_log(stack: &Stack, path: &std::path::Path, corpus: &[(&str, Value)
         "--nowait",
         "--approve",
         "--deny",
+        "--tunnel",
     ]
     .into_iter()
     .collect();
