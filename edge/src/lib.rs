@@ -28,6 +28,9 @@ use crate::credential::Credential;
 use crate::session::{RunEnd, Session, Setup, Stop};
 use crate::state::StateFile;
 
+#[cfg(test)]
+mod tests;
+
 /// How long a shutdown waits to tell the gateway the leases ended.
 const FINAL_REPORTS: Duration = Duration::from_secs(5);
 
@@ -111,6 +114,28 @@ fn tsh_home(args: &Args, state_dir: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// Variables of the agent's environment `tsh` gets (the runner starts it with an empty one): the
+/// `TELEPORT_*` settings (but debug mode and the home, which the runner owns), the HTTP proxy
+/// settings (an edge host often reaches Teleport through one) and the CA bundle overrides.
+pub fn passthrough(names: impl Iterator<Item = String>) -> Vec<String> {
+    const OWNED: &[&str] = &["TELEPORT_DEBUG", "TELEPORT_HOME", mtcp_shared::teleport::runner::TOOLS_VERSION_VAR];
+    const NETWORK: &[&str] = &[
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ];
+    let mut names: Vec<String> = names
+        .filter(|n| (n.starts_with("TELEPORT_") && !OWNED.contains(&n.as_str())) || NETWORK.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Run the agent until `shutdown` fires (exit 0) or the credential is refused (an error).
 pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> {
     mtcp_shared::edge::check_name(&args.name).map_err(anyhow::Error::msg)?;
@@ -125,6 +150,7 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
         proxy: args.proxy.clone(),
         identity_file: args.identity_file.clone(),
         kill_grace: args.stop_grace,
+        env_passthrough: passthrough(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok())),
         ..RunnerSettings::new(tsh_home(&args, &state_dir)?)
     })
     .context("preparing the tsh runner")?;

@@ -25,7 +25,8 @@ async fn pause(s: &Session, d: Duration) -> bool {
 
 /// Ask for work and act on it until the run ends.
 pub async fn poll(s: Arc<Session>) {
-    let mut backoff = Backoff::new();
+    // Short waits: a gateway that is back must hear from the agent soon (fail-closed counts).
+    let mut backoff = Backoff::with(Duration::from_millis(500), Duration::from_secs(10));
     let timeout = Duration::from_millis(s.rhythm.poll_wait_ms) + POLL_SLACK;
     let ask = WorkRequest { agent_id: s.agent_id };
     while !s.over.is_cancelled() {
@@ -91,7 +92,7 @@ pub async fn heartbeat(s: Arc<Session>) {
 
 /// Send the queued reports (in order) and log lines until the run ends.
 pub async fn send(s: Arc<Session>) {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::with(Duration::from_millis(250), Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = s.over.cancelled() => return,
