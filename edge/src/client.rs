@@ -69,7 +69,7 @@ impl Gateway {
             .send()
             .await
             // Without the URL: a transport error's text is all the log needs.
-            .map_err(|e| CallError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| CallError::Unreachable(chain(&e.without_url())))?;
         let status = answer.status();
         if status.is_success() {
             let bytes = answer.bytes().await.map_err(|e| CallError::Unreachable(e.without_url().to_string()))?;
@@ -81,6 +81,21 @@ impl Gateway {
         let body = answer.text().await.unwrap_or_default();
         Err(classify(status, body))
     }
+}
+
+/// An error and its causes ("error sending request: … Connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn classify(status: StatusCode, body: String) -> CallError {

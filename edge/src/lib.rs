@@ -11,7 +11,7 @@ mod outbox;
 mod session;
 pub mod state;
 
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +99,12 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("creating the state directory {}", dir.display()))
+        .with_context(|| format!("creating the state directory {}", dir.display()))?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %dir.display(), mode = format!("{:04o}", mode & 0o777), "the state directory is accessible to other users");
+    }
+    Ok(())
 }
 
 /// The runner's `HOME`/`TELEPORT_HOME`: private to the agent with an identity file; otherwise the
