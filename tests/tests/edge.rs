@@ -77,6 +77,8 @@ impl Edge {
             .args(["--proxy", c.teleport.proxy.as_deref().unwrap()])
             .arg("--state-dir")
             .arg(&self.state)
+            // The simulator's own knobs (its state directory), as the workers' `tsh` gets them.
+            .envs(c.teleport.env.iter().filter(|(k, _)| k.starts_with("TELEPORT_SIM_")))
             .stdout(Stdio::null())
             // A file, not a pipe: nobody reading a pipe must not block the agent.
             .stderr(std::fs::File::create(self.log()).unwrap())
@@ -109,17 +111,20 @@ impl Edge {
     }
 
     /// What the agent printed on stderr, once it exited (waits up to `within`).
-    fn exit_and_stderr(&mut self, within: Duration) -> (Option<i32>, String) {
+    async fn exit_and_stderr(&mut self, within: Duration) -> (Option<i32>, String) {
+        let log = self.log();
         let child = self.child.as_mut().unwrap();
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
             }
-            assert!(Instant::now() < deadline, "mtcp-edge did not exit within {within:?}");
-            std::thread::sleep(Duration::from_millis(100));
+            let printed = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(Instant::now() < deadline, "mtcp-edge did not exit within {within:?}: {printed}");
+            // Not a thread sleep: the gateway answering the agent runs on this test's runtime.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        (status.code(), std::fs::read_to_string(self.log()).unwrap_or_default())
+        (status.code(), std::fs::read_to_string(&log).unwrap_or_default())
     }
 }
 
@@ -188,6 +193,8 @@ async fn the_owner_runs_a_proxy_on_her_agent_and_the_control_plane_keeps_its_lif
     let id = lease["lease_id"].as_str().unwrap().to_owned();
     let logs = alice.call("get_proxy_logs", json!({ "lease_id": id })).await.unwrap().structured_content.unwrap();
     assert!(logs.to_string().contains("started on edge agent alice-laptop"), "{logs}");
+    let streams: Vec<&str> = logs["lines"].as_array().unwrap().iter().filter_map(|l| l["stream"].as_str()).collect();
+    assert!(streams.contains(&"stdout"), "what tsh printed at the edge comes back: {logs}");
 
     // Bob (an operator, not an admin) may not use Alice's agent; nobody may use an unknown one.
     let bob = stack.client("operator").await.unwrap();
@@ -246,7 +253,7 @@ async fn cut_off_from_the_gateway_the_agent_fails_closed_and_a_revoked_credentia
     let (ok, out) = mtcp_edge(&stack, &["revoke", "old-laptop"]);
     assert!(ok, "{out}");
     revoked.spawn(&stack);
-    let (code, err) = revoked.exit_and_stderr(Duration::from_secs(10));
+    let (code, err) = revoked.exit_and_stderr(Duration::from_secs(10)).await;
     assert_ne!(code, Some(0), "{err}");
     assert!(err.contains("revoked") || err.contains("refused"), "{err}");
     let cred = std::fs::read_to_string(&revoked.credential).unwrap();
