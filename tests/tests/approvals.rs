@@ -161,6 +161,9 @@ async fn an_operators_database_proxy_waits_for_an_admin_and_starts_once_approved
 
     let call = tokio::spawn(async move { operator.call_with_progress("start_proxy", db_proxy()).await.unwrap() });
     let op_id = a.waiting("start_proxy").await;
+    // People take a while: past the waiter's 2 s status re-read, the call still waits.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(!call.is_finished(), "a waiting call is not answered before its approval");
     assert_eq!(a.proxy_runs(), 0, "nothing runs before approval");
 
     // The operator can neither see the queue nor approve (its own call, at that).

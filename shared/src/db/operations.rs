@@ -273,10 +273,12 @@ pub async fn get_settled(pool: &sqlx::PgPool, op_id: OpId) -> Result<Option<Oper
 /// The operation if it has ended (one round trip for the gateway's waiter: a completion notice,
 /// or its fallback poll, reads the finished row directly).
 pub async fn get_terminal(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Option<OperationRow>, DbError> {
-    Ok(sqlx::query_as(select_row!("FROM operations WHERE op_id = $1 AND status NOT IN ('queued', 'running')"))
-        .bind(op_id.0)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(select_row!(
+        "FROM operations WHERE op_id = $1 AND status NOT IN ('awaiting_approval', 'queued', 'running')"
+    ))
+    .bind(op_id.0)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// A coalesced call once it has ended: when the run it joined has ended, it is settled from it

@@ -4,7 +4,8 @@
 //! the services' RSS idle and with many calls open; `bench reaper` the reaper's sweeps over a large
 //! lease table; `bench limit` the machine's limit with none of our code (a bare Postgres queue
 //! cycle, the simulator's spawn rate); `bench compare` this system next to what a user would run
-//! instead (a FastMCP server, inline and with Postgres) and next to that limit, in one run. Needs
+//! instead (a FastMCP server, inline and with Postgres) and next to that limit, in one run; `bench
+//! leases` proxy leases on a worker, on an edge agent and behind an approval. Needs
 //! DATABASE_URL (a server the benchmark may create a
 //! database on) and release binaries (`cargo build --release --bins`).
 
@@ -14,6 +15,8 @@ mod ceiling;
 mod compare;
 #[path = "bench/http_load.rs"]
 mod http_load;
+#[path = "bench/leases.rs"]
+mod leases;
 #[path = "bench/limit.rs"]
 mod limit;
 #[path = "bench/memory.rs"]
@@ -77,6 +80,8 @@ enum Mode {
     /// The machine's limit with none of our code: a bare SKIP LOCKED queue cycle, the simulator's
     /// spawn rate, and both on one CPU budget.
     Limit(limit::LimitArgs),
+    /// Proxy leases: start and stop on a worker and on an edge agent, and what an approval adds.
+    Leases(leases::LeasesArgs),
     /// One run: the machine's limit, a FastMCP peer (inline, and with Postgres), and this system
     /// (kept-alive HTTP and rmcp clients, coalescing off and on), side by side.
     Compare(compare::CompareArgs),
@@ -142,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Trail(a)) => return trail::run(a).await,
         Some(Mode::Limit(a)) => return limit::run(a).await,
         Some(Mode::Compare(a)) => return compare::run(a).await,
+        Some(Mode::Leases(a)) => return leases::run(a).await,
         None => {}
     }
     let coalesce = args.coalesce;
