@@ -49,10 +49,11 @@ RUN groupadd --system --gid 10001 mtcp \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/mcp-teleport/sim-state \
     && install -d -m 0755 /etc/mtcp /opt/mtcp/sim/bin
 
-# Migrations are embedded in the binaries (sqlx::migrate!): nothing else to copy.
+# Migrations are embedded in the binaries (sqlx::migrate!): nothing else to copy. `mtcp-edge`
+# runs on users' machines, not here; it ships in the image so it can be copied out of it.
 COPY --from=builder /src/target/release/mtcp-gateway /src/target/release/mtcp-worker \
      /src/target/release/mtcp-reaper /src/target/release/mtcp /src/target/release/teleport-sim \
-     /usr/local/bin/
+     /src/target/release/mtcp-edge /usr/local/bin/
 
 # The simulator dispatches on argv[0]: `tctl` and `tsh` links to it live outside PATH, so a real
 # Teleport is never shadowed; the demo configuration (deploy/compose/config.yaml) names them.
