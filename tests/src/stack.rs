@@ -93,7 +93,7 @@ impl Stack {
         config.reaper.interval = Duration::from_millis(500);
         config.reaper.agent_offline_after = Duration::from_secs(5);
         // Edge agents: well within that silence threshold, and quick to fail closed.
-        config.edge.heartbeat_interval = Duration::from_secs(1);
+        config.edge.heartbeat_interval = Some(Duration::from_secs(1));
         config.edge.poll_wait = Duration::from_secs(5);
         config.edge.fail_closed_after = Duration::from_secs(4);
         config.reaper.lease_start_deadline = Duration::from_secs(30);

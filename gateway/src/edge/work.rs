@@ -39,7 +39,7 @@ pub(super) async fn register(
     let e = &st.config.edge;
     Ok(Json(Registered {
         agent_id,
-        heartbeat_interval_ms: ms(e.heartbeat_interval),
+        heartbeat_interval_ms: ms(e.heartbeat(st.config.reaper.agent_offline_after)),
         poll_wait_ms: ms(e.poll_wait),
         fail_closed_after_ms: ms(e.fail_closed_after),
     }))

@@ -263,3 +263,19 @@ fn a_dump_of_the_configuration_hides_the_webhook_url() {
     let dump = serde_yaml::to_string(&c).unwrap();
     assert!(!dump.contains("SECRET") && dump.contains("retry_backoff"), "{dump}");
 }
+
+#[test]
+fn edge_heartbeats_fit_the_reapers_silence_threshold() {
+    // Left unset, the heartbeat follows a lowered threshold instead of refusing the configuration.
+    let c = Config::from_yaml("reaper: { agent_offline_after: 12s }").unwrap();
+    assert_eq!(c.edge.heartbeat(c.reaper.agent_offline_after).as_secs(), 2);
+    assert_eq!(Config::default().edge.heartbeat(Config::default().reaper.agent_offline_after).as_secs(), 5);
+    for (yaml, key) in [
+        ("reaper: { agent_offline_after: 12s }\nedge: { heartbeat_interval: 7s }", "edge.heartbeat_interval"),
+        ("edge: { fail_closed_after: 2s }", "edge.fail_closed_after"),
+        ("edge: { poll_wait: 10m }", "edge.poll_wait"),
+    ] {
+        let err = Config::from_yaml(yaml).unwrap_err().to_string();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+}

@@ -207,13 +207,15 @@ impl Config {
         }
         // Heartbeats must come well within the reaper's silence threshold, or healthy agents'
         // leases would be failed as lost.
-        if e.heartbeat_interval.is_zero() || e.heartbeat_interval * 2 > self.reaper.agent_offline_after {
+        if let Some(h) = e.heartbeat_interval
+            && (h.is_zero() || h * 2 > self.reaper.agent_offline_after)
+        {
             return Err(invalid(
                 "edge.heartbeat_interval",
                 "must be above zero and at most half of `reaper.agent_offline_after`",
             ));
         }
-        if e.fail_closed_after < e.heartbeat_interval * 2 {
+        if e.fail_closed_after < e.heartbeat(self.reaper.agent_offline_after) * 2 {
             return Err(invalid("edge.fail_closed_after", "must be at least two `edge.heartbeat_interval`s"));
         }
         Ok(())
