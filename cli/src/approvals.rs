@@ -13,7 +13,6 @@ use mtcp_shared::config::Config;
 use mtcp_shared::db;
 use mtcp_shared::domain::{Actor, ActorKind, AuthSource, Capability, OpId};
 use mtcp_shared::policy::{CallContext, Claimed, Policy};
-use secrecy::SecretString;
 
 #[derive(Args)]
 pub struct ApprovalsArgs {
@@ -56,13 +55,8 @@ enum ApprovalsAction {
 }
 
 pub async fn run(args: ApprovalsArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(url) = args.database_url {
-        config.database.url = Some(SecretString::from(url));
-    }
+    let (config, pool) = crate::open_store(args.config.as_deref(), args.database_url).await?;
     let policy = config.load_policy()?;
-    let pool = db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
-    db::ensure_migrated(&pool).await?;
     match args.action {
         ApprovalsAction::Ls { actor } => {
             let viewer = match actor {

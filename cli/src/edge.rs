@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use mtcp_shared::config::Config;
 use mtcp_shared::db;
-use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 #[derive(Args)]
@@ -41,12 +39,7 @@ enum EdgeAction {
 }
 
 pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(url) = args.database_url {
-        config.database.url = Some(SecretString::from(url));
-    }
-    let pool = db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
-    db::ensure_migrated(&pool).await?;
+    let (_, pool) = crate::open_store(args.config.as_deref(), args.database_url).await?;
     match args.action {
         EdgeAction::Create { name, owner, description } => {
             if let Err(e) = mtcp_shared::edge::check_name(&name) {

@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use mtcp_shared::config::Config;
 use mtcp_shared::db::{self, api_keys::NewApiKey};
 use mtcp_shared::domain::{ActorKind, api_key_actor_problem};
 use mtcp_shared::policy::Claimed;
-use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 use crate::dev::new_api_key;
@@ -54,12 +52,7 @@ enum KeysAction {
 }
 
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(url) = args.database_url {
-        config.database.url = Some(SecretString::from(url));
-    }
-    let pool = db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
-    db::ensure_migrated(&pool).await?;
+    let (config, pool) = crate::open_store(args.config.as_deref(), args.database_url).await?;
     match args.action {
         KeysAction::Create { actor, role, kind, expires_in, description } => {
             // Before anything else: JWT subjects (`oidc:…`) and the control plane's own records

@@ -73,6 +73,21 @@ enum PgAction {
     },
 }
 
+/// The configuration (with `--database-url` over it) and a migrated database: what the commands
+/// that manage records (`keys`, `edge`, `approvals`) start from.
+pub(crate) async fn open_store(
+    config: Option<&std::path::Path>,
+    database_url: Option<String>,
+) -> anyhow::Result<(Config, sqlx::PgPool)> {
+    let mut config = Config::load(config)?;
+    if let Some(url) = database_url {
+        config.database.url = Some(SecretString::from(url));
+    }
+    let pool = mtcp_shared::db::connect(config.database_url()?, 2, config.database.connect_timeout).await?;
+    mtcp_shared::db::ensure_migrated(&pool).await?;
+    Ok((config, pool))
+}
+
 /// Run a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

@@ -4,6 +4,8 @@
 //! takes its proxies with it and the lease ends `failed/owner_lost`; cut off from the gateway, the
 //! agent kills its proxies; a revoked credential is refused.
 
+mod reaper_support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -272,4 +274,36 @@ async fn cut_off_from_the_gateway_the_agent_fails_closed_and_a_revoked_credentia
     let log = std::fs::read_to_string(edge.log()).unwrap();
     assert!(log.contains("fail-closed"), "{log}");
     edge.kill9();
+}
+
+#[tokio::test]
+async fn a_lease_placed_on_an_agent_that_never_comes_fails_saying_so() {
+    let mut stack = Stack::start(StackOptions::default()).await.unwrap();
+    let _edge = Edge::create(&stack, "closet-pc", "dev-user");
+    let alice = stack.client("user").await.unwrap();
+    let call = tokio::spawn(async move { alice.call("start_proxy", db_on("closet-pc", 300)).await.unwrap() });
+    // Queued on the edge lane: no worker takes it, and the agent is not running.
+    let mut queued = 0;
+    for _ in 0..100 {
+        queued =
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM operations WHERE lane = 'edge' AND status = 'queued'")
+                .fetch_one(&stack.db.pool)
+                .await
+                .unwrap();
+        if queued == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queued, 1);
+    let later = chrono::Utc::now() + chrono::Duration::minutes(3);
+    let report = reaper_support::reaper(&stack.db.pool).run_once(later).await.unwrap();
+    assert_eq!(report.leases_never_started, 1);
+    let answer = call.await.unwrap();
+    assert!(
+        text_of(&answer).contains("edge agent closet-pc (offline?) did not take this start"),
+        "{}",
+        text_of(&answer)
+    );
+    stack.stop().await;
 }

@@ -5,7 +5,7 @@
 use mtcp_shared::approvals::{self, Approver, Verdict};
 use mtcp_shared::db::approvals::LeasePlan;
 use mtcp_shared::db::operations::NewOperation;
-use mtcp_shared::domain::{Actor, OpId, ToolJob, ToolSpec};
+use mtcp_shared::domain::{Actor, OpId, ToolSpec};
 use mtcp_shared::policy::ApprovalRule;
 use mtcp_shared::tools::approval_views::{ApprovalDecision, ApprovalList};
 use mtcp_shared::tools::{ListApprovalsArgs, ToolCall};
@@ -26,12 +26,7 @@ pub(super) async fn request_and_wait(
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { relay, closed, as_task } = delivery;
-    let job = ToolJob {
-        op_id: op.op_id,
-        call,
-        actor: op.actor.id.clone(),
-        traceparent: mtcp_shared::telemetry::current_traceparent(),
-    };
+    let job = super::call::job_of(op, call);
     // Before the commit: an approval (and a run) may follow at once.
     let registration = st.waiter.register(op.op_id);
     let expires_at = match approvals::request(&st.pool, &st.config.approvals, op, &job, rule, lease.as_ref()).await {

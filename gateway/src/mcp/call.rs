@@ -302,12 +302,7 @@ async fn enqueue_and_wait(
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { relay, closed, as_task } = delivery;
-    let job = ToolJob {
-        op_id: op.op_id,
-        call,
-        actor: op.actor.id.clone(),
-        traceparent: mtcp_shared::telemetry::current_traceparent(),
-    };
+    let job = job_of(op, call);
     let mut registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
         None => enqueue(st, op, &job, rate, as_task).await,
@@ -380,6 +375,16 @@ pub(super) async fn wait_and_answer(
         }
     };
     (label, result.into())
+}
+
+/// The job of a recorded call: the call as the worker runs it, with the trace it continues.
+pub(super) fn job_of(op: &NewOperation<'_>, call: ToolCall) -> ToolJob {
+    ToolJob {
+        op_id: op.op_id,
+        call,
+        actor: op.actor.id.clone(),
+        traceparent: mtcp_shared::telemetry::current_traceparent(),
+    }
 }
 
 /// The client closed the call's stream: that is a cancellation (2026-07-28 has no other). A

@@ -12,16 +12,20 @@ WITH stale AS (
 failed AS (
     UPDATE leases l SET status = 'failed', stop_reason = 'never_started', ended_at = $1
     FROM stale WHERE l.lease_id = stale.lease_id
-    RETURNING l.lease_id, l.op_id),
+    RETURNING l.lease_id, l.op_id, l.edge_agent),
 logged AS (
     INSERT INTO lease_logs (lease_id, at, stream, line)
     SELECT f.lease_id, $1, 'system',
-           'no worker started this lease within ' || $4 || '; failed (never_started)'
+           CASE WHEN f.edge_agent IS NULL THEN 'no worker started'
+                ELSE 'edge agent ' || f.edge_agent || ' (offline?) did not start' END
+               || ' this lease within ' || $4 || '; failed (never_started)'
     FROM failed f),
 op_failed AS (
     UPDATE operations o SET status = 'failed', ended_at = $1, payload = NULL,
-           error = 'no worker took this start within ' || $4
-               || '; the lease failed (never_started). Start it again once workers are available.'
+           error = CASE WHEN f.edge_agent IS NULL THEN 'no worker took'
+                        ELSE 'edge agent ' || f.edge_agent || ' (offline?) did not take' END
+               || ' this start within ' || $4 || '; the lease failed (never_started). Start it again once '
+               || CASE WHEN f.edge_agent IS NULL THEN 'workers are' ELSE 'the agent is' END || ' available.'
     FROM failed f WHERE o.op_id = f.op_id AND o.status = 'queued'
     RETURNING o.op_id, f.lease_id),
 op_logged AS (

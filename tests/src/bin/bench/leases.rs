@@ -66,6 +66,33 @@ async fn starts_and_stops(
     Ok((starts, stops))
 }
 
+/// `tsh proxy app grafana` run by hand, as a user would without the control plane: from spawn to
+/// its startup line (what `start_proxy` waits for), `rounds` times; sorted.
+fn by_hand(c: &mtcp_shared::config::Config, rounds: usize) -> anyhow::Result<Vec<Duration>> {
+    use std::io::BufRead;
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let mut child = Command::new(&c.tsh.tsh_path)
+            .arg("-i")
+            .arg(c.teleport.identity_file.as_ref().expect("the simulator's identity"))
+            .args(["--proxy", c.teleport.proxy.as_deref().unwrap_or_default(), "proxy", "app", "grafana"])
+            .envs(c.teleport.env.iter().filter(|(k, _)| k.starts_with("TELEPORT_SIM_")))
+            .env("TELEPORT_HOME", c.tsh.home.join("bench-by-hand"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let announced = out.lines().map_while(Result::ok).any(|l| l.contains("127.0.0.1:"));
+        times.push(t.elapsed());
+        let _ = child.kill();
+        let _ = child.wait();
+        anyhow::ensure!(announced, "tsh proxy app printed no address");
+    }
+    times.sort();
+    Ok(times)
+}
+
 fn row(path: &str, starts: &[Duration], stops: &[Duration]) {
     println!(
         "| {path} | {} | {} | {} | {} | {} |",
@@ -121,6 +148,13 @@ pub async fn run(args: LeasesArgs) -> anyhow::Result<()> {
 
     println!("| lease on | rounds | start p50 ms | start p95 ms | stop p50 ms | stop p95 ms |");
     println!("|---|---:|---:|---:|---:|---:|");
+    let hand = by_hand(&stack.config, args.rounds)?;
+    println!(
+        "| `tsh proxy app` by hand (no control plane; to its address line) | {} | {} | {} | – | – |",
+        hand.len(),
+        ms(percentile(&hand, 0.5)),
+        ms(percentile(&hand, 0.95))
+    );
     let (starts, stops) = starts_and_stops(&user, None, args.rounds).await?;
     row("a worker", &starts, &stops);
     let (starts, stops) = starts_and_stops(&user, Some("bench-edge"), args.rounds).await?;
