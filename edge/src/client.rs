@@ -31,6 +31,26 @@ pub enum CallError {
     Unreachable(String),
 }
 
+/// The credential travels in every request: only `https://`, or `http://` to this host's loopback
+/// (a gateway on the same machine, a local TLS-terminating tunnel).
+pub fn check_gateway_url(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("--gateway {url:?} is not a URL: {e}"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => anyhow::bail!(
+            "--gateway must be https:// (or http:// to 127.0.0.1, ::1 or localhost): the edge credential is sent \
+             with every request"
+        ),
+    }
+}
+
 /// A client of one gateway.
 #[derive(Clone)]
 pub struct Gateway {
@@ -41,8 +61,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(url: &str, credential: Credential) -> anyhow::Result<Self> {
+        check_gateway_url(url)?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            // The credential goes to the gateway named, never where a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("mtcp-edge/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { http, base: format!("{}{PREFIX}", url.trim_end_matches('/')), credential })

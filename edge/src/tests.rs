@@ -241,3 +241,21 @@ async fn proxies_are_killed_when_the_gateway_stays_unreachable() {
     s.over.cancel();
     watchdog.await.unwrap();
 }
+
+#[test]
+fn the_credential_only_goes_over_tls_or_to_this_host() {
+    use crate::client::check_gateway_url;
+    for ok in [
+        "https://mtcp.example.com",
+        "https://10.0.0.5:8443/",
+        "http://127.0.0.1:8080",
+        "http://[::1]:80",
+        "http://localhost",
+    ] {
+        assert!(check_gateway_url(ok).is_ok(), "{ok}");
+    }
+    for bad in ["http://mtcp.example.com", "http://10.0.0.5", "ftp://x", "mtcp.example.com", "https://"] {
+        let err = check_gateway_url(bad).unwrap_err().to_string();
+        assert!(err.contains("--gateway"), "{bad}: {err}");
+    }
+}
