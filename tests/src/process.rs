@@ -10,6 +10,18 @@ pub fn binary(name: &str) -> PathBuf {
     mtcp_cli::dev::simulator_binary().expect("binaries are built (scripts/test builds them)").with_file_name(name)
 }
 
+/// `mtcp-worker` on `config` (which names its database), quiet, with a listener port of its own.
+pub fn worker_command(config: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(binary("mtcp-worker"));
+    c.arg("--config")
+        .arg(config)
+        .env_remove("DATABASE_URL")
+        .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
+        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::null());
+    c
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -49,13 +49,13 @@ struct Approvals {
 }
 
 async fn start(call_budget: Duration) -> Approvals {
-    let receiver = Receiver::start(0).await;
+    let (receiver, url) = Receiver::start(200, &[]).await;
     let dir = tempfile::tempdir().unwrap().keep();
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
     let argv_log = dir.join("argv.jsonl");
     let second_admin = mtcp_cli::dev::new_api_key();
-    let (url, key) = (receiver.url.clone(), second_admin.clone());
+    let key = second_admin.clone();
     let tweak: Tweak = Arc::new(move |c| {
         c.policy.path = Some(policy.clone());
         c.approvals.webhook = Some(serde_yaml::from_str(&format!("url: {url}")).unwrap());

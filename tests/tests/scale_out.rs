@@ -4,11 +4,11 @@
 //! through the other gateway.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use mtcp_tests::client::text_of;
-use mtcp_tests::process::{ServiceProcess, binary, free_port};
+use mtcp_tests::process::{ServiceProcess, free_port};
 use mtcp_tests::{McpClient, Stack, StackOptions};
 use serde_json::json;
 
@@ -22,17 +22,7 @@ impl Drop for Worker {
 }
 
 fn worker(config: &std::path::Path) -> Worker {
-    Worker(
-        Command::new(binary("mtcp-worker"))
-            .arg("--config")
-            .arg(config)
-            .env_remove("DATABASE_URL")
-            .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-            .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    Worker(mtcp_tests::process::worker_command(config).spawn().unwrap())
 }
 
 #[tokio::test]

@@ -4,59 +4,17 @@
 //! `mtcp_webhook_deliveries_total`), two gateways never both deliver one message, and the URL (a
 //! secret) never shows in what is recorded.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+mod webhook_receiver;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use mtcp_shared::config::WebhookConfig;
 use mtcp_shared::db::webhooks;
 use mtcp_shared::domain::OpId;
 use mtcp_tests::{Stack, StackOptions};
 use serde_json::{Value, json};
-
-/// The secret part of the receiver's URL, as Slack puts its token in the path.
-const SECRET: &str = "T0SECRET-B0SECRET-xoxb";
-
-/// An HTTP receiver: records every body; answers each message (told apart by its `text`) with
-/// the statuses scripted for it, in turn, then with the default.
-#[derive(Clone)]
-struct Receiver {
-    received: Arc<Mutex<Vec<Value>>>,
-    script: Arc<Mutex<HashMap<String, VecDeque<u16>>>>,
-    default: u16,
-}
-
-impl Receiver {
-    /// Serve on 127.0.0.1; returns the URL to configure.
-    async fn start(default: u16, script: &[(&str, &[u16])]) -> (Self, String) {
-        let script = script.iter().map(|(text, codes)| ((*text).to_owned(), codes.iter().copied().collect())).collect();
-        let receiver = Self { received: Arc::default(), script: Arc::new(Mutex::new(script)), default };
-        let app = axum::Router::new()
-            .route(&format!("/services/{SECRET}"), axum::routing::post(receive))
-            .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/services/{SECRET}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, url)
-    }
-
-    fn received(&self) -> Vec<Value> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn times_received(&self, message: &Value) -> usize {
-        self.received().iter().filter(|m| *m == message).count()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, axum::Json(body): axum::Json<Value>) -> StatusCode {
-    let text = body["text"].as_str().unwrap_or_default().to_owned();
-    r.received.lock().unwrap().push(body);
-    let code = r.script.lock().unwrap().get_mut(&text).and_then(VecDeque::pop_front).unwrap_or(r.default);
-    StatusCode::from_u16(code).unwrap()
-}
+use webhook_receiver::{Receiver, SECRET};
 
 /// A stack (no worker: the calls stay queued) whose gateway delivers to `url`.
 async fn stack(url: &str, max_attempts: u32) -> Stack {

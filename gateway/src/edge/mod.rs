@@ -103,6 +103,14 @@ async fn current(st: &AppState, caller: &EdgeCaller, agent_id: Uuid) -> Result<S
     db::edge::current_run(&st.pool, &caller.name, agent_id).await?.ok_or(EdgeError::NotCurrent)
 }
 
+/// A report about `lease_id` from run `agent_id`: the run must be current (409) and own the lease
+/// (400). The run's host.
+async fn reporting(st: &AppState, caller: &EdgeCaller, agent_id: Uuid, lease_id: Uuid) -> Result<String, EdgeError> {
+    let host = current(st, caller, agent_id).await?;
+    owned(st, agent_id, lease_id).await?;
+    Ok(host)
+}
+
 /// Whether run `agent_id` owns `lease_id` (a report about any other lease is refused).
 async fn owned(st: &AppState, agent_id: Uuid, lease_id: Uuid) -> Result<(), EdgeError> {
     if db::edge::owns(&st.pool, agent_id, lease_id).await? {

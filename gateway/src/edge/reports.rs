@@ -15,7 +15,7 @@ use mtcp_shared::redact::redact_text;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{EdgeCaller, EdgeError, current, owned};
+use super::{EdgeCaller, EdgeError, current, owned, reporting};
 use crate::state::AppState;
 
 /// Longest line kept from an agent (longer ones are cut).
@@ -38,8 +38,7 @@ pub(super) async fn started(
     Path(lease_id): Path<Uuid>,
     Json(s): Json<Started>,
 ) -> Result<StatusCode, EdgeError> {
-    let host = current(&st, &caller, s.agent_id).await?;
-    owned(&st, s.agent_id, lease_id).await?;
+    let host = reporting(&st, &caller, s.agent_id, lease_id).await?;
     let start_time = s.pid_start_time.and_then(|t| i64::try_from(t).ok());
     let addr = redact_text(&s.listen_addr);
     let active =
@@ -81,8 +80,7 @@ pub(super) async fn failed(
     Path(lease_id): Path<Uuid>,
     Json(f): Json<Failed>,
 ) -> Result<StatusCode, EdgeError> {
-    current(&st, &caller, f.agent_id).await?;
-    owned(&st, f.agent_id, lease_id).await?;
+    reporting(&st, &caller, f.agent_id, lease_id).await?;
     let error: String = redact_text(&f.error).chars().take(MAX_LINE).collect();
     db::leases::end(&st.pool, lease_id, LeaseEnd::Failed, "start_failed", None).await?;
     system_line(&st, lease_id, format!("start failed on edge agent {}: {error}", caller.name)).await?;
@@ -101,8 +99,7 @@ pub(super) async fn ended(
     Path(lease_id): Path<Uuid>,
     Json(e): Json<Ended>,
 ) -> Result<StatusCode, EdgeError> {
-    current(&st, &caller, e.agent_id).await?;
-    owned(&st, e.agent_id, lease_id).await?;
+    reporting(&st, &caller, e.agent_id, lease_id).await?;
     let row = lease(&st, lease_id).await?;
     let asked = row.stop_reason.clone().unwrap_or_default();
     let (how, reason, why) = match e.reason {

@@ -278,11 +278,3 @@ pub async fn event(conn: impl PgExecutor<'_>, op_id: OpId, payload: &Value) -> R
         .await?;
     Ok(())
 }
-
-/// The approval steps of an operation's trail, oldest first.
-pub async fn events(conn: impl PgExecutor<'_>, op_id: OpId) -> Result<Vec<Value>, DbError> {
-    Ok(sqlx::query_scalar("SELECT payload FROM operation_events WHERE op_id = $1 AND kind = 'state' ORDER BY seq")
-        .bind(op_id.0)
-        .fetch_all(conn)
-        .await?)
-}

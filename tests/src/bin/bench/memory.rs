@@ -4,10 +4,10 @@
 //! and a child process on the worker).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use mtcp_tests::process::{ServiceProcess, binary, free_port};
+use mtcp_tests::process::{ServiceProcess, free_port};
 use mtcp_tests::{McpClient, Stack, StackOptions};
 
 #[derive(clap::Args)]
@@ -41,15 +41,7 @@ pub(crate) fn services_config(stack: &mtcp_tests::Stack) -> anyhow::Result<std::
 
 /// A worker process on `config`, quiet, with a listener port of its own.
 pub(crate) fn spawn_worker(config: &std::path::Path) -> std::io::Result<Worker> {
-    Command::new(binary("mtcp-worker"))
-        .arg("--config")
-        .arg(config)
-        .env_remove("DATABASE_URL")
-        .env("MTCP_WORKER__LISTEN", "127.0.0.1:0")
-        .env("MTCP_SERVICE__LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .map(Worker)
+    mtcp_tests::process::worker_command(config).spawn().map(Worker)
 }
 
 impl Drop for Worker {
