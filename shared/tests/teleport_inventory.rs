@@ -168,7 +168,11 @@ async fn unparseable_token_output_is_withheld() {
     let r = runner(&dir, &format!("echo '[{{\"metadata\": {{\"name\": \"{LONG_SECRET}\"'"));
     let err = list_tokens(&r, &CancellationToken::new(), Utc::now()).await.unwrap_err();
     let ToolFailure::Parse { error, record } = &err else { panic!("{err:?}") };
-    assert!(error.to_string().starts_with(r#"could not parse the output of "tctl tokens ls --format=json": "#));
+    assert!(
+        error
+            .to_string()
+            .starts_with(r#"could not parse the output of "tctl tokens ls --format=json"; the parser said:"#)
+    );
     assert_no_token_secret(&record.stdout);
     assert!(record.stdout.starts_with("[withheld"));
 }
@@ -245,14 +249,20 @@ async fn failures_read_well_and_keep_a_record() {
         r#"printf '\033[31mERROR: \033[0maccess denied to perform action "list" on "node"\n\n' >&2; exit 1"#,
     );
     let err = list_nodes(&denied, &CancellationToken::new(), Utc::now()).await.unwrap_err();
-    assert_eq!(err.to_string(), r#"Teleport refused: access denied to perform action "list" on "node""#);
+    assert_eq!(
+        err.to_string(),
+        "Teleport refused; its message:\n<untrusted-data format=\"text\">\naccess denied to perform action \"list\" on \"node\"\n</untrusted-data>"
+    );
     assert!(matches!(&err, ToolFailure::Teleport { error: TeleportError::AccessDenied { .. }, .. }));
     assert_eq!(err.record().unwrap().exit_code, Some(1));
 
     let garbage = runner(&dir, r#"printf '[\n  {"kind": "node",\n    oops\n'"#);
     let err = list_nodes(&garbage, &CancellationToken::new(), Utc::now()).await.unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with(r#"could not parse the output of "tctl get nodes --format=json": "#), "{text}");
+    assert!(
+        text.starts_with(r#"could not parse the output of "tctl get nodes --format=json"; the parser said:"#),
+        "{text}"
+    );
     assert!(text.contains("line 3"), "{text}");
 
     let empty = runner(&dir, "printf '[]'");

@@ -103,7 +103,10 @@ fn errors_name_the_command_and_position_and_never_panic() {
     assert!(matches!(err, ParseError::Malformed { .. }));
     assert_eq!(err.command(), "tctl get nodes --format=json");
     let text = err.to_string();
-    assert!(text.starts_with(r#"could not parse the output of "tctl get nodes --format=json": "#), "{text}");
+    assert!(
+        text.starts_with(r#"could not parse the output of "tctl get nodes --format=json"; the parser said:"#),
+        "{text}"
+    );
     assert!(text.contains("line 3"), "{text}");
 
     let bad_time = r#"[{"metadata":{"name":"x","expires":"yesterday"}}]"#;
@@ -152,7 +155,7 @@ fn classification() {
     let fallback = "2025-06-01T10:00:00Z INFO starting\nsomething\nbroke badly\n\n";
     let e = classify(&failed(Some(2), fallback)).unwrap();
     assert_eq!(e.message(), "2025-06-01T10:00:00Z INFO starting\nsomething\nbroke badly");
-    assert!(e.to_string().starts_with("Teleport command failed (exit code 2): "));
+    assert!(e.to_string().starts_with("Teleport command failed (exit code 2); its message:\n<untrusted-data"));
 
     let killed = classify(&failed(None, "")).unwrap();
     assert_eq!(killed.message(), "terminated by a signal without an error message");

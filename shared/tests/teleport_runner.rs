@@ -168,7 +168,10 @@ async fn failure_is_an_outcome_and_classified() {
         err,
         TeleportError::AccessDenied { message: r#"access denied to perform action "list" on "node""#.into() }
     );
-    assert_eq!(err.to_string(), r#"Teleport refused: access denied to perform action "list" on "node""#);
+    assert_eq!(
+        err.to_string(),
+        "Teleport refused; its message:\n<untrusted-data format=\"text\">\naccess denied to perform action \"list\" on \"node\"\n</untrusted-data>"
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Call `list_nodes` and report its structured content (the typed JSON a client acts on) and
-whether the text block carries the same JSON for clients that read text only."""
+whether the text block carries the same JSON, inside its marked untrusted-data section, for clients
+that read text only."""
 
 import asyncio
 import json
+import re
 
 from clients import Wire, connect, emit, parse_args
 
@@ -13,8 +15,9 @@ async def main() -> None:
     async with connect(a, Wire()) as s:
         r = await s.call("list_nodes", {})
     data = r.structured if isinstance(r.structured, dict) else {}
+    section = re.search(r'<untrusted-data format="json">\n(.*)\n</untrusted-data>', r.text or "", re.S)
     try:
-        text_json = json.loads(r.text)
+        text_json = json.loads(section.group(1)) if section else None
     except ValueError:
         text_json = None
     emit(

@@ -44,7 +44,7 @@ async fn a_failed_lease_start_and_a_missing_request_carry_no_terminal_escapes() 
         let r = op.call("show_access_request", json!({ "request_id": missing })).await.unwrap();
         let text = text_of(&r);
         assert_eq!(r.is_error, Some(true));
-        assert!(text.contains(&format!("Not found in Teleport: no access request matching \"{missing}\"")), "{text}");
+        assert!(text.contains(&format!("Not found in Teleport; its message:\n<untrusted-data format=\"text\">\nno access request matching \"{missing}\"")), "{text}");
         assert!(!text.contains(ESC), "{text:?}");
 
         let stored: Vec<(Option<String>, Option<String>)> =

@@ -86,7 +86,13 @@ pub(super) async fn failed(
     system_line(&st, lease_id, format!("start failed on edge agent {}: {error}", caller.name)).await?;
     let row = lease(&st, lease_id).await?;
     let outcome =
-        Outcome::failed(format!("the {} proxy did not start on edge agent {}: {error}", row.kind, caller.name));
+        // The agent relays tsh's words: cluster text, shown in a marked section.
+        Outcome::failed(format!(
+            "the {} proxy did not start on edge agent {}; its report:{}",
+            row.kind,
+            caller.name,
+            mtcp_shared::tools::untrusted::text_section(&error)
+        ));
     db::operations::finish(&st.pool, OpId(row.op_id), &f.agent_id.to_string(), &outcome, &[]).await?;
     tracing::warn!(edge_agent = %caller.name, %lease_id, "edge lease failed to start");
     Ok(StatusCode::NO_CONTENT)

@@ -131,6 +131,11 @@ async fn call_inner(
             }
             match spec.execution {
                 Execution::Gateway => {
+                    // A verdict that needs the cluster (an access request's blast radius) is
+                    // completed by a worker, as a job of this call.
+                    if let Some(call) = local::needs_cluster(st, actor, &valid.call).await {
+                        return enqueue_and_wait(st, spec, &op, call, None, None, delivery).await;
+                    }
                     let (label, result) = answer_locally(st, actor, &op, &valid.call).await;
                     (label, result.into())
                 }
@@ -241,7 +246,7 @@ async fn answer_locally(
     let value = match call {
         ToolCall::Whoami(_) => Ok(to_json(local::whoami(st, actor))),
         ToolCall::GetOperation(a) => local::get_operation(st, scope, a).await.map(to_json),
-        ToolCall::CheckPolicy(a) => local::check_policy(st, actor, a.clone()).await.map(to_json),
+        ToolCall::CheckPolicy(a) => local::check_policy(st, actor, a.args.clone()).await.map(to_json),
         ToolCall::SearchOperations(a) => local::search_operations(st, a.clone()).await.map(to_json),
         ToolCall::GetProxyStatus(a) => leases::status(st, scope, a).await.map(to_json),
         ToolCall::GetProxyLogs(a) => leases::logs(st, scope, a).await.map(to_json),

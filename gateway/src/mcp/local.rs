@@ -2,12 +2,13 @@
 //! `search_operations` (their views are the contract's, [`mtcp_shared::tools::views`]).
 
 use mtcp_shared::db;
+use mtcp_shared::domain::ToolName;
 use mtcp_shared::domain::{Actor, OpId};
 use mtcp_shared::policy::{CallContext, Decision};
 use mtcp_shared::tools::views::{
     OperationSearchView, OperationSummary, OperationView, PolicyCheckView, WhoamiView, runs_of,
 };
-use mtcp_shared::tools::{CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs};
+use mtcp_shared::tools::{CheckPolicy, CheckPolicyArgs, GetOperationArgs, SearchOperationsArgs, ToolCall};
 
 use super::decide::{Verdict, decide};
 use super::leases::Scope;
@@ -81,6 +82,8 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         policy_version: d.policy_version.clone(),
         arguments_valid,
         approval: None,
+        blast_radius: None,
+        blast_radius_error: None,
     };
     Ok(match &verdict {
         Verdict::Refused(d) => view(d, None),
@@ -98,6 +101,22 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         },
         Verdict::Unavailable => return Err("the control plane's database is unavailable; try again".into()),
     })
+}
+
+/// For `check_policy` of an allowed `create_access_request`: the call that lets a worker add the
+/// blast radius (what the requested roles or resources would make reachable) to the verdict.
+pub async fn needs_cluster(st: &AppState, actor: &Actor, call: &ToolCall) -> Option<ToolCall> {
+    let ToolCall::CheckPolicy(c) = call else { return None };
+    if c.args.tool != ToolName::CreateAccessRequest.as_str() {
+        return None;
+    }
+    let view = check_policy(st, actor, c.args.clone()).await.ok()?;
+    // Refused or invalid: the answer is the policy's alone.
+    if !view.allow || view.arguments_valid != Some(true) {
+        return None;
+    }
+    let verdict = serde_json::to_value(view).expect("a verdict serializes");
+    Some(ToolCall::CheckPolicy(CheckPolicy { args: c.args.clone(), verdict: Some(verdict) }))
 }
 
 /// The trail, filtered (admin-only by policy).

@@ -18,8 +18,13 @@ fn to_tool(spec: &ToolSpec) -> Tool {
         .idempotent(spec.idempotent)
         // Teleport is the outside world for every tool that runs a CLI.
         .open_world(matches!(spec.execution, mtcp_shared::domain::Execution::Worker));
-    let mut tool =
-        Tool::new(spec.name, spec.description, input_schema(spec)).with_title(spec.title).with_annotations(annotations);
+    let mut tool = Tool::new(
+        spec.name,
+        format!("{} {}", spec.description, tools::untrusted::DESCRIPTION_NOTE),
+        input_schema(spec),
+    )
+    .with_title(spec.title)
+    .with_annotations(annotations);
     tool = tool.with_raw_output_schema(Arc::new(tools::output_schema(spec.tool)));
     if super::tasks::TASK_TOOLS.contains(&spec.tool) {
         // Long tools answer with a task to clients that declared the tasks extension.

@@ -4,6 +4,7 @@
 //! in, get reports out, and pass the current time explicitly so results are reproducible.
 
 pub mod audit;
+pub mod blast;
 pub mod health;
 pub mod rbac;
 mod severity;

@@ -31,25 +31,30 @@ static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^ERROR: ?
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TeleportError {
     /// The service identity lacks the permission (`access denied to perform action …`).
-    #[error("Teleport refused: {message}")]
+    #[error("Teleport refused; its message:{}", section(message))]
     AccessDenied {
         /// Teleport's message.
         message: String,
     },
     /// The named resource does not exist.
-    #[error("Not found in Teleport: {message}")]
+    #[error("Not found in Teleport; its message:{}", section(message))]
     NotFound {
         /// Teleport's message.
         message: String,
     },
     /// Any other failure (bad flags, connection problems, expired identity, …).
-    #[error("Teleport command failed{}: {message}", exit_suffix(*.exit_code))]
+    #[error("Teleport command failed{}; its message:{}", exit_suffix(*.exit_code), section(message))]
     Failed {
         /// Teleport's message, or the last stderr lines.
         message: String,
         /// Exit code; `None` when killed by a signal.
         exit_code: Option<i32>,
     },
+}
+
+/// Teleport's words quote the cluster (names, reasons): shown inside a marked, escaped section.
+fn section(message: &str) -> String {
+    crate::tools::untrusted::text_section(message)
 }
 
 fn exit_suffix(code: Option<i32>) -> String {

@@ -14,7 +14,11 @@ use super::models::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// Not valid JSON/YAML, or the wrong types.
-    #[error("could not parse the output of \"{command}\": {detail}")]
+    // The parser's detail may quote the output (cluster text): shown in a marked section.
+    #[error(
+        "could not parse the output of \"{command}\"; the parser said:{}",
+        crate::tools::untrusted::text_section(detail)
+    )]
     Malformed {
         /// The command whose output it was.
         command: String,

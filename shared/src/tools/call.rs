@@ -17,7 +17,7 @@ use crate::domain::{RequestId, ToolName, ToolSpec};
 #[serde(tag = "tool", content = "args", rename_all = "snake_case")]
 pub enum ToolCall {
     ApproveOperation(ApproveArgs),
-    CheckPolicy(CheckPolicyArgs),
+    CheckPolicy(CheckPolicy),
     CreateAccessRequest(CreateRequestArgs),
     DenyOperation(DenyArgs),
     DetectAuditAnomalies(AuditWindowArgs),
@@ -59,6 +59,17 @@ pub struct StartProxy {
     /// deployment rolls; `lease_id` is read too.
     #[serde(rename = "_lease_id", alias = "lease_id")]
     pub lease_id: Uuid,
+}
+
+/// `check_policy` as asked, and, for a question whose answer needs the cluster (the blast radius of
+/// an access request), the gateway's verdict the worker completes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckPolicy {
+    #[serde(flatten)]
+    pub args: CheckPolicyArgs,
+    /// The verdict (a `PolicyCheckView`) set by the gateway; the caller never sets it.
+    #[serde(default, rename = "_verdict", skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<serde_json::Value>,
 }
 
 /// `list_access_requests` as decided: the caller's arguments and, for a caller limited to its own

@@ -6,10 +6,11 @@ pub mod approval_views;
 mod args;
 mod call;
 mod schema;
+pub mod untrusted;
 mod validate;
 pub mod views;
 
 pub use args::*;
-pub use call::{ListAccessRequests, StartProxy, ToolCall};
+pub use call::{CheckPolicy, ListAccessRequests, StartProxy, ToolCall};
 pub use schema::{STANDARD_FORMATS, input_schema, output_schema};
 pub use validate::{MAX_LOCK_TTL_SECONDS, MAX_REASON, MAX_TICKET, MAX_TTL_SECONDS, Validated, lease_id, validate};

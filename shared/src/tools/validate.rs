@@ -10,7 +10,7 @@ use super::args::{
     LeaseIdArgs, ListApprovalsArgs, ListRequestsArgs, NoArgs, PassthroughArgs, ProxyLogsArgs, RequestIdArgs,
     ReviewRequestArgs, SearchOperationsArgs, StartProxyArgs, StopProxyArgs,
 };
-use super::call::{ListAccessRequests, StartProxy, ToolCall};
+use super::call::{CheckPolicy, ListAccessRequests, StartProxy, ToolCall};
 use crate::domain::{
     LeaseKind, LeaseTarget, OpId, RequestId, RequestedResource, ToolName, ToolSpec, escaped, parse_listen_addr, quoted,
 };
@@ -155,7 +155,7 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
         ToolName::CheckPolicy => {
             let a: CheckPolicyArgs = parse(&args)?;
             text_field("tool", &a.tool, 128)?;
-            Ok(plain(C::CheckPolicy(a)))
+            Ok(plain(C::CheckPolicy(CheckPolicy { args: a, verdict: None })))
         }
         ToolName::SearchOperations => {
             let a: SearchOperationsArgs = parse(&args)?;

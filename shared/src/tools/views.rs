@@ -109,6 +109,13 @@ pub struct PolicyCheckView {
     /// The approval the call would wait for before it runs, when the policy asks for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<crate::policy::ApprovalRule>,
+    /// For an allowed `create_access_request`: what the requested roles or resources would make
+    /// reachable, read from the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<crate::analysis::blast::BlastRadius>,
+    /// Why the blast radius could not be read from the cluster (the verdict stands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius_error: Option<String>,
 }
 
 /// One row of `search_operations`.

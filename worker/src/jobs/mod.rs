@@ -4,6 +4,7 @@
 mod access;
 mod analysis;
 mod audit;
+mod blast;
 mod inventory;
 mod outcome;
 mod passthrough;
@@ -60,6 +61,15 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {
     outcome
 }
 
+/// The resources besides nodes a role's labels reach (databases, apps, MCP servers, Kubernetes
+/// clusters, desktops): none until discovery reads them.
+async fn discovery_targets(
+    _ctx: &JobContext,
+    _cancel: &CancellationToken,
+) -> Result<Vec<mtcp_shared::analysis::blast::Target>, mtcp_shared::teleport::ToolFailure> {
+    Ok(Vec::new())
+}
+
 /// Run the job's tool: one arm per tool of the catalog.
 async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -> Outcome {
     use inventory::Inventory;
@@ -87,8 +97,8 @@ async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -
         ToolCall::StartProxy(_) => {
             Outcome::failed("a lease start reached the tools queue; it runs on the leases queue")
         }
+        ToolCall::CheckPolicy(c) => blast::run(ctx, c, op_id, cancel).await,
         ToolCall::ApproveOperation(_)
-        | ToolCall::CheckPolicy(_)
         | ToolCall::DenyOperation(_)
         | ToolCall::GetOperation(_)
         | ToolCall::ListEdgeAgents(_)

@@ -186,7 +186,11 @@ async fn launch(mgr: &LeaseManager, kind: LeaseKind, spec: &LaunchSpec) -> Resul
         Ok(started) => Ok(Running::Process(Box::new(started))),
         Err(StartError::Exited { exit_code, stderr }) => {
             let code = exit_code.map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
-            let mut msg = format!("tsh exited with {code} before it was ready: {}", stderr.trim());
+            // tsh's words may quote the cluster (app names, messages): they go in a marked section.
+            let mut msg = format!(
+                "tsh exited with {code} before it was ready; its output:{}",
+                mtcp_shared::tools::untrusted::text_section(&stderr)
+            );
             let at = super::hints::Where { agent_id: mgr.agent.id.to_string(), host: &mgr.agent.host };
             if let Some(why) = super::hints::explain(kind, &stderr, &at) {
                 msg = format!("{why}. {msg}");

@@ -3,8 +3,8 @@
 //! severities are documented in `docs/rbac-rules.md`; each rule lives in one of the sub-modules.
 
 mod cluster;
-mod pattern;
-mod privilege;
+pub(crate) mod pattern;
+pub(crate) mod privilege;
 mod roles;
 mod users;
 

@@ -1,0 +1,68 @@
+//! `check_policy` of an access request, completed on a worker: read the roles and users and every
+//! kind of resource the requested roles' labels could reach, count the blast radius, and add it to
+//! the verdict the gateway made. A read that fails leaves the verdict standing with the reason.
+
+use mtcp_shared::analysis::blast::{self, Target, TargetKind};
+use mtcp_shared::db::operations::Outcome;
+use mtcp_shared::domain::OpId;
+use mtcp_shared::teleport::{ToolFailure, fetch};
+use mtcp_shared::tools::CheckPolicy;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::outcome::report;
+use crate::JobContext;
+use crate::progress::Steps;
+
+/// Add the blast radius to the gateway's verdict.
+pub(super) async fn run(ctx: &JobContext, c: &CheckPolicy, op_id: OpId, cancel: &CancellationToken) -> Outcome {
+    let Some(Value::Object(mut verdict)) = c.verdict.clone() else {
+        return Outcome::failed("check_policy is answered by the gateway; no worker runs it without its verdict");
+    };
+    let requested: Vec<String> = c
+        .args
+        .arguments
+        .as_ref()
+        .and_then(|a| a.get("resources"))
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut steps = Steps::new(&ctx.pool, op_id, 3);
+    match read(ctx, &mut steps, cancel).await {
+        Ok((roles, users, targets)) => {
+            let radius = blast::blast_radius(&requested, &roles, &users, &targets);
+            steps.step("counted the blast radius").await;
+            verdict.insert("blast_radius".into(), serde_json::to_value(radius).expect("a blast radius serializes"));
+        }
+        Err((what, f)) => {
+            verdict.insert("blast_radius_error".into(), Value::String(format!("could not read {what}: {f}")));
+        }
+    }
+    report(&Value::Object(verdict))
+}
+
+type Inventory = (Vec<mtcp_shared::teleport::models::Role>, Vec<mtcp_shared::teleport::models::User>, Vec<Target>);
+
+async fn read(
+    ctx: &JobContext,
+    steps: &mut Steps<'_>,
+    cancel: &CancellationToken,
+) -> Result<Inventory, (&'static str, ToolFailure)> {
+    let r = &ctx.runner;
+    let roles = fetch::roles(r, cancel).await.map_err(|f| ("roles", f))?;
+    let users = fetch::users(r, cancel).await.map_err(|f| ("users", f))?;
+    steps.step("read roles and users").await;
+    let nodes = fetch::nodes(r, cancel).await.map_err(|f| ("nodes", f))?;
+    let mut targets: Vec<Target> = nodes
+        .into_iter()
+        .map(|n| Target {
+            kind: TargetKind::Node,
+            alias: Some(n.spec.hostname.clone()).filter(|h| !h.is_empty()),
+            name: n.metadata.name,
+            labels: n.metadata.labels,
+        })
+        .collect();
+    targets.extend(super::discovery_targets(ctx, cancel).await.map_err(|f| ("resources", f))?);
+    steps.step("read what the roles' labels could reach").await;
+    Ok((roles, users, targets))
+}
