@@ -27,6 +27,7 @@ async def main() -> None:
             "stale_count": data.get("stale_count"),
             "names": sorted(n.get("name") for n in data.get("nodes", [])),
             "text_is_structured": text_json == r.structured,
+            "text_head": (r.text or "")[:400],
             "error": r.text if r.is_error else None,
         }
     )

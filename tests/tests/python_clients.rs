@@ -98,7 +98,7 @@ async fn list_nodes_arrives_as_structured_content() {
         assert_eq!(s["names"], json!(names), "{run}");
         assert_eq!(s["count"], names.len(), "{run}: {s}");
         assert!(s["stale_count"].as_u64().is_some_and(|n| n > 0), "{run}: the demo cluster has stale nodes: {s}");
-        assert_eq!(s["text_is_structured"], true, "{run}: the text block must carry the same JSON");
+        assert_eq!(s["text_is_structured"], true, "{run}: the text block must carry the same JSON: {s}");
     }
     stack.stop().await;
 }

@@ -7,7 +7,7 @@ use mtcp_shared::db::queue::{Admission, Enqueued};
 use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
 use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolName, ToolSpec};
 use mtcp_shared::policy::RateLimit;
-use mtcp_shared::tools::ToolCall;
+use mtcp_shared::tools::{ToolCall, untrusted};
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -265,7 +265,7 @@ async fn answer_locally(
                 tracing::error!(error = %e, "recording an answered call");
                 return ("error", error_text("the operation store is unavailable; try again".into()));
             }
-            ("succeeded", with_op_id(CallToolResult::structured(value), op.op_id))
+            ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id))
         }
         Err(msg) => {
             record_failure(st, op, &msg).await;
@@ -439,7 +439,7 @@ pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
     let op_id = OpId(row.op_id);
     match (row.status(), row.result) {
         (OperationStatus::Succeeded, Some(result)) => {
-            let mut answer = with_op_id(CallToolResult::structured(result), op_id);
+            let mut answer = with_op_id(structured(&row.tool, op_id, result), op_id);
             // When the answer was produced, and whose run produced it when it was shared.
             if let Some(meta) = answer.meta.as_mut() {
                 if let Some(as_of) = row.as_of.or(row.started_at) {
@@ -464,6 +464,15 @@ pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
             (label, with_op_id(error_text(text), op_id))
         }
     }
+}
+
+/// A successful result: the value as structured content, and a text block that states the
+/// outcome and shows the value only inside an untrusted-data section (cluster text is data).
+fn structured(tool: &str, op_id: OpId, value: Value) -> CallToolResult {
+    let text = untrusted::result_text(tool, &op_id.to_string(), &value);
+    let mut result = CallToolResult::structured(value);
+    result.content = vec![ContentBlock::text(text)];
+    result
 }
 
 pub(super) fn error_text(text: String) -> CallToolResult {
