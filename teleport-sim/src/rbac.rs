@@ -39,6 +39,12 @@ pub struct Rights<'a> {
     roles: Vec<&'a Value>,
 }
 
+/// Whether the identity sees resources a role's `allow.<field>` label selector governs (always,
+/// without RBAC); see [`Rights::has_labels`].
+pub fn sees(state: &State, user: &str, field: &str) -> bool {
+    rights(state, user).is_none_or(|r| r.has_labels(field))
+}
+
 /// The identity's rights, or `None` when the state does not enforce RBAC. A user the state does
 /// not list, or a role it does not define, grants nothing (Teleport would not issue it a
 /// certificate).
@@ -121,7 +127,7 @@ impl Rights<'_> {
 
     /// Whether some role's `allow.<field>` label selector is set (`db_labels`, `app_labels`,
     /// `node_labels`…). Labels are not compared: any selector is taken to match every simulated
-    /// resource (databases, apps and Kubernetes clusters are bare names in the state).
+    /// resource of the kind (the simulator does not compare labels).
     pub fn has_labels(&self, field: &str) -> bool {
         self.any("allow", |a| a.at(&[field]).and_then(Value::as_object).is_some_and(|m| !m.is_empty()))
     }

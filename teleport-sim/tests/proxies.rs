@@ -81,13 +81,13 @@ fn free_port() -> u16 {
 #[test]
 fn each_proxy_prints_its_startup_line_echoes_and_stops_with_zero_on_sigterm() {
     let cases: [(&[&str], &str); 6] = [
-        (&["proxy", "db", "orders-db", "--db-user", "app"], "Started DB proxy on "),
+        (&["proxy", "db", "orders", "--db-user", "app"], "Started DB proxy on "),
         (
-            &["proxy", "db", "orders-db", "--tunnel"],
-            "Started authenticated tunnel for the PostgreSQL database \"orders-db\" in cluster \"teleport.example.com\" on ",
+            &["proxy", "db", "orders", "--tunnel"],
+            "Started authenticated tunnel for the PostgreSQL database \"orders\" in cluster \"teleport.example.com\" on ",
         ),
         (&["proxy", "app", "grafana"], "Proxying connections to grafana on "),
-        (&["proxy", "mcp", "everything"], "Proxying connections to everything on "),
+        (&["proxy", "mcp", "mcp-everything"], "Proxying connections to mcp-everything on "),
         (&["proxy", "kube", "prod-eks"], "Preparing the following Teleport Kubernetes clusters:"),
         (&["vnet"], "VNet is ready."),
     ];
@@ -123,7 +123,7 @@ fn port_flag_is_honoured_and_a_busy_port_fails_like_go() {
     assert_eq!(proxy.line(), format!("Proxying connections to grafana on 127.0.0.1:{port}\n"));
     round_trip(&format!("127.0.0.1:{port}"));
 
-    let busy = tsh(&["proxy", "db", "orders-db", "-p", &port.to_string()]).run();
+    let busy = tsh(&["proxy", "db", "orders", "-p", &port.to_string()]).run();
     assert_eq!(busy.error(), format!("listen tcp 127.0.0.1:{port}: bind: address already in use"));
     proxy.signal("TERM");
     assert_eq!(proxy.finish().0, Some(0));
@@ -131,7 +131,7 @@ fn port_flag_is_honoured_and_a_busy_port_fails_like_go() {
 
 #[test]
 fn ignore_sigterm_survives_sigterm_and_dies_on_sigkill() {
-    let mut proxy = Running::start(tsh(&["proxy", "db", "orders-db"]).env("TELEPORT_SIM_IGNORE_SIGTERM", "1"));
+    let mut proxy = Running::start(tsh(&["proxy", "db", "orders"]).env("TELEPORT_SIM_IGNORE_SIGTERM", "1"));
     let line = proxy.line();
     proxy.signal("TERM");
     std::thread::sleep(Duration::from_millis(300));
@@ -155,7 +155,7 @@ fn exit_after_stops_the_proxy_with_three_after_its_startup_line() {
 
 #[test]
 fn proxy_fail_fails_at_start_and_honours_fail_on() {
-    let out = tsh(&["proxy", "db", "orders-db"]).env("TELEPORT_SIM_PROXY_FAIL", "1").run();
+    let out = tsh(&["proxy", "db", "orders"]).env("TELEPORT_SIM_PROXY_FAIL", "1").run();
     assert_eq!(out.error(), "dial tcp teleport.example.com:443: connect: connection refused");
     assert_eq!(tsh(&["vnet"]).env("TELEPORT_SIM_PROXY_FAIL", "1").run().code, Some(1));
 
@@ -283,7 +283,7 @@ fn proxy_db_without_tunnel_names_certificates_that_an_identity_file_does_not_wri
     let home = dir.0.join("home");
     let identity = dir.file("identity", "identity");
     let mut db = Running::start(
-        tsh(&["-i", identity.to_str().unwrap(), "--proxy", "teleport.example.com:443", "proxy", "db", "orders-db"])
+        tsh(&["-i", identity.to_str().unwrap(), "--proxy", "teleport.example.com:443", "proxy", "db", "orders"])
             .strict()
             .env("TELEPORT_HOME", &home),
     );

@@ -53,6 +53,14 @@ pub const LIST_TOKENS: CliCommand = tctl(&["tokens", "ls", "--format=json"]);
 pub const GET_CERT_AUTHORITIES: CliCommand = tctl(&["get", "cert_authorities", "--format=json"]);
 /// `tctl get cluster_auth_preference --format=json`.
 pub const GET_AUTH_PREFERENCE: CliCommand = tctl(&["get", "cluster_auth_preference", "--format=json"]);
+/// `tctl get db_server --format=json`: the databases agents serve, one entry per agent.
+pub const GET_DB_SERVERS: CliCommand = tctl(&["get", "db_server", "--format=json"]);
+/// `tctl get app_server --format=json`: the applications (MCP servers among them) agents serve.
+pub const GET_APP_SERVERS: CliCommand = tctl(&["get", "app_server", "--format=json"]);
+/// `tctl get kube_server --format=json`: the Kubernetes clusters agents serve.
+pub const GET_KUBE_SERVERS: CliCommand = tctl(&["get", "kube_server", "--format=json"]);
+/// `tctl get windows_desktop --format=json`.
+pub const GET_WINDOWS_DESKTOPS: CliCommand = tctl(&["get", "windows_desktop", "--format=json"]);
 /// `tctl status`, with no flags: 17.x and 18.x refuse `--format` (it arrived in 19.x), and the
 /// text every release prints is enough (see [`super::status_text`]).
 pub const STATUS: CliCommand = tctl(&["status"]);

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::commands::{self, CliCommand};
 use super::models::{
-    AccessRequest, AuditEvent, AuthPreference, CertAuthority, ClusterStatus, McpApp, ProvisionToken, Role, Server, User,
+    AccessRequest, AppServer, AuditEvent, AuthPreference, CertAuthority, ClusterStatus, DatabaseServer, KubeServer,
+    McpApp, ProvisionToken, Role, Server, User, WindowsDesktop,
 };
 
 /// Output that does not have the expected shape.
@@ -146,6 +147,26 @@ pub fn parse_access_requests(stdout: &str) -> Result<Vec<AccessRequest>, ParseEr
 /// `tsh request show <ID> --format=json` (one object).
 pub fn parse_access_request(stdout: &str) -> Result<AccessRequest, ParseError> {
     parse_one(&commands::SHOW_ACCESS_REQUEST, stdout, "one access request")
+}
+
+/// `tctl get db_server --format=json`.
+pub fn parse_db_servers(stdout: &str) -> Result<Vec<DatabaseServer>, ParseError> {
+    parse_resources(&commands::GET_DB_SERVERS.to_string(), stdout)
+}
+
+/// `tctl get app_server --format=json`.
+pub fn parse_app_servers(stdout: &str) -> Result<Vec<AppServer>, ParseError> {
+    parse_resources(&commands::GET_APP_SERVERS.to_string(), stdout)
+}
+
+/// `tctl get kube_server --format=json`.
+pub fn parse_kube_servers(stdout: &str) -> Result<Vec<KubeServer>, ParseError> {
+    parse_resources(&commands::GET_KUBE_SERVERS.to_string(), stdout)
+}
+
+/// `tctl get windows_desktop --format=json`.
+pub fn parse_windows_desktops(stdout: &str) -> Result<Vec<WindowsDesktop>, ParseError> {
+    parse_resources(&commands::GET_WINDOWS_DESKTOPS.to_string(), stdout)
 }
 
 /// `tsh mcp ls --format=json`.

@@ -10,8 +10,15 @@ pub fn from_file(path: &str) -> Result<State, SimError> {
     parse(path, &text).map_err(|err| SimError::msg(format!("teleport-sim: invalid state file {path}: {err}")))
 }
 
-/// Parses state text; `path` only decides the syntax.
+/// Parses state text (`path` only decides the syntax); older name lists become resources.
 pub fn parse(path: &str, text: &str) -> Result<State, String> {
+    parse_raw(path, text).map(|mut state| {
+        state.adopt_name_lists();
+        state
+    })
+}
+
+fn parse_raw(path: &str, text: &str) -> Result<State, String> {
     let lower = path.to_ascii_lowercase();
     let json = if lower.ends_with(".json") {
         true

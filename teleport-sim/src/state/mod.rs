@@ -3,6 +3,9 @@
 
 pub mod demo;
 mod load;
+mod targets;
+
+pub use targets::{McpTransport, TargetKind};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -41,6 +44,18 @@ pub struct State {
     /// The `cluster_auth_preference` singleton (a list, or one object).
     #[serde(deserialize_with = "list")]
     pub auth_preference: Vec<Value>,
+    /// `db_server` resources: the databases agents serve (`DatabaseServerV3`).
+    #[serde(deserialize_with = "list")]
+    pub db_servers: Vec<Value>,
+    /// `app_server` resources: the applications (MCP servers among them) agents serve.
+    #[serde(deserialize_with = "list")]
+    pub app_servers: Vec<Value>,
+    /// `kube_server` resources: the Kubernetes clusters agents serve.
+    #[serde(deserialize_with = "list")]
+    pub kube_servers: Vec<Value>,
+    /// `windows_desktop` resources.
+    #[serde(deserialize_with = "list")]
+    pub windows_desktops: Vec<Value>,
     /// Access requests (Teleport's JSON shape) that seed the state directory the first time it
     /// is used; from then on the state directory is the truth (see [`crate::store`]).
     #[serde(deserialize_with = "list")]
@@ -54,16 +69,16 @@ pub struct State {
     /// Roles nobody may request; any other role of the cluster may be requested.
     pub deny_request_roles: Vec<String>,
     pub faults: FaultSpec,
-    /// Database names `tsh proxy db` may reach; without the section any name is accepted.
+    /// Older state files' database names: each becomes a minimal `db_server` when loaded.
     pub databases: Option<Vec<String>>,
-    /// Application names `tsh proxy app|mcp` may reach; without the section any name is accepted.
+    /// Older state files' application names: each becomes a minimal `app_server` (an MCP app
+    /// when `mcp_apps` names it) when loaded.
     pub apps: Option<Vec<String>>,
-    /// Kubernetes cluster names `tsh proxy kube` may reach; without the section any name is
-    /// accepted (but naming none finds none).
+    /// Older state files' Kubernetes cluster names: each becomes a minimal `kube_server`.
     pub kube_clusters: Option<Vec<String>>,
-    /// The MCP applications among the apps, by name, with their transport (`http` for streamable
-    /// HTTP, `sse`, `stdio`): `tsh proxy mcp` serves only `http` ones. Without the section every
-    /// app counts as an MCP app over streamable HTTP (what older state files meant).
+    /// Older state files' MCP applications among `apps`, with their transport (`http` for
+    /// streamable HTTP, `sse`, `stdio`). Without the section every legacy app counts as an MCP
+    /// app over streamable HTTP (what those files meant).
     pub mcp_apps: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -79,6 +94,10 @@ impl Default for State {
             tokens: Vec::new(),
             cert_authorities: Vec::new(),
             auth_preference: Vec::new(),
+            db_servers: Vec::new(),
+            app_servers: Vec::new(),
+            kube_servers: Vec::new(),
+            windows_desktops: Vec::new(),
             access_requests: Vec::new(),
             deny: Vec::new(),
             rbac: false,
@@ -115,6 +134,10 @@ impl State {
             ("tokens", &self.tokens),
             ("cert_authorities", &self.cert_authorities),
             ("auth_preference", &self.auth_preference),
+            ("db_servers", &self.db_servers),
+            ("app_servers", &self.app_servers),
+            ("kube_servers", &self.kube_servers),
+            ("windows_desktops", &self.windows_desktops),
             ("access_requests", &self.access_requests),
         ] {
             map.insert(key, Value::Array(items.clone()));
@@ -147,12 +170,6 @@ impl State {
     /// Whether the identity is denied access to `resource` by the state's `deny` list.
     pub fn denies(&self, resource: &str) -> bool {
         self.deny.iter().any(|d| d == resource)
-    }
-
-    /// Whether a name section (`databases`, `apps`, `kube_clusters`) admits `name`: an absent
-    /// section admits every name.
-    pub fn admits(section: &Option<Vec<String>>, name: &str) -> bool {
-        section.as_ref().is_none_or(|names| names.iter().any(|n| n == name))
     }
 
     /// The role named `name`, if the cluster has it.

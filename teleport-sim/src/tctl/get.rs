@@ -47,7 +47,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
         // Locks live in the state directory, where `tctl lock` writes them.
         let items = match r.kind {
             Kind::Empty("lock") => super::lock::stored(ctx, r.name.as_deref())?,
-            Kind::Node if !super::nodes::visible(ctx) => Vec::new(),
+            kind if kind.labels_field().is_some_and(|f| !crate::rbac::sees(state, ctx.identity(), f)) => Vec::new(),
             _ => select(state, r)?,
         };
         selected.push((r.kind, items));
@@ -70,7 +70,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
 
 /// The resources one reference names, in backend order.
 pub fn select(state: &State, r: &Ref) -> Result<Vec<Value>, SimError> {
-    let mut items = sorted(r.kind, r.kind.items(state));
+    let mut items = sorted(r.kind, &r.kind.items(state));
     let Some(name) = r.name.as_deref() else {
         return Ok(items);
     };
@@ -101,6 +101,26 @@ pub fn select(state: &State, r: &Ref) -> Result<Vec<Value>, SimError> {
             };
             items.retain(|v| by_name(v) && v.str_at(&["spec", "type"]) == ca_type);
             format!("key \"/authorities/{ca_type}/{name}\" is not found")
+        }
+        Kind::DbServer | Kind::AppServer | Kind::KubeServer => {
+            // `tool/tctl/common/resources/database_server.go`: by the served target's name.
+            items.retain(by_name);
+            let what = match r.kind {
+                Kind::DbServer => "database server",
+                Kind::AppServer => "application server",
+                _ => "kubernetes server",
+            };
+            format!("{what} {name:?} not found")
+        }
+        Kind::Database | Kind::App | Kind::KubeCluster | Kind::WindowsDesktop => {
+            items.retain(by_name);
+            let what = match r.kind {
+                Kind::Database => "database",
+                Kind::App => "application",
+                Kind::KubeCluster => "kubernetes cluster",
+                _ => "windows desktop",
+            };
+            format!("{what} {name:?} not found")
         }
         Kind::AuthPreference => {
             return Err(SimError::msg("only simple `tctl get cluster_auth_preference` can be used"));

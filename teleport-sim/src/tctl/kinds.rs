@@ -2,7 +2,7 @@
 //! `cert_authority/<type>/<cluster>` forms, comma-separated lists (`services.ParseRefs`).
 
 use crate::error::SimError;
-use crate::state::State;
+use crate::state::{State, TargetKind};
 use crate::value::Value;
 
 /// CA types in `types.CertAuthTypes` order, which is how `tctl` lists authorities.
@@ -36,6 +36,20 @@ pub enum Kind {
     Token,
     CertAuthority,
     AuthPreference,
+    /// `db_server`: a database as each agent serving it heartbeats it.
+    DbServer,
+    /// `db`: the database resources themselves (see [`Kind::items`]).
+    Database,
+    /// `app_server`.
+    AppServer,
+    /// `app`.
+    App,
+    /// `kube_server`.
+    KubeServer,
+    /// `kube_cluster`.
+    KubeCluster,
+    /// `windows_desktop`.
+    WindowsDesktop,
     /// A real kind the simulated cluster holds none of (`lock`, `github`, …).
     Empty(&'static str),
 }
@@ -51,21 +65,50 @@ impl Kind {
             Kind::Token => "token",
             Kind::CertAuthority => "cert_authority",
             Kind::AuthPreference => "cluster_auth_preference",
+            Kind::DbServer => "db_server",
+            Kind::Database => "db",
+            Kind::AppServer => "app_server",
+            Kind::App => "app",
+            Kind::KubeServer => "kube_server",
+            Kind::KubeCluster => "kube_cluster",
+            Kind::WindowsDesktop => "windows_desktop",
             Kind::Empty(resource) => resource,
         }
     }
 
-    /// The resources of this kind in the state.
-    pub fn items(self, state: &State) -> &[Value] {
+    /// The role label selector that filters what the identity sees of this kind under RBAC.
+    pub fn labels_field(self) -> Option<&'static str> {
         match self {
-            Kind::Node => &state.nodes,
-            Kind::Proxy => &state.proxies,
-            Kind::Role => &state.roles,
-            Kind::User => &state.users,
-            Kind::Token => &state.tokens,
-            Kind::CertAuthority => &state.cert_authorities,
-            Kind::AuthPreference => &state.auth_preference,
-            Kind::Empty(_) => &[],
+            Kind::Node => Some("node_labels"),
+            Kind::DbServer | Kind::Database => Some("db_labels"),
+            Kind::AppServer | Kind::App => Some("app_labels"),
+            Kind::KubeServer | Kind::KubeCluster => Some("kubernetes_labels"),
+            Kind::WindowsDesktop => Some("windows_desktop_labels"),
+            _ => None,
+        }
+    }
+
+    /// The resources of this kind in the state. `db`, `app` and `kube_cluster` are the targets
+    /// the servers embed, one per name: the simulator counts every served target as a dynamic
+    /// resource, where Teleport lists only those created with `tctl create`
+    /// (`tool/tctl/common/resources/database.go`, `GetDatabases`).
+    pub fn items(self, state: &State) -> Vec<Value> {
+        match self {
+            Kind::Node => state.nodes.clone(),
+            Kind::Proxy => state.proxies.clone(),
+            Kind::Role => state.roles.clone(),
+            Kind::User => state.users.clone(),
+            Kind::Token => state.tokens.clone(),
+            Kind::CertAuthority => state.cert_authorities.clone(),
+            Kind::AuthPreference => state.auth_preference.clone(),
+            Kind::DbServer => state.db_servers.clone(),
+            Kind::Database => state.targets(TargetKind::Database),
+            Kind::AppServer => state.app_servers.clone(),
+            Kind::App => state.targets(TargetKind::App),
+            Kind::KubeServer => state.kube_servers.clone(),
+            Kind::KubeCluster => state.targets(TargetKind::Kube),
+            Kind::WindowsDesktop => state.windows_desktops.clone(),
+            Kind::Empty(_) => Vec::new(),
         }
     }
 }
@@ -82,6 +125,18 @@ pub fn parse_kind(text: &str) -> Result<Kind, SimError> {
         "cluster_auth_preference" | "cluster_auth_preferences" | "cluster_authentication_preferences" | "cap" => {
             Kind::AuthPreference
         }
+        "db_server" | "db_servers" => Kind::DbServer,
+        "db" => Kind::Database,
+        "app_server" | "app_servers" => Kind::AppServer,
+        "app" | "apps" => Kind::App,
+        "kube_server" | "kube_servers" => Kind::KubeServer,
+        "kube_cluster" | "kube_clusters" => Kind::KubeCluster,
+        "windows_desktop" | "win_desktop" => Kind::WindowsDesktop,
+        "windows_desktop_service"
+        | "windows_service"
+        | "win_desktop_service"
+        | "win_service"
+        | "windows_desktop_services" => Kind::Empty("windows_desktop_service"),
         "trusted_cluster" | "tc" | "cluster" | "clusters" => Kind::Empty("trusted_cluster"),
         "remote_cluster" | "remote_clusters" | "rc" | "rcs" => Kind::Empty("remote_cluster"),
         "lock" | "locks" => Kind::Empty("lock"),

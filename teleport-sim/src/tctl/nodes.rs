@@ -27,7 +27,7 @@ pub const COMMAND: Command =
 /// filters each one); any selector is taken to match every simulated node, and no selector shows
 /// none.
 pub fn visible(ctx: &Ctx) -> bool {
-    crate::rbac::rights(ctx.state, ctx.identity()).is_none_or(|r| r.has_labels("node_labels"))
+    crate::rbac::sees(ctx.state, ctx.identity(), "node_labels")
 }
 
 /// Runs `tctl nodes ls`; unlike `get`, a bad format is caught at run time, with its own wording.

@@ -25,6 +25,15 @@ pub fn table(kind: Kind, items: &[Value], verbose: bool, now: DateTime<Utc>) -> 
             &["Type", "Second Factors"],
             &rows(items, |p| vec![p.str_at(&["spec", "type"]).to_owned(), second_factors(p).join(", ")]),
         ),
+        Kind::DbServer | Kind::Database | Kind::AppServer | Kind::App | Kind::KubeServer | Kind::KubeCluster => {
+            targets(items)
+        }
+        Kind::WindowsDesktop => render(
+            &["Name", "Address", "Labels"],
+            &rows(items, |d| {
+                vec![d.str_at(&["metadata", "name"]).to_owned(), d.str_at(&["spec", "addr"]).to_owned(), label_text(d)]
+            }),
+        ),
         Kind::Empty(_) => render(&["Name"], &[]),
     }
 }
@@ -181,6 +190,33 @@ fn fingerprint(public_key: &str) -> String {
     let line = unbase64(public_key).and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
     let blob = line.split_whitespace().nth(1).and_then(unbase64).unwrap_or_default();
     format!("SHA256:{}", base64(&sha256(&blob)).trim_end_matches('='))
+}
+
+/// Servers and targets: the serving host (servers only), the target's name, its URI and labels.
+fn targets(items: &[Value]) -> String {
+    render(
+        &["Host", "Name", "URI", "Labels"],
+        &rows(items, |v| {
+            let target = ["database", "app", "cluster"].iter().find_map(|f| v.at(&["spec", f])).unwrap_or(v);
+            vec![
+                v.str_at(&["spec", "hostname"]).to_owned(),
+                target.str_at(&["metadata", "name"]).to_owned(),
+                target.str_at(&["spec", "uri"]).to_owned(),
+                label_text(target),
+            ]
+        }),
+    )
+}
+
+/// `k=v` pairs, comma-separated, keys sorted.
+fn label_text(v: &Value) -> String {
+    let Some(labels) = v.at(&["metadata", "labels"]).and_then(Value::as_object) else {
+        return String::new();
+    };
+    let mut pairs: Vec<String> =
+        labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
+    pairs.sort();
+    pairs.join(",")
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod role;
 mod role_conditions;
 mod server;
 mod status;
+mod target;
 mod token;
 mod user;
 
@@ -18,7 +19,7 @@ pub use access_request::{AccessRequest, AccessRequestSpec, AccessReview, Request
 pub use audit_event::AuditEvent;
 pub use auth_preference::{AuthPreference, AuthPreferenceSpec, DeviceTrust, MfaRequirement};
 pub use cert_authority::{CaKeySet, CertAuthority, CertAuthoritySpec, KeyEntry, RoleMapping};
-pub use mcp_app::{McpApp, McpAppSpec, McpToolPermissions};
+pub use mcp_app::{McpApp, McpAppSpec, McpCommand, McpToolPermissions};
 pub use role::{Role, RoleOptions, RoleSpec};
 pub use role_conditions::{
     AccessRequestConditions, AccessReviewConditions, ClaimMapping, ImpersonateConditions, KubernetesResource,
@@ -26,6 +27,10 @@ pub use role_conditions::{
 };
 pub use server::{CommandLabel, Server, ServerSpec};
 pub use status::{AuthorityKey, AuthorityStatus, ClusterInfo, ClusterStatus};
+pub use target::{
+    App, AppServer, AppSpec, Database, DatabaseServer, DatabaseSpec, KubeCluster, KubeServer, TargetServer,
+    TargetServerSpec, WindowsDesktop, WindowsDesktopSpec,
+};
 pub use token::{ProvisionToken, ProvisionTokenSpec};
 pub use user::{CreatedBy, ExternalIdentity, LoginStatus, User, UserSpec, UserStatus};
 

@@ -1,6 +1,7 @@
 //! The built-in demo cluster `teleport.example.com`: realistic resources with the flaws the
 //! control plane's analyses look for (version skew, silent nodes, risky roles, a CA stuck in
-//! rotation, weak MFA), and access requests (one pending, one denied; nobody may request
+//! rotation, weak MFA), access targets (databases, apps and MCP servers, Kubernetes clusters, Windows
+//! desktops, see [`targets`]), and access requests (one pending, one denied; nobody may request
 //! `cluster-admin`). Content is deterministic; only times follow the clock.
 
 mod authorities;
@@ -9,6 +10,7 @@ mod requests;
 mod role_presets;
 mod roles;
 mod servers;
+mod targets;
 mod tokens;
 mod users;
 
@@ -31,6 +33,10 @@ pub fn build(now: DateTime<Utc>) -> State {
         tokens: tokens::all(&clock),
         cert_authorities: authorities::all(&clock),
         auth_preference: vec![authorities::auth_preference()],
+        db_servers: targets::db_servers(&clock),
+        app_servers: targets::app_servers(&clock),
+        kube_servers: targets::kube_servers(&clock),
+        windows_desktops: targets::windows_desktops(&clock),
         access_requests: requests::all(&clock),
         deny_request_roles: vec!["cluster-admin".to_owned()],
         ..State::default()

@@ -13,7 +13,7 @@ use crate::cli::{Arg, Command, Flag, Parsed};
 use crate::error::SimError;
 use crate::outcome::Outcome;
 use crate::serve::{Mode, Serve};
-use crate::state::State;
+use crate::state::{McpTransport, State, TargetKind};
 
 const PORT: Flag = Flag::value("port").short('p');
 
@@ -64,7 +64,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (String::new(), Mode::Stdio)
         }
         "proxy db" => {
-            if !State::admits(&ctx.state.databases, name) || !labelled(ctx, "db_labels") {
+            if !reachable(ctx, TargetKind::Database, name) {
                 let list = match parsed.flag("cluster") {
                     Some(cluster) => format!("tsh db ls --cluster={cluster}"),
                     None => "tsh db ls".to_owned(),
@@ -86,7 +86,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (text::db(&db, &profile, bound, port == 0), Mode::Listen(listener))
         }
         "proxy app" | "proxy mcp" => {
-            if !State::admits(&ctx.state.apps, name) || !labelled(ctx, "app_labels") {
+            if !reachable(ctx, TargetKind::App, name) {
                 return Err(SimError::msg(format!("app {name:?} not found, use `tsh apps ls` to see registered apps")));
             }
             if parsed.command == "proxy mcp" {
@@ -99,7 +99,7 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
             (text::app(name, target.as_deref(), bound, port == 0), Mode::Listen(listener))
         }
         "proxy kube" => {
-            let clusters = kube_clusters(&parsed.args, ctx.state, labelled(ctx, "kubernetes_labels"))?;
+            let clusters = kube_clusters(&parsed.args, ctx)?;
             let (port, _) = port(parsed)?;
             fail_if_asked(ctx, &profile)?;
             let listener = bind(port)?;
@@ -113,19 +113,20 @@ pub fn run(parsed: &Parsed, ctx: &Ctx) -> Result<Outcome, SimError> {
     Ok(Outcome { stdout, serve: Some(serve), ..Outcome::default() })
 }
 
-/// Under RBAC a database, app or Kubernetes cluster is visible only through a role's label
-/// selector (`db_labels`, `app_labels`, `kubernetes_labels`); one the identity cannot see is, to
-/// it, not there, as Teleport filters what it lists.
-fn labelled(ctx: &Ctx, field: &str) -> bool {
-    crate::rbac::rights(ctx.state, ctx.identity()).is_none_or(|r| r.has_labels(field))
+/// A target is there when some agent serves it (a `*_server` resource names it) and, under RBAC,
+/// the identity sees it through a role's label selector (`db_labels`, `app_labels`,
+/// `kubernetes_labels`); one the identity cannot see is, to it, not there, as Teleport filters
+/// what it lists.
+fn reachable(ctx: &Ctx, kind: TargetKind, name: &str) -> bool {
+    ctx.state.target(kind, name).is_some() && crate::rbac::sees(ctx.state, ctx.identity(), kind.labels_field())
 }
 
 /// The named clusters (each must exist when the state lists them). With none named, tsh takes
 /// the clusters logged in through `tsh kube login` from the default kubeconfig
 /// (`tool/tsh/common/kube_proxy.go`, `proxyKubeCommand.prepare`); the simulator has no
 /// `kube login`, so like a fresh or isolated home it finds none (`getPrepareErrorMessage`).
-fn kube_clusters(named: &[String], state: &State, visible: bool) -> Result<Vec<String>, SimError> {
-    if let Some(unknown) = named.iter().find(|n| !visible || !State::admits(&state.kube_clusters, n)) {
+fn kube_clusters(named: &[String], ctx: &Ctx) -> Result<Vec<String>, SimError> {
+    if let Some(unknown) = named.iter().find(|n| !reachable(ctx, TargetKind::Kube, n)) {
         return Err(SimError::msg(format!("kubernetes cluster {unknown:?} not found")));
     }
     match named.is_empty() {
@@ -147,11 +148,16 @@ fn kube_clusters(named: &[String], state: &State, visible: bool) -> Result<Vec<S
 /// only the ones reached over streamable HTTP; Teleport's refusals, word for word. [`crate::gate`]
 /// refuses the command itself before 18.x.
 fn mcp_app(state: &State, name: &str) -> Result<(), SimError> {
-    let Some(mcp_apps) = &state.mcp_apps else { return Ok(()) };
-    match mcp_apps.get(name).map(String::as_str) {
+    let app = state.target(TargetKind::App, name);
+    let transport =
+        app.filter(|a| a.str_at(&["sub_kind"]) == "mcp").map(|a| McpTransport::of_uri(a.str_at(&["spec", "uri"])));
+    match transport {
         None => Err(SimError::msg(format!("{name:?} is not an MCP application"))),
-        Some("http") => Ok(()),
-        Some(transport) => Err(SimError::msg(format!("MCP applications with {transport} transport are not supported"))),
+        Some(Some(McpTransport::Http)) => Ok(()),
+        Some(other) => {
+            let word = other.map_or("unknown", McpTransport::word);
+            Err(SimError::msg(format!("MCP applications with {word} transport are not supported")))
+        }
     }
 }
 
