@@ -5,10 +5,10 @@
 use mtcp_shared::approvals::{self, Approver, Verdict};
 use mtcp_shared::db::approvals::LeasePlan;
 use mtcp_shared::db::operations::NewOperation;
-use mtcp_shared::domain::{Actor, OpId, ToolSpec};
+use mtcp_shared::domain::{Actor, OpId, ToolName, ToolSpec};
 use mtcp_shared::policy::ApprovalRule;
 use mtcp_shared::tools::approval_views::{ApprovalDecision, ApprovalList};
-use mtcp_shared::tools::{ListApprovalsArgs, ToolCall};
+use mtcp_shared::tools::{CheckPolicy, CheckPolicyArgs, ListApprovalsArgs, ToolCall};
 use rmcp::model::CallToolResponse;
 
 use super::call::{Delivery, error_text, wait_and_answer};
@@ -26,6 +26,7 @@ pub(super) async fn request_and_wait(
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { relay, closed, as_task } = delivery;
+    let access_request = matches!(call, ToolCall::CreateAccessRequest(_));
     let job = super::call::job_of(op, call);
     // Before the commit: an approval (and a run) may follow at once.
     let registration = st.waiter.register(op.op_id);
@@ -37,6 +38,9 @@ pub(super) async fn request_and_wait(
             return ("error", error_text(text.into()).into());
         }
     };
+    if access_request {
+        preview_impact(st, op, &job.call).await;
+    }
     let waiting = approvals::waiting_message(&rule.approvers.describe(), rule.approvals, 0, expires_at);
     tracing::info!(approvers = %rule.approvers.describe(), %expires_at, "awaiting approval");
     if as_task {
@@ -47,6 +51,39 @@ pub(super) async fn request_and_wait(
         spec.name
     );
     wait_and_answer(st, op.op_id, &registration, relay, closed, still).await
+}
+
+/// Queue the `check_policy` of a waiting access request, as its requester, so approvers see what
+/// it would make reachable next to the call. A preview that cannot be queued is left out: the
+/// request waits all the same.
+async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
+    let ToolCall::CreateAccessRequest(args) = call else { return };
+    let Ok(serde_json::Value::Object(arguments)) = serde_json::to_value(args) else { return };
+    let question = CheckPolicyArgs { tool: ToolName::CreateAccessRequest.as_str().to_owned(), arguments: Some(arguments) };
+    let asked = ToolCall::CheckPolicy(CheckPolicy { args: question.clone(), verdict: None });
+    let Some(preview) = super::local::needs_cluster(st, op.actor, &asked).await else { return };
+    let spec = ToolName::CheckPolicy.spec();
+    let mut inputs = serde_json::to_value(&question).unwrap_or_default();
+    inputs["for_approval_of"] = serde_json::Value::String(op.op_id.to_string());
+    let preview_op = NewOperation {
+        op_id: OpId::generate(),
+        request_id: None,
+        actor: op.actor,
+        capability: spec.capability,
+        tool: spec.name,
+        inputs,
+        reason: None,
+        ticket: None,
+        decision: op.decision,
+    };
+    let job = super::call::job_of(&preview_op, preview);
+    let queued = async {
+        mtcp_shared::db::queue::enqueue(&st.pool, &preview_op, &job).await?;
+        mtcp_shared::db::approvals::set_impact(&st.pool, op.op_id, preview_op.op_id).await
+    };
+    if let Err(e) = queued.await {
+        tracing::warn!(error = %e, "queueing the blast radius preview of a waiting access request");
+    }
 }
 
 /// `list_pending_approvals`.

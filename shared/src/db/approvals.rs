@@ -13,7 +13,7 @@ use super::queue::{Lane, QUEUE_CHANNEL, max_attempts};
 use super::{DbError, OPS_CHANNEL, storable};
 use crate::domain::{LeaseKind, OpId, OperationStatus, ToolJob};
 use crate::policy::{ApprovalRule, Approvers};
-use crate::tools::approval_views::{ApprovalEntry, ApprovalState};
+use crate::tools::approval_views::{ApprovalEntry, ApprovalImpact, ApprovalState};
 
 use super::operations::{NewOperation, Record};
 
@@ -105,7 +105,10 @@ macro_rules! pending_sql {
         concat!(
             "SELECT o.op_id, o.status, o.actor, o.actor_role, o.tool, o.capability, o.inputs, o.reason, o.ticket, ",
             "o.created_at, o.lane, o.decision, r.args_sha256, r.approvers, r.approvals_required, r.expires_at, ",
-            "r.approved_at, r.lease_plan FROM operations o JOIN approval_requests r USING (op_id) ",
+            "r.approved_at, r.lease_plan, r.impact_op, i.status AS impact_status, ",
+            "i.result -> 'blast_radius' AS impact_radius, i.result ->> 'blast_radius_error' AS impact_error ",
+            "FROM operations o JOIN approval_requests r USING (op_id) ",
+            "LEFT JOIN operations i ON i.op_id = r.impact_op ",
             $rest
         )
     };
@@ -134,9 +137,31 @@ fn pending_of(row: &sqlx::postgres::PgRow) -> Result<Pending, DbError> {
             expires_at: row.try_get("expires_at")?,
             decisions: Vec::new(),
             approved_at: row.try_get("approved_at")?,
+            impact: impact_of(row)?,
         },
         lease: row.try_get::<Option<Value>, _>("lease_plan")?.and_then(|v| serde_json::from_value(v).ok()),
     })
+}
+
+/// The blast radius preview of a waiting access request, as far as its worker got.
+fn impact_of(row: &sqlx::postgres::PgRow) -> Result<Option<ApprovalImpact>, DbError> {
+    let Some(op_id) = row.try_get::<Option<Uuid>, _>("impact_op")? else { return Ok(None) };
+    Ok(Some(ApprovalImpact {
+        op_id: op_id.to_string(),
+        status: row.try_get::<Option<String>, _>("impact_status")?.unwrap_or_default(),
+        blast_radius: row.try_get("impact_radius")?,
+        error: row.try_get("impact_error")?,
+    }))
+}
+
+/// Link a waiting call to the operation that previews what it would make reachable.
+pub async fn set_impact(conn: impl PgExecutor<'_>, op_id: OpId, impact_op: OpId) -> Result<(), DbError> {
+    sqlx::query("UPDATE approval_requests SET impact_op = $2 WHERE op_id = $1")
+        .bind(op_id.0)
+        .bind(impact_op.0)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn with_decisions(conn: &mut PgConnection, mut pending: Vec<Pending>) -> Result<Vec<Pending>, DbError> {

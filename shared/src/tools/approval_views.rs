@@ -22,6 +22,23 @@ pub struct ApprovalState {
     /// When the last approval queued the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_at: Option<DateTime<Utc>>,
+    /// For an access request: what it would make reachable, read from the cluster by a worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<ApprovalImpact>,
+}
+
+/// The blast radius preview of a waiting access request: the `check_policy` operation that reads
+/// it, and its result once that has run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApprovalImpact {
+    pub op_id: String,
+    /// `queued`, `running`, `succeeded`, …
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<serde_json::Value>,
+    /// Why the cluster could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One approver's decision.
