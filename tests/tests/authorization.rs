@@ -31,6 +31,10 @@ fn allowed(role: &str, tool: &str) -> bool {
         "scan_rbac" | "run_health_check" | "search_audit" | "detect_audit_anomalies" => {
             matches!(role, "admin" | "operator" | "readonly")
         }
+        // Users start proxies, so they discover what there is to proxy to.
+        "list_databases" | "list_apps" | "list_mcp_servers" | "list_kube_clusters" | "list_windows_desktops" => {
+            matches!(role, "admin" | "operator" | "readonly" | "user")
+        }
         _ if inventory => matches!(role, "admin" | "operator" | "readonly"),
         other => panic!("the matrix does not know {other}: add it"),
     }

@@ -113,7 +113,8 @@ async fn vnet_is_refused_on_a_platform_without_it_naming_the_worker() {
 #[tokio::test]
 async fn proxy_mcp_says_what_it_needs_when_it_fails() {
     let mut stack = Stack::start(StackOptions { sim_env: sim_env("17.7.1"), ..Default::default() }).await.unwrap();
-    let r = start_proxy(&stack, json!({ "kind": "proxy_mcp", "target": { "app": "everything" }, "reason": "v" })).await;
+    let r =
+        start_proxy(&stack, json!({ "kind": "proxy_mcp", "target": { "app": "mcp-everything" }, "reason": "v" })).await;
     assert_eq!(r.is_error, Some(true));
     assert!(text_of(&r).contains("proxy_mcp needs Teleport 18.x or newer"), "{}", text_of(&r));
     assert_eq!(only_lease(&stack).await["status"], "failed");

@@ -380,7 +380,20 @@ impl Default for CoalescingConfig {
     fn default() -> Self {
         // The inventory reads: what an agent swarm polls, and what each costs the auth server.
         use ToolName::*;
-        Self { enabled: true, tools: vec![ListNodes, ListUsers, ListRoles, ListCas, ListProxies, GetAuthPreference] }
+        let tools = vec![
+            ListNodes,
+            ListUsers,
+            ListRoles,
+            ListCas,
+            ListProxies,
+            GetAuthPreference,
+            ListDatabases,
+            ListApps,
+            ListMcpServers,
+            ListKubeClusters,
+            ListWindowsDesktops,
+        ];
+        Self { enabled: true, tools }
     }
 }
 

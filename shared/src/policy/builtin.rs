@@ -51,7 +51,25 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
             "operator".to_owned(),
             role(&["inventory.*", "security.*", "health.*", "audit.*", "access.*", "proxy.*"], &wide),
         ),
-        ("user".to_owned(), role(&["access.list", "access.show", "access.create", "access.drop", "proxy.*"], &user)),
+        (
+            "user".to_owned(),
+            // Users start proxies, so they may discover what there is to proxy to.
+            role(
+                &[
+                    "access.list",
+                    "access.show",
+                    "access.create",
+                    "access.drop",
+                    "proxy.*",
+                    "inventory.databases",
+                    "inventory.apps",
+                    "inventory.kube_clusters",
+                    "inventory.mcp_servers",
+                    "inventory.windows_desktops",
+                ],
+                &user,
+            ),
+        ),
         (
             "readonly".to_owned(),
             role(

@@ -35,7 +35,20 @@ fn expected(role: &str, cap: Capability) -> bool {
     match role {
         "admin" => !cap.is_passthrough(), // passthrough is off in this settings
         "operator" => matches!(family, "inventory" | "security" | "health" | "audit" | "access" | "proxy"),
-        "user" => matches!(cap, AccessList | AccessShow | AccessCreate | AccessDrop) || family == "proxy",
+        "user" => {
+            matches!(
+                cap,
+                AccessList
+                    | AccessShow
+                    | AccessCreate
+                    | AccessDrop
+                    | InventoryDatabases
+                    | InventoryApps
+                    | InventoryKubeClusters
+                    | InventoryMcpServers
+                    | InventoryWindowsDesktops
+            ) || family == "proxy"
+        }
         "readonly" => matches!(family, "inventory" | "health" | "audit") || cap == SecurityRbacScan,
         _ => false,
     }

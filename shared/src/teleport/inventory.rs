@@ -1,4 +1,4 @@
-//! The seven inventory tools: run the command, classify failures, parse, build the compact view,
+//! The inventory and discovery tools: run the command, classify failures, parse, build the compact view,
 //! and keep a redacted record of the run.
 
 use std::time::Duration;
@@ -11,7 +11,9 @@ use super::error::{TeleportError, classify};
 use super::parse::{self, ParseError};
 use super::record::{RunRecord, Scrub};
 use super::runner::{Binary, RunError, RunOutput, Runner};
-use super::views::{AuthPreferenceView, CaList, NodeList, ProxyList, RoleList, TokenList, UserList};
+use super::views::{
+    AuthPreferenceView, CaList, NodeList, ProxyList, RoleList, TargetKind, TargetList, TokenList, UserList,
+};
 use crate::redact::redact_text;
 
 /// A tool's typed result and the record of the run that produced it.
@@ -194,4 +196,55 @@ pub async fn get_auth_preference(
 ) -> Result<ToolRun<AuthPreferenceView>, ToolFailure> {
     let command = commands::GET_AUTH_PREFERENCE;
     run_tool(r, cancel, command, Scrub::Plain, parse::parse_auth_preference, AuthPreferenceView::build).await
+}
+
+/// `list_databases`: `tctl get db_server --format=json`, one row per database. Database URIs may
+/// carry credentials: the view redacts them, and so does the record (as every record).
+pub async fn list_databases(
+    r: &Runner,
+    cancel: &CancellationToken,
+    _now: DateTime<Utc>,
+) -> Result<ToolRun<TargetList>, ToolFailure> {
+    let view = |m: &Vec<_>| TargetList::from_servers(TargetKind::Database, m);
+    run_tool(r, cancel, commands::GET_DB_SERVERS, Scrub::Plain, parse::parse_db_servers, view).await
+}
+
+/// `list_apps`: `tctl get app_server --format=json`, MCP servers left out.
+pub async fn list_apps(
+    r: &Runner,
+    cancel: &CancellationToken,
+    _now: DateTime<Utc>,
+) -> Result<ToolRun<TargetList>, ToolFailure> {
+    let view = |m: &Vec<_>| TargetList::from_servers(TargetKind::App, m);
+    run_tool(r, cancel, commands::GET_APP_SERVERS, Scrub::Plain, parse::parse_app_servers, view).await
+}
+
+/// `list_mcp_servers`: `tctl get app_server --format=json`, MCP servers only.
+pub async fn list_mcp_servers(
+    r: &Runner,
+    cancel: &CancellationToken,
+    _now: DateTime<Utc>,
+) -> Result<ToolRun<TargetList>, ToolFailure> {
+    let view = |m: &Vec<_>| TargetList::from_servers(TargetKind::McpServer, m);
+    run_tool(r, cancel, commands::GET_APP_SERVERS, Scrub::Plain, parse::parse_app_servers, view).await
+}
+
+/// `list_kube_clusters`: `tctl get kube_server --format=json`.
+pub async fn list_kube_clusters(
+    r: &Runner,
+    cancel: &CancellationToken,
+    _now: DateTime<Utc>,
+) -> Result<ToolRun<TargetList>, ToolFailure> {
+    let view = |m: &Vec<_>| TargetList::from_servers(TargetKind::Kube, m);
+    run_tool(r, cancel, commands::GET_KUBE_SERVERS, Scrub::Plain, parse::parse_kube_servers, view).await
+}
+
+/// `list_windows_desktops`: `tctl get windows_desktop --format=json`.
+pub async fn list_windows_desktops(
+    r: &Runner,
+    cancel: &CancellationToken,
+    _now: DateTime<Utc>,
+) -> Result<ToolRun<TargetList>, ToolFailure> {
+    let view = |m: &Vec<_>| TargetList::from_desktops(m);
+    run_tool(r, cancel, commands::GET_WINDOWS_DESKTOPS, Scrub::Plain, parse::parse_windows_desktops, view).await
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod commands;
+pub mod discovery;
 pub mod duration;
 pub mod error;
 pub mod fetch;
@@ -21,7 +22,8 @@ pub mod views;
 
 pub use error::{TeleportError, classify};
 pub use inventory::{
-    ToolFailure, ToolRun, get_auth_preference, list_cas, list_nodes, list_proxies, list_roles, list_tokens, list_users,
+    ToolFailure, ToolRun, get_auth_preference, list_apps, list_cas, list_databases, list_kube_clusters,
+    list_mcp_servers, list_nodes, list_proxies, list_roles, list_tokens, list_users, list_windows_desktops,
 };
 pub use parse::ParseError;
 pub use record::RunRecord;

@@ -162,11 +162,39 @@ pub static RIGHTS: &[ToolRights] = &[
         note: "Without the rule Teleport lists only the identity's own requests and those it may review.",
     },
     ToolRights {
+        tool: ToolName::ListApps,
+        commands: &["tctl get app_server --format=json"],
+        needs: &[implicit("app_server", LR), field(Proxies, "allow.app_labels")],
+        on_missing: OnMissing::Hides,
+        note: "Teleport lists only the apps `app_labels` matches: the ones start_proxy can reach.",
+    },
+    ToolRights {
         tool: ToolName::ListCas,
         commands: &["tctl get cert_authorities --format=json"],
         needs: &[CAS],
         on_missing: OnMissing::Fails,
         note: "",
+    },
+    ToolRights {
+        tool: ToolName::ListDatabases,
+        commands: &["tctl get db_server --format=json"],
+        needs: &[implicit("db_server", LR), field(Proxies, "allow.db_labels")],
+        on_missing: OnMissing::Hides,
+        note: "Teleport lists only the databases `db_labels` matches: the ones start_proxy can reach.",
+    },
+    ToolRights {
+        tool: ToolName::ListKubeClusters,
+        commands: &["tctl get kube_server --format=json"],
+        needs: &[implicit("kube_server", LR), field(Proxies, "allow.kubernetes_labels")],
+        on_missing: OnMissing::Hides,
+        note: "Teleport lists only the clusters `kubernetes_labels` matches.",
+    },
+    ToolRights {
+        tool: ToolName::ListMcpServers,
+        commands: &["tctl get app_server --format=json"],
+        needs: &[implicit("app_server", LR), field(Proxies, "allow.app_labels")],
+        on_missing: OnMissing::Hides,
+        note: "MCP servers are apps: Teleport lists only those `app_labels` matches.",
     },
     ToolRights {
         tool: ToolName::ListNodes,
@@ -202,6 +230,14 @@ pub static RIGHTS: &[ToolRights] = &[
         needs: &[USERS],
         on_missing: OnMissing::Fails,
         note: "",
+    },
+    ToolRights {
+        tool: ToolName::ListWindowsDesktops,
+        commands: &["tctl get windows_desktop --format=json"],
+        needs: &[rule(Inventory, "windows_desktop", LR), field(Inventory, "allow.windows_desktop_labels")],
+        on_missing: OnMissing::Fails,
+        note: "No implicit rule covers windows_desktop; Teleport lists only the desktops \
+               `windows_desktop_labels` matches.",
     },
     ToolRights {
         tool: ToolName::ReviewAccessRequest,
@@ -263,6 +299,7 @@ pub static RIGHTS: &[ToolRights] = &[
     ToolRights {
         tool: ToolName::StartProxy,
         commands: &[
+            "tctl get db_server|app_server|kube_server --format=json",
             "tsh proxy db <db> --tunnel [--db-user=…] [--db-name=…]",
             "tsh proxy app <app>",
             "tsh proxy mcp <app>",
@@ -271,6 +308,9 @@ pub static RIGHTS: &[ToolRights] = &[
             "tsh vnet",
         ],
         needs: &[
+            implicit("db_server", LR),
+            implicit("app_server", LR),
+            implicit("kube_server", LR),
             field(Proxies, "allow.db_labels"),
             field(Proxies, "allow.db_users"),
             field(Proxies, "allow.db_names"),
@@ -282,7 +322,9 @@ pub static RIGHTS: &[ToolRights] = &[
         ],
         on_missing: OnMissing::Fails,
         note: "Each kind needs only its own fields: db (db_labels, db_users, db_names), app and mcp (app_labels), \
-               kube (kubernetes_labels, kubernetes_groups), ssh (node_labels, logins), vnet (the app and db ones).",
+               kube (kubernetes_labels, kubernetes_groups), ssh (node_labels, logins), vnet (the app and db ones). \
+               Before a db, app, mcp or kube proxy starts, the worker lists what agents serve of that kind \
+               and refuses a target the cluster does not have.",
     },
 ];
 

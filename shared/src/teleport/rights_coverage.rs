@@ -84,6 +84,7 @@ fn has_field(allow: &RoleConditions, path: &str) -> bool {
         "app_labels" => !allow.app_labels.is_empty(),
         "db_labels" => !allow.db_labels.is_empty(),
         "kubernetes_labels" => !allow.kubernetes_labels.is_empty(),
+        "windows_desktop_labels" => !allow.windows_desktop_labels.is_empty(),
         "db_users" => !allow.db_users.is_empty(),
         "db_names" => !allow.db_names.is_empty(),
         "kubernetes_groups" => !allow.kubernetes_groups.is_empty(),

@@ -104,6 +104,11 @@ pub fn input_schema(tool: ToolName) -> Map<String, Value> {
         | N::ListEdgeAgents
         | N::ListNodes
         | N::ListProxies
+        | N::ListDatabases
+        | N::ListApps
+        | N::ListMcpServers
+        | N::ListKubeClusters
+        | N::ListWindowsDesktops
         | N::ListRoles
         | N::ListTokens
         | N::ListUsers
@@ -119,6 +124,9 @@ pub fn output_schema(tool: ToolName) -> Map<String, Value> {
     match tool {
         N::ListNodes => output::<views::NodeList>(),
         N::ListProxies => output::<views::ProxyList>(),
+        N::ListDatabases | N::ListApps | N::ListMcpServers | N::ListKubeClusters | N::ListWindowsDesktops => {
+            output::<views::TargetList>()
+        }
         N::ListRoles => output::<views::RoleList>(),
         N::ListUsers => output::<views::UserList>(),
         N::ListTokens => output::<views::TokenList>(),

@@ -6,8 +6,20 @@ use serde_json::{Value, json};
 
 use mtcp_shared::domain::CATALOG;
 
-pub(crate) const INVENTORY: &[&str] =
-    &["list_cas", "list_nodes", "list_proxies", "list_roles", "list_tokens", "list_users", "get_auth_preference"];
+pub(crate) const INVENTORY: &[&str] = &[
+    "list_cas",
+    "list_nodes",
+    "list_proxies",
+    "list_roles",
+    "list_tokens",
+    "list_users",
+    "get_auth_preference",
+    "list_databases",
+    "list_apps",
+    "list_mcp_servers",
+    "list_kube_clusters",
+    "list_windows_desktops",
+];
 
 /// The values fed into every argument. Labels keep failure messages readable (one value is 100 KB).
 pub(crate) fn corpus() -> Vec<(&'static str, Value)> {

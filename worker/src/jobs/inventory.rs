@@ -1,4 +1,4 @@
-//! The seven inventory tools: one `tctl` run each, parsed into compact typed views.
+//! The inventory and discovery tools: one `tctl` run each, parsed into compact typed views.
 
 use mtcp_shared::db::operations::Outcome;
 use mtcp_shared::teleport::inventory;
@@ -18,6 +18,11 @@ pub(super) enum Inventory {
     Tokens,
     Cas,
     AuthPreference,
+    Databases,
+    Apps,
+    McpServers,
+    KubeClusters,
+    WindowsDesktops,
 }
 
 /// Run an inventory tool and turn the run into the stored outcome.
@@ -33,5 +38,10 @@ pub(super) async fn run(ctx: &JobContext, which: Inventory, cancel: &Cancellatio
         Inventory::Tokens => outcome(inventory::list_tokens(r, cancel, now).await),
         Inventory::Cas => outcome(inventory::list_cas(r, cancel, now).await),
         Inventory::AuthPreference => outcome(inventory::get_auth_preference(r, cancel, now).await),
+        Inventory::Databases => outcome(inventory::list_databases(r, cancel, now).await),
+        Inventory::Apps => outcome(inventory::list_apps(r, cancel, now).await),
+        Inventory::McpServers => outcome(inventory::list_mcp_servers(r, cancel, now).await),
+        Inventory::KubeClusters => outcome(inventory::list_kube_clusters(r, cancel, now).await),
+        Inventory::WindowsDesktops => outcome(inventory::list_windows_desktops(r, cancel, now).await),
     }
 }

@@ -77,6 +77,11 @@ async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -
     match &job.call {
         ToolCall::ListNodes(_) => inventory::run(ctx, Inventory::Nodes, cancel).await,
         ToolCall::ListProxies(_) => inventory::run(ctx, Inventory::Proxies, cancel).await,
+        ToolCall::ListDatabases(_) => inventory::run(ctx, Inventory::Databases, cancel).await,
+        ToolCall::ListApps(_) => inventory::run(ctx, Inventory::Apps, cancel).await,
+        ToolCall::ListMcpServers(_) => inventory::run(ctx, Inventory::McpServers, cancel).await,
+        ToolCall::ListKubeClusters(_) => inventory::run(ctx, Inventory::KubeClusters, cancel).await,
+        ToolCall::ListWindowsDesktops(_) => inventory::run(ctx, Inventory::WindowsDesktops, cancel).await,
         ToolCall::ListRoles(_) => inventory::run(ctx, Inventory::Roles, cancel).await,
         ToolCall::ListUsers(_) => inventory::run(ctx, Inventory::Users, cancel).await,
         ToolCall::ListTokens(_) => inventory::run(ctx, Inventory::Tokens, cancel).await,

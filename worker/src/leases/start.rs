@@ -14,6 +14,7 @@ use mtcp_shared::db::queue::Claimed;
 use mtcp_shared::db::{self, DbError};
 use mtcp_shared::domain::{LeaseKind, LeaseStatus, LeaseTarget, OpId, OperationStatus, ToolJob, parse_listen_addr};
 use mtcp_shared::leases::LeaseView;
+use mtcp_shared::teleport::discovery::{self, TargetCheck};
 use mtcp_shared::teleport::proxy::{self, StartError, Startup, proxy_args, stop_group};
 use uuid::Uuid;
 
@@ -85,6 +86,15 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         Ok(spec) => spec,
         Err(msg) => return Ok(start_failed(mgr, lease, &msg, None, "").await),
     };
+    // A target no agent serves fails here, with the names the caller probably meant, rather than
+    // with tsh's "not found" after a process start.
+    match discovery::check_target(&mgr.runner, &spec.target, &tokio_util::sync::CancellationToken::new()).await {
+        TargetCheck::Known => {}
+        TargetCheck::Unknown(msg) => return Ok(start_failed(mgr, lease, &msg, None, "").await),
+        TargetCheck::Unavailable(why) => {
+            tracing::warn!(lease_id = %lease_id, "cannot list the cluster's targets; tsh will check: {why}");
+        }
+    }
     let running = match launch(mgr, kind, &spec).await {
         Ok(running) => running,
         Err(f) => return Ok(start_failed(mgr, lease, &f.msg, f.exit_code, &f.stderr).await),

@@ -6,6 +6,7 @@ mod auth_preference;
 mod cas;
 mod roles;
 mod servers;
+mod targets;
 mod tokens;
 mod users;
 
@@ -13,6 +14,7 @@ pub use auth_preference::AuthPreferenceView;
 pub use cas::{CaList, CaView, KeyCounts, RotationView};
 pub use roles::{ConditionsView, RoleList, RoleOptionsView, RoleView};
 pub use servers::{NodeList, NodeView, ProxyList, ProxyView};
+pub use targets::{AgentRef, TargetKind, TargetList, TargetView, mcp_transport};
 pub use tokens::{TokenList, TokenView, mask_token_name};
 pub use users::{UserList, UserView};
 

@@ -1,0 +1,108 @@
+//! Whether a lease's target exists before its proxy starts: one `tctl get <kind>_server` run,
+//! and, when the name is unknown, the close names the cluster does have (Jaro-Winkler), so a
+//! caller that mistyped learns what it meant instead of reading `tsh`'s "not found".
+
+use tokio_util::sync::CancellationToken;
+
+use super::commands::{self, CliCommand};
+use super::inventory::{ToolFailure, run_checked};
+use super::models::TargetServer;
+use super::parse;
+use super::record::Scrub;
+use super::runner::Runner;
+use super::views::{TargetKind, TargetList};
+use crate::domain::LeaseTarget;
+
+/// Names at least this similar to the unknown one are suggested.
+const CLOSE: f64 = 0.8;
+/// At most this many suggestions.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetCheck {
+    /// The cluster serves the target, or the kind has no listing to check (ssh, vnet).
+    Known,
+    /// No agent serves a target of that name: the message names the close ones.
+    Unknown(String),
+    /// The listing itself failed (rights, connection): the caller decides; `tsh` will tell.
+    Unavailable(String),
+}
+
+/// Checks `target` against what the cluster's agents serve.
+pub async fn check_target(runner: &Runner, target: &LeaseTarget, cancel: &CancellationToken) -> TargetCheck {
+    let (command, kind, what, name): (CliCommand, TargetKind, &str, &str) = match target {
+        LeaseTarget::Db { db, .. } => (commands::GET_DB_SERVERS, TargetKind::Database, "database", db),
+        LeaseTarget::App { app } => (commands::GET_APP_SERVERS, TargetKind::App, "application", app),
+        LeaseTarget::Mcp { app } => (commands::GET_APP_SERVERS, TargetKind::McpServer, "MCP server", app),
+        LeaseTarget::Kube { kube_cluster: Some(c) } => {
+            (commands::GET_KUBE_SERVERS, TargetKind::Kube, "Kubernetes cluster", c)
+        }
+        _ => return TargetCheck::Known,
+    };
+    let servers = match list(runner, command, cancel).await {
+        Ok(servers) => servers,
+        Err(e) => return TargetCheck::Unavailable(e),
+    };
+    // An MCP lease on a plain app (or the reverse) is for tsh to refuse in its own words: both
+    // count as known here.
+    let kinds: &[TargetKind] = match kind {
+        TargetKind::App | TargetKind::McpServer => &[TargetKind::App, TargetKind::McpServer],
+        _ => &[kind],
+    };
+    let all: Vec<String> =
+        kinds.iter().flat_map(|k| TargetList::from_servers(*k, &servers).targets).map(|t| t.name).collect();
+    if all.iter().any(|n| n == name) {
+        return TargetCheck::Known;
+    }
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    TargetCheck::Unknown(unknown_message(what, name, &names))
+}
+
+async fn list(runner: &Runner, command: CliCommand, cancel: &CancellationToken) -> Result<Vec<TargetServer>, String> {
+    let (output, _) = run_checked(runner, command.binary, &command.to_args(), Scrub::Plain, cancel)
+        .await
+        .map_err(|e: ToolFailure| e.to_string())?;
+    parse::parse_resources(&command.to_string(), &output.stdout).map_err(|e| e.to_string())
+}
+
+/// `no database "ordrs" in the cluster; close names: "orders", "orders-replica"`.
+pub fn unknown_message(what: &str, name: &str, names: &[&str]) -> String {
+    let close = close_names(name, names);
+    let tail = if close.is_empty() {
+        format!("; it has {} (list them with the discovery tools)", names.len())
+    } else {
+        let quoted: Vec<String> = close.iter().map(|n| format!("{n:?}")).collect();
+        format!("; close names: {}", quoted.join(", "))
+    };
+    format!("no {what} {name:?} in the cluster{tail}")
+}
+
+/// The names most like `name`, best first (case-insensitive Jaro-Winkler, ties by name).
+pub fn close_names<'a>(name: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let wanted = name.to_lowercase();
+    let mut scored: Vec<(f64, &str)> = names
+        .iter()
+        .map(|n| (strsim::jaro_winkler(&wanted, &n.to_lowercase()), *n))
+        .filter(|(score, _)| *score >= CLOSE)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, n)| n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_names_rank_by_similarity_and_skip_strangers() {
+        let names = ["orders", "orders-replica", "billing-mysql", "analytics-mongo"];
+        assert_eq!(close_names("orders-db", &names), ["orders", "orders-replica"]);
+        assert!(close_names("zzz", &names).is_empty());
+        assert_eq!(
+            unknown_message("database", "ordrs", &names),
+            "no database \"ordrs\" in the cluster; close names: \"orders\", \"orders-replica\""
+        );
+        assert!(unknown_message("database", "zzz", &names).ends_with("it has 4 (list them with the discovery tools)"));
+    }
+}
