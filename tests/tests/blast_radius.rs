@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 /// The demo cluster plus two roles to request: one reaching `env: prod`, one admin-equivalent.
 fn state(dir: &std::path::Path) -> (std::path::PathBuf, Value) {
     let mut state: Value = serde_json::from_str(&mtcp_tests::sim::run(dir, &["demo-state"])).unwrap();
-    let role = |name: &str, spec: Value| json!({"kind": "role", "version": "v8", "metadata": {"name": name}, "spec": spec});
+    let role =
+        |name: &str, spec: Value| json!({"kind": "role", "version": "v8", "metadata": {"name": name}, "spec": spec});
     let roles = state["roles"].as_array_mut().unwrap();
     roles.push(role(
         "prod-reach",
@@ -33,10 +34,12 @@ fn state(dir: &std::path::Path) -> (std::path::PathBuf, Value) {
     (path, state)
 }
 
-/// `{env: count}` of the resources under `list` whose labels `labels_of` reads, one per name.
-fn by_env(state: &Value, list: &str, item: impl Fn(&Value) -> Option<&Value>) -> BTreeMap<String, usize> {
+/// `{env: count}` of the resources at `pointer` in each item of `list` that `keep` keeps, one per
+/// name.
+fn by_env(state: &Value, list: &str, pointer: &str, keep: fn(&Value) -> bool) -> BTreeMap<String, usize> {
     let mut seen = BTreeMap::new();
-    for resource in state[list].as_array().into_iter().flatten().filter_map(item) {
+    let items = state[list].as_array().into_iter().flatten();
+    for resource in items.filter_map(|i| i.pointer(pointer)).filter(|r| keep(r)) {
         let name = resource["metadata"]["name"].as_str().unwrap().to_owned();
         let env = resource["metadata"]["labels"]["env"].as_str().unwrap_or("(no env label)").to_owned();
         seen.insert(name, env);
@@ -74,22 +77,19 @@ async fn check_policy_counts_what_an_access_request_would_reach() {
     let (path, state) = state(dir.path());
     let mut stack = stack(path, None).await;
     let operator = stack.client("operator").await.unwrap();
-    let ask = |resources: Value| {
-        json!({"tool": "create_access_request", "arguments": {"resources": resources, "reason": "incident 42"}})
-    };
+    let ask = |resources: Value| json!({"tool": "create_access_request", "arguments": {"resources": resources, "reason": "incident 42"}});
 
     let r = operator.call("check_policy", ask(json!(["prod-reach"]))).await.unwrap();
     assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
     let view = r.structured_content.unwrap();
     assert_eq!(view["allow"], true, "{view}");
     let b = &view["blast_radius"];
-    let nodes = by_env(&state, "nodes", Some);
-    let dbs = by_env(&state, "db_servers", |s| s.get("spec").and_then(|s| s.get("database")));
-    let app_of = |mcp: bool| {
-        move |s: &Value| s.get("spec").and_then(|s| s.get("app")).filter(|a| (a["sub_kind"] == "mcp") == mcp)
-    };
-    let (apps, mcp) = (by_env(&state, "app_servers", app_of(false)), by_env(&state, "app_servers", app_of(true)));
-    let kube = by_env(&state, "kube_servers", |s| s.get("spec").and_then(|s| s.get("cluster")));
+    let all = |_: &Value| true;
+    let nodes = by_env(&state, "nodes", "", all);
+    let dbs = by_env(&state, "db_servers", "/spec/database", all);
+    let apps = by_env(&state, "app_servers", "/spec/app", |a| a["sub_kind"] != "mcp");
+    let mcp = by_env(&state, "app_servers", "/spec/app", |a| a["sub_kind"] == "mcp");
+    let kube = by_env(&state, "kube_servers", "/spec/cluster", all);
     assert!(nodes.get("prod").is_some_and(|n| *n > 1) && dbs.contains_key("prod"), "the demo has prod resources");
     assert_eq!(b["roles"], json!(["prod-reach"]), "{b}");
     assert_eq!(b["nodes"], prod_only(&nodes), "{b}");
@@ -160,7 +160,7 @@ async fn a_waiting_access_request_shows_its_blast_radius_to_approvers() {
         assert!(tokio::time::Instant::now() < deadline, "no blast radius for the approvers: {list}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let nodes = by_env(&state, "nodes", Some);
+    let nodes = by_env(&state, "nodes", "", |_| true);
     assert_eq!(impact["blast_radius"]["nodes"], prod_only(&nodes), "{impact}");
     assert_eq!(impact["blast_radius"]["roles"], json!(["prod-reach"]), "{impact}");
     // The preview is the requester's own check_policy, in the trail.

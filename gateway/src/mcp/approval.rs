@@ -59,7 +59,8 @@ pub(super) async fn request_and_wait(
 async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
     let ToolCall::CreateAccessRequest(args) = call else { return };
     let Ok(serde_json::Value::Object(arguments)) = serde_json::to_value(args) else { return };
-    let question = CheckPolicyArgs { tool: ToolName::CreateAccessRequest.as_str().to_owned(), arguments: Some(arguments) };
+    let question =
+        CheckPolicyArgs { tool: ToolName::CreateAccessRequest.as_str().to_owned(), arguments: Some(arguments) };
     let asked = ToolCall::CheckPolicy(CheckPolicy { args: question.clone(), verdict: None });
     let Some(preview) = super::local::needs_cluster(st, op.actor, &asked).await else { return };
     let spec = ToolName::CheckPolicy.spec();

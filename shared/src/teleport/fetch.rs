@@ -4,7 +4,9 @@
 use tokio_util::sync::CancellationToken;
 
 use super::inventory::{ToolFailure, run_checked};
-use super::models::{AuthPreference, CertAuthority, ClusterStatus, ProvisionToken, Role, Server, User};
+use super::models::{
+    AuthPreference, CertAuthority, ClusterStatus, ProvisionToken, Role, Server, TargetServer, User, WindowsDesktop,
+};
 use super::parse::{self, ParseError};
 use super::record::Scrub;
 use super::{Runner, commands, commands::CliCommand};
@@ -58,4 +60,24 @@ pub async fn auth_preference(r: &Runner, c: &CancellationToken) -> Result<AuthPr
 /// `tctl status` (text; see [`super::status_text`]).
 pub async fn status(r: &Runner, c: &CancellationToken) -> Result<ClusterStatus, ToolFailure> {
     fetch(r, c, commands::STATUS, Scrub::Plain, parse::parse_cluster_status).await
+}
+
+/// `tctl get db_server` (what the database agents serve).
+pub async fn db_servers(r: &Runner, c: &CancellationToken) -> Result<Vec<TargetServer>, ToolFailure> {
+    fetch(r, c, commands::GET_DB_SERVERS, Scrub::Plain, parse::parse_db_servers).await
+}
+
+/// `tctl get app_server` (apps and MCP servers the app agents serve).
+pub async fn app_servers(r: &Runner, c: &CancellationToken) -> Result<Vec<TargetServer>, ToolFailure> {
+    fetch(r, c, commands::GET_APP_SERVERS, Scrub::Plain, parse::parse_app_servers).await
+}
+
+/// `tctl get kube_server` (Kubernetes clusters the kube agents serve).
+pub async fn kube_servers(r: &Runner, c: &CancellationToken) -> Result<Vec<TargetServer>, ToolFailure> {
+    fetch(r, c, commands::GET_KUBE_SERVERS, Scrub::Plain, parse::parse_kube_servers).await
+}
+
+/// `tctl get windows_desktop`.
+pub async fn windows_desktops(r: &Runner, c: &CancellationToken) -> Result<Vec<WindowsDesktop>, ToolFailure> {
+    fetch(r, c, commands::GET_WINDOWS_DESKTOPS, Scrub::Plain, parse::parse_windows_desktops).await
 }

@@ -5,6 +5,7 @@
 use mtcp_shared::analysis::blast::{self, Target, TargetKind};
 use mtcp_shared::db::operations::Outcome;
 use mtcp_shared::domain::OpId;
+use mtcp_shared::teleport::views::{self, TargetList};
 use mtcp_shared::teleport::{ToolFailure, fetch};
 use mtcp_shared::tools::CheckPolicy;
 use serde_json::Value;
@@ -62,7 +63,20 @@ async fn read(
             labels: n.metadata.labels,
         })
         .collect();
-    targets.extend(super::discovery_targets(ctx, cancel).await.map_err(|f| ("resources", f))?);
+    let db = fetch::db_servers(r, cancel).await.map_err(|f| ("database servers", f))?;
+    let app = fetch::app_servers(r, cancel).await.map_err(|f| ("app servers", f))?;
+    let kube = fetch::kube_servers(r, cancel).await.map_err(|f| ("Kubernetes servers", f))?;
+    let desktops = fetch::windows_desktops(r, cancel).await.map_err(|f| ("Windows desktops", f))?;
+    let lists = [
+        (TargetKind::Database, TargetList::from_servers(views::TargetKind::Database, &db)),
+        (TargetKind::App, TargetList::from_servers(views::TargetKind::App, &app)),
+        (TargetKind::McpServer, TargetList::from_servers(views::TargetKind::McpServer, &app)),
+        (TargetKind::KubeCluster, TargetList::from_servers(views::TargetKind::Kube, &kube)),
+        (TargetKind::WindowsDesktop, TargetList::from_desktops(&desktops)),
+    ];
+    for (kind, list) in lists {
+        targets.extend(list.targets.into_iter().map(|t| Target { kind, name: t.name, alias: None, labels: t.labels }));
+    }
     steps.step("read what the roles' labels could reach").await;
     Ok((roles, users, targets))
 }

@@ -61,15 +61,6 @@ async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {
     outcome
 }
 
-/// The resources besides nodes a role's labels reach (databases, apps, MCP servers, Kubernetes
-/// clusters, desktops): none until discovery reads them.
-async fn discovery_targets(
-    _ctx: &JobContext,
-    _cancel: &CancellationToken,
-) -> Result<Vec<mtcp_shared::analysis::blast::Target>, mtcp_shared::teleport::ToolFailure> {
-    Ok(Vec::new())
-}
-
 /// Run the job's tool: one arm per tool of the catalog.
 async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -> Outcome {
     use inventory::Inventory;
