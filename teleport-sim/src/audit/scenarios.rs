@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use super::Window;
-use super::mcp;
 use super::baseline::{Decision, request_flow};
 use super::event::{BOT, Event, HOSTS, HUMAN, code, identity};
+use super::mcp;
 use super::rng::Rng;
 
 /// The attacker of `brute_force` and where they come from.
