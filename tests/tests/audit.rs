@@ -134,8 +134,18 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
     assert_eq!(summary["total"].as_i64(), Some(stored(&stack).await), "{summary}");
     assert!(summary["hourly"].as_array().unwrap().len() >= 24, "{summary}");
 
-    let scenarios =
-        ["brute_force", "role_spike", "impersonation", "weakened_auth", "self_approval", "broad_token", "storm"];
+    let scenarios = [
+        "brute_force",
+        "role_spike",
+        "impersonation",
+        "weakened_auth",
+        "self_approval",
+        "broad_token",
+        "storm",
+        "mcp_denied_burst",
+        "mcp_server_sweep",
+        "mcp_new_source",
+    ];
     let (status, r) = post(&stack, INGEST_KEY, generated(8, &scenarios)).await;
     assert_eq!(status, 200, "{r}");
     let report = auditor.call("detect_audit_anomalies", json!({})).await.unwrap().structured_content.unwrap();
@@ -156,6 +166,9 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
         ("escalation", Some("self_approval"), "sam"),
         ("escalation", Some("join_token"), ""),
         ("storm", None, ""),
+        ("mcp", Some("mcp_denied_tool_calls"), "peggy"),
+        ("mcp", Some("mcp_many_servers"), "oscar"),
+        ("mcp", Some("mcp_new_source"), "heidi"),
     ] {
         let f = find(kind, signal, subject).unwrap_or_else(|| panic!("{kind} {signal:?} {subject}: {report}"));
         let evidence = f["evidence"].as_array().unwrap();
@@ -169,6 +182,17 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
         assert!(known, "evidence names stored events: {f}");
         assert!(f["threshold"].is_number() && f["observed"].is_number(), "{f}");
     }
+    // Only the scenarios' MCP users are flagged: the baseline's MCP use (heidi, alice) is normal.
+    let mcp: Vec<(&str, &str)> = findings
+        .iter()
+        .filter(|f| f["kind"] == "mcp")
+        .map(|f| (f["signal"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(mcp.len(), 3, "{mcp:?}");
+    let new_source = find("mcp", Some("mcp_new_source"), "heidi").unwrap();
+    assert_eq!(new_source["details"]["address"], json!(["203.0.113.77"]), "{new_source}");
+    let burst = find("mcp", Some("mcp_denied_tool_calls"), "peggy").unwrap();
+    assert!(burst["observed"].as_f64().unwrap() >= 12.0 && burst["details"]["servers"] == json!(["mcp-filesystem"]));
     stack.stop().await;
 }
 
