@@ -124,3 +124,20 @@ fn denying_every_tool_leaves_the_server_reachable() {
     assert_eq!(f.evidence["deny_mcp_tools"], json!(["*"]));
     assert_eq!(r.findings.len(), 1, "{:?}", summary(&r));
 }
+
+#[test]
+fn a_tool_template_is_a_wildcard_for_holders_whose_trait_is() {
+    let templated = mcp_role(
+        "mcp-trait",
+        json!({ "app_labels": mcp_apps(), "mcp": { "tools": ["{{internal.mcp_tools}}"] } }),
+        json!({}),
+    );
+    let wild = user("ai-bot", &["mcp-trait"], json!({ "traits": { "mcp_tools": ["*"] } }));
+    let narrow = user("carol", &["mcp-trait"], json!({ "traits": { "mcp_tools": ["search-files"] } }));
+    let r = scan(std::slice::from_ref(&templated), &[wild, narrow.clone()], &strong_auth(), &[], now());
+    let f = the(&r, "RBAC-015", "mcp-trait");
+    assert_eq!(f.evidence["users_with_wildcard_trait"], json!(["ai-bot"]));
+    assert_eq!(f.evidence["mcp_tools"], json!([]));
+    let r = scan(&[templated], &[narrow], &strong_auth(), &[], now());
+    assert!(of(&r, "RBAC-015").is_empty(), "{:?}", summary(&r));
+}

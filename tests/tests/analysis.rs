@@ -25,6 +25,7 @@ async fn scan_rbac_finds_each_seeded_risk_of_the_demo_cluster() {
         ("RBAC-004", "dev-requester"), // requests a privileged role without thresholds
         ("RBAC-009", "long-session"),  // 720h sessions
         ("RBAC-011", "dave"),          // locked user still holding a privileged role
+        ("RBAC-016", "access"),        // preset: MCP tools ({{internal.mcp_tools}}) on every app
     ] {
         assert!(has(id, subject), "{id} on {subject} missing: {report}");
     }

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde_json::json;
 
-use super::pattern::role_matches;
+use super::pattern::{role_matches, trait_name};
 use super::privilege::Privileges;
 use super::{Finding, RuleId, SubjectKind};
 use crate::analysis::Severity;
-use crate::teleport::models::{Role, RoleConditions};
+use crate::teleport::models::{Role, RoleConditions, User};
 
 const WILDCARD_TOOLS: RuleId = RuleId::new("RBAC-015", "mcp-wildcard-tools");
 const WILDCARD_SERVERS: RuleId = RuleId::new("RBAC-016", "mcp-servers-via-wildcard-app-labels");
@@ -26,10 +26,10 @@ const PROBES: &[&str] = &["a", "Z", "0", "delete_all_files", "Slack.Post-Message
 /// Characters that make an entry look like a regular expression (`*` alone is a glob wildcard).
 const REGEX_HINTS: &[&str] = &[".*", ".+", "|", "(", ")", "[", "]", "\\", "+", "?", "{"];
 
-/// Runs every MCP rule on one role.
-pub(crate) fn scan_role(role: &Role, p: &Privileges) -> Vec<Finding> {
+/// Runs every MCP rule on one role; `users` resolve tool templates such as `{{internal.mcp_tools}}`.
+pub(crate) fn scan_role(role: &Role, p: &Privileges, users: &[User]) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(wildcard_tools(role));
+    out.extend(wildcard_tools(role, users));
     out.extend(wildcard_servers(role));
     out.extend(admin_with_tools(role, p));
     out.extend(deny_never_matches(role));
@@ -75,9 +75,26 @@ fn every_app(c: &RoleConditions) -> bool {
     c.app_labels.get("*").is_some_and(|values| values.iter().any(|v| v == "*"))
 }
 
-fn wildcard_tools(role: &Role) -> Option<Finding> {
-    let wild: Vec<&String> = granted_tools(role).iter().filter(|t| catch_all(t)).collect();
-    if wild.is_empty() {
+/// Holders of the role whose trait behind a tool template holds a catch-all, sorted.
+fn wildcard_trait_holders(role: &Role, granted: &[String], users: &[User]) -> Vec<String> {
+    let traits: Vec<&str> = granted.iter().filter_map(|t| trait_name(t)).collect();
+    let name = role.metadata.name.as_str();
+    let mut holders: Vec<String> = users
+        .iter()
+        .filter(|u| u.spec.roles.iter().any(|r| r == name))
+        .filter(|u| traits.iter().any(|t| u.spec.traits.get(*t).is_some_and(|v| v.iter().any(|x| catch_all(x)))))
+        .map(|u| u.metadata.name.clone())
+        .collect();
+    holders.sort();
+    holders.dedup();
+    holders
+}
+
+fn wildcard_tools(role: &Role, users: &[User]) -> Option<Finding> {
+    let granted = granted_tools(role);
+    let wild: Vec<&String> = granted.iter().filter(|t| catch_all(t)).collect();
+    let holders = wildcard_trait_holders(role, granted, users);
+    if wild.is_empty() && holders.is_empty() {
         return None;
     }
     let name = role.metadata.name.as_str();
@@ -85,7 +102,8 @@ fn wildcard_tools(role: &Role) -> Option<Finding> {
         Severity::High,
         (SubjectKind::Role, name),
         format!("Role {name} allows every tool of the MCP servers it reaches"),
-        json!({ "mcp_tools": wild, "app_labels": role.spec.allow.app_labels }),
+        json!({ "mcp_tools": wild, "app_labels": role.spec.allow.app_labels,
+                "users_with_wildcard_trait": holders }),
         "List the MCP tools the role needs (literal names or narrow globs such as search_*); never '*' or ^.*$.",
     ))
 }

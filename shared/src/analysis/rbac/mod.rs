@@ -115,7 +115,7 @@ pub fn scan(
     let mut findings = Vec::new();
     for role in roles {
         findings.extend(roles::scan_role(role, &privileges, auth));
-        findings.extend(mcp::scan_role(role, &privileges));
+        findings.extend(mcp::scan_role(role, &privileges, users));
     }
     for user in users {
         findings.extend(users::scan_user(user, &privileges, now));
