@@ -109,8 +109,24 @@ pub async fn anomaly_input(
         "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw FROM audit_events
          WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
     );
-    input.mcp_sessions = rows(conn, sessions, Params::Cap, from, until, CANDIDATE_CAP).await?;
-    cap_note(&mut notes, "MCP session starts", input.mcp_sessions.len(), CANDIDATE_CAP);
+    let in_window = rows(conn, sessions, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "MCP session starts", in_window.len(), CANDIDATE_CAP);
+    // Before the window only the addresses matter: the last start per (user, source IP) of the
+    // users seen in the window, so a busy baseline cannot crowd the window's own sessions out.
+    let mcp_users: Vec<String> = in_window
+        .iter()
+        .filter_map(|r| r.user.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let known = format!(
+        r#"SELECT DISTINCT ON ("user", {SOURCE_IP_SQL}) {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw
+         FROM audit_events WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 AND "user" = ANY($4)
+         ORDER BY "user", {SOURCE_IP_SQL}, time DESC LIMIT $3"#
+    );
+    input.mcp_sessions = rows(conn, known, Params::Keys(&mcp_users), from, since, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "known MCP session addresses", input.mcp_sessions.len(), CANDIDATE_CAP);
+    input.mcp_sessions.extend(in_window);
     let denied = format!(
         "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name', 'tool', raw#>'{{message,params,name}}',
              'error', raw->'error') AS raw FROM audit_events

@@ -68,7 +68,8 @@ pub struct AnomalyInput {
     pub approvals: Vec<AuditEventRow>,
     /// `access_request.create` events of the approved requests (for the requester).
     pub request_creates: Vec<AuditEventRow>,
-    /// `mcp.session.start` from `mcp_address_baseline` before the window to its end, oldest first
+    /// `mcp.session.start`: before the window (back to `mcp_address_baseline`), the last one per
+    /// user and source IP of the users active in the window; then the window's own, oldest first
     /// (raw: `app_name`).
     pub mcp_sessions: Vec<AuditEventRow>,
     /// Refused `tools/call` requests (`mcp.session.request`, `TMCP003E`) in the window (raw:
