@@ -151,7 +151,9 @@ fn deny_problem(entry: &str, allow: &[String]) -> Option<&'static str> {
     }
     let (starts, ends) = (entry.starts_with('^'), entry.ends_with('$'));
     if starts && ends {
-        return Regex::new(entry).is_err().then_some("invalid regular expression: Teleport's matcher fails on it");
+        return Regex::new(entry).is_err().then_some(
+            "invalid regular expression: Teleport's matcher returns an error for every tool instead of a match",
+        );
     }
     if starts || ends {
         return Some("only one of ^ and $: Teleport reads it as a glob, so ^ and $ are literal and no tool matches");
