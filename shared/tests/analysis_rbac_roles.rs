@@ -200,6 +200,7 @@ fn composed_access_role_and_alice() {
         ("RBAC-006", "alice", "medium"), // holds editor (undefined here: assumed the preset), WebAuthn device
         ("RBAC-008", "access", "high"), // privileged through alice's trait, no session MFA anywhere
         ("RBAC-009", "access", "medium"), // 30h
+        ("RBAC-016", "access", "medium"), // MCP tools on every app (app_labels '*': '*')
     ];
     assert_eq!(got, expected.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())));
     assert_eq!((r.roles_scanned, r.users_scanned), (1, 1));

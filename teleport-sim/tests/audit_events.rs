@@ -72,7 +72,8 @@ fn same_seed_same_bytes_other_seed_other_events() {
 
 #[test]
 fn every_event_is_well_formed_unique_and_inside_the_window() {
-    let all = "brute_force,role_spike,impersonation,weakened_auth,self_approval,broad_token,storm";
+    let all = "brute_force,role_spike,impersonation,weakened_auth,self_approval,broad_token,storm,\
+               mcp_denied_burst,mcp_server_sweep,mcp_new_source";
     let list = events(&["--seed", "7", "--scenario", all]);
     let end = DateTime::parse_from_rfc3339(END).unwrap().with_timezone(&Utc);
     let mut uids = HashSet::new();
@@ -131,7 +132,8 @@ fn the_quiet_day_is_quiet() {
         let rate: f64 = rate.parse().unwrap();
         let start = time(&list[0]).date_naive().and_hms_opt(18, 0, 0).unwrap().and_utc();
         let mut hours = [0usize; 24];
-        for e in &list {
+        // MCP sessions come on top of the rate (their own stream): see `the_quiet_day_has_normal_mcp_use`.
+        for e in list.iter().filter(|e| !s(e, "event").starts_with("mcp.")) {
             let h = (time(e) - start).num_hours();
             hours[h.clamp(0, 23) as usize] += 1;
         }
@@ -235,9 +237,84 @@ fn json_is_the_same_events_as_one_array() {
 fn scenarios_are_listed_and_unknown_ones_rejected() {
     let list = Sim::new(&["audit-events", "--list-scenarios"]).run().stdout;
     let names: Vec<_> = list.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
-    let expected =
-        ["brute_force", "role_spike", "impersonation", "weakened_auth", "self_approval", "broad_token", "storm"];
+    let expected = [
+        "brute_force",
+        "role_spike",
+        "impersonation",
+        "weakened_auth",
+        "self_approval",
+        "broad_token",
+        "storm",
+        "mcp_denied_burst",
+        "mcp_server_sweep",
+        "mcp_new_source",
+    ];
     assert_eq!(names, expected);
     let bad = Sim::new(&["audit-events", "--scenario", "meteor"]).run();
     assert!(bad.error().contains("unknown scenario \"meteor\""));
+}
+
+/// Events of `list` named `event` (and, when given, of `user`).
+fn mcp<'a>(list: &'a [Value], event: &str, user: Option<&str>) -> Vec<&'a Value> {
+    list.iter().filter(|e| s(e, "event") == event && user.is_none_or(|u| s(e, "user") == u)).collect()
+}
+
+#[test]
+fn the_quiet_day_has_normal_mcp_use() {
+    for seed in ["1", "2", "3"] {
+        let list = events(&["--seed", seed]);
+        let starts = mcp(&list, "mcp.session.start", None);
+        assert!(starts.len() >= 10, "seed {seed}: MCP sessions happen");
+        for e in &starts {
+            // MCPSessionStart: UserMetadata, SessionMetadata, ServerMetadata, ConnectionMetadata, AppMetadata.
+            for key in ["user", "sid", "server_id", "addr.remote", "app_name", "app_uri", "mcp_session_id"] {
+                assert!(e.get(key).is_some(), "{key} missing: {e}");
+            }
+            assert_eq!(s(e, "code"), "TMCP001I");
+        }
+        let requests = mcp(&list, "mcp.session.request", None);
+        assert!(requests.iter().all(|e| e.get("addr.remote").is_none() && e["message"]["method"] == "tools/call"));
+        assert!(requests.iter().all(|e| (s(e, "code") == "TMCP003E") == (e["success"] == false)));
+        let refused = |e: &Value| s(e, "code") == "TMCP003E";
+        let burst = max_in_window(&list, Duration::minutes(10), |e| refused(e).then(|| s(e, "user").to_owned()));
+        assert!(burst < 5, "seed {seed}: {burst} refused calls of one user in 10 minutes");
+        for user in ["heidi", "alice"] {
+            let mine = mcp(&list, "mcp.session.start", Some(user));
+            let servers: HashSet<&str> = mine.iter().map(|e| s(e, "app_name")).collect();
+            let ips: HashSet<&str> = mine.iter().map(|e| s(e, "addr.remote").split(':').next().unwrap()).collect();
+            assert!(servers.len() < 5 && ips.len() == 1, "seed {seed} {user}: {servers:?} {ips:?}");
+        }
+        // Every session ends from the address it started from.
+        for start in &starts {
+            let end = list.iter().find(|e| s(e, "event") == "mcp.session.end" && s(e, "sid") == s(start, "sid"));
+            assert_eq!(end.map(|e| s(e, "addr.remote")), Some(s(start, "addr.remote")));
+        }
+    }
+}
+
+#[test]
+fn mcp_scenarios_name_their_subject() {
+    let burst = added("5", "mcp_denied_burst");
+    let refused: Vec<_> = burst.iter().filter(|e| s(e, "code") == "TMCP003E").collect();
+    assert!(refused.len() >= 12, "{}", refused.len());
+    for e in &refused {
+        assert_eq!((s(e, "event"), s(e, "user"), s(e, "app_name")), ("mcp.session.request", "peggy", "mcp-filesystem"));
+        assert_eq!((e["success"].as_bool(), s(e, "error")), (Some(false), "access denied"));
+        assert_eq!(e["message"]["method"], "tools/call");
+        assert!(e["message"]["params"]["name"].is_string());
+    }
+    assert!(time(refused[refused.len() - 1]) - time(refused[0]) < Duration::minutes(6));
+
+    let sweep = added("5", "mcp_server_sweep");
+    let servers: HashSet<&str> =
+        sweep.iter().filter(|e| s(e, "event") == "mcp.session.start").map(|e| s(e, "app_name")).collect();
+    assert_eq!(servers.len(), 8);
+    assert!(sweep.iter().all(|e| s(e, "user") == "oscar"));
+
+    let new = added("5", "mcp_new_source");
+    let start = new.iter().find(|e| s(e, "event") == "mcp.session.start").unwrap();
+    assert_eq!(s(start, "user"), "heidi");
+    assert!(s(start, "addr.remote").starts_with("203.0.113.77:"));
+    let before = events(&["--seed", "5"]);
+    assert!(mcp(&before, "mcp.session.start", Some("heidi")).iter().any(|e| time(e) < time(start)), "history first");
 }

@@ -25,6 +25,7 @@ async fn scan_rbac_finds_each_seeded_risk_of_the_demo_cluster() {
         ("RBAC-004", "dev-requester"), // requests a privileged role without thresholds
         ("RBAC-009", "long-session"),  // 720h sessions
         ("RBAC-011", "dave"),          // locked user still holding a privileged role
+        ("RBAC-016", "access"),        // preset: MCP tools ({{internal.mcp_tools}}) on every app
     ] {
         assert!(has(id, subject), "{id} on {subject} missing: {report}");
     }
@@ -48,7 +49,12 @@ const CLEAN: &str = r#"{
   "version": "18.1.4",
   "roles": [{"kind": "role", "version": "v8", "metadata": {"name": "viewer"},
     "spec": {"options": {"max_session_ttl": "8h0m0s", "forward_agent": false},
-             "allow": {"logins": ["ubuntu"], "node_labels": {"env": "dev"}}, "deny": {}}}],
+             "allow": {"logins": ["ubuntu"], "node_labels": {"env": "dev"}}, "deny": {}}},
+    {"kind": "role", "version": "v8", "metadata": {"name": "mcp-reader"},
+    "spec": {"options": {"max_session_ttl": "8h0m0s"},
+             "allow": {"app_labels": {"teleport.internal/app-sub-kind": "mcp", "env": "dev"},
+                       "mcp": {"tools": ["search-files", "^(get|list|read)_.*$"]}},
+             "deny": {"mcp": {"tools": ["read_secrets", "^delete_.*$"]}}}}],
   "users": [{"kind": "user", "version": "v2", "metadata": {"name": "bob"},
     "spec": {"roles": ["viewer"], "traits": {"logins": ["ubuntu"]},
              "status": {"is_locked": false, "locked_time": "0001-01-01T00:00:00Z", "lock_expires": "0001-01-01T00:00:00Z"},
@@ -70,7 +76,7 @@ async fn scan_rbac_finds_nothing_on_a_clean_cluster() {
     assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
     let report = r.structured_content.unwrap();
     assert_eq!(report["findings"], json!([]), "{report}");
-    assert_eq!(report["roles_scanned"], 1);
+    assert_eq!(report["roles_scanned"], 2, "a well-scoped MCP role is clean too");
     stack.stop().await;
 }
 
@@ -143,5 +149,76 @@ async fn the_health_check_reports_the_identity_and_its_expiry() {
         assert!(check["message"].as_str().unwrap().contains(needle), "{check}");
         assert_eq!(check["details"]["user"], "bot-mtcp", "the file is read afresh: {check}");
     }
+    stack.stop().await;
+}
+
+/// A cluster whose only risks are in its MCP roles (Teleport 18 `mcp.tools`, MCP apps selected by
+/// `app_labels`).
+fn mcp_state() -> String {
+    let role = |name: &str, allow: Value, deny: Value| {
+        json!({"kind": "role", "version": "v8", "metadata": {"name": name},
+               "spec": {"options": {"max_session_ttl": "8h0m0s"}, "allow": allow, "deny": deny}})
+    };
+    let mcp = json!({"teleport.internal/app-sub-kind": "mcp"});
+    let roles = [
+        role("mcp-any-tool", json!({"app_labels": mcp, "mcp": {"tools": ["^.*$"]}}), json!({})),
+        role("mcp-every-app", json!({"app_labels": {"*": "*"}, "mcp": {"tools": ["read_file"]}}), json!({})),
+        role(
+            "mcp-admin",
+            json!({"app_labels": mcp, "mcp": {"tools": ["read_file"]},
+                   "rules": [{"resources": ["user"], "verbs": ["create", "update"]}]}),
+            json!({}),
+        ),
+        role(
+            "mcp-leaky-deny",
+            json!({"app_labels": mcp, "mcp": {"tools": ["slack_*"]}}),
+            json!({"mcp": {"tools": ["^slack_post.*"]}}),
+        ),
+        role(
+            "mcp-no-tools",
+            json!({"app_labels": mcp, "mcp": {"tools": ["read_file"]}}),
+            json!({"mcp": {"tools": ["*"]}}),
+        ),
+    ];
+    let mut state: Value = serde_json::from_str(CLEAN).unwrap();
+    state["roles"] = json!(roles);
+    state["users"][0]["spec"]["roles"] = json!(["mcp-every-app"]);
+    state.to_string()
+}
+
+#[tokio::test]
+async fn scan_rbac_finds_the_mcp_risks() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("mcp.json");
+    std::fs::write(&state, mcp_state()).unwrap();
+    let mut stack = Stack::start(StackOptions { sim_state: Some(state), ..Default::default() }).await.unwrap();
+    let c = stack.client("readonly").await.unwrap();
+    let r = c.call("scan_rbac", json!({})).await.unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text_of(&r));
+    let report = r.structured_content.unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let mut got: Vec<(String, String, String)> = findings
+        .iter()
+        .filter(|f| f["id"].as_str().is_some_and(|id| id >= "RBAC-015"))
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().into(),
+                f["subject"].as_str().unwrap().into(),
+                f["severity"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    let expected = [
+        ("RBAC-015", "mcp-any-tool", "high"),
+        ("RBAC-016", "mcp-every-app", "medium"),
+        ("RBAC-017", "mcp-admin", "high"),
+        ("RBAC-018", "mcp-leaky-deny", "medium"),
+        ("RBAC-019", "mcp-no-tools", "medium"),
+    ];
+    assert_eq!(got, expected.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())), "{report}");
+    let leaky = findings.iter().find(|f| f["id"] == "RBAC-018").unwrap();
+    assert_eq!(leaky["evidence"]["deny_mcp_tools"][0]["entry"], "^slack_post.*", "{leaky}");
+    assert!(findings.iter().all(|f| f["remediation"].as_str().is_some_and(|s| !s.is_empty())));
     stack.stop().await;
 }

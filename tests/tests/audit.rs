@@ -134,8 +134,18 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
     assert_eq!(summary["total"].as_i64(), Some(stored(&stack).await), "{summary}");
     assert!(summary["hourly"].as_array().unwrap().len() >= 24, "{summary}");
 
-    let scenarios =
-        ["brute_force", "role_spike", "impersonation", "weakened_auth", "self_approval", "broad_token", "storm"];
+    let scenarios = [
+        "brute_force",
+        "role_spike",
+        "impersonation",
+        "weakened_auth",
+        "self_approval",
+        "broad_token",
+        "storm",
+        "mcp_denied_burst",
+        "mcp_server_sweep",
+        "mcp_new_source",
+    ];
     let (status, r) = post(&stack, INGEST_KEY, generated(8, &scenarios)).await;
     assert_eq!(status, 200, "{r}");
     let report = auditor.call("detect_audit_anomalies", json!({})).await.unwrap().structured_content.unwrap();
@@ -156,6 +166,9 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
         ("escalation", Some("self_approval"), "sam"),
         ("escalation", Some("join_token"), ""),
         ("storm", None, ""),
+        ("mcp", Some("mcp_denied_tool_calls"), "peggy"),
+        ("mcp", Some("mcp_many_servers"), "oscar"),
+        ("mcp", Some("mcp_new_source"), "heidi"),
     ] {
         let f = find(kind, signal, subject).unwrap_or_else(|| panic!("{kind} {signal:?} {subject}: {report}"));
         let evidence = f["evidence"].as_array().unwrap();
@@ -169,6 +182,52 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
         assert!(known, "evidence names stored events: {f}");
         assert!(f["threshold"].is_number() && f["observed"].is_number(), "{f}");
     }
+    // Only the scenarios' MCP users are flagged: the baseline's MCP use (heidi, alice) is normal.
+    let mcp: Vec<(&str, &str)> = findings
+        .iter()
+        .filter(|f| f["kind"] == "mcp")
+        .map(|f| (f["signal"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(mcp.len(), 3, "{mcp:?}");
+    let new_source = find("mcp", Some("mcp_new_source"), "heidi").unwrap();
+    assert_eq!(new_source["details"]["address"], json!(["203.0.113.77"]), "{new_source}");
+    let burst = find("mcp", Some("mcp_denied_tool_calls"), "peggy").unwrap();
+    assert!(burst["observed"].as_f64().unwrap() >= 12.0 && burst["details"]["servers"] == json!(["mcp-filesystem"]));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_mcp_source_is_judged_against_the_days_before_the_window() {
+    let mut stack = stack().await;
+    let now = chrono::Utc::now();
+    // `mcp.session.start` (TMCP001I) as lib/srv/mcp/audit.go emits it, trimmed to what matters.
+    let start = |uid: &str, ago: chrono::Duration, user: &str, addr: &str| {
+        json!({"uid": uid, "time": (now - ago).to_rfc3339(), "event": "mcp.session.start", "code": "TMCP001I",
+               "user": user, "user_kind": 1, "addr.remote": addr, "app_name": "mcp-filesystem",
+               "app_uri": "mcp+stdio://", "sid": format!("sid-{uid}"), "cluster_name": "teleport.example.com"})
+    };
+    let (days, minutes) = (chrono::Duration::days, chrono::Duration::minutes);
+    let events = [
+        start("h-old", days(3), "heidi", "192.0.2.57:40000"),
+        start("h-new", minutes(5), "heidi", "203.0.113.5:40001"),
+        start("b-old", days(2), "bob", "10.0.0.9:40002"),
+        start("b-now", minutes(6), "bob", "10.0.0.9:40003"),
+        // Older than the 7-day baseline: ivan has no known address, so he is not judged.
+        start("i-old", days(30), "ivan", "198.51.100.7:40004"),
+        start("i-now", minutes(7), "ivan", "198.51.100.1:40005"),
+    ];
+    let (status, r) = post(&stack, INGEST_KEY, Value::Array(events.to_vec()).to_string()).await;
+    assert_eq!(status, 200, "{r}");
+    let auditor = stack.client("readonly").await.unwrap();
+    let report = auditor.call("detect_audit_anomalies", json!({ "hours": 1 })).await.unwrap();
+    let report = report.structured_content.unwrap();
+    let found: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "mcp").collect();
+    assert_eq!(found.len(), 1, "{report}");
+    let f = found[0];
+    assert_eq!((f["signal"].as_str(), f["subject"].as_str()), (Some("mcp_new_source"), Some("heidi")), "{f}");
+    assert_eq!(f["evidence"], json!(["h-new"]));
+    assert_eq!(f["details"]["known_addresses"], json!(["192.0.2.57"]), "{f}");
+    assert_eq!(report["thresholds"]["mcp_address_baseline_secs"], 7 * 24 * 3600);
     stack.stop().await;
 }
 

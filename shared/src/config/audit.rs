@@ -68,6 +68,16 @@ pub struct AnomalyThresholds {
     pub role_change_window: Duration,
     /// Business hours as `HH-HH` in UTC (e.g. `8-18`); approvals outside them are flagged. None: off.
     pub business_hours_utc: Option<String>,
+    /// Refused MCP tool calls (`mcp.session.request`, `TMCP003E`, `tools/call`) of one user within
+    /// `mcp_denied_window`.
+    pub mcp_denied_calls: u32,
+    #[serde(with = "humantime_serde")]
+    pub mcp_denied_window: Duration,
+    /// Distinct MCP servers (`app_name`) one user reaches in the analysed window.
+    pub mcp_distinct_servers: u32,
+    /// MCP session addresses of this long before the window are known; a session from another is new.
+    #[serde(with = "humantime_serde")]
+    pub mcp_address_baseline: Duration,
 }
 
 impl Default for AnomalyThresholds {
@@ -80,6 +90,10 @@ impl Default for AnomalyThresholds {
             role_change_burst: 5,
             role_change_window: Duration::from_secs(600),
             business_hours_utc: None,
+            mcp_denied_calls: 5,
+            mcp_denied_window: Duration::from_secs(600),
+            mcp_distinct_servers: 5,
+            mcp_address_baseline: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

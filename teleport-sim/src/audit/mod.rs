@@ -2,13 +2,14 @@
 //! demos. Teleport has no CLI for audit events; this prints what the file
 //! backend writes (one JSON object per line, sorted keys) or one JSON array.
 //!
-//! The stream is a quiet baseline (see [`baseline`]) plus any named scenarios (see
+//! The stream is a quiet baseline (see [`baseline`], and [`mcp`] for MCP sessions) plus any named scenarios (see
 //! [`scenarios`]), sorted by time. Every draw, `uid`s included, comes from streams keyed by the
 //! seed, the window and the rate, so the same command line prints the same bytes, and a scenario
 //! adds its events without changing the baseline's.
 
 mod baseline;
 mod event;
+mod mcp;
 mod options;
 mod people;
 mod rng;
@@ -83,6 +84,8 @@ pub fn run(args: &[String], env: &SimEnv, now: DateTime<Utc>) -> Outcome {
     let window = Window { start: opts.start(), end: opts.end, cluster };
     let key = format!("{}|{}|{}", window.start.timestamp_millis(), window.end.timestamp_millis(), opts.rate);
     let mut events = baseline::generate(&mut Rng::stream(seed, &key, "baseline"), &window, opts.rate);
+    // Normal MCP use draws from its own stream, so the rest of the baseline is unchanged.
+    events.extend(mcp::baseline(&mut Rng::stream(seed, &key, "baseline-mcp"), &window));
     for scenario in &opts.scenarios {
         let mut rng = Rng::stream(seed, &key, scenario.name());
         events.extend(scenario.generate(&mut rng, &window, opts.rate));

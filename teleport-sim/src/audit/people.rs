@@ -1,6 +1,7 @@
 //! Who appears in generated streams: the demo cluster's people with the address each one
 //! connects from (an office NAT several people share, home addresses, a CI runner). The
-//! scenario subjects (`mallory`, `eve`, `ivan`, `sam`, `bot-deploy`) never appear in the baseline.
+//! scenario subjects (`mallory`, `eve`, `ivan`, `sam`, `bot-deploy`, `peggy`, `oscar`) never appear in the
+//! baseline; `mcp_new_source` is about `heidi`, a baseline MCP user, from an address new for her.
 
 /// One user of the cluster as the audit log sees them.
 #[derive(Debug)]

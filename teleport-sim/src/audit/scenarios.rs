@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use super::Window;
 use super::baseline::{Decision, request_flow};
 use super::event::{BOT, Event, HOSTS, HUMAN, code, identity};
+use super::mcp;
 use super::rng::Rng;
 
 /// The attacker of `brute_force` and where they come from.
@@ -25,6 +26,9 @@ pub enum Scenario {
     SelfApproval,
     BroadToken,
     Storm,
+    McpDeniedBurst,
+    McpServerSweep,
+    McpNewSource,
 }
 
 /// Every scenario with its name and what it adds.
@@ -56,6 +60,21 @@ pub const ALL: &[(Scenario, &str, &str)] = &[
         "join_token.create (TJT00I) by eve for roles Node,Proxy,Auth with a 720h TTL",
     ),
     (Scenario::Storm, "storm", "one clock hour with 20x the baseline rate of exec (T3002I) by bot-deploy"),
+    (
+        Scenario::McpDeniedBurst,
+        "mcp_denied_burst",
+        "12-18 refused tools/call (mcp.session.request TMCP003E) by peggy on mcp-filesystem within 4 minutes",
+    ),
+    (
+        Scenario::McpServerSweep,
+        "mcp_server_sweep",
+        "mcp.session.start (TMCP001I) by oscar on 8 distinct MCP servers within an hour",
+    ),
+    (
+        Scenario::McpNewSource,
+        "mcp_new_source",
+        "mcp.session.start (TMCP001I) by heidi (a baseline MCP user) from 203.0.113.77 late in the window",
+    ),
 ];
 
 impl Scenario {
@@ -121,6 +140,9 @@ impl Scenario {
                 vec![token]
             }
             Scenario::Storm => storm(rng, window, rate),
+            Scenario::McpDeniedBurst => mcp::denied_burst(rng, window),
+            Scenario::McpServerSweep => mcp::server_sweep(rng, window),
+            Scenario::McpNewSource => mcp::new_source(rng, window),
         }
     }
 }

@@ -8,6 +8,7 @@ mod auth_preference;
 mod brute_force;
 mod escalation;
 mod fields;
+mod mcp;
 mod query;
 mod report;
 mod roles;
@@ -22,6 +23,7 @@ pub use auth_preference::{
 pub use brute_force::{brute_force_findings, densest_window, detect_brute_force, login_bursts};
 pub use escalation::{PRIVILEGED_JOIN_ROLES, detect_escalations};
 pub use fields::source_ip;
+pub use mcp::{detect_mcp_denied_bursts, detect_mcp_many_servers, detect_mcp_new_sources};
 pub use query::{anomalies, search};
 pub use report::{AnomalyFinding, AnomalyKind, AnomalyReport, AuditWindow, MAX_EVIDENCE, ThresholdsUsed};
 pub use roles::{detect_role_grants, detect_role_spikes, is_privileged_role};
@@ -51,6 +53,9 @@ pub fn detect_anomalies(window: AuditWindow, input: &AnomalyInput, t: &AnomalyTh
     findings.extend(detect_role_grants(&input.prior_user_changes, &input.user_changes));
     findings.extend(detect_escalations(&input.escalation));
     findings.extend(detect_approvals(&input.approvals, &input.request_creates, hours));
+    findings.extend(detect_mcp_denied_bursts(&input.mcp_denied, t));
+    findings.extend(detect_mcp_many_servers(window.since, &input.mcp_sessions, &input.mcp_denied, t));
+    findings.extend(detect_mcp_new_sources(window.since, &input.mcp_sessions));
     report::sort_findings(&mut findings);
     AnomalyReport { window, thresholds: ThresholdsUsed::from(t), findings, notes }
 }

@@ -65,6 +65,14 @@ pub struct ThresholdsUsed {
     pub role_change_window_secs: u64,
     /// Business hours (`HH-HH`, UTC) outside which approvals are flagged; absent: not checked.
     pub business_hours_utc: Option<String>,
+    /// Refused MCP tool calls of one user within `mcp_denied_window_secs`.
+    pub mcp_denied_calls: u32,
+    /// Sliding window of the refused MCP tool-call count.
+    pub mcp_denied_window_secs: u64,
+    /// Distinct MCP servers one user reaches in the window.
+    pub mcp_distinct_servers: u32,
+    /// How far before the window MCP session addresses count as known.
+    pub mcp_address_baseline_secs: u64,
 }
 
 impl From<&AnomalyThresholds> for ThresholdsUsed {
@@ -77,6 +85,10 @@ impl From<&AnomalyThresholds> for ThresholdsUsed {
             role_change_burst: t.role_change_burst,
             role_change_window_secs: t.role_change_window.as_secs(),
             business_hours_utc: t.business_hours_utc.clone(),
+            mcp_denied_calls: t.mcp_denied_calls,
+            mcp_denied_window_secs: t.mcp_denied_window.as_secs(),
+            mcp_distinct_servers: t.mcp_distinct_servers,
+            mcp_address_baseline_secs: t.mcp_address_baseline.as_secs(),
         }
     }
 }
@@ -95,6 +107,8 @@ pub enum AnomalyKind {
     RoleGrant,
     /// A privilege-escalation signal (impersonation, weakened auth, broad join token, approvals).
     Escalation,
+    /// MCP access: refused tool-call bursts, many MCP servers, a new source address.
+    Mcp,
 }
 
 /// One anomaly.

@@ -1,8 +1,10 @@
 //! The RBAC scan behind `scan_rbac`: roles, users, the cluster auth preference and join tokens in,
-//! a sorted list of findings with evidence and a one-line remediation out. Rules and their
-//! severities are documented in `docs/rbac-rules.md`; each rule lives in one of the sub-modules.
+//! a sorted list of findings (MCP access rules included) with evidence and a one-line remediation
+//! out. Rules and their severities are documented in `docs/rbac-rules.md`; each rule lives in one
+//! of the sub-modules.
 
 mod cluster;
+mod mcp;
 pub(crate) mod pattern;
 pub(crate) mod privilege;
 mod roles;
@@ -114,6 +116,7 @@ pub fn scan(
     let mut findings = Vec::new();
     for role in roles {
         findings.extend(roles::scan_role(role, &privileges, auth));
+        findings.extend(mcp::scan_role(role, &privileges, users));
     }
     for user in users {
         findings.extend(users::scan_user(user, &privileges, now));

@@ -1,5 +1,6 @@
 //! `detect_audit_anomalies`' candidate queries: hourly counts per event type, failed logins of
-//! subjects over the threshold, role and user changes, escalation and approval events, each capped,
+//! subjects over the threshold, role and user changes, escalation and approval events, MCP session
+//! starts and refused MCP tool calls, each capped,
 //! and the uids of a storm. The pure detectors (outside `db`) then run over these rows.
 
 use chrono::{DateTime, Utc};
@@ -101,6 +102,39 @@ pub async fn anomaly_input(
          ORDER BY time LIMIT $3"
     );
     input.request_creates = rows(conn, creates, Params::Keys(&ids), since, until, CANDIDATE_CAP).await?;
+
+    let baseline = chrono::Duration::from_std(t.mcp_address_baseline).unwrap_or(chrono::Duration::days(7));
+    let from = since.checked_sub_signed(baseline).unwrap_or(since);
+    let sessions = format!(
+        "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw FROM audit_events
+         WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+    );
+    let in_window = rows(conn, sessions, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "MCP session starts", in_window.len(), CANDIDATE_CAP);
+    // Before the window only the addresses matter: the last start per (user, source IP) of the
+    // users seen in the window, so a busy baseline cannot crowd the window's own sessions out.
+    let mcp_users: Vec<String> = in_window
+        .iter()
+        .filter_map(|r| r.user.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let known = format!(
+        r#"SELECT DISTINCT ON ("user", {SOURCE_IP_SQL}) {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw
+         FROM audit_events WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 AND "user" = ANY($4)
+         ORDER BY "user", {SOURCE_IP_SQL}, time DESC LIMIT $3"#
+    );
+    input.mcp_sessions = rows(conn, known, Params::Keys(&mcp_users), from, since, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "known MCP session addresses", input.mcp_sessions.len(), CANDIDATE_CAP);
+    input.mcp_sessions.extend(in_window);
+    let denied = format!(
+        "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name', 'tool', raw#>'{{message,params,name}}',
+             'error', raw->'error') AS raw FROM audit_events
+         WHERE event = 'mcp.session.request' AND (code = 'TMCP003E' OR success = false)
+           AND raw#>>'{{message,method}}' = 'tools/call' AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+    );
+    input.mcp_denied = rows(conn, denied, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    cap_note(&mut notes, "refused MCP tool calls", input.mcp_denied.len(), CANDIDATE_CAP);
 
     input.notes = notes;
     Ok(input)

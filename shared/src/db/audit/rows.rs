@@ -68,6 +68,13 @@ pub struct AnomalyInput {
     pub approvals: Vec<AuditEventRow>,
     /// `access_request.create` events of the approved requests (for the requester).
     pub request_creates: Vec<AuditEventRow>,
+    /// `mcp.session.start`: before the window (back to `mcp_address_baseline`), the last one per
+    /// user and source IP of the users active in the window; then the window's own, oldest first
+    /// (raw: `app_name`).
+    pub mcp_sessions: Vec<AuditEventRow>,
+    /// Refused `tools/call` requests (`mcp.session.request`, `TMCP003E`) in the window (raw:
+    /// `app_name`, `tool`, `error`).
+    pub mcp_denied: Vec<AuditEventRow>,
     /// Caveats of the fetch (a capped query), passed into the report.
     pub notes: Vec<String>,
 }

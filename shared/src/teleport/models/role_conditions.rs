@@ -27,6 +27,9 @@ pub struct RoleConditions {
     /// Application label selectors.
     #[serde(deserialize_with = "de::label_map")]
     pub app_labels: BTreeMap<String, Vec<String>>,
+    /// Application label predicate expression.
+    #[serde(deserialize_with = "de::lenient_string")]
+    pub app_labels_expression: String,
     /// Database label selectors.
     #[serde(deserialize_with = "de::label_map")]
     pub db_labels: BTreeMap<String, Vec<String>>,
