@@ -223,7 +223,10 @@ pub static CATALOG: &[ToolSpec] = &[
         Execution::Gateway,
         "Dry run: would calling `tool` with `arguments` be allowed for you? Returns the decision, its reason, \
          the constraints that would apply and the policy version, and whether the arguments are valid. \
-         Nothing runs. Use it before a change.",
+         Nothing changes. Use it before a change. For an allowed `create_access_request` it also reads the \
+         cluster and reports the blast radius: the nodes, databases, Kubernetes clusters, apps, MCP servers \
+         and Windows desktops the requested roles or resources would reach (by `env` label), the logins, and \
+         which requested roles are admin-equivalent.",
     ),
     write(
         ToolName::CreateAccessRequest,

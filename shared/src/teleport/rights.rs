@@ -118,6 +118,31 @@ const REQUESTS_READ: Need = see_all(Access, "access_request", LR);
 /// gateway's own tools and `search_audit` (SQL over ingested events).
 pub static RIGHTS: &[ToolRights] = &[
     ToolRights {
+        tool: ToolName::CheckPolicy,
+        commands: &[
+            "tctl get roles --format=json",
+            "tctl get users --format=json",
+            "tctl get nodes --format=json",
+            "tctl get db_server --format=json",
+            "tctl get app_server --format=json",
+            "tctl get kube_server --format=json",
+            "tctl get windows_desktop --format=json",
+        ],
+        needs: &[
+            ROLES,
+            USERS,
+            NODES,
+            NODE_LABELS,
+            implicit("db_server", LR),
+            implicit("app_server", LR),
+            implicit("kube_server", LR),
+            rule(Inventory, "windows_desktop", LR),
+        ],
+        on_missing: OnMissing::Sometimes,
+        note: "Only for an allowed `create_access_request`, to count its blast radius; a refused read leaves the \
+               verdict standing with `blast_radius_error`. Counts cover what the identity's own labels let it list.",
+    },
+    ToolRights {
         tool: ToolName::CreateAccessRequest,
         commands: &["tsh request create --roles=… --resource=… --reason=… --nowait"],
         needs: &[field(Access, "allow.request.roles"), field(Access, "allow.request.search_as_roles")],

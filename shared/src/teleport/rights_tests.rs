@@ -92,15 +92,15 @@ fn the_rights_doc_is_generated_from_the_table() {
 }
 
 #[test]
-fn every_worker_tool_has_a_row_except_the_sql_one() {
+fn every_tool_running_teleport_has_a_row() {
     let rows: Vec<&str> = RIGHTS.iter().map(|r| r.tool.as_str()).collect();
     let mut sorted = rows.clone();
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(rows, sorted, "rows in name order, once each");
     for spec in CATALOG {
-        let runs_teleport =
-            (spec.execution == Execution::Worker && spec.name != "search_audit") || spec.name == "start_proxy";
+        let runs_teleport = (spec.execution == Execution::Worker && spec.name != "search_audit")
+            || ["start_proxy", "check_policy"].contains(&spec.name);
         assert_eq!(rights_of(spec.name).is_some(), runs_teleport, "{}", spec.name);
     }
     assert_eq!(tools_needing(Plane::Locks, "lock", &["create", "update"]), ["drop_access_request"]);

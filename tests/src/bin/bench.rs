@@ -5,7 +5,8 @@
 //! lease table; `bench limit` the machine's limit with none of our code (a bare Postgres queue
 //! cycle, the simulator's spawn rate); `bench compare` this system next to what a user would run
 //! instead (a FastMCP server, inline and with Postgres) and next to that limit, in one run; `bench
-//! leases` proxy leases on a worker, on an edge agent and behind an approval. Needs
+//! leases` proxy leases on a worker, on an edge agent and behind an approval; `bench reach`
+//! discovery and an access request's blast radius next to the `tctl` reads behind them. Needs
 //! DATABASE_URL (a server the benchmark may create a
 //! database on) and release binaries (`cargo build --release --bins`).
 
@@ -23,6 +24,8 @@ mod limit;
 mod memory;
 #[path = "bench/peer.rs"]
 mod peer;
+#[path = "bench/reach.rs"]
+mod reach;
 #[path = "bench/reaper.rs"]
 mod reaper;
 #[path = "bench/trail.rs"]
@@ -82,6 +85,8 @@ enum Mode {
     Limit(limit::LimitArgs),
     /// Proxy leases: start and stop on a worker and on an edge agent, and what an approval adds.
     Leases(leases::LeasesArgs),
+    /// Discovery and blast radius, next to the `tctl` reads a user would run by hand.
+    Reach(reach::ReachArgs),
     /// One run: the machine's limit, a FastMCP peer (inline, and with Postgres), and this system
     /// (kept-alive HTTP and rmcp clients, coalescing off and on), side by side.
     Compare(compare::CompareArgs),
@@ -148,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Limit(a)) => return limit::run(a).await,
         Some(Mode::Compare(a)) => return compare::run(a).await,
         Some(Mode::Leases(a)) => return leases::run(a).await,
+        Some(Mode::Reach(a)) => return reach::run(a).await,
         None => {}
     }
     let coalesce = args.coalesce;
