@@ -1,7 +1,10 @@
 //! Blast radius through a real MCP client: `check_policy` of an access request reports what the
 //! requested roles or resources would make reachable, counted from the simulator's state (nodes,
 //! databases, Kubernetes clusters, apps and MCP servers by `env` label), with logins and
-//! admin-equivalence; an access request waiting for approval shows the same to its approvers.
+//! admin-equivalence; an access request waiting for approval shows the same to its approvers, and
+//! their webhook hears it.
+
+mod webhook_receiver;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -56,7 +59,7 @@ fn prod_only(counts: &BTreeMap<String, usize>) -> Value {
     if prod == 0 { json!({"total": 0, "by_env": {}}) } else { json!({"total": prod, "by_env": {"prod": prod}}) }
 }
 
-async fn stack(state: std::path::PathBuf, policy: Option<&str>) -> Stack {
+async fn stack(state: std::path::PathBuf, policy: Option<&str>, webhook: Option<String>) -> Stack {
     let dir = tempfile::tempdir().unwrap().keep();
     let policy = policy.map(|p| {
         let path = dir.join("policy.yaml");
@@ -67,6 +70,9 @@ async fn stack(state: std::path::PathBuf, policy: Option<&str>) -> Stack {
         if let Some(p) = &policy {
             c.policy.path = Some(p.clone());
         }
+        if let Some(url) = &webhook {
+            c.approvals.webhook = Some(serde_yaml::from_str(&format!("url: {url}")).unwrap());
+        }
     });
     Stack::start(StackOptions { sim_state: Some(state), tweak: Some(tweak), ..Default::default() }).await.unwrap()
 }
@@ -75,7 +81,7 @@ async fn stack(state: std::path::PathBuf, policy: Option<&str>) -> Stack {
 async fn check_policy_counts_what_an_access_request_would_reach() {
     let dir = tempfile::tempdir().unwrap();
     let (path, state) = state(dir.path());
-    let mut stack = stack(path, None).await;
+    let mut stack = stack(path, None, None).await;
     let operator = stack.client("operator").await.unwrap();
     let ask = |resources: Value| json!({"tool": "create_access_request", "arguments": {"resources": resources, "reason": "incident 42"}});
 
@@ -141,7 +147,8 @@ roles:
 async fn a_waiting_access_request_shows_its_blast_radius_to_approvers() {
     let dir = tempfile::tempdir().unwrap();
     let (path, state) = state(dir.path());
-    let mut stack = stack(path, Some(POLICY)).await;
+    let (receiver, url) = webhook_receiver::Receiver::start(200, &[]).await;
+    let mut stack = stack(path, Some(POLICY), Some(url)).await;
     let operator = stack.client("operator").await.unwrap();
     let admin = stack.client("admin").await.unwrap();
     let wait = tokio::spawn(async move {
@@ -168,6 +175,15 @@ async fn a_waiting_access_request_shows_its_blast_radius_to_approvers() {
         admin.call("get_operation", json!({"op_id": impact["op_id"]})).await.unwrap().structured_content.unwrap();
     assert_eq!((op["tool"].as_str(), op["status"].as_str()), (Some("check_policy"), Some("succeeded")), "{op}");
     assert_eq!(op["actor"], "dev-operator", "{op}");
+
+    // The approvers' webhook hears it too, after the request itself.
+    let pending = admin.call("list_pending_approvals", json!({})).await.unwrap().structured_content.unwrap();
+    let request = pending["approvals"][0]["op_id"].as_str().unwrap().to_owned();
+    receiver.wait_for("approval.requested", &request).await;
+    let notice = receiver.wait_for("approval.impact", &request).await;
+    assert_eq!(notice["blast_radius"]["nodes"], prod_only(&nodes), "{notice}");
+    let prod = nodes["prod"];
+    assert!(notice["text"].as_str().unwrap().contains(&format!("nodes {prod} (prod {prod})")), "{notice}");
     wait.abort();
     stack.stop().await;
 }

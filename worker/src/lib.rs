@@ -34,6 +34,8 @@ pub(crate) struct JobContext {
     worker_id: String,
     /// Thresholds of `detect_audit_anomalies`.
     anomalies: mtcp_shared::config::AnomalyThresholds,
+    /// Where an access request's blast radius is announced to its approvers.
+    approvals: mtcp_shared::config::ApprovalsConfig,
     /// Running jobs a caller may cancel.
     cancels: cancels::Cancels,
     /// The tasks of started calls (shutdown waits for them).
@@ -106,6 +108,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         runner,
         worker_id: agent.id.to_string(),
         anomalies: config.audit.anomalies.clone(),
+        approvals: config.approvals.clone(),
         cancels: cancels::Cancels::default(),
         jobs: tokio_util::task::TaskTracker::new(),
     });

@@ -61,8 +61,12 @@ async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
     let Ok(serde_json::Value::Object(arguments)) = serde_json::to_value(args) else { return };
     let question =
         CheckPolicyArgs { tool: ToolName::CreateAccessRequest.as_str().to_owned(), arguments: Some(arguments) };
-    let asked = ToolCall::CheckPolicy(CheckPolicy { args: question.clone(), verdict: None });
-    let Some(preview) = super::local::needs_cluster(st, op.actor, &asked).await else { return };
+    let asked = ToolCall::CheckPolicy(CheckPolicy { args: question.clone(), verdict: None, for_approval: None });
+    let Some(ToolCall::CheckPolicy(mut preview)) = super::local::needs_cluster(st, op.actor, &asked).await else {
+        return;
+    };
+    preview.for_approval = Some(op.op_id.0);
+    let preview = ToolCall::CheckPolicy(preview);
     let spec = ToolName::CheckPolicy.spec();
     let mut inputs = serde_json::to_value(&question).unwrap_or_default();
     inputs["for_approval_of"] = serde_json::Value::String(op.op_id.to_string());

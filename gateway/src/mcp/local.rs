@@ -116,7 +116,7 @@ pub async fn needs_cluster(st: &AppState, actor: &Actor, call: &ToolCall) -> Opt
         return None;
     }
     let verdict = serde_json::to_value(view).expect("a verdict serializes");
-    Some(ToolCall::CheckPolicy(CheckPolicy { args: c.args.clone(), verdict: Some(verdict) }))
+    Some(ToolCall::CheckPolicy(CheckPolicy { args: c.args.clone(), verdict: Some(verdict), for_approval: None }))
 }
 
 /// The trail, filtered (admin-only by policy).

@@ -5,6 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+use crate::analysis::blast::BlastRadius;
 use crate::config::ApprovalsConfig;
 use crate::db::approvals::Pending;
 use crate::domain::OpId;
@@ -111,6 +112,51 @@ pub fn requested(config: &ApprovalsConfig, f: &Facts<'_>) -> Value {
         escape(&how_to_decide(config, f)),
     );
     m.insert("text".into(), Value::String(text));
+    Value::Object(m)
+}
+
+/// The message sent when the blast radius of a waiting access request has been counted (or could
+/// not be): what approving it would make reachable.
+pub fn impact(config: &ApprovalsConfig, f: &Facts<'_>, radius: Result<&BlastRadius, &str>) -> Value {
+    let mut m = base(config, f, "approval.impact");
+    let summary = match radius {
+        Ok(b) => {
+            let kinds = [
+                ("nodes", &b.nodes),
+                ("databases", &b.databases),
+                ("Kubernetes clusters", &b.kube_clusters),
+                ("apps", &b.apps),
+                ("MCP servers", &b.mcp_servers),
+                ("Windows desktops", &b.windows_desktops),
+            ];
+            let counts: Vec<String> = kinds
+                .iter()
+                .map(|(what, n)| {
+                    let envs: Vec<String> = n.by_env.iter().map(|(env, k)| format!("{} {k}", escape(env))).collect();
+                    if envs.is_empty() {
+                        format!("{what} 0")
+                    } else {
+                        format!("{what} {} ({})", n.total, envs.join(", "))
+                    }
+                })
+                .collect();
+            let admins: Vec<String> = b.admin_equivalent.iter().map(|a| escape(&a.role)).collect();
+            let logins: Vec<String> = b.logins.iter().map(|l| escape(l)).collect();
+            format!(
+                "{}; logins: {}; admin-equivalent roles: {}",
+                counts.join(", "),
+                if logins.is_empty() { "none".to_owned() } else { logins.join(", ") },
+                if admins.is_empty() { "none".to_owned() } else { admins.join(", ") },
+            )
+        }
+        Err(error) => format!("could not be counted: {}", escape(error)),
+    };
+    let text = format!("Blast radius of {}'s {} (op {}): {summary}.", escape(f.actor), f.tool, f.op_id);
+    m.insert("text".into(), Value::String(text));
+    match radius {
+        Ok(b) => m.insert("blast_radius".into(), serde_json::to_value(b).unwrap_or_default()),
+        Err(e) => m.insert("blast_radius_error".into(), Value::String(e.to_owned())),
+    };
     Value::Object(m)
 }
 

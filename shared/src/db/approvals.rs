@@ -200,14 +200,19 @@ pub async fn lock(conn: &mut PgConnection, op_id: OpId) -> Result<Option<Pending
     Ok(with_decisions(conn, vec![pending]).await?.pop())
 }
 
-/// The approval state of any operation that waited for approval (for `get_operation`).
-pub async fn state(conn: &mut PgConnection, op_id: OpId) -> Result<Option<ApprovalState>, DbError> {
+/// Any operation that waited for approval, with its approvals, unlocked.
+pub async fn get(conn: &mut PgConnection, op_id: OpId) -> Result<Option<Pending>, DbError> {
     let sql = pending_sql!("WHERE o.op_id = $1");
     let Some(row) = sqlx::query(sql).bind(op_id.0).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     let pending = pending_of(&row)?;
-    Ok(with_decisions(conn, vec![pending]).await?.pop().map(|p| p.state))
+    Ok(with_decisions(conn, vec![pending]).await?.pop())
+}
+
+/// The approval state of any operation that waited for approval (for `get_operation`).
+pub async fn state(conn: &mut PgConnection, op_id: OpId) -> Result<Option<ApprovalState>, DbError> {
+    Ok(get(conn, op_id).await?.map(|p| p.state))
 }
 
 /// The calls waiting for approval, oldest first.

@@ -75,6 +75,9 @@ pub struct CheckPolicy {
     /// The verdict (a `PolicyCheckView`) set by the gateway; the caller never sets it.
     #[serde(default, rename = "_verdict", skip_serializing_if = "Option::is_none")]
     pub verdict: Option<serde_json::Value>,
+    /// The waiting access request this previews for its approvers (their webhook hears the result).
+    #[serde(default, rename = "_for_approval", skip_serializing_if = "Option::is_none")]
+    pub for_approval: Option<Uuid>,
 }
 
 /// `list_access_requests` as decided: the caller's arguments and, for a caller limited to its own

@@ -155,7 +155,7 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
         ToolName::CheckPolicy => {
             let a: CheckPolicyArgs = parse(&args)?;
             text_field("tool", &a.tool, 128)?;
-            Ok(plain(C::CheckPolicy(CheckPolicy { args: a, verdict: None })))
+            Ok(plain(C::CheckPolicy(CheckPolicy { args: a, verdict: None, for_approval: None })))
         }
         ToolName::SearchOperations => {
             let a: SearchOperationsArgs = parse(&args)?;

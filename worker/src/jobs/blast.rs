@@ -3,7 +3,8 @@
 //! the verdict the gateway made. A read that fails leaves the verdict standing with the reason.
 
 use mtcp_shared::analysis::blast::{self, Target, TargetKind};
-use mtcp_shared::db::operations::Outcome;
+use mtcp_shared::approvals::notice;
+use mtcp_shared::db::{self, operations::Outcome};
 use mtcp_shared::domain::OpId;
 use mtcp_shared::teleport::views::{self, TargetList};
 use mtcp_shared::teleport::{ToolFailure, fetch};
@@ -29,17 +30,40 @@ pub(super) async fn run(ctx: &JobContext, c: &CheckPolicy, op_id: OpId, cancel: 
         .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
     let mut steps = Steps::new(&ctx.pool, op_id, 3);
-    match read(ctx, &mut steps, cancel).await {
+    let radius = match read(ctx, &mut steps, cancel).await {
         Ok((roles, users, targets)) => {
             let radius = blast::blast_radius(&requested, &roles, &users, &targets);
             steps.step("counted the blast radius").await;
-            verdict.insert("blast_radius".into(), serde_json::to_value(radius).expect("a blast radius serializes"));
+            verdict.insert("blast_radius".into(), serde_json::to_value(&radius).expect("a blast radius serializes"));
+            Ok(radius)
         }
         Err((what, f)) => {
-            verdict.insert("blast_radius_error".into(), Value::String(format!("could not read {what}: {f}")));
+            let error = format!("could not read {what}: {f}");
+            verdict.insert("blast_radius_error".into(), Value::String(error.clone()));
+            Err(error)
         }
+    };
+    if let Some(request) = c.for_approval {
+        announce(ctx, OpId(request), radius.as_ref().map_err(String::as_str)).await;
     }
     report(&Value::Object(verdict))
+}
+
+/// Tell the approvers' webhook what the waiting request would reach. A lost message loses only
+/// the notice: `list_pending_approvals` shows the same.
+async fn announce(ctx: &JobContext, request: OpId, radius: Result<&blast::BlastRadius, &str>) {
+    if !ctx.approvals.notifies() {
+        return;
+    }
+    let sent = async {
+        let mut conn = ctx.pool.acquire().await?;
+        let Some(pending) = db::approvals::get(&mut conn, request).await? else { return Ok(()) };
+        let notice = notice::impact(&ctx.approvals, &notice::Facts::of(&pending), radius);
+        db::webhooks::enqueue(&mut *conn, request, "approval.impact", &notice).await
+    };
+    if let Err(e) = sent.await {
+        tracing::warn!(error = %e, %request, "announcing the blast radius of a waiting access request");
+    }
 }
 
 type Inventory = (Vec<mtcp_shared::teleport::models::Role>, Vec<mtcp_shared::teleport::models::User>, Vec<Target>);
