@@ -28,6 +28,8 @@ fn planted_state(dir: &std::path::Path) -> std::path::PathBuf {
     let mut state: Value = serde_json::from_str(&mtcp_tests::sim::run(dir, &["demo-state"])).unwrap();
     state["nodes"][0]["metadata"]["labels"]["note"] = json!(planted("label"));
     state["roles"][0]["metadata"]["description"] = json!(planted("description"));
+    state["db_servers"][0]["spec"]["database"]["metadata"]["labels"]["note"] = json!(planted("database label"));
+    state["app_servers"][0]["spec"]["app"]["metadata"]["description"] = json!(planted("app description"));
     let path = dir.join("planted-state.json");
     std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
     path
@@ -77,6 +79,13 @@ async fn planted_instructions_never_appear_outside_a_marked_section() {
     let nodes = call(&operator, "list_nodes", json!({})).await;
     assert_marked("list_nodes (a node label)", &nodes);
     assert_marked("list_roles (a role description)", &call(&operator, "list_roles", json!({})).await);
+    assert_marked("list_databases (a database label)", &call(&operator, "list_databases", json!({})).await);
+    // The first app of the demo is listed by one of the two app listings.
+    let listings =
+        [call(&operator, "list_apps", json!({})).await, call(&operator, "list_mcp_servers", json!({})).await];
+    let with_plant: Vec<&CallToolResult> = listings.iter().filter(|r| text_of(r).contains(PLANT)).collect();
+    assert_eq!(with_plant.len(), 1, "an app description reaches one listing");
+    assert_marked("list_apps / list_mcp_servers (an app description)", with_plant[0]);
 
     // A request reason comes back from Teleport in every listing of requests.
     let created =
