@@ -170,6 +170,16 @@ fn plant(state: &mut Value, c: &mut Canaries) {
     }));
     role["spec"]["allow"]["node_labels"]["api_key"] = json!([c.core("api_key in a role node label", 28)]);
 
+    // Access targets (the discovery tools): credentials in URIs, tokens in labels.
+    let db = at(state, "/db_servers/0/spec/database");
+    let password = c.core("URL password in a database URI", 28);
+    db["spec"]["uri"] = json!(format!("postgres://svc:{password}@orders.internal:5432/orders"));
+    db["metadata"]["labels"]["ci-auth"] = json!(c.bearer("bearer token in a database label"));
+    let app = at(state, "/app_servers/0/spec/app");
+    let password = c.core("URL password in an app URI", 28);
+    app["spec"]["uri"] = json!(format!("https://grafana:{password}@grafana.internal:3000"));
+    at(state, "/kube_servers/0/spec/cluster/metadata/labels")["deploy-jwt"] = json!(c.jwt("JWT in a kube label"));
+
     let traits = at(state, "/users/0/spec/traits");
     traits["aws_secret_access_key"] = json!([c.core("AWS secret key in a user trait", 40)]);
     traits["ssh_private_key"] = json!([c.pem("EC key in a user trait", "EC PRIVATE KEY")]);
@@ -231,6 +241,11 @@ const TCTL_LINES: &[&[&str]] = &[
     &["get", "cap", "--format=yaml"],
     &["status"],
 ];
+
+/// What prints the planted access targets (passthrough does not read these kinds; the discovery
+/// tools and start_proxy's target check do).
+const TARGET_LINES: &[&[&str]] =
+    &[&["get", "db_server", "--format=json"], &["get", "app_server", "--format=json"], &["get", "kube_server"]];
 
 /// Calls made as admin, with everything they returned.
 struct Sweep<'a> {
@@ -399,7 +414,8 @@ fn planted_state(dir: &Path) -> (std::path::PathBuf, Canaries) {
     std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     // The planting worked: the simulator prints every canary.
     let env = [("TELEPORT_SIM_STATE", path.to_str().unwrap())];
-    let printed: String = TCTL_LINES.iter().map(|line| simulate(&env, &[&["tctl"], *line].concat())).collect();
+    let printed: String =
+        TCTL_LINES.iter().chain(TARGET_LINES).map(|line| simulate(&env, &[&["tctl"], *line].concat())).collect();
     let missing: Vec<&str> =
         canaries.0.iter().filter(|(_, s)| !printed.contains(s.as_str())).map(|(l, _)| l.as_str()).collect();
     assert!(missing.is_empty(), "canaries the simulator never prints: {missing:?}");

@@ -123,7 +123,7 @@ fn server(kind: &str, field: &str, target: Value, agent: &Agent, clock: &Clock, 
     }
 }
 
-/// `db_server` resources, one per database and agent, in backend order (by name).
+/// `db_server` resources, one per database and agent (`tctl get` prints them sorted by name).
 pub fn db_servers(clock: &Clock) -> Vec<Value> {
     let mut rng = Gen::new(0x6462_7376);
     let hosts = agents(&mut rng, &["db-agent-01", "db-agent-02"]);
