@@ -109,3 +109,28 @@ fn requests_follow_the_request_and_review_settings_and_the_access_request_rules(
     let out = as_identity(tctl(&["requests", "rm", &id]), &dir, &st).run();
     assert_eq!(out.error(), r#"access denied to perform action "delete" on "access_request""#);
 }
+
+/// `db_server`, `app_server`, `kube_server` are implicit reads filtered by the role's label
+/// selectors; `windows_desktop` needs a rule. Without the selector the identity sees none, and
+/// `tsh proxy` finds none.
+#[test]
+fn targets_are_seen_through_label_selectors_and_desktops_need_a_rule() {
+    let dir = TempDir::new();
+    let count = |st: &str, kind: &str| {
+        let out = as_identity(tctl(&["get", kind, "--format=json"]), &dir, st).run();
+        assert_eq!(out.code, Some(0), "{kind}: {}", out.stderr);
+        out.json().as_array().unwrap().len()
+    };
+    let with = state(&dir, &["mcp-inventory", "mcp-proxies"], Vec::new());
+    for kind in ["db_server", "app_server", "kube_server", "windows_desktop"] {
+        assert!(count(&with, kind) > 0, "{kind}");
+    }
+    let without = state(&dir, &["mcp-access"], Vec::new());
+    for kind in ["db_server", "app_server", "kube_server"] {
+        assert_eq!(count(&without, kind), 0, "{kind}");
+    }
+    let out = as_identity(tctl(&["get", "windows_desktop", "--format=json"]), &dir, &without).run();
+    assert_eq!(out.error(), r#"access denied to perform action "list" on "windows_desktop""#);
+    let out = as_identity(tsh(&["proxy", "db", "orders"]), &dir, &without).run();
+    assert_eq!(out.error(), "database \"orders\" not found, use 'tsh db ls' to see registered databases");
+}

@@ -8,12 +8,15 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use base64::Engine;
 use mtcp_shared::domain::{CATALOG, Execution};
 use mtcp_tests::client::text_of;
 use mtcp_tests::{McpClient, Stack, StackOptions};
 use rand::Rng;
 use serde_json::{Value, json};
+
+#[path = "canary/canaries.rs"]
+mod canaries;
+use canaries::Canaries;
 
 /// Everything the services log in this test binary (JSON lines, DEBUG and up).
 #[derive(Clone, Default)]
@@ -48,90 +51,6 @@ fn logs() -> &'static LogBuffer {
         mtcp_shared::telemetry::init_with_writer(&config, "canary", move || writer.clone());
         buffer
     })
-}
-
-/// The canaries of one run: what each is and the random text that must never come out.
-#[derive(Default)]
-struct Canaries(Vec<(String, String)>);
-
-impl Canaries {
-    /// Records `secret` under `label` and returns it.
-    fn add(&mut self, label: &str, secret: String) -> String {
-        self.0.push((label.to_owned(), secret.clone()));
-        secret
-    }
-
-    /// A fresh random core of `len` characters (mixed case and digits).
-    fn core(&mut self, label: &str, len: usize) -> String {
-        let body: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(len - 3).map(char::from).collect();
-        self.add(label, format!("Kq7{body}"))
-    }
-
-    fn bearer(&mut self, label: &str) -> String {
-        format!("Bearer {}", self.core(label, 28))
-    }
-
-    fn jwt(&mut self, label: &str) -> String {
-        let signature = self.core(label, 43);
-        format!("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJib3QiLCJpc3MiOiJjaSJ9.{signature}")
-    }
-
-    fn pem(&mut self, label: &str, kind: &str) -> String {
-        let line = self.core(label, 64);
-        format!("-----BEGIN {kind}-----\n{line}\n{}\n-----END {kind}-----\n", "MIIEowIBAAKCAQEA".repeat(4))
-    }
-
-    /// A PEM block base64-encoded, as Teleport prints `[]byte` key fields; the canary is a window
-    /// of the encoding that covers the random line.
-    fn pem_base64(&mut self, label: &str, kind: &str) -> String {
-        let mut scratch = Canaries::default();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(scratch.pem(label, kind));
-        self.add(label, encoded[48..88].to_owned());
-        encoded
-    }
-
-    /// Every canary found in `text`, once per place (tool, table column, log event), with context.
-    fn found_in(&self, sink: &str, text: &str) -> Vec<String> {
-        let mut leaks = Vec::new();
-        for (label, secret) in &self.0 {
-            let mut places: BTreeMap<String, String> = BTreeMap::new();
-            for (at, _) in text.match_indices(secret.as_str()) {
-                let from = text.floor_char_boundary(at.saturating_sub(60));
-                let to = text.ceil_char_boundary((at + secret.len() + 20).min(text.len()));
-                places.entry(place(sink, text, at)).or_insert_with(|| text[from..to].to_owned());
-            }
-            for (place, context) in places {
-                leaks.push(format!("{label} in {sink} ({place}): …{context}…"));
-            }
-        }
-        leaks
-    }
-}
-
-/// Where in a sink the text at `at` is: the MCP call, the table and column of a dump, the log event.
-fn place(sink: &str, text: &str, at: usize) -> String {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    let line = &text[start..end];
-    match sink {
-        "MCP results" => line.split('\t').next().unwrap_or_default().to_owned(),
-        "pg_dump" => {
-            let Some(copy) = text[..at].rfind("\nCOPY ").map(|i| i + 1) else { return "schema".into() };
-            let header = &text[copy + 5..copy + text[copy..].find('\n').unwrap_or(5)];
-            let table = header.split(' ').next().unwrap_or_default();
-            let columns: Vec<&str> = header
-                .split_once('(')
-                .and_then(|(_, rest)| rest.split_once(')'))
-                .map_or_else(Vec::new, |(cols, _)| cols.split(", ").collect());
-            let index = text[start..at].matches('\t').count();
-            format!("{table}.{}", columns.get(index).copied().unwrap_or("?"))
-        }
-        "service logs" => serde_json::from_str::<Value>(line).map_or_else(
-            |_| "a line that is not JSON".to_owned(),
-            |l| format!("{} \"{}\"", l["target"].as_str().unwrap_or("?"), l["message"].as_str().unwrap_or("?")),
-        ),
-        _ => line.chars().take(60).collect(),
-    }
 }
 
 fn at<'a>(state: &'a mut Value, pointer: &str) -> &'a mut Value {
@@ -169,6 +88,16 @@ fn plant(state: &mut Value, c: &mut Canaries) {
         "resources": ["node"], "verbs": ["read"], "where": clause,
     }));
     role["spec"]["allow"]["node_labels"]["api_key"] = json!([c.core("api_key in a role node label", 28)]);
+
+    // Access targets (the discovery tools): credentials in URIs, tokens in labels.
+    let db = at(state, "/db_servers/0/spec/database");
+    let password = c.core("URL password in a database URI", 28);
+    db["spec"]["uri"] = json!(format!("postgres://svc:{password}@orders.internal:5432/orders"));
+    db["metadata"]["labels"]["ci-auth"] = json!(c.bearer("bearer token in a database label"));
+    let app = at(state, "/app_servers/0/spec/app");
+    let password = c.core("URL password in an app URI", 28);
+    app["spec"]["uri"] = json!(format!("https://grafana:{password}@grafana.internal:3000"));
+    at(state, "/kube_servers/0/spec/cluster/metadata/labels")["deploy-jwt"] = json!(c.jwt("JWT in a kube label"));
 
     let traits = at(state, "/users/0/spec/traits");
     traits["aws_secret_access_key"] = json!([c.core("AWS secret key in a user trait", 40)]);
@@ -231,6 +160,11 @@ const TCTL_LINES: &[&[&str]] = &[
     &["get", "cap", "--format=yaml"],
     &["status"],
 ];
+
+/// What prints the planted access targets (passthrough does not read these kinds; the discovery
+/// tools and start_proxy's target check do).
+const TARGET_LINES: &[&[&str]] =
+    &[&["get", "db_server", "--format=json"], &["get", "app_server", "--format=json"], &["get", "kube_server"]];
 
 /// Calls made as admin, with everything they returned.
 struct Sweep<'a> {
@@ -399,7 +333,8 @@ fn planted_state(dir: &Path) -> (std::path::PathBuf, Canaries) {
     std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     // The planting worked: the simulator prints every canary.
     let env = [("TELEPORT_SIM_STATE", path.to_str().unwrap())];
-    let printed: String = TCTL_LINES.iter().map(|line| simulate(&env, &[&["tctl"], *line].concat())).collect();
+    let printed: String =
+        TCTL_LINES.iter().chain(TARGET_LINES).map(|line| simulate(&env, &[&["tctl"], *line].concat())).collect();
     let missing: Vec<&str> =
         canaries.0.iter().filter(|(_, s)| !printed.contains(s.as_str())).map(|(l, _)| l.as_str()).collect();
     assert!(missing.is_empty(), "canaries the simulator never prints: {missing:?}");

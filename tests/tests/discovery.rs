@@ -124,13 +124,15 @@ async fn discovery_tools_list_what_the_agents_serve() {
         assert_eq!(t["reach"].as_str().unwrap().contains("proxy_mcp"), via_proxy, "{t}");
     }
 
-    // The record of the run (get_operation) keeps the password out too.
-    let stored: Vec<(String,)> =
-        sqlx::query_as("SELECT coalesce(result::text, '') FROM operations WHERE tool = 'list_databases'")
-            .fetch_all(&stack.db.pool)
-            .await
-            .unwrap();
-    assert!(!stored.is_empty() && stored.iter().all(|(r,)| !r.contains(MONGO_PASSWORD)));
+    // What is stored (results and the records of the runs, stdout included) keeps it out too.
+    let stored: Vec<(String,)> = sqlx::query_as(
+        "SELECT coalesce(result::text, '') || coalesce(runs::text, '') FROM operations WHERE tool = 'list_databases'",
+    )
+    .fetch_all(&stack.db.pool)
+    .await
+    .unwrap();
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|(r,)| !r.contains(MONGO_PASSWORD) && r.contains("analytics-mongo")));
     readonly.close().await;
     user.close().await;
     stack.stop().await;

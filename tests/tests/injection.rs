@@ -149,6 +149,11 @@ fn check_argv_log(stack: &Stack, path: &std::path::Path, corpus: &[(&str, Value)
         ("tctl", vec!["tokens", "ls", "--format=json"]),
         ("tctl", vec!["get", "cert_authorities", "--format=json"]),
         ("tctl", vec!["get", "cluster_auth_preference", "--format=json"]),
+        // The discovery tools, and start_proxy's check that its target exists.
+        ("tctl", vec!["get", "db_server", "--format=json"]),
+        ("tctl", vec!["get", "app_server", "--format=json"]),
+        ("tctl", vec!["get", "kube_server", "--format=json"]),
+        ("tctl", vec!["get", "windows_desktop", "--format=json"]),
         ("tctl", vec!["version"]),
         ("tsh", vec!["version"]),
         // Access-request calls whose arguments were valid (only their reason varied).

@@ -397,8 +397,12 @@ async fn a_lease_records_its_cluster_and_its_command_line() {
         .fetch_one(&stack.db.pool)
         .await
         .unwrap();
-    let line = runs[0]["argv"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    let argv =
+        |run: &Value| run["argv"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    // First the check that the cluster has the database, then the proxy.
+    assert!(argv(&runs[0]).starts_with("tctl ") && argv(&runs[0]).contains("get db_server"), "{runs}");
+    let line = argv(&runs[1]);
     assert!(line.starts_with("tsh ") && line.contains("proxy db") && line.contains("orders"), "{runs}");
-    assert_eq!(runs[0]["outcome"], "started", "{runs}");
+    assert_eq!(runs[1]["outcome"], "started", "{runs}");
     stack.stop().await;
 }

@@ -220,7 +220,8 @@ async fn each_role_field_the_tools_use_is_needed() {
     let cases: [(Plane, &str, &[Plane], &str, &str); 4] = [
         (Plane::Access, "request.roles", &[Plane::Access], "create_access_request", "can not request role"),
         (Plane::Access, "review_requests.roles", &[Plane::Access], "review_access_request", "cannot review request"),
-        (Plane::Proxies, "app_labels", &[Plane::Proxies], "start_proxy", "app \"grafana\" not found"),
+        // The worker's check that the target exists sees no app at all (before tsh would say "not found").
+        (Plane::Proxies, "app_labels", &[Plane::Proxies], "start_proxy", "no application \"grafana\" in the cluster"),
         // Teleport lists only the nodes some role's node_labels matches: none.
         (Plane::Inventory, "node_labels", &[Plane::Inventory], "list_nodes", "\"count\":0"),
     ];

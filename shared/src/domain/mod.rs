@@ -12,6 +12,7 @@ mod lease_target;
 mod resource_id;
 mod status;
 mod text;
+mod tool_name;
 
 pub use access::{InvalidAccessArg, RequestId, RequestedResource};
 pub use actor::{

@@ -69,7 +69,10 @@ async fn list(runner: &Runner, command: CliCommand, cancel: &CancellationToken) 
 /// `no database "ordrs" in the cluster; close names: "orders", "orders-replica"`.
 pub fn unknown_message(what: &str, name: &str, names: &[&str]) -> String {
     let close = close_names(name, names);
-    let tail = if close.is_empty() {
+    let tail = if names.is_empty() {
+        // Teleport lists only what the identity's roles' label selectors match.
+        format!("; the control plane's Teleport identity sees no {what} at all (its roles' label selectors decide)")
+    } else if close.is_empty() {
         format!("; it has {} (list them with the discovery tools)", names.len())
     } else {
         let quoted: Vec<String> = close.iter().map(|n| format!("{n:?}")).collect();
@@ -104,5 +107,6 @@ mod tests {
             "no database \"ordrs\" in the cluster; close names: \"orders\", \"orders-replica\""
         );
         assert!(unknown_message("database", "zzz", &names).ends_with("it has 4 (list them with the discovery tools)"));
+        assert!(unknown_message("database", "x", &[]).contains("sees no database at all"));
     }
 }

@@ -103,11 +103,11 @@ pub fn select(state: &State, r: &Ref) -> Result<Vec<Value>, SimError> {
             format!("key \"/authorities/{ca_type}/{name}\" is not found")
         }
         Kind::DbServer | Kind::AppServer | Kind::KubeServer => {
-            // `tool/tctl/common/resources/database_server.go`: by the served target's name.
+            // `tool/tctl/common/resources/database_server.go`, `app_server.go`: by the target's name.
             items.retain(by_name);
             let what = match r.kind {
                 Kind::DbServer => "database server",
-                Kind::AppServer => "application server",
+                Kind::AppServer => "app server",
                 _ => "kubernetes server",
             };
             format!("{what} {name:?} not found")

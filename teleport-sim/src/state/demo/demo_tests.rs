@@ -114,3 +114,41 @@ fn host_ca_is_stuck_mid_rotation_and_others_never_rotated() {
 fn the_demo_is_deterministic_for_a_given_clock() {
     assert_eq!(build(now()), build(now()));
 }
+
+#[test]
+fn targets_cover_every_kind_with_env_labels_agents_and_a_uri_password() {
+    let state = build(now());
+    let env = |t: &Value| t.str_at(&["metadata", "labels", "env"]).to_owned();
+    let inner = |servers: &[Value], field: &str| -> Vec<Value> {
+        servers.iter().map(|s| s.at(&["spec", field]).unwrap().clone()).collect()
+    };
+    let dbs = inner(&state.db_servers, "database");
+    let apps = inner(&state.app_servers, "app");
+    let kube = inner(&state.kube_servers, "cluster");
+    for t in dbs.iter().chain(&apps).chain(&kube).chain(&state.windows_desktops) {
+        assert!(["prod", "staging", "dev"].contains(&env(t).as_str()), "{t:?}");
+    }
+    for server in state.db_servers.iter().chain(&state.app_servers).chain(&state.kube_servers) {
+        assert!(!server.str_at(&["spec", "hostname"]).is_empty() && !server.str_at(&["spec", "host_id"]).is_empty());
+        let field = ["database", "app", "cluster"].iter().find(|f| server.at(&["spec", f]).is_some()).unwrap();
+        assert_eq!(server.str_at(&["metadata", "name"]), server.str_at(&["spec", field, "metadata", "name"]));
+    }
+    let protocols: Vec<&str> = dbs.iter().map(|d| d.str_at(&["spec", "protocol"])).collect();
+    for p in ["postgres", "mysql", "mongodb"] {
+        assert!(protocols.contains(&p), "{protocols:?}");
+    }
+    assert!(dbs.iter().any(|d| d.str_at(&["spec", "uri"]).contains(":Sup3rS3cretMongo@")));
+    let uris: Vec<&str> = apps.iter().map(|a| a.str_at(&["spec", "uri"])).collect();
+    for scheme in ["http://", "tcp://", "mcp+http://", "mcp+sse+https://", "mcp+stdio://"] {
+        assert!(uris.iter().any(|u| u.starts_with(scheme)), "{scheme}: {uris:?}");
+    }
+    let stdio = apps.iter().find(|a| a.str_at(&["spec", "uri"]) == "mcp+stdio://").unwrap();
+    assert_eq!(stdio.str_at(&["sub_kind"]), "mcp");
+    assert!(!stdio.str_at(&["spec", "mcp", "command"]).is_empty());
+    // High availability: one database and one cluster are served by two agents.
+    assert!(
+        state.db_servers.len()
+            > dbs.iter().map(|d| d.str_at(&["metadata", "name"])).collect::<std::collections::BTreeSet<_>>().len()
+    );
+    assert!(!state.windows_desktops.is_empty() && !kube.is_empty());
+}

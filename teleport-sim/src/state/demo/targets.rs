@@ -123,7 +123,7 @@ fn server(kind: &str, field: &str, target: Value, agent: &Agent, clock: &Clock, 
     }
 }
 
-/// `db_server` resources, one per database and agent, in backend order (by name).
+/// `db_server` resources, one per database and agent (`tctl get` prints them sorted by name).
 pub fn db_servers(clock: &Clock) -> Vec<Value> {
     let mut rng = Gen::new(0x6462_7376);
     let hosts = agents(&mut rng, &["db-agent-01", "db-agent-02"]);
@@ -136,11 +136,19 @@ pub fn db_servers(clock: &Clock) -> Vec<Value> {
             "spec" => obj! {
                 "protocol" => *protocol,
                 "uri" => *uri,
-                "aws" => obj! {},
+                "aws" => db_aws(),
                 "gcp" => obj! {},
-                "azure" => obj! {},
+                "azure" => obj! { "redis" => obj! {} },
                 "tls" => obj! { "mode" => 0 },
-                "ad" => obj! {},
+                "ad" => obj! { "domain" => "", "spn" => "" },
+                "mysql" => obj! {},
+                "mongo_atlas" => obj! {},
+                "oracle" => obj! { "audit_user" => "" },
+            },
+            "status" => obj! {
+                "aws" => db_aws(),
+                "mysql" => obj! {},
+                "azure" => obj! { "redis" => obj! {} },
             },
         };
         for i in *served {
@@ -148,6 +156,23 @@ pub fn db_servers(clock: &Clock) -> Vec<Value> {
         }
     }
     out
+}
+
+/// `DatabaseSpecV3.AWS` as `encoding/json` prints it when unset: its non-nullable structs are
+/// never omitted, `rds.iam_auth` and `iam_policy_status` have no `omitempty`.
+fn db_aws() -> Value {
+    obj! {
+        "redshift" => obj! {},
+        "rds" => obj! { "iam_auth" => false },
+        "elasticache" => obj! {},
+        "secret_store" => obj! {},
+        "memorydb" => obj! {},
+        "rdsproxy" => obj! {},
+        "redshift_serverless" => obj! {},
+        "opensearch" => obj! {},
+        "iam_policy_status" => 0,
+        "docdb" => obj! {},
+    }
 }
 
 /// `app_server` resources; MCP servers are `sub_kind: mcp` apps (stdio ones carry `spec.mcp`).
@@ -195,7 +220,7 @@ pub fn kube_servers(clock: &Clock) -> Vec<Value> {
             "kind" => "kube_cluster",
             "version" => "v3",
             "metadata" => metadata(name, None, Some(labels(pairs)), None, &mut rng),
-            "spec" => obj! { "aws" => obj! {}, "azure" => obj! {}, "gcp" => obj! {} },
+            "spec" => obj! { "azure" => obj! {}, "aws" => obj! {}, "gcp" => obj! {} },
         };
         for i in *served {
             out.push(server("kube_server", "cluster", cluster.clone(), &hosts[*i], clock, &mut rng));
