@@ -193,7 +193,16 @@ async fn the_owner_runs_a_proxy_on_her_agent_and_the_control_plane_keeps_its_lif
     let pid = lease["pid"].as_i64().unwrap();
     assert!(alive(pid));
     let id = lease["lease_id"].as_str().unwrap().to_owned();
-    let logs = alice.call("get_proxy_logs", json!({ "lease_id": id })).await.unwrap().structured_content.unwrap();
+    // The agent ships tsh's lines in batches after it reports the start: wait for them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let logs = loop {
+        let logs = alice.call("get_proxy_logs", json!({ "lease_id": id })).await.unwrap().structured_content.unwrap();
+        let lines = logs["lines"].as_array().unwrap();
+        if lines.iter().any(|l| l["stream"] == "stdout") || tokio::time::Instant::now() > deadline {
+            break logs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(logs.to_string().contains("started on edge agent alice-laptop"), "{logs}");
     let streams: Vec<&str> = logs["lines"].as_array().unwrap().iter().filter_map(|l| l["stream"].as_str()).collect();
     assert!(streams.contains(&"stdout"), "what tsh printed at the edge comes back: {logs}");

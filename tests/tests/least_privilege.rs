@@ -111,6 +111,11 @@ async fn run_all(
     for row in RIGHTS {
         let args = match row.tool.as_str() {
             "create_access_request" => json!({ "resources": ["access"], "reason": "least privilege check" }),
+            // Its blast radius reads the cluster.
+            "check_policy" => json!({
+                "tool": "create_access_request",
+                "arguments": { "resources": ["access"], "reason": "least privilege check" }
+            }),
             "review_access_request" => {
                 json!({ "request_id": human_request(stack, cluster, "access"), "approve": true, "reason": "on call" })
             }
