@@ -29,6 +29,20 @@ pub fn audit_events(seed: u64, scenarios: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The audit scenarios `teleport-sim audit-events` can seed (`--list-scenarios`), in its order.
+pub fn audit_scenarios() -> Vec<String> {
+    let out = Command::new(mtcp_cli::dev::simulator_binary().unwrap())
+        .args(["audit-events", "--list-scenarios"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A Teleport fixture of this workspace (`relative` under the mtcp-shared crate's
 /// `tests/fixtures/teleport`), read as text.
 pub fn teleport_fixture(relative: &str) -> String {

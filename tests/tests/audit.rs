@@ -134,18 +134,10 @@ async fn search_and_anomalies_find_each_scenario_and_nothing_on_a_quiet_day() {
     assert_eq!(summary["total"].as_i64(), Some(stored(&stack).await), "{summary}");
     assert!(summary["hourly"].as_array().unwrap().len() >= 24, "{summary}");
 
-    let scenarios = [
-        "brute_force",
-        "role_spike",
-        "impersonation",
-        "weakened_auth",
-        "self_approval",
-        "broad_token",
-        "storm",
-        "mcp_denied_burst",
-        "mcp_server_sweep",
-        "mcp_new_source",
-    ];
+    // Every scenario the simulator has (it lists them; its own tests pin the list).
+    let scenarios = mtcp_tests::sim::audit_scenarios();
+    let scenarios: Vec<&str> = scenarios.iter().map(String::as_str).collect();
+    assert!(scenarios.len() >= 10, "{scenarios:?}");
     let (status, r) = post(&stack, INGEST_KEY, generated(8, &scenarios)).await;
     assert_eq!(status, 200, "{r}");
     let report = auditor.call("detect_audit_anomalies", json!({})).await.unwrap().structured_content.unwrap();

@@ -74,25 +74,21 @@ fn is_field_name(key: &str) -> bool {
 /// Serialized JSON with `<`, `>`, `&` as unicode escapes. They can only occur inside strings,
 /// where the escapes mean the same characters.
 fn escape_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(json, ["\\u003c", "\\u003e", "\\u0026"])
 }
 
 fn escape_text(text: &str) -> String {
+    escape(text, ["&lt;", "&gt;", "&amp;"])
+}
+
+/// `text` with `<`, `>` and `&` written as `[lt, gt, amp]`: no marker can be spelled in it.
+fn escape(text: &str, [lt, gt, amp]: [&str; 3]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
+            '<' => out.push_str(lt),
+            '>' => out.push_str(gt),
+            '&' => out.push_str(amp),
             c => out.push(c),
         }
     }
