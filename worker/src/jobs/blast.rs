@@ -29,7 +29,7 @@ pub(super) async fn run(ctx: &JobContext, c: &CheckPolicy, op_id: OpId, cancel: 
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
-    let mut steps = Steps::new(&ctx.pool, op_id, 3);
+    let mut steps = Steps::new(&ctx.pool, op_id, 2);
     let radius = match read(ctx, &mut steps, cancel).await {
         Ok((roles, users, targets)) => {
             let radius = blast::blast_radius(&requested, &roles, &users, &targets);
@@ -74,10 +74,17 @@ async fn read(
     cancel: &CancellationToken,
 ) -> Result<Inventory, (&'static str, ToolFailure)> {
     let r = &ctx.runner;
-    let roles = fetch::roles(r, cancel).await.map_err(|f| ("roles", f))?;
-    let users = fetch::users(r, cancel).await.map_err(|f| ("users", f))?;
-    steps.step("read roles and users").await;
-    let nodes = fetch::nodes(r, cancel).await.map_err(|f| ("nodes", f))?;
+    // Seven independent reads: at once, so the answer waits for the slowest, not for their sum.
+    let (roles, users, nodes, db, app, kube, desktops) = tokio::try_join!(
+        async { fetch::roles(r, cancel).await.map_err(|f| ("roles", f)) },
+        async { fetch::users(r, cancel).await.map_err(|f| ("users", f)) },
+        async { fetch::nodes(r, cancel).await.map_err(|f| ("nodes", f)) },
+        async { fetch::db_servers(r, cancel).await.map_err(|f| ("database servers", f)) },
+        async { fetch::app_servers(r, cancel).await.map_err(|f| ("app servers", f)) },
+        async { fetch::kube_servers(r, cancel).await.map_err(|f| ("Kubernetes servers", f)) },
+        async { fetch::windows_desktops(r, cancel).await.map_err(|f| ("Windows desktops", f)) },
+    )?;
+    steps.step("read roles, users, and what the roles' labels could reach").await;
     let mut targets: Vec<Target> = nodes
         .into_iter()
         .map(|n| Target {
@@ -87,10 +94,6 @@ async fn read(
             labels: n.metadata.labels,
         })
         .collect();
-    let db = fetch::db_servers(r, cancel).await.map_err(|f| ("database servers", f))?;
-    let app = fetch::app_servers(r, cancel).await.map_err(|f| ("app servers", f))?;
-    let kube = fetch::kube_servers(r, cancel).await.map_err(|f| ("Kubernetes servers", f))?;
-    let desktops = fetch::windows_desktops(r, cancel).await.map_err(|f| ("Windows desktops", f))?;
     let lists = [
         (TargetKind::Database, TargetList::from_servers(views::TargetKind::Database, &db)),
         (TargetKind::App, TargetList::from_servers(views::TargetKind::App, &app)),
@@ -101,6 +104,5 @@ async fn read(
     for (kind, list) in lists {
         targets.extend(list.targets.into_iter().map(|t| Target { kind, name: t.name, alias: None, labels: t.labels }));
     }
-    steps.step("read what the roles' labels could reach").await;
     Ok((roles, users, targets))
 }

@@ -2,6 +2,7 @@
 //! hand, and `check_policy` of an access request — the verdict alone (a role the policy refuses),
 //! and with its blast radius (seven cluster reads on a worker) — next to those seven `tctl` reads
 //! run by hand one after another, which is what a reviewer would otherwise do. Sequential calls.
+//! Also what marking untrusted text costs a result: the text block of a `list_nodes` answer.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -99,6 +100,32 @@ pub async fn run(a: ReachArgs) -> anyhow::Result<()> {
         "`check_policy` with blast radius (operator)",
         &timed(&operator, "check_policy", &ask, n, |v| v["blast_radius"]["nodes"]["total"].as_u64().is_some()).await,
     );
+    marking(&operator).await;
     stack.stop().await;
     Ok(())
+}
+
+/// Time building the marked text block of a real `list_nodes` result, next to plain JSON.
+async fn marking(client: &McpClient) {
+    use mtcp_shared::tools::untrusted::result_text;
+    let r = client.call("list_nodes", json!({})).await.expect("list_nodes answers");
+    let value = r.structured_content.unwrap_or_default();
+    const N: u32 = 20_000;
+    let t = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..N {
+        bytes = std::hint::black_box(value.to_string()).len();
+    }
+    let plain = t.elapsed() / N;
+    let t = Instant::now();
+    let mut marked = 0;
+    for _ in 0..N {
+        marked = std::hint::black_box(result_text("list_nodes", "op", &value)).len();
+    }
+    let with_marks = t.elapsed() / N;
+    println!(
+        "\nText block of a list_nodes result: plain JSON {bytes} B in {:.1} µs; marked {marked} B in {:.1} µs",
+        plain.as_secs_f64() * 1e6,
+        with_marks.as_secs_f64() * 1e6
+    );
 }
