@@ -175,7 +175,10 @@ async fn start_proxy_refuses_a_target_the_cluster_does_not_have() {
     let text = text_of(&r);
     assert_eq!(r.is_error, Some(true), "{text}");
     assert!(
-        text.contains("no database \"orders-db\" in the cluster; close names: \"orders\", \"orders-replica\""),
+        text.contains(
+            "no database \"orders-db\" in the cluster; close names:\n<untrusted-data format=\"text\">\n\"orders\", \
+             \"orders-replica\"\n</untrusted-data>"
+        ),
         "{text}"
     );
     assert_eq!(proxies(), 0, "no tsh proxy ran: {}", std::fs::read_to_string(&argv_log).unwrap_or_default());
@@ -187,7 +190,7 @@ async fn start_proxy_refuses_a_target_the_cluster_does_not_have() {
         )
         .await
         .unwrap();
-    assert!(text_of(&r).contains("close names: \"prod-eks\""), "{}", text_of(&r));
+    assert!(text_of(&r).contains("close names:\n<untrusted-data format=\"text\">\n\"prod-eks\""), "{}", text_of(&r));
     assert_eq!(proxies(), 0);
 
     let r = user

@@ -66,7 +66,8 @@ async fn list(runner: &Runner, command: CliCommand, cancel: &CancellationToken) 
     parse::parse_resources(&command.to_string(), &output.stdout).map_err(|e| e.to_string())
 }
 
-/// `no database "ordrs" in the cluster; close names: "orders", "orders-replica"`.
+/// `no database "ordrs" in the cluster; close names:` and `"orders", "orders-replica"` in a
+/// marked section.
 pub fn unknown_message(what: &str, name: &str, names: &[&str]) -> String {
     let close = close_names(name, names);
     let tail = if names.is_empty() {
@@ -75,8 +76,9 @@ pub fn unknown_message(what: &str, name: &str, names: &[&str]) -> String {
     } else if close.is_empty() {
         format!("; it has {} (list them with the discovery tools)", names.len())
     } else {
+        // The names are the cluster's: shown in a marked section, like any text it wrote.
         let quoted: Vec<String> = close.iter().map(|n| format!("{n:?}")).collect();
-        format!("; close names: {}", quoted.join(", "))
+        format!("; close names:{}", crate::tools::untrusted::text_section(&quoted.join(", ")))
     };
     format!("no {what} {name:?} in the cluster{tail}")
 }
@@ -104,7 +106,8 @@ mod tests {
         assert!(close_names("zzz", &names).is_empty());
         assert_eq!(
             unknown_message("database", "ordrs", &names),
-            "no database \"ordrs\" in the cluster; close names: \"orders\", \"orders-replica\""
+            "no database \"ordrs\" in the cluster; close names:\n<untrusted-data format=\"text\">\n\"orders\", \
+             \"orders-replica\"\n</untrusted-data>"
         );
         assert!(unknown_message("database", "zzz", &names).ends_with("it has 4 (list them with the discovery tools)"));
         assert!(unknown_message("database", "x", &[]).contains("sees no database at all"));
