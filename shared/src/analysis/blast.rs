@@ -198,10 +198,16 @@ fn conditions(chosen: &[&Role], out: &mut BlastRadius) {
     }
 }
 
-/// The target a resource id names: `/<cluster>/<kind>/<name>` (a node by UUID or hostname).
+/// The target a resource id names: `/<cluster>/<kind>/<name>` (a node by UUID or hostname); a
+/// Kubernetes resource (`/<cluster>/kube:ns:<plural>/<kube_cluster>/…`, `kube:cw:…`) reaches into
+/// its Kubernetes cluster, which is what it counts as.
 fn resource<'a>(id: &str, targets: &'a [Target]) -> Option<&'a Target> {
     let mut parts = id.strip_prefix('/')?.splitn(3, '/');
     let (_cluster, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let (kind, name) = match kind.strip_prefix("kube:") {
+        Some(_) => ("kube_cluster", name.split('/').next()?),
+        None => (kind, name),
+    };
     targets.iter().find(|t| t.kind.resource_kind() == kind && (t.name == name || t.alias.as_deref() == Some(name)))
 }
 

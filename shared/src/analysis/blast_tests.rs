@@ -74,9 +74,15 @@ fn a_wildcard_selector_reaches_everything_and_an_admin_role_is_named() {
 
 #[test]
 fn resource_ids_count_what_they_name_and_unknown_names_are_listed() {
-    let requested = names(&["/teleport.example.com/node/n3-host", "/teleport.example.com/db/orders", "nope"]);
+    let requested = names(&[
+        "/teleport.example.com/node/n3-host",
+        "/teleport.example.com/db/orders",
+        "/teleport.example.com/kube:ns:pods/prod-eks/default/api-0",
+        "nope",
+    ]);
     let b = blast_radius(&requested, &[], &[], &cluster());
-    assert_eq!(b.resources.len(), 2);
+    assert_eq!(b.resources.len(), 3);
+    assert_eq!(b.kube_clusters.total, 1, "a pod reaches into its cluster");
     assert_eq!((b.nodes.total, b.nodes.by_env.get("staging")), (1, Some(&1)));
     assert_eq!(b.databases.total, 1);
     assert_eq!(b.unknown, names(&["nope"]));
