@@ -8,7 +8,7 @@ use mtcp_shared::db::operations::NewOperation;
 use mtcp_shared::domain::{Actor, OpId, ToolName, ToolSpec};
 use mtcp_shared::policy::ApprovalRule;
 use mtcp_shared::tools::approval_views::{ApprovalDecision, ApprovalList};
-use mtcp_shared::tools::{CheckPolicy, CheckPolicyArgs, ListApprovalsArgs, ToolCall};
+use mtcp_shared::tools::{CheckPolicyArgs, ListApprovalsArgs, ToolCall};
 use rmcp::model::CallToolResponse;
 
 use super::call::{Delivery, error_text, wait_and_answer};
@@ -61,12 +61,11 @@ async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
     let Ok(serde_json::Value::Object(arguments)) = serde_json::to_value(args) else { return };
     let question =
         CheckPolicyArgs { tool: ToolName::CreateAccessRequest.as_str().to_owned(), arguments: Some(arguments) };
-    let asked = ToolCall::CheckPolicy(CheckPolicy { args: question.clone(), verdict: None, for_approval: None });
-    let Some(ToolCall::CheckPolicy(mut preview)) = super::local::needs_cluster(st, op.actor, &asked).await else {
+    let Ok(view) = super::local::check_policy(st, op.actor, question.clone()).await else { return };
+    if !super::local::needs_cluster(&question, &view) {
         return;
-    };
-    preview.for_approval = Some(op.op_id.0);
-    let preview = ToolCall::CheckPolicy(preview);
+    }
+    let preview = super::local::blast_radius_job(question.clone(), &view, Some(op.op_id));
     let spec = ToolName::CheckPolicy.spec();
     let mut inputs = serde_json::to_value(&question).unwrap_or_default();
     inputs["for_approval_of"] = serde_json::Value::String(op.op_id.to_string());

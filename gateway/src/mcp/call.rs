@@ -130,15 +130,11 @@ async fn call_inner(
                 tracing::Span::current().record("lease_id", lease_id);
             }
             match spec.execution {
-                Execution::Gateway => {
-                    // A verdict that needs the cluster (an access request's blast radius) is
-                    // completed by a worker, as a job of this call.
-                    if let Some(call) = local::needs_cluster(st, actor, &valid.call).await {
-                        return enqueue_and_wait(st, spec, &op, call, None, None, delivery).await;
-                    }
-                    let (label, result) = answer_locally(st, actor, &op, &valid.call).await;
-                    (label, result.into())
-                }
+                Execution::Gateway => match answer_locally(st, actor, &op, &valid.call).await {
+                    Local::Answered(label, result) => (label, result.into()),
+                    // A verdict that needs the cluster is completed by a worker, as this call's job.
+                    Local::OnWorker(call) => enqueue_and_wait(st, spec, &op, call, None, None, delivery).await,
+                },
                 Execution::Worker => {
                     let rate = if charged_at_enqueue { policy.rate_limit_of(&actor.role) } else { None };
                     enqueue_and_wait(st, spec, &op, valid.call.clone(), lease.as_ref(), rate, delivery).await
@@ -235,18 +231,26 @@ pub(super) fn role_label(role: &str) -> &'static str {
     mtcp_shared::policy::BUILTIN_ROLES.iter().find(|r| **r == role).copied().unwrap_or("custom")
 }
 
-async fn answer_locally(
-    st: &AppState,
-    actor: &Actor,
-    op: &NewOperation<'_>,
-    call: &ToolCall,
-) -> (&'static str, CallToolResult) {
+/// What the gateway did with a call it answers itself.
+enum Local {
+    /// Answered and recorded.
+    Answered(&'static str, CallToolResult),
+    /// Needs the cluster: this job completes it on a worker (an access request's blast radius).
+    OnWorker(ToolCall),
+}
+
+async fn answer_locally(st: &AppState, actor: &Actor, op: &NewOperation<'_>, call: &ToolCall) -> Local {
     // The policy says whose objects the caller reaches; admins are not special here.
     let scope = leases::Scope { actor, own_only: super::decide::own_objects_only(op.decision) };
     let value = match call {
         ToolCall::Whoami(_) => Ok(to_json(local::whoami(st, actor))),
         ToolCall::GetOperation(a) => local::get_operation(st, scope, a).await.map(to_json),
-        ToolCall::CheckPolicy(a) => local::check_policy(st, actor, a.args.clone()).await.map(to_json),
+        ToolCall::CheckPolicy(a) => match local::check_policy(st, actor, a.args.clone()).await {
+            Ok(view) if local::needs_cluster(&a.args, &view) => {
+                return Local::OnWorker(local::blast_radius_job(a.args.clone(), &view, None));
+            }
+            view => view.map(to_json),
+        },
         ToolCall::SearchOperations(a) => local::search_operations(st, a.clone()).await.map(to_json),
         ToolCall::GetProxyStatus(a) => leases::status(st, scope, a).await.map(to_json),
         ToolCall::GetProxyLogs(a) => leases::logs(st, scope, a).await.map(to_json),
@@ -259,19 +263,20 @@ async fn answer_locally(
         }
         other => Err(format!("tool {} has no gateway implementation", other.name())),
     };
-    match value {
-        Ok(value) => {
-            if let Err(e) = db::operations::insert_answered(&st.pool, op, &value).await {
+    let (label, result) = match value {
+        Ok(value) => match db::operations::insert_answered(&st.pool, op, &value).await {
+            Ok(()) => ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id)),
+            Err(e) => {
                 tracing::error!(error = %e, "recording an answered call");
-                return ("error", error_text("the operation store is unavailable; try again".into()));
+                ("error", error_text("the operation store is unavailable; try again".into()))
             }
-            ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id))
-        }
+        },
         Err(msg) => {
             record_failure(st, op, &msg).await;
             ("failed", with_op_id(error_text(msg), op.op_id))
         }
-    }
+    };
+    Local::Answered(label, result)
 }
 
 fn to_json(view: impl serde::Serialize) -> Value {

@@ -103,20 +103,18 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
     })
 }
 
-/// For `check_policy` of an allowed `create_access_request`: the call that lets a worker add the
-/// blast radius (what the requested roles or resources would make reachable) to the verdict.
-pub async fn needs_cluster(st: &AppState, actor: &Actor, call: &ToolCall) -> Option<ToolCall> {
-    let ToolCall::CheckPolicy(c) = call else { return None };
-    if c.args.tool != ToolName::CreateAccessRequest.as_str() {
-        return None;
-    }
-    let view = check_policy(st, actor, c.args.clone()).await.ok()?;
-    // Refused or invalid: the answer is the policy's alone.
-    if !view.allow || view.arguments_valid != Some(true) {
-        return None;
-    }
+/// Whether `view` is completed on a worker: the verdict on an allowed, valid
+/// `create_access_request` gets its blast radius (what the requested roles or resources would make
+/// reachable), read from the cluster. A refused or invalid call is the policy's answer alone.
+pub fn needs_cluster(args: &CheckPolicyArgs, view: &PolicyCheckView) -> bool {
+    args.tool == ToolName::CreateAccessRequest.as_str() && view.allow && view.arguments_valid == Some(true)
+}
+
+/// The `check_policy` job a worker completes with the blast radius; `for_approval`: the waiting
+/// access request it previews for approvers.
+pub fn blast_radius_job(args: CheckPolicyArgs, view: &PolicyCheckView, for_approval: Option<OpId>) -> ToolCall {
     let verdict = serde_json::to_value(view).expect("a verdict serializes");
-    Some(ToolCall::CheckPolicy(CheckPolicy { args: c.args.clone(), verdict: Some(verdict), for_approval: None }))
+    ToolCall::CheckPolicy(CheckPolicy { args, verdict: Some(verdict), for_approval: for_approval.map(|o| o.0) })
 }
 
 /// The trail, filtered (admin-only by policy).

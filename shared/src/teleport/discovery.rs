@@ -4,11 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::commands::{self, CliCommand};
-use super::inventory::{ToolFailure, run_checked};
-use super::models::TargetServer;
-use super::parse;
-use super::record::Scrub;
+use super::fetch;
 use super::runner::Runner;
 use super::views::{TargetKind, TargetList};
 use crate::domain::LeaseTarget;
@@ -31,18 +27,21 @@ pub enum TargetCheck {
 
 /// Checks `target` against what the cluster's agents serve.
 pub async fn check_target(runner: &Runner, target: &LeaseTarget, cancel: &CancellationToken) -> TargetCheck {
-    let (command, kind, what, name): (CliCommand, TargetKind, &str, &str) = match target {
-        LeaseTarget::Db { db, .. } => (commands::GET_DB_SERVERS, TargetKind::Database, "database", db),
-        LeaseTarget::App { app } => (commands::GET_APP_SERVERS, TargetKind::App, "application", app),
-        LeaseTarget::Mcp { app } => (commands::GET_APP_SERVERS, TargetKind::McpServer, "MCP server", app),
-        LeaseTarget::Kube { kube_cluster: Some(c) } => {
-            (commands::GET_KUBE_SERVERS, TargetKind::Kube, "Kubernetes cluster", c)
-        }
+    let (kind, what, name) = match target {
+        LeaseTarget::Db { db, .. } => (TargetKind::Database, "database", db),
+        LeaseTarget::App { app } => (TargetKind::App, "application", app),
+        LeaseTarget::Mcp { app } => (TargetKind::McpServer, "MCP server", app),
+        LeaseTarget::Kube { kube_cluster: Some(c) } => (TargetKind::Kube, "Kubernetes cluster", c),
         _ => return TargetCheck::Known,
     };
-    let servers = match list(runner, command, cancel).await {
+    let servers = match kind {
+        TargetKind::Database => fetch::db_servers(runner, cancel).await,
+        TargetKind::App | TargetKind::McpServer => fetch::app_servers(runner, cancel).await,
+        TargetKind::Kube => fetch::kube_servers(runner, cancel).await,
+    };
+    let servers = match servers {
         Ok(servers) => servers,
-        Err(e) => return TargetCheck::Unavailable(e),
+        Err(e) => return TargetCheck::Unavailable(e.to_string()),
     };
     // An MCP lease on a plain app (or the reverse) is for tsh to refuse in its own words: both
     // count as known here.
@@ -57,13 +56,6 @@ pub async fn check_target(runner: &Runner, target: &LeaseTarget, cancel: &Cancel
     }
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
     TargetCheck::Unknown(unknown_message(what, name, &names))
-}
-
-async fn list(runner: &Runner, command: CliCommand, cancel: &CancellationToken) -> Result<Vec<TargetServer>, String> {
-    let (output, _) = run_checked(runner, command.binary, &command.to_args(), Scrub::Plain, cancel)
-        .await
-        .map_err(|e: ToolFailure| e.to_string())?;
-    parse::parse_resources(&command.to_string(), &output.stdout).map_err(|e| e.to_string())
 }
 
 /// `no database "ordrs" in the cluster; close names:` and `"orders", "orders-replica"` in a
