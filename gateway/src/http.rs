@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(protected)
         .merge(ingest)
         .merge(crate::edge::router(state.clone()))
+        .merge(crate::console::router(state.clone()))
         .merge(match state.config.service.metrics_listen {
             // `/metrics` has its own listener: not on the MCP port.
             Some(_) => mtcp_shared::telemetry::health_router(state.pool.clone()),

@@ -2,6 +2,7 @@
 //! waits for their results. Stateless: any replica serves any request.
 
 mod auth;
+mod console;
 mod edge;
 mod http;
 mod ingest;

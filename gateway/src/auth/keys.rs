@@ -48,7 +48,13 @@ impl KeyStore {
     /// `policy` resolves (bindings, then `operator` for a service, then the default role).
     pub async fn authenticate(&self, pool: &PgPool, policy: &Policy, key: &str) -> Result<Actor, AuthFailure> {
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        if let Some(k) = self.by_hash.get(&hash) {
+        self.authenticate_hash(pool, policy, &hash).await
+    }
+
+    /// [`authenticate`](Self::authenticate) by the key's SHA-256: how a console session re-checks
+    /// the key it was signed in with, which it does not keep.
+    pub async fn authenticate_hash(&self, pool: &PgPool, policy: &Policy, hash: &[u8; 32]) -> Result<Actor, AuthFailure> {
+        if let Some(k) = self.by_hash.get(hash) {
             let claimed = Claimed { actor: &k.actor, kind: k.kind, role: k.role.as_deref(), ..Default::default() };
             let Some(role) = policy.resolve_role(&claimed) else {
                 return Err(AuthFailure::NoRole { actor: k.actor.clone() });
@@ -64,7 +70,7 @@ impl KeyStore {
         if !self.database {
             return Err(AuthFailure::UnknownKey);
         }
-        let row = db::api_keys::find_by_hash(pool, &hash).await.map_err(|e| {
+        let row = db::api_keys::find_by_hash(pool, hash).await.map_err(|e| {
             tracing::error!(error = %e, "looking up an API key");
             AuthFailure::Unavailable
         })?;

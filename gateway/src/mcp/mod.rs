@@ -2,7 +2,7 @@
 
 mod approval;
 mod args;
-mod call;
+pub(crate) mod call;
 mod coalesce;
 mod decide;
 #[cfg(feature = "conformance")]

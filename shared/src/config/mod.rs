@@ -5,12 +5,14 @@
 
 mod approvals;
 mod audit;
+mod console;
 mod edge;
 mod sections;
 mod validate;
 
 pub use approvals::*;
 pub use audit::*;
+pub use console::*;
 pub use edge::*;
 pub use sections::*;
 

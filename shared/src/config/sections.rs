@@ -29,6 +29,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub approvals: super::ApprovalsConfig,
     pub edge: super::EdgeConfig,
+    pub console: super::ConsoleConfig,
 }
 
 /// How to reach Teleport and run `tctl`.

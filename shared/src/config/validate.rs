@@ -33,6 +33,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_coalescing()?;
         self.validate_edge()?;
+        self.validate_console()?;
         if self.audit.body_read_timeout.is_zero() {
             return Err(invalid("audit.body_read_timeout", "must be greater than zero, e.g. \"30s\""));
         }
@@ -200,6 +201,50 @@ impl Config {
         Ok(())
     }
 
+    fn validate_console(&self) -> Result<(), ConfigError> {
+        let c = &self.console;
+        if !(Duration::from_secs(60)..=Duration::from_secs(7 * 24 * 3600)).contains(&c.session_ttl) {
+            return Err(invalid("console.session_ttl", "must be between 1m and 7d, e.g. \"8h\""));
+        }
+        if let Some(key) = &c.cookie_key {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key.expose_secret().trim());
+            if decoded.map_or(true, |k| k.len() < 32) {
+                return Err(invalid(
+                    "console.cookie_key",
+                    "must be at least 32 random bytes in base64 (e.g. `openssl rand -base64 64`); its value is not shown",
+                ));
+            }
+        }
+        if let Some(oidc) = &c.oidc {
+            if self.auth.oidc.is_none() {
+                return Err(invalid(
+                    "console.oidc",
+                    "needs `auth.oidc`: the console checks the access token it gets like a bearer JWT",
+                ));
+            }
+            if oidc.client_id.trim().is_empty() {
+                return Err(invalid("console.oidc.client_id", "must not be empty"));
+            }
+            for (key, value) in [
+                ("console.oidc.authorization_endpoint", &oidc.authorization_endpoint),
+                ("console.oidc.token_endpoint", &oidc.token_endpoint),
+                ("console.oidc.redirect_url", &oidc.redirect_url),
+            ] {
+                let ok = url::Url::parse(value).is_ok_and(|u| {
+                    u.host().is_some() && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)))
+                });
+                if !ok {
+                    return Err(invalid(key, format!("{value:?} must be an https:// URL (http:// only to a loopback address)")));
+                }
+            }
+            if !oidc.redirect_url.ends_with("/console/oidc/callback") {
+                return Err(invalid("console.oidc.redirect_url", "must be this gateway's `/console/oidc/callback`"));
+            }
+        }
+        Ok(())
+    }
+
     fn validate_edge(&self) -> Result<(), ConfigError> {
         let e = &self.edge;
         if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&e.poll_wait) {
@@ -333,5 +378,15 @@ impl Config {
             .as_ref()
             .map(|u| u.expose_secret())
             .ok_or_else(|| invalid("database.url", "is not set (set it in config.yaml or DATABASE_URL)"))
+    }
+}
+
+/// Whether a URL's host is a loopback address (plain http is accepted only there).
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }

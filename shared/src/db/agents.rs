@@ -95,3 +95,39 @@ pub async fn count_online(conn: impl PgExecutor<'_>, kind: &str) -> Result<i64, 
 pub async fn status(conn: impl PgExecutor<'_>, agent_id: Uuid) -> Result<Option<String>, DbError> {
     Ok(sqlx::query_scalar("SELECT status FROM agents WHERE agent_id = $1").bind(agent_id).fetch_optional(conn).await?)
 }
+
+/// One worker incarnation as the console lists it, with the jobs it is running now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentRow {
+    pub agent_id: Uuid,
+    pub kind: String,
+    pub host: String,
+    pub pid: i32,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub last_heartbeat_at: DateTime<Utc>,
+    pub status: String,
+    pub edge_name: Option<String>,
+    /// Operations it holds in `running`.
+    pub running: i64,
+    /// Live leases it owns.
+    pub live_leases: i64,
+}
+
+/// Incarnations online, and those that went offline within `recent`, newest first (at most 200).
+pub async fn list(conn: impl PgExecutor<'_>, recent: Duration) -> Result<Vec<AgentRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT a.agent_id, a.kind, a.host, a.pid, a.version, a.started_at, a.last_heartbeat_at, a.status,
+                a.edge_name,
+                (SELECT count(*) FROM operations o WHERE o.worker_id = a.agent_id::text AND o.status = 'running')
+                    AS running,
+                (SELECT count(*) FROM leases l WHERE l.agent_id = a.agent_id
+                    AND l.status IN ('starting', 'active', 'stopping')) AS live_leases
+         FROM agents a
+         WHERE a.status = 'online' OR a.offline_at > now() - make_interval(secs => $1)
+         ORDER BY a.status DESC, a.started_at DESC LIMIT 200",
+    )
+    .bind(recent.as_secs_f64())
+    .fetch_all(conn)
+    .await?)
+}

@@ -146,6 +146,21 @@ impl Policy {
         self.roles.contains_key(role)
     }
 
+    /// A role's grants and constraints, as defined.
+    pub fn role(&self, name: &str) -> Option<&RoleDef> {
+        self.roles.get(name).map(|r| &r.def)
+    }
+
+    /// The bindings of the policy file, in the order they are tried.
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// The role of a caller nothing else gives one, if the policy names one.
+    pub fn default_role(&self) -> Option<&str> {
+        self.default_role.as_deref()
+    }
+
     /// Names of the defined roles.
     pub fn role_names(&self) -> impl Iterator<Item = &str> {
         self.roles.keys().map(String::as_str)
