@@ -1,6 +1,7 @@
 //! Test support: a fresh database per test, the whole stack started in-process on port 0 with the
 //! simulator as Teleport, and a real MCP client over HTTP (rmcp, or the Python clients in `python`).
 
+pub mod browser;
 pub mod client;
 mod db;
 mod identity;

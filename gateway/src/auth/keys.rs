@@ -53,7 +53,12 @@ impl KeyStore {
 
     /// [`authenticate`](Self::authenticate) by the key's SHA-256: how a console session re-checks
     /// the key it was signed in with, which it does not keep.
-    pub async fn authenticate_hash(&self, pool: &PgPool, policy: &Policy, hash: &[u8; 32]) -> Result<Actor, AuthFailure> {
+    pub async fn authenticate_hash(
+        &self,
+        pool: &PgPool,
+        policy: &Policy,
+        hash: &[u8; 32],
+    ) -> Result<Actor, AuthFailure> {
         if let Some(k) = self.by_hash.get(hash) {
             let claimed = Claimed { actor: &k.actor, kind: k.kind, role: k.role.as_deref(), ..Default::default() };
             let Some(role) = policy.resolve_role(&claimed) else {

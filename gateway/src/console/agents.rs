@@ -69,7 +69,11 @@ pub async fn list(State(console): State<Console>, signed: Signed) -> Response {
         let answer =
             tools::run::<EdgeAgentList>(&console.app, &signed.actor, ToolName::ListEdgeAgents, json!({})).await;
         match answer.outcome {
-            Ok(list) => edges = Some(list.agents.into_iter().map(|e| (when_opt(&e.last_heartbeat_at), e)).map(|(h, e)| (e, h)).collect()),
+            Ok(list) => {
+                edges = Some(
+                    list.agents.into_iter().map(|e| (when_opt(&e.last_heartbeat_at), e)).map(|(h, e)| (e, h)).collect(),
+                )
+            }
             Err(message) => edges_error = Some(message),
         }
     }

@@ -76,7 +76,11 @@ async fn show(console: &Console, signed: &Signed, only: Option<String>) -> Respo
     .await;
     let (items, mut error) = match answer.outcome {
         Ok(list) => (
-            list.approvals.into_iter().filter(|a| only.as_ref().is_none_or(|id| *id == a.op_id)).map(Item::from).collect(),
+            list.approvals
+                .into_iter()
+                .filter(|a| only.as_ref().is_none_or(|id| *id == a.op_id))
+                .map(Item::from)
+                .collect(),
             None,
         ),
         Err(message) => (Vec::new(), Some(message)),

@@ -29,9 +29,11 @@ struct Row {
 impl From<LeaseView> for Row {
     fn from(l: LeaseView) -> Self {
         let target = match &l.target {
-            serde_json::Value::Object(map) => {
-                map.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join(" ")
-            }
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                .collect::<Vec<_>>()
+                .join(" "),
             other => other.to_string(),
         };
         let ttl = if l.live { format!("{}s", l.expires_in_seconds) } else { "ended".to_owned() };

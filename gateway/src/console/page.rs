@@ -124,11 +124,7 @@ impl Chrome {
 
     /// Refuse a page the role may not open, before any tool is called.
     pub fn require(&self, section: Section) -> Result<(), Problem> {
-        if self.can.open(section) {
-            Ok(())
-        } else {
-            Err(Problem::forbidden("your role may not open this page"))
-        }
+        if self.can.open(section) { Ok(()) } else { Err(Problem::forbidden("your role may not open this page")) }
     }
 }
 

@@ -36,9 +36,7 @@ impl Signed {
         if bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes())) {
             Ok(())
         } else {
-            Err(Problem::forbidden(
-                "the form's CSRF token does not match this session; reload the page and try again",
-            ))
+            Err(Problem::forbidden("the form's CSRF token does not match this session; reload the page and try again"))
         }
     }
 }
@@ -170,7 +168,8 @@ mod tests {
     #[test]
     fn next_stays_in_the_console() {
         assert_eq!(safe_next("/console/approvals/abc"), "/console/approvals/abc");
-        for outside in ["https://evil.example/", "//evil.example/console", "/console/..\\x", "/mcp", "/console/sign-in"] {
+        for outside in ["https://evil.example/", "//evil.example/console", "/console/..\\x", "/mcp", "/console/sign-in"]
+        {
             assert_eq!(safe_next(outside), PATH, "{outside}");
         }
     }

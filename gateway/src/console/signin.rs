@@ -4,10 +4,10 @@
 //! A refused key is recorded like a refused bearer credential.
 
 use askama::Template;
-use axum::{Extension, Form};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use axum_extra::extract::cookie::SignedCookieJar;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -100,7 +100,11 @@ pub async fn with_key(
         }
         Err(failure) => {
             st.auth_failures.record(&st.pool, &failure, peer.map(|p| p.0.0.addr.ip().to_string()));
-            let status = if failure.label() == "unavailable" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNAUTHORIZED };
+            let status = if failure.label() == "unavailable" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             show_form(&console, jar, next, None, Some(format!("not signed in: {failure}")), status)
         }
     }
@@ -120,7 +124,11 @@ pub async fn sign_out(State(console): State<Console>, signed: Signed, Form(form)
 }
 
 /// `GET /console/oidc/start`: off unless `console.oidc` is configured.
-pub async fn oidc_start(State(console): State<Console>, jar: SignedCookieJar, Query(q): Query<SignInQuery>) -> Response {
+pub async fn oidc_start(
+    State(console): State<Console>,
+    jar: SignedCookieJar,
+    Query(q): Query<SignInQuery>,
+) -> Response {
     match &console.app.config.console.oidc {
         None => Problem::new(StatusCode::NOT_FOUND, "OIDC sign-in is not configured (console.oidc)").into_response(),
         Some(_) => super::oidc::start(&console, jar, safe_next(q.next.as_deref().unwrap_or_default())).await,

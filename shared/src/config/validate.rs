@@ -235,7 +235,10 @@ impl Config {
                     u.host().is_some() && (u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)))
                 });
                 if !ok {
-                    return Err(invalid(key, format!("{value:?} must be an https:// URL (http:// only to a loopback address)")));
+                    return Err(invalid(
+                        key,
+                        format!("{value:?} must be an https:// URL (http:// only to a loopback address)"),
+                    ));
                 }
             }
             if !oidc.redirect_url.ends_with("/console/oidc/callback") {

@@ -25,15 +25,13 @@ pub async fn create(
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbError> {
     sqlx::query("DELETE FROM console_sessions WHERE expires_at < now()").execute(&mut *conn).await?;
-    sqlx::query(
-        "INSERT INTO console_sessions (session_sha256, key_sha256, actor, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&session_sha256[..])
-    .bind(key_sha256.map(|k| k.to_vec()))
-    .bind(actor)
-    .bind(expires_at)
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO console_sessions (session_sha256, key_sha256, actor, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(&session_sha256[..])
+        .bind(key_sha256.map(|k| k.to_vec()))
+        .bind(actor)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -49,6 +47,9 @@ pub async fn get(conn: impl PgExecutor<'_>, session_sha256: &[u8; 32]) -> Result
 
 /// End a sign-in (signing out).
 pub async fn delete(conn: impl PgExecutor<'_>, session_sha256: &[u8; 32]) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM console_sessions WHERE session_sha256 = $1").bind(&session_sha256[..]).execute(conn).await?;
+    sqlx::query("DELETE FROM console_sessions WHERE session_sha256 = $1")
+        .bind(&session_sha256[..])
+        .execute(conn)
+        .await?;
     Ok(())
 }
