@@ -177,6 +177,8 @@ fn show_keys<'a>(keys: &'a [dev::DevKey], file: &'a Path) -> anyhow::Result<Show
 fn print_banner(url: &str, keys: &ShownKeys<'_>, simulated: bool, pg: Option<&PrivatePostgres>) {
     println!("\nMCP Teleport Control Plane is up.\n");
     println!("  MCP endpoint:  {url}");
+    // The console sits next to `/mcp` on the same listener; sign in there with a key below.
+    println!("  console:       {}", url.trim_end_matches("/mcp").to_owned() + "/console");
     if let Some(pg) = pg {
         println!("  database:      {} (private server)", pg.url());
     }

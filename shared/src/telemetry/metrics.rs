@@ -62,6 +62,8 @@ pub const METRICS: &[Metric] = &[
       "Tool calls that joined an identical read already queued or running instead of running the CLI again, by tool."),
     m("mtcp_auth_failures_total", Counter, Count, &["reason"], "gateway",
       "Refused credentials on the MCP endpoint, by reason."),
+    m("mtcp_console_sign_ins_total", Counter, Count, &["method"], "gateway",
+      "Sign-ins to the operations console, by method (api_key, oidc)."),
     m("mtcp_auth_failures_unrecorded_total", Counter, Count, &[], "gateway",
       "Refused credentials only counted, not recorded in the operations trail (over the per-second recording budget)."),
     m("mtcp_cancellations_total", Counter, Count, &["via"], "gateway",
