@@ -6,7 +6,8 @@
 //! cycle, the simulator's spawn rate); `bench compare` this system next to what a user would run
 //! instead (a FastMCP server, inline and with Postgres) and next to that limit, in one run; `bench
 //! leases` proxy leases on a worker, on an edge agent and behind an approval; `bench reach`
-//! discovery and an access request's blast radius next to the `tctl` reads behind them. Needs
+//! discovery and an access request's blast radius next to the `tctl` reads behind them; `bench
+//! console` console pages next to the tool calls and the query behind them. Needs
 //! DATABASE_URL (a server the benchmark may create a
 //! database on) and release binaries (`cargo build --release --bins`).
 
@@ -14,6 +15,8 @@
 mod ceiling;
 #[path = "bench/compare.rs"]
 mod compare;
+#[path = "bench/console.rs"]
+mod console;
 #[path = "bench/http_load.rs"]
 mod http_load;
 #[path = "bench/leases.rs"]
@@ -87,6 +90,8 @@ enum Mode {
     Leases(leases::LeasesArgs),
     /// Discovery and blast radius, next to the `tctl` reads a user would run by hand.
     Reach(reach::ReachArgs),
+    /// Console pages next to the same tool calls and the query an auditor would run by hand.
+    Console(console::ConsoleArgs),
     /// One run: the machine's limit, a FastMCP peer (inline, and with Postgres), and this system
     /// (kept-alive HTTP and rmcp clients, coalescing off and on), side by side.
     Compare(compare::CompareArgs),
@@ -154,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Compare(a)) => return compare::run(a).await,
         Some(Mode::Leases(a)) => return leases::run(a).await,
         Some(Mode::Reach(a)) => return reach::run(a).await,
+        Some(Mode::Console(a)) => return console::run(a).await,
         None => {}
     }
     let coalesce = args.coalesce;
