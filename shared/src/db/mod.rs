@@ -15,6 +15,7 @@ pub mod in_flight;
 pub mod leader;
 pub mod lease_sweeps;
 pub mod leases;
+pub mod operation_detail;
 pub mod operations;
 pub mod queue;
 pub mod rate_limit;

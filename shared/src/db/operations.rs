@@ -315,7 +315,12 @@ pub struct SearchFilter {
     pub actor: Option<String>,
     pub capability: Option<String>,
     pub status: Option<String>,
+    /// The tool's exact name.
+    pub tool: Option<String>,
+    /// Created at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
     pub limit: i64,
 }
 
@@ -325,6 +330,7 @@ pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<O
         "FROM operations
          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
            AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($6::text IS NULL OR tool = $6) AND ($7::timestamptz IS NULL OR created_at < $7)
          ORDER BY created_at DESC LIMIT $5"
     ))
     .bind(&f.actor)
@@ -332,6 +338,8 @@ pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<O
     .bind(&f.status)
     .bind(f.since)
     .bind(f.limit)
+    .bind(&f.tool)
+    .bind(f.until)
     .fetch_all(conn)
     .await?)
 }

@@ -46,9 +46,15 @@ pub struct SearchOperationsArgs {
     /// cancelled, expired.
     #[serde(default)]
     pub status: Option<String>,
+    /// Only calls of this tool, by its exact name, e.g. `list_nodes` or `start_proxy`.
+    #[serde(default)]
+    pub tool: Option<String>,
     /// Only operations created at or after this time (RFC 3339).
     #[serde(default)]
     pub since: Option<DateTime<Utc>>,
+    /// Only operations created before this time (RFC 3339); later than `since` when both are given.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
     /// At most this many, newest first (1-500, default 50).
     #[serde(default)]
     pub limit: Option<u32>,

@@ -306,6 +306,23 @@ fn search_operations(a: &SearchOperationsArgs) -> Result<(), String> {
             quoted(cap, ECHO)
         ));
     }
+    if let Some(tool) = &a.tool
+        && crate::domain::find_tool(tool).is_none()
+    {
+        return Err(format!(
+            "`tool`: {} is not a tool name (e.g. list_nodes, start_proxy; tools/list has them all)",
+            quoted(tool, ECHO)
+        ));
+    }
+    if let (Some(since), Some(until)) = (a.since, a.until)
+        && until <= since
+    {
+        return Err(format!(
+            "`until` ({}) must be later than `since` ({}): no operation can match",
+            until.to_rfc3339(),
+            since.to_rfc3339()
+        ));
+    }
     Ok(())
 }
 

@@ -111,7 +111,7 @@ fn fitting(field: &str) -> BoxedStrategy<Value> {
         "capability" => {
             prop::sample::select(vec!["inventory.nodes", "auth.authenticate", "nope"]).prop_map(Value::from).boxed()
         }
-        "since" => s("20[0-9]{2}-0[1-9]-1[0-9]T0[0-9]:00:00Z"),
+        "since" | "until" => s("20[0-9]{2}-0[1-9]-1[0-9]T0[0-9]:00:00Z"),
         "approve" | "active_only" => any::<bool>().prop_map(Value::Bool).boxed(),
         "arguments" => Just(serde_json::json!({})).boxed(),
         _ => (0u64..1500).prop_map(Value::from).boxed(),
