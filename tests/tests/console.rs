@@ -117,7 +117,8 @@ async fn an_admin_filters_the_trail_approves_a_call_and_stops_its_lease_in_a_bro
     assert!(browser.path().await.unwrap().starts_with("/console/operations/"));
     assert_eq!(browser.text("#op-status").await.unwrap(), "succeeded");
     assert!(browser.text("#op-result").await.unwrap().contains(SCRIPT), "the label shows as typed");
-    assert!(browser.text("#op-runs").await.unwrap().contains("tctl get nodes"), "the command that ran");
+    let runs = browser.text("#op-runs").await.unwrap();
+    assert!(runs.contains("get nodes"), "the command that ran: {runs}");
     assert_no_script(&browser, "operation").await;
     browser.screenshot("operation").await.unwrap();
 
@@ -133,6 +134,14 @@ async fn an_admin_filters_the_trail_approves_a_call_and_stops_its_lease_in_a_bro
     browser.click(&format!("{card} button.approve")).await.unwrap();
     assert_eq!(browser.path().await.unwrap(), format!("/console/operations/{op_id}?notice=approved"));
     assert!(browser.text("#notice").await.unwrap().contains("approval is recorded"));
+    // The operation's page: the requester's reason as text, the decision with its policy version,
+    // the redacted inputs and the approval's trail.
+    assert!(browser.text("#op-reason").await.unwrap().contains(SCRIPT));
+    assert!(browser.text("#op-decision").await.unwrap().contains("policy version"));
+    assert!(browser.text("#op-inputs").await.unwrap().contains("\"db_user\": \"ro\""));
+    assert!(browser.text("#op-approval").await.unwrap().contains("role admin"));
+    assert!(browser.text("#op-events").await.unwrap().contains("approval_requested"));
+    assert_no_script(&browser, "approved operation").await;
 
     // The operator's call, waiting all along, got its lease.
     let started = waiting.await.unwrap();

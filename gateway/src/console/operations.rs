@@ -136,6 +136,11 @@ fn parse_time(name: &str, value: &str) -> Result<Option<DateTime<Utc>>, String> 
         .ok_or_else(|| format!("{name}: {value:?} is not a time; use YYYY-MM-DDTHH:MM (UTC)"))
 }
 
+/// A timeline payload on one line.
+fn compact(value: &Value) -> String {
+    shorten(&value.to_string(), 400)
+}
+
 fn shorten(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((i, _)) => format!("{}…", &text[..i]),
@@ -152,6 +157,11 @@ struct DetailPage {
     started_at: String,
     ended_at: String,
     result: Option<String>,
+    inputs: Option<String>,
+    /// The timeline: time, kind, payload.
+    events: Vec<(String, String, String)>,
+    /// Teleport audit events of the run's window: time, event, code, user, outcome.
+    audit: Option<Vec<(String, String, String, String, &'static str)>>,
     /// The approval's expiry, when the call waited for one.
     approval_expires: String,
 }
@@ -179,6 +189,22 @@ pub async fn detail(
         started_at: when_opt(&op.started_at),
         ended_at: when_opt(&op.ended_at),
         result: op.result.as_ref().map(pretty),
+        inputs: op.inputs.as_ref().map(pretty),
+        events: op.events.iter().map(|e| (when(&e.at), e.kind.clone(), compact(&e.payload))).collect(),
+        audit: op.teleport_audit.as_ref().map(|events| {
+            events
+                .iter()
+                .map(|a| {
+                    let outcome = match a.success {
+                        Some(true) => "success",
+                        Some(false) => "failure",
+                        None => "",
+                    };
+                    let (code, user) = (a.code.clone().unwrap_or_default(), a.user.clone().unwrap_or_default());
+                    (when(&a.time), a.event.clone(), code, user, outcome)
+                })
+                .collect()
+        }),
         approval_expires: op.approval.as_ref().map(|a| when(&a.expires_at)).unwrap_or_default(),
         op,
     };
