@@ -5,6 +5,8 @@ config.yaml for the real config loader, the PrometheusRule's rules for promtool)
 usage: python -m deploy_checks helm RENDERED.yaml VALUES.yaml|- OUTDIR
 """
 
+import base64
+import binascii
 import copy
 import pathlib
 import posixpath
@@ -38,7 +40,26 @@ def _selects(selector, labels):
     return ok
 
 
-def check_pod(p, name, pod, values, config):
+def _secret_refs(pod):
+    """(where, Secret name, key or None) of every Secret a pod reads: env, envFrom, volumes."""
+    for c in pod.get("containers", []) + pod.get("initContainers", []):
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                yield f"{c['name']} env {e['name']}", ref["name"], ref["key"]
+        for e in c.get("envFrom", []):
+            if "secretRef" in e:
+                yield f"{c['name']} envFrom", e["secretRef"]["name"], None
+    for v in pod.get("volumes", []):
+        if "secret" in v:
+            for item in v["secret"].get("items") or [{"key": None}]:
+                yield f"volume {v['name']}", v["secret"]["secretName"], item["key"]
+        for src in v.get("projected", {}).get("sources", []):
+            if "secret" in src:
+                yield f"volume {v['name']}", src["secret"]["name"], None
+
+
+def check_pod(p, name, pod, values, config, console_ref):
     sc = pod.get("securityContext", {})
     p.check(sc.get("runAsNonRoot") is True and sc.get("runAsUser") == 10001, f"{name}: pod must run as non-root uid 10001")
     p.check(pod.get("automountServiceAccountToken") is False, f"{name}: no service account token is needed")
@@ -56,6 +77,12 @@ def check_pod(p, name, pod, values, config):
         ref = env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
         p.check(ref == {"name": values["database"]["existingSecret"]["name"], "key": values["database"]["existingSecret"]["key"]},
                 f"{where}: DATABASE_URL must come from the database Secret, got {ref}")
+        # The console's cookie key: the gateway only, from the console Secret, so replicas share it.
+        ref = env.get("MTCP_CONSOLE__COOKIE_KEY", {}).get("valueFrom", {}).get("secretKeyRef")
+        if c["name"] == "gateway":
+            p.check(ref == console_ref, f"{where}: MTCP_CONSOLE__COOKIE_KEY must come from {console_ref}, got {ref}")
+        else:
+            p.check("MTCP_CONSOLE__COOKIE_KEY" not in env, f"{where}: only the gateway needs the console's cookie key")
         p.check(c.get("resources", {}).get("requests"), f"{where}: no resource requests")
         mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
         p.check("/tmp" in mounts and "emptyDir" in volumes.get(mounts["/tmp"]["name"], {}), f"{where}: /tmp emptyDir")
@@ -130,13 +157,14 @@ def check_release(p, docs, values, outdir):
     if "policy.yaml" in main_cm["data"]:
         p.check(config["policy"]["path"] == "/etc/mtcp/policy.yaml", "policy.path must name the mounted policy")
         (outdir / "policy.yaml").write_text(main_cm["data"]["policy.yaml"])
+    console_ref = check_secrets(p, by_kind, values, main_cm["metadata"]["name"], outdir)
     deployments = {_component(d): d for d in by_kind.get("Deployment", [])}
     p.check(set(deployments) == {"gateway", "worker", "reaper"}, f"Deployments: {sorted(deployments)}")
     for comp, dep in deployments.items():
         pod = dep["spec"]["template"]["spec"]
         labels = dep["spec"]["template"]["metadata"]["labels"]
         p.check(_selects(dep["spec"]["selector"], labels), f"{comp}: selector does not match its pods")
-        check_pod(p, dep["metadata"]["name"], pod, values, config)
+        check_pod(p, dep["metadata"]["name"], pod, values, config, console_ref)
         for vol in pod.get("volumes", []):
             if "configMap" in vol:
                 # The worker's tbot sidecar reads its own configuration; nothing else mounts another.
@@ -181,8 +209,42 @@ def check_release(p, docs, values, outdir):
         p.check(pod.get("restartPolicy") == "Never", "migration Job restartPolicy")
         p.check(not any("configMap" in v for v in pod.get("volumes", [])),
                 "a pre-install hook runs before the ConfigMap exists: the Job must not mount it")
-        check_pod(p, job["metadata"]["name"], pod, values, config)
+        check_pod(p, job["metadata"]["name"], pod, values, config, console_ref)
     check_options(p, by_kind, values, services, deployments, outdir)
+
+
+def check_secrets(p, by_kind, values, fullname, outdir):
+    """The only Secret the chart makes is the console's cookie key (unless an existing one is
+    named): kept across upgrades and uninstall, holding what `console.cookie_key` accepts. Every
+    Secret a pod reads is that one or one the values name. Returns the gateway's expected
+    MTCP_CONSOLE__COOKIE_KEY secretKeyRef; writes the key to OUTDIR/console-cookie-key for the
+    real config loader."""
+    cookie = values["console"]["cookieKey"]["existingSecret"]
+    made = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
+    name = cookie["name"] or fullname[:52].rstrip("-") + "-console"
+    console_ref = {"name": name, "key": cookie["key"]}
+    if cookie["name"]:
+        p.check(not made, f"console.cookieKey.existingSecret is named, yet the chart makes Secrets {sorted(made)}")
+    elif p.check(set(made) == {name}, f"the chart must make exactly the Secret {name}, made {sorted(made)}"):
+        secret = made[name]
+        p.check(secret["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep",
+                f"Secret {name}: helm.sh/resource-policy: keep (sessions must survive uninstall and reinstall)")
+        p.check(_component(secret) == "console", f"Secret {name}: component label")
+        try:
+            text = base64.b64decode(secret.get("data", {}).get(cookie["key"], ""), validate=True).decode()
+            key_len = len(base64.b64decode(text, validate=True))
+        except (binascii.Error, UnicodeDecodeError):
+            text, key_len = "", 0
+        if p.check(key_len >= 32, f"Secret {name}: {cookie['key']} must be base64 text of >= 32 bytes (console.cookie_key)"):
+            (outdir / "console-cookie-key").write_text(text)
+    known = {values["database"]["existingSecret"]["name"], values["teleport"]["identity"]["existingSecret"]["name"], name}
+    pods = [d["spec"]["template"]["spec"] for kind in ("Deployment", "Job") for d in by_kind.get(kind, [])]
+    for pod in pods:
+        for where, secret_name, key in _secret_refs(pod):
+            p.check(secret_name in known, f"{where}: reads Secret {secret_name}, which neither the values name nor the chart makes")
+            if secret_name in made and key is not None:
+                p.check(key in made[secret_name].get("data", {}), f"{where}: Secret {secret_name} has no key {key}")
+    return console_ref
 
 
 def check_options(p, by_kind, values, services, deployments, outdir):

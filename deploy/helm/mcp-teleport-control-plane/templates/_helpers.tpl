@@ -71,6 +71,22 @@ app.kubernetes.io/component: {{ .component }}
       key: {{ .Values.database.existingSecret.key }}
 {{- end }}
 
+{{/* The Secret holding console.cookie_key: the one named in console.cookieKey.existingSecret, or
+the one the chart makes (templates/console-secret.yaml). */}}
+{{- define "mtcp.consoleSecretName" -}}
+{{- default (include "mtcp.componentName" (dict "root" . "component" "console")) .Values.console.cookieKey.existingSecret.name }}
+{{- end }}
+
+{{/* MTCP_CONSOLE__COOKIE_KEY (console.cookie_key) from that Secret: every gateway replica signs and
+checks console sessions with the same key. */}}
+{{- define "mtcp.consoleEnv" -}}
+- name: MTCP_CONSOLE__COOKIE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mtcp.consoleSecretName" . }}
+      key: {{ required "console.cookieKey.existingSecret.key: the key in the Secret holding the cookie key is required" .Values.console.cookieKey.existingSecret.key }}
+{{- end }}
+
 {{/* Liveness /health and readiness /ready on the named port "http". */}}
 {{- define "mtcp.probes" -}}
 livenessProbe:
