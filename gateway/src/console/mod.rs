@@ -22,8 +22,6 @@ use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::Key;
-use base64::Engine as _;
-use secrecy::ExposeSecret;
 
 use crate::state::AppState;
 
@@ -48,14 +46,10 @@ pub fn router(app: AppState) -> Router {
     if !config.enabled {
         return Router::new();
     }
-    let key = match &config.cookie_key {
-        // Validated at load: base64 of at least 32 bytes.
-        Some(secret) => Key::derive_from(
-            &base64::engine::general_purpose::STANDARD
-                .decode(secret.expose_secret().trim())
-                .expect("console.cookie_key was validated"),
-        ),
-        None => {
+    let key = match config.cookie_key_bytes() {
+        // Validated at load: at least 32 bytes.
+        Some(Ok(bytes)) => Key::derive_from(&bytes),
+        _ => {
             tracing::warn!(
                 "console.cookie_key is not set: console sessions are signed with a key made at start, so they end \
                  when this gateway restarts and do not carry to other replicas"

@@ -31,6 +31,18 @@ impl Default for ConsoleConfig {
     }
 }
 
+impl ConsoleConfig {
+    /// The decoded `cookie_key` (None when unset). Whitespace is ignored: `openssl rand -base64`
+    /// wraps its output at 64 characters.
+    pub fn cookie_key_bytes(&self) -> Option<Result<Vec<u8>, base64::DecodeError>> {
+        use base64::Engine as _;
+        use secrecy::ExposeSecret as _;
+        let key = self.cookie_key.as_ref()?;
+        let text: String = key.expose_secret().chars().filter(|c| !c.is_whitespace()).collect();
+        Some(base64::engine::general_purpose::STANDARD.decode(text))
+    }
+}
+
 /// The console's OIDC client registration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

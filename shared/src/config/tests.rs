@@ -279,3 +279,18 @@ fn edge_heartbeats_fit_the_reapers_silence_threshold() {
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn console_cookie_keys_are_long_enough_wrapped_or_not_and_never_quoted() {
+    // What `openssl rand -base64 64` prints: wrapped at 64 characters.
+    let wrapped = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\n\
+                   LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==";
+    let c = Config::from_yaml(&format!("console: {{ cookie_key: {wrapped:?} }}")).unwrap();
+    assert!(c.console.cookie_key_bytes().unwrap().unwrap().len() >= 32);
+    for short in ["c2VjcmV0", "not base64 at all!"] {
+        let err = Config::from_yaml(&format!("console: {{ cookie_key: {short:?} }}")).unwrap_err().to_string();
+        assert!(err.contains("console.cookie_key") && !err.contains(short), "{err}");
+    }
+    let err = Config::from_yaml("console: { session_ttl: 10s }").unwrap_err().to_string();
+    assert!(err.contains("console.session_ttl"), "{err}");
+}

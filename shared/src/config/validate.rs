@@ -206,15 +206,13 @@ impl Config {
         if !(Duration::from_secs(60)..=Duration::from_secs(7 * 24 * 3600)).contains(&c.session_ttl) {
             return Err(invalid("console.session_ttl", "must be between 1m and 7d, e.g. \"8h\""));
         }
-        if let Some(key) = &c.cookie_key {
-            use base64::Engine as _;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(key.expose_secret().trim());
-            if decoded.map_or(true, |k| k.len() < 32) {
-                return Err(invalid(
-                    "console.cookie_key",
-                    "must be at least 32 random bytes in base64 (e.g. `openssl rand -base64 64`); its value is not shown",
-                ));
-            }
+        if let Some(decoded) = c.cookie_key_bytes()
+            && decoded.map_or(true, |k| k.len() < 32)
+        {
+            return Err(invalid(
+                "console.cookie_key",
+                "must be at least 32 random bytes in base64 (e.g. `openssl rand -base64 48`); its value is not shown",
+            ));
         }
         if let Some(oidc) = &c.oidc {
             if self.auth.oidc.is_none() {

@@ -102,11 +102,10 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
     let mut direct = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let rows: Vec<(uuid::Uuid, String, String, String)> = sqlx::query_as(
-            "SELECT op_id, actor, tool, status FROM operations ORDER BY created_at DESC LIMIT 50",
-        )
-        .fetch_all(&stack.db.pool)
-        .await?;
+        let rows: Vec<(uuid::Uuid, String, String, String)> =
+            sqlx::query_as("SELECT op_id, actor, tool, status FROM operations ORDER BY created_at DESC LIMIT 50")
+                .fetch_all(&stack.db.pool)
+                .await?;
         assert_eq!(rows.len(), 50);
         direct.push(t.elapsed());
     }
