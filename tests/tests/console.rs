@@ -98,6 +98,7 @@ async fn an_admin_filters_the_trail_approves_a_call_and_stops_its_lease_in_a_bro
     assert_eq!(browser.path().await.unwrap(), "/console/operations", "an admin starts on the trail");
     assert!(browser.text("#signed-in-as").await.unwrap().contains("dev-admin"));
 
+    browser.screenshot("operations").await.unwrap();
     // Filter the trail by tool: only list_nodes rows remain, and one is the operator's.
     let select = browser.client.find(fantoccini::Locator::Css("select[name=tool]")).await.unwrap();
     select.select_by_value("list_nodes").await.unwrap();
@@ -106,7 +107,7 @@ async fn an_admin_filters_the_trail_approves_a_call_and_stops_its_lease_in_a_bro
     let rows = browser.text("#operations tbody").await.unwrap();
     assert!(rows.contains("list_nodes") && rows.contains("dev-operator"), "{rows}");
     assert!(!rows.contains("start_proxy"), "the filter keeps other tools out: {rows}");
-    browser.screenshot("operations").await.unwrap();
+    browser.screenshot("operations-filtered").await.unwrap();
     // A time that is not one is named, and nothing is searched.
     browser.open(&format!("{}/console/operations?since=yesterday", stack.base)).await.unwrap();
     assert!(browser.text("#filter-error").await.unwrap().contains("since: \"yesterday\" is not a time"));

@@ -31,6 +31,7 @@ impl From<LeaseView> for Row {
         let target = match &l.target {
             serde_json::Value::Object(map) => map
                 .iter()
+                .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
                 .collect::<Vec<_>>()
                 .join(" "),
