@@ -4,6 +4,7 @@
 pub mod client;
 mod db;
 mod identity;
+pub mod idp;
 pub mod oidc;
 pub mod process;
 pub mod python;
