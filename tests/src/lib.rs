@@ -5,6 +5,7 @@ pub mod browser;
 pub mod client;
 mod db;
 mod identity;
+pub mod idp;
 pub mod oidc;
 pub mod process;
 pub mod python;

@@ -45,6 +45,9 @@ pub struct VerifiedToken {
     pub claims: Map<String, Value>,
     /// Whether the token carries `required_scope` (true when none is configured).
     pub has_required_scope: bool,
+    /// The token's `exp` (always present: verification requires it). A console session started
+    /// from the token ends by then.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Verifies bearer JWTs for one issuer and audience. Cheap to clone (shared state).

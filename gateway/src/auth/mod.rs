@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use mtcp_shared::domain::{Actor, ActorKind, AuthSource, jwt_actor_id};
 use mtcp_shared::policy::Claimed;
 
@@ -45,6 +46,10 @@ pub enum AuthFailure {
     InsufficientScope { actor: String, scope: String },
     #[error("authentication is temporarily unavailable")]
     Unavailable,
+    /// The console's OIDC sign-in failed before a token could be checked (no flow, a `state`
+    /// mismatch, the provider's refusal); `label` names which.
+    #[error("OIDC sign-in refused: {message}")]
+    OidcSignIn { label: &'static str, message: String },
 }
 
 impl AuthFailure {
@@ -61,6 +66,7 @@ impl AuthFailure {
             Self::NoRole { .. } => "no_role",
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::Unavailable => "unavailable",
+            Self::OidcSignIn { label, .. } => label,
         }
     }
 
@@ -73,7 +79,7 @@ impl AuthFailure {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::NoRole { .. } | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -127,12 +133,30 @@ fn bearer(req: &Request) -> Result<&str, AuthFailure> {
 /// key otherwise.
 pub async fn authenticate(st: &AppState, token: &str) -> Result<Actor, AuthFailure> {
     match &st.jwt {
-        Some(verifier) if jwt::looks_like_jwt(token) => from_token(st, verifier, token).await,
+        Some(verifier) if jwt::looks_like_jwt(token) => from_token(st, verifier, token).await.map(|(actor, _)| actor),
         _ => st.keys.authenticate(&st.pool, &st.policy.load(), token).await,
     }
 }
 
-async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> Result<Actor, AuthFailure> {
+/// Authenticate an OIDC access token exactly as a bearer JWT (same checks, same claims → role
+/// mapping), never as an API key: the console's OIDC sign-in must not turn whatever its token
+/// endpoint returns into a key lookup. Also returns the token's expiry.
+pub async fn authenticate_jwt(st: &AppState, token: &str) -> Result<(Actor, Option<DateTime<Utc>>), AuthFailure> {
+    match &st.jwt {
+        Some(verifier) if jwt::looks_like_jwt(token) => from_token(st, verifier, token).await,
+        Some(_) => Err(AuthFailure::InvalidToken { label: "malformed", message: jwt::JwtError::Malformed.to_string() }),
+        None => Err(AuthFailure::InvalidToken {
+            label: "malformed",
+            message: "JWTs are not accepted: `auth.oidc` is not configured".to_owned(),
+        }),
+    }
+}
+
+async fn from_token(
+    st: &AppState,
+    verifier: &jwt::JwtVerifier,
+    token: &str,
+) -> Result<(Actor, Option<DateTime<Utc>>), AuthFailure> {
     let t = verifier
         .verify(token)
         .await
@@ -154,7 +178,7 @@ async fn from_token(st: &AppState, verifier: &jwt::JwtVerifier, token: &str) -> 
     let Some(role) = st.policy.load().resolve_role(&claimed) else {
         return Err(AuthFailure::NoRole { actor: id });
     };
-    Ok(Actor { id, kind: ActorKind::User, role, source: AuthSource::Jwt, groups: t.groups })
+    Ok((Actor { id, kind: ActorKind::User, role, source: AuthSource::Jwt, groups: t.groups }, t.expires_at))
 }
 
 /// Middleware: authenticate the bearer credential and attach the `Actor` to the request.

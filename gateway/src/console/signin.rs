@@ -138,11 +138,15 @@ pub async fn oidc_start(
 /// `GET /console/oidc/callback`.
 pub async fn oidc_callback(
     State(console): State<Console>,
+    peer: Option<Extension<ConnectInfo<crate::Peer>>>,
     jar: SignedCookieJar,
     Query(q): Query<super::oidc::Callback>,
 ) -> Response {
     match &console.app.config.console.oidc {
         None => Problem::new(StatusCode::NOT_FOUND, "OIDC sign-in is not configured (console.oidc)").into_response(),
-        Some(_) => super::oidc::callback(&console, jar, q).await,
+        Some(_) => {
+            let remote = peer.map(|p| p.0.0.addr.ip().to_string());
+            super::oidc::callback(&console, jar, q, remote).await
+        }
     }
 }

@@ -294,3 +294,42 @@ fn console_cookie_keys_are_long_enough_wrapped_or_not_and_never_quoted() {
     let err = Config::from_yaml("console: { session_ttl: 10s }").unwrap_err().to_string();
     assert!(err.contains("console.session_ttl"), "{err}");
 }
+
+#[test]
+fn console_oidc_needs_auth_oidc_and_names_its_keys() {
+    let console = |extra: &str| {
+        format!(
+            "console:\n  oidc:\n    client_id: mtcp-console\n    authorization_endpoint: https://idp.example.com/authorize\n    \
+             token_endpoint: https://idp.example.com/token\n    redirect_url: https://mtcp.example.com/console/oidc/callback\n{extra}"
+        )
+    };
+    let auth = "auth:\n  oidc: { issuer: 'https://idp.example.com/', audience: mcp-teleport, jwks_url: 'https://idp.example.com/jwks' }\n";
+
+    let err = Config::from_yaml(&console("")).unwrap_err().to_string();
+    assert!(err.contains("console.oidc") && err.contains("auth.oidc"), "{err}");
+
+    let c = Config::from_yaml(&format!("{}{auth}", console(""))).unwrap();
+    let oidc = c.console.oidc.unwrap();
+    assert_eq!((oidc.client_id.as_str(), oidc.scopes.as_slice()), ("mtcp-console", &["openid".to_owned()][..]));
+
+    for (bad, key) in [
+        ("authorization_endpoint: 'http://idp.example.com/authorize'", "console.oidc.authorization_endpoint"),
+        ("token_endpoint: 'not a url'", "console.oidc.token_endpoint"),
+        ("redirect_url: 'https://mtcp.example.com/elsewhere'", "console.oidc.redirect_url"),
+        ("client_id: ' '", "console.oidc.client_id"),
+    ] {
+        let (name, value) = bad.split_once(": ").unwrap();
+        let yaml = console("")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with(&format!("{name}:")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let yaml = format!("{yaml}\n    {name}: {value}\n{auth}");
+        let err = Config::from_yaml(&yaml).unwrap_err().to_string();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+    // A client secret is never printed.
+    let c = Config::from_yaml(&format!("{}{auth}", console("    client_secret: hunter2\n"))).unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(!serde_json::to_string(&c).unwrap().contains("hunter2"));
+}

@@ -53,7 +53,8 @@ impl ClaimRules {
             }
         }
         let has_required_scope = self.required_scope.as_ref().is_none_or(|required| scopes.contains(required));
-        Ok(VerifiedToken { actor, role, groups, scopes, claims, has_required_scope })
+        let expires_at = claims.get("exp").and_then(Value::as_f64).map(JwtError::timestamp);
+        Ok(VerifiedToken { actor, role, groups, scopes, claims, has_required_scope, expires_at })
     }
 }
 
