@@ -160,10 +160,19 @@ struct DetailPage {
     inputs: Option<String>,
     /// The timeline: time, kind, payload.
     events: Vec<(String, String, String)>,
-    /// Teleport audit events of the run's window: time, event, code, user, outcome.
-    audit: Option<Vec<(String, String, String, String, &'static str)>>,
+    /// Teleport audit events of the run's window.
+    audit: Option<Vec<AuditRow>>,
     /// The approval's expiry, when the call waited for one.
     approval_expires: String,
+}
+
+/// A Teleport audit event as the page lists it.
+struct AuditRow {
+    time: String,
+    event: String,
+    code: String,
+    user: String,
+    outcome: &'static str,
 }
 
 /// `GET /console/operations/{op_id}`: any signed-in actor, for the operations `get_operation`
@@ -200,8 +209,13 @@ pub async fn detail(
                         Some(false) => "failure",
                         None => "",
                     };
-                    let (code, user) = (a.code.clone().unwrap_or_default(), a.user.clone().unwrap_or_default());
-                    (when(&a.time), a.event.clone(), code, user, outcome)
+                    AuditRow {
+                        time: when(&a.time),
+                        event: a.event.clone(),
+                        code: a.code.clone().unwrap_or_default(),
+                        user: a.user.clone().unwrap_or_default(),
+                        outcome,
+                    }
                 })
                 .collect()
         }),
