@@ -226,3 +226,14 @@ async fn a_bad_key_is_refused_and_revoking_a_key_signs_its_sessions_out() {
     assert!(to.starts_with("/console/sign-in") && to.contains("revoked"), "{to}");
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_console_switched_off_serves_nothing() {
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(|c| c.console.enabled = false);
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await.unwrap();
+    for path in ["/console", "/console/sign-in", "/console/operations"] {
+        let resp = reqwest::get(format!("{}{path}", stack.base)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    stack.stop().await;
+}
