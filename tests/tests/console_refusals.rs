@@ -108,7 +108,7 @@ async fn a_readonly_user_sees_no_buttons_and_what_it_posts_anyway_is_refused() {
     let readonly = Session::sign_in(&stack.base, stack.key("readonly")).await.unwrap();
     let stop =
         readonly.post(&format!("/console/leases/{lease_id}/stop"), &[("csrf", &readonly.csrf), ("reason", "x")]).await;
-    assert_eq!(stop.status(), StatusCode::CONFLICT);
+    assert_eq!(stop.status(), StatusCode::FORBIDDEN);
     assert!(stop.text().await.unwrap().contains("denied by policy"));
     let op = uuid::Uuid::now_v7().to_string();
     let approve = readonly
@@ -117,7 +117,7 @@ async fn a_readonly_user_sees_no_buttons_and_what_it_posts_anyway_is_refused() {
             &[("csrf", &readonly.csrf), ("args_sha256", &"0".repeat(64)), ("reason", "x")],
         )
         .await;
-    assert_eq!(approve.status(), StatusCode::CONFLICT);
+    assert_eq!(approve.status(), StatusCode::FORBIDDEN);
     assert!(approve.text().await.unwrap().contains("denied by policy"));
     assert_eq!(lease_status(&stack, &lease_id).await, "active");
     let denied: Vec<String> = sqlx::query_scalar(

@@ -151,6 +151,6 @@ pub async fn stop(
     let answer = tools::run::<LeaseView>(&console.app, &signed.actor, ToolName::StopProxy, args).await;
     match answer.outcome {
         Ok(lease) => Redirect::to(&format!("/console/leases/{}?notice=stopped", lease.lease_id)).into_response(),
-        Err(message) => Problem::new(StatusCode::CONFLICT, message).into_response(),
+        Err(message) => Problem::refused(message).into_response(),
     }
 }

@@ -171,6 +171,12 @@ impl Problem {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
+    /// A tool's refusal of an action: 403 when the policy denied it, else 409 (the action does
+    /// not fit the object's state: already decided, already stopped, a wrong digest, …).
+    pub fn refused(message: String) -> Self {
+        let status = if message.starts_with("denied by policy") { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
+        Self::new(status, message)
+    }
     pub fn unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "the control plane's database is unavailable; try again")
     }
