@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mtcp_shared::domain::ToolName;
 use mtcp_shared::tools::approval_views::{ApprovalDecision, ApprovalList, PendingApproval};
@@ -144,6 +145,6 @@ async fn decided(console: &Console, signed: &Signed, tool: ToolName, args: serde
             tracing::info!(actor = %signed.actor.id, %op_id, status = decision.status.as_str(), "console approval decision");
             Redirect::to(&format!("/console/operations/{}?notice={notice}", decision.op_id)).into_response()
         }
-        Err(message) => Problem::refused(message).into_response(),
+        Err(message) => Problem::from_tool(message, StatusCode::CONFLICT).into_response(),
     }
 }

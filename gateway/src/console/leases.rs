@@ -99,7 +99,7 @@ pub async fn detail(
     let status = tools::run::<LeaseView>(st, actor, ToolName::GetProxyStatus, json!({ "lease_id": lease_id })).await;
     let lease = match status.outcome {
         Ok(lease) => lease,
-        Err(message) => return Problem::new(StatusCode::NOT_FOUND, message).into_response(),
+        Err(message) => return Problem::from_tool(message, StatusCode::NOT_FOUND).into_response(),
     };
     let (logs, logs_error) = if chrome.can.read_logs {
         let args = json!({ "lease_id": lease_id, "tail": LOG_TAIL });
@@ -151,6 +151,6 @@ pub async fn stop(
     let answer = tools::run::<LeaseView>(&console.app, &signed.actor, ToolName::StopProxy, args).await;
     match answer.outcome {
         Ok(lease) => Redirect::to(&format!("/console/leases/{}?notice=stopped", lease.lease_id)).into_response(),
-        Err(message) => Problem::refused(message).into_response(),
+        Err(message) => Problem::from_tool(message, StatusCode::CONFLICT).into_response(),
     }
 }

@@ -190,7 +190,7 @@ pub async fn detail(
             .await;
     let op = match answer.outcome {
         Ok(op) => op,
-        Err(message) => return Problem::new(axum::http::StatusCode::NOT_FOUND, message).into_response(),
+        Err(message) => return Problem::from_tool(message, axum::http::StatusCode::NOT_FOUND).into_response(),
     };
     let page = DetailPage {
         chrome,

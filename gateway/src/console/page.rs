@@ -171,10 +171,17 @@ impl Problem {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
-    /// A tool's refusal of an action: 403 when the policy denied it, else 409 (the action does
-    /// not fit the object's state: already decided, already stopped, a wrong digest, …).
-    pub fn refused(message: String) -> Self {
-        let status = if message.starts_with("denied by policy") { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
+    /// A tool's refusal: 403 when the policy denied the call, 429 over the rate limit, else
+    /// `otherwise` (404 for a page about an object the caller cannot see, 409 for an action that
+    /// does not fit the object's state: already decided, a wrong digest, …).
+    pub fn from_tool(message: String, otherwise: StatusCode) -> Self {
+        let status = if message.starts_with("denied by policy") {
+            StatusCode::FORBIDDEN
+        } else if message.starts_with("rate limit of role") {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            otherwise
+        };
         Self::new(status, message)
     }
     pub fn unavailable() -> Self {

@@ -1,7 +1,8 @@
 //! `bench console`: what a console page costs. The trail page (50 rows) and one operation's page
 //! over a kept-alive HTTP client with a session cookie, next to the same tool calls from an rmcp
 //! client (`search_operations`, `get_operation`), and next to what an auditor without the console
-//! would run: the query straight against the operations table. Sequential requests.
+//! would run: the query straight against the operations table. Sequential requests. Also one
+//! statement that sends 24 KB, the size past which sqlx 0.9.0 waited for a delayed ACK.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,8 @@ async fn sign_in(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Resul
 }
 
 pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
-    let mut stack = Stack::start(StackOptions::default()).await?;
+    let tweak: mtcp_tests::Tweak = std::sync::Arc::new(super::generous_limits);
+    let mut stack = Stack::start(StackOptions { tweak: Some(tweak), ..Default::default() }).await?;
     let admin = stack.client("admin").await?;
     for _ in 0..a.operations {
         admin.call("whoami", json!({})).await?;
@@ -110,14 +112,35 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
         direct.push(t.elapsed());
     }
 
+    let mut query = Vec::with_capacity(n);
+    let filter = mtcp_shared::db::operations::SearchFilter { limit: 50, ..Default::default() };
+    for _ in 0..n {
+        let t = Instant::now();
+        let rows = mtcp_shared::db::operations::search(&stack.db.pool, &filter).await?;
+        assert_eq!(rows.len(), 50);
+        query.push(t.elapsed());
+    }
+
+    // A statement that sends more than the socket's first 16 KB: what a large result written back
+    // costs (sqlx 0.9.0 left Nagle on, and each such statement waited ~44 ms for a delayed ACK).
+    let big = json!({ "x": "a".repeat(24_000) });
+    let mut large = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let _: (i32,) = sqlx::query_as("SELECT length($1::jsonb::text)").bind(&big).fetch_one(&stack.db.pool).await?;
+        large.push(t.elapsed());
+    }
+
     println!("Trail of {} operations; {n} sequential requests each.\n", a.operations + n * 2 + 1);
     println!("| measurement | p50 ms | p95 ms | max ms |");
     println!("|---|---|---|---|");
     row("the 50 newest operations straight from Postgres (what an auditor would query)", &mut direct);
+    row("the query behind `search_operations` (its rows, as the gateway reads them)", &mut query);
     row("`search_operations` limit 50 (rmcp client)", &mut trail_tool);
     row(&format!("`/console/operations`, 50 rows, {trail_bytes} B (kept-alive HTTP)"), &mut trail_page);
     row("`get_operation` (rmcp client)", &mut op_tool);
     row(&format!("`/console/operations/{{op_id}}`, {op_bytes} B (kept-alive HTTP)"), &mut op_page);
+    row("one statement sending 24 KB to Postgres (`SELECT length($1::jsonb::text)`)", &mut large);
     stack.stop().await;
     Ok(())
 }
