@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod console;
 mod db;
 mod identity;
 pub mod idp;

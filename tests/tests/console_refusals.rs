@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mtcp_tests::browser::Browser;
 use mtcp_tests::client::text_of;
+use mtcp_tests::console::{hidden_field, post_sign_in, set_cookies};
 use mtcp_tests::{Stack, StackOptions};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
@@ -21,39 +22,19 @@ struct Session {
     csrf: String,
 }
 
-fn cookies_of(resp: &reqwest::Response) -> Vec<String> {
-    resp.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|c| c.split(';').next().unwrap().to_owned())
-        .collect()
-}
-
 fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
+    hidden_field(html, name).unwrap_or_else(|| panic!("no {name} field in {html}"))
 }
 
 impl Session {
     /// Sign in through the form, as a browser would.
     async fn sign_in(base: &str, key: &str) -> Result<Self, (StatusCode, String)> {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let form = http.get(format!("{base}/console/sign-in")).send().await.unwrap();
-        let form_cookie = cookies_of(&form).join("; ");
-        let html = form.text().await.unwrap();
-        let resp = http
-            .post(format!("{base}/console/sign-in"))
-            .header(COOKIE, &form_cookie)
-            .form(&[("api_key", key), ("csrf", &hidden(&html, "csrf")), ("next", "/console")])
-            .send()
-            .await
-            .unwrap();
+        let resp = post_sign_in(&http, base, key, "/console").await.unwrap();
         if resp.status() != StatusCode::SEE_OTHER {
             return Err((resp.status(), resp.text().await.unwrap()));
         }
-        let cookie = cookies_of(&resp).into_iter().find(|c| c.starts_with("mtcp_console=")).expect("a session cookie");
+        let cookie = set_cookies(&resp).into_iter().find(|c| c.starts_with("mtcp_console=")).expect("a session cookie");
         let page = http.get(format!("{base}/console/policy")).header(COOKIE, &cookie).send().await.unwrap();
         let csrf = hidden(&page.text().await.unwrap(), "csrf");
         Ok(Self { http, base: base.to_owned(), cookie, csrf })
@@ -191,16 +172,7 @@ async fn a_bad_key_is_refused_and_revoking_a_key_signs_its_sessions_out() {
     };
     mtcp_shared::db::api_keys::insert(&stack.db.pool, &new).await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let form = http.get(format!("{}/console/sign-in", stack.base)).send().await.unwrap();
-    let form_cookie = cookies_of(&form).join("; ");
-    let csrf = hidden(&form.text().await.unwrap(), "csrf");
-    let signed = http
-        .post(format!("{}/console/sign-in", stack.base))
-        .header(COOKIE, form_cookie)
-        .form(&[("api_key", key.as_str()), ("csrf", &csrf), ("next", "/console/agents")])
-        .send()
-        .await
-        .unwrap();
+    let signed = post_sign_in(&http, &stack.base, &key, "/console/agents").await.unwrap();
     assert_eq!(signed.headers()[LOCATION], "/console/agents");
     let set = signed.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
     let session = set.iter().find(|c| c.starts_with("mtcp_console=")).unwrap();

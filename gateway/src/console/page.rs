@@ -31,13 +31,12 @@ pub struct Nav {
 /// could not use is not shown (and the tool call behind it refuses it all the same).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Can {
-    /// The whole trail (`search_operations`).
-    pub search: bool,
     pub review_approvals: bool,
     pub list_leases: bool,
     pub stop_leases: bool,
     pub read_logs: bool,
-    /// Workers and the whole policy are the control plane's own configuration: admins'.
+    /// `admin.operations`: the whole trail (`search_operations`), and the workers and the whole
+    /// policy, which are the control plane's own state.
     pub admin: bool,
 }
 
@@ -46,7 +45,6 @@ impl Can {
         let caps = console.app.policy.load().capabilities_of(role);
         let has = |c: Capability| caps.contains(&c);
         Self {
-            search: has(Capability::AdminOperations),
             review_approvals: has(Capability::ApprovalReview),
             list_leases: has(Capability::ProxyList),
             stop_leases: has(Capability::ProxyStop),
@@ -58,7 +56,7 @@ impl Can {
     /// Whether the role may open `section`.
     pub fn open(&self, section: Section) -> bool {
         match section {
-            Section::Operations => self.search,
+            Section::Operations => self.admin,
             Section::Approvals => self.review_approvals,
             Section::Leases => self.list_leases,
             Section::Agents => self.list_leases || self.admin,

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use mtcp_tests::{Stack, StackOptions};
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::json;
 
 use super::{ms, percentile};
@@ -32,29 +32,11 @@ fn row(what: &str, times: &mut [Duration]) {
     );
 }
 
-fn cookies(resp: &reqwest::Response) -> String {
-    let all = resp.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok());
-    all.map(|c| c.split(';').next().unwrap_or_default().to_owned()).collect::<Vec<_>>().join("; ")
-}
-
 /// Sign in through the form; the session cookie.
 async fn sign_in(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<String> {
-    let form = http.get(format!("{base}/console/sign-in")).send().await?;
-    let jar = cookies(&form);
-    let html = form.text().await?;
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).ok_or_else(|| anyhow::anyhow!("no CSRF field"))? + marker.len();
-    let csrf = html[start..].split('"').next().unwrap_or_default();
-    let body = format!("api_key={key}&csrf={csrf}&next=%2Fconsole");
-    let resp = http
-        .post(format!("{base}/console/sign-in"))
-        .header(COOKIE, jar)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await?;
+    let resp = mtcp_tests::console::post_sign_in(http, base, key, "/console").await?;
     anyhow::ensure!(resp.status().is_redirection(), "sign-in answered {}", resp.status());
-    Ok(cookies(&resp))
+    Ok(mtcp_tests::console::set_cookies(&resp).join("; "))
 }
 
 pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
