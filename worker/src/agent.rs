@@ -19,7 +19,8 @@ pub struct Agent {
 impl Agent {
     /// Register a new incarnation. The id is fresh for every process start: recovery tells a dead
     /// incarnation's calls from a live one's by it.
-    pub async fn register(pool: &PgPool) -> Result<Self, db::DbError> {
+    /// `clusters`: the clusters it serves.
+    pub async fn register(pool: &PgPool, clusters: &[String]) -> Result<Self, db::DbError> {
         let id = Uuid::from(ulid::Ulid::generate());
         let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into());
         let boot_id =
@@ -33,6 +34,7 @@ impl Agent {
                 boot_id: &boot_id,
                 pid: std::process::id(),
                 version: env!("CARGO_PKG_VERSION"),
+                clusters: Some(clusters),
             },
         )
         .await?;

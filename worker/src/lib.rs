@@ -1,6 +1,7 @@
 //! The worker: one process incarnation registered in `agents`, running apalis workers over the
 //! `operations` queue: the `tools` lane (each call run once and its outcome stored) and the
-//! `leases` lane, whose calls start proxy leases this incarnation then owns.
+//! `leases` lane, whose calls start proxy leases this incarnation then owns; in each, only the
+//! calls of the clusters it serves (`worker.clusters`), each with that cluster's identity.
 
 mod agent;
 mod cancels;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::*;
-use mtcp_shared::config::Config;
+use mtcp_shared::config::{ClusterConfig, Config};
 use mtcp_shared::db::{self, leases::LEASES_CHANNEL, queue::Lane, queue::QUEUE_CHANNEL};
 use mtcp_shared::notifier::Notifier;
 use mtcp_shared::teleport::{Runner, RunnerSettings};
@@ -26,9 +27,11 @@ use tracing::Instrument;
 pub use agent::Agent;
 pub use queue::OperationsBackend;
 
-/// What every job handler needs.
+/// What every job handler needs: one per cluster served.
 pub(crate) struct JobContext {
     pool: sqlx::PgPool,
+    /// The cluster the job runs on, and the CLI runner with its identity.
+    cluster: ClusterConfig,
     runner: Runner,
     /// `operations.worker_id` of runs claimed by this incarnation.
     worker_id: String,
@@ -42,20 +45,69 @@ pub(crate) struct JobContext {
     jobs: tokio_util::task::TaskTracker,
 }
 
-/// Build the CLI runner from the configuration, with a TELEPORT_HOME of this incarnation's own.
+/// The CLI runner settings of the default cluster, with a TELEPORT_HOME of `home_subdir`'s own.
 pub fn runner_settings(config: &Config, home_subdir: &str) -> RunnerSettings {
-    let t = &config.teleport;
+    let default = config.default_cluster();
+    let cluster = config.cluster(&default).expect("the default cluster is configured (validated)");
+    cluster_runner_settings(&cluster, home_subdir)
+}
+
+/// The CLI runner settings of one cluster, with a TELEPORT_HOME of `home_subdir`'s own (and of the
+/// cluster's, so two clusters sharing a `home` never share a tsh profile).
+pub fn cluster_runner_settings(c: &ClusterConfig, home_subdir: &str) -> RunnerSettings {
     RunnerSettings {
-        tctl_path: t.tctl_path.clone(),
-        tsh_path: config.tsh.tsh_path.clone(),
-        proxy: t.proxy.clone(),
-        identity_file: t.identity_file.clone(),
-        home_dir: config.tsh.home.join(home_subdir),
-        timeout: t.timeout,
-        kill_grace: t.kill_grace,
-        output_limit_bytes: t.output_limit_bytes,
-        env: t.env.clone(),
-        env_passthrough: t.env_passthrough.clone(),
+        tctl_path: c.tctl_path.clone(),
+        tsh_path: c.tsh_path.clone(),
+        proxy: c.proxy.clone(),
+        identity_file: c.identity_file.clone(),
+        leaf_cluster: c.leaf.then(|| c.teleport_name().to_owned()),
+        home_dir: c.home.join(home_subdir).join(&c.name),
+        timeout: c.timeout,
+        kill_grace: c.kill_grace,
+        output_limit_bytes: c.output_limit_bytes,
+        env: c.env.clone(),
+        env_passthrough: c.env_passthrough.clone(),
+    }
+}
+
+/// The runner of each cluster a worker serves, and which of them is the default cluster.
+#[derive(Clone)]
+pub(crate) struct ClusterRunners {
+    runners: std::collections::BTreeMap<String, Runner>,
+    default: String,
+}
+
+impl ClusterRunners {
+    /// The cluster `name` names (none: the default) with its runner, if this worker serves it.
+    pub(crate) fn get(&self, name: Option<&str>) -> Option<(&str, &Runner)> {
+        let name = name.unwrap_or(&self.default);
+        self.runners.get_key_value(name).map(|(k, r)| (k.as_str(), r))
+    }
+
+    /// What the claims of this worker take.
+    fn serving(&self) -> db::queue::Serving {
+        db::queue::Serving {
+            clusters: self.runners.keys().cloned().collect(),
+            default: self.runners.contains_key(&self.default),
+        }
+    }
+}
+
+/// The job contexts of the clusters served, by name.
+pub(crate) struct Contexts {
+    by_cluster: std::collections::BTreeMap<String, Arc<JobContext>>,
+    default: String,
+}
+
+impl Contexts {
+    /// The context of a job's cluster (none: the default), if this worker serves it.
+    pub(crate) fn of(&self, cluster: Option<&str>) -> Option<&Arc<JobContext>> {
+        self.by_cluster.get(cluster.unwrap_or(&self.default))
+    }
+
+    /// Any one of them, for what does not depend on the cluster (storing an outcome).
+    pub(crate) fn any(&self) -> &Arc<JobContext> {
+        self.by_cluster.values().next().expect("a worker serves at least one cluster")
     }
 }
 
@@ -64,15 +116,27 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let pool =
         db::connect(config.database_url()?, config.database.max_connections, config.database.connect_timeout).await?;
     db::ensure_migrated(&pool).await?;
-    let agent = Agent::register(&pool).await.context("registering the worker in `agents`")?;
+    let served: Vec<String> = config.worker_clusters().into_iter().map(|c| c.name).collect();
+    let agent = Agent::register(&pool, &served).await.context("registering the worker in `agents`")?;
     // Every log line of this incarnation names it (a log-only span: it lasts as long as the process).
     let span = tracing::info_span!(target: mtcp_shared::telemetry::LOG_CONTEXT, "worker", agent_id = %agent.id);
     serve(config, shutdown, pool, agent).instrument(span).await
 }
 
 async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, agent: Agent) -> anyhow::Result<()> {
-    let runner =
-        Runner::new(runner_settings(&config, &agent.id.to_string())).context("preparing the Teleport CLI runner")?;
+    let default = config.default_cluster();
+    let mut runners = std::collections::BTreeMap::new();
+    for cluster in config.worker_clusters() {
+        let runner = Runner::new(cluster_runner_settings(&cluster, &agent.id.to_string()))
+            .with_context(|| format!("preparing the Teleport CLI runner of cluster {:?}", cluster.name))?;
+        runners.insert(cluster.name.clone(), (cluster, runner));
+    }
+    let cluster_runners = ClusterRunners {
+        runners: runners.iter().map(|(name, (_, r))| (name.clone(), r.clone())).collect(),
+        default: default.clone(),
+    };
+    let serving = cluster_runners.serving();
+    tracing::info!(clusters = ?serving.clusters, "serving clusters");
     let stop = shutdown.child_token();
 
     let ops = mtcp_shared::telemetry::serve_ops(config.worker.listen, pool.clone(), stop.clone())
@@ -88,31 +152,47 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         stop.clone(),
     ));
     let depth = tokio::spawn(queue_depth::run(pool.clone(), config.worker.heartbeat_interval, stop.clone()));
-    let identity = tokio::spawn(identity_watch::run(
-        config.teleport.identity_file.clone(),
-        config.worker.heartbeat_interval,
-        stop.clone(),
-    ));
+    let identities: Vec<_> = runners
+        .values()
+        .map(|(cluster, _)| {
+            tokio::spawn(identity_watch::run(
+                cluster.identity_file.clone(),
+                cluster.name.clone(),
+                config.worker.heartbeat_interval,
+                stop.clone(),
+            ))
+        })
+        .collect();
     // One LISTEN connection for the whole process: the lanes' wake-ups, cancellations, lease stops.
     let notifier =
         Notifier::start(pool.clone(), &[QUEUE_CHANNEL, db::cancel::CANCEL_CHANNEL, LEASES_CHANNEL], stop.clone());
-    let leases = leases::LeaseManager::new(pool.clone(), runner.clone(), agent.clone(), config.leases.clone());
+    let leases = leases::LeaseManager::new(pool.clone(), cluster_runners.clone(), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(killed = n, "killed lease processes left by previous incarnations on this host"),
         Err(e) => tracing::warn!(error = %e, "could not look for lease processes of previous incarnations"),
     }
     let lease_loops = leases.spawn_loops(notifier.subscribe(LEASES_CHANNEL), &stop);
-    let ctx = Arc::new(JobContext {
-        pool: pool.clone(),
-        runner,
-        worker_id: agent.id.to_string(),
-        anomalies: config.audit.anomalies.clone(),
-        approvals: config.approvals.clone(),
-        cancels: cancels::Cancels::default(),
-        jobs: tokio_util::task::TaskTracker::new(),
-    });
-    let cancel_listener = tokio::spawn(ctx.cancels.clone().listen(
+    // One context per cluster; what is per process (cancellations, the started tasks) is shared.
+    let (cancels, jobs) = (cancels::Cancels::default(), tokio_util::task::TaskTracker::new());
+    let by_cluster = runners
+        .into_iter()
+        .map(|(name, (cluster, runner))| {
+            let ctx = JobContext {
+                pool: pool.clone(),
+                cluster,
+                runner,
+                worker_id: agent.id.to_string(),
+                anomalies: config.audit.anomalies.clone(),
+                approvals: config.approvals.clone(),
+                cancels: cancels.clone(),
+                jobs: jobs.clone(),
+            };
+            (name, Arc::new(ctx))
+        })
+        .collect();
+    let ctx = Arc::new(Contexts { by_cluster, default });
+    let cancel_listener = tokio::spawn(cancels.clone().listen(
         pool.clone(),
         notifier.subscribe(db::cancel::CANCEL_CHANNEL),
         stop.clone(),
@@ -123,6 +203,7 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         .backend(OperationsBackend::new(
             pool.clone(),
             Lane::Tools,
+            serving.clone(),
             worker_id.clone(),
             notifier.subscribe(QUEUE_CHANNEL),
         ))
@@ -132,7 +213,13 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
         .run_until(until_stopped(stop.clone()));
     // A start holds its slot only until the lease is active or failed.
     let lease_starts = WorkerBuilder::new(agent.apalis_name(Lane::Leases))
-        .backend(OperationsBackend::new(pool.clone(), Lane::Leases, worker_id, notifier.subscribe(QUEUE_CHANNEL)))
+        .backend(OperationsBackend::new(
+            pool.clone(),
+            Lane::Leases,
+            serving,
+            worker_id,
+            notifier.subscribe(QUEUE_CHANNEL),
+        ))
         .data(leases.clone())
         .concurrency(config.worker.concurrency)
         .build(leases::handle)
@@ -151,7 +238,9 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     }
     let _ = cancel_listener.await;
     let _ = depth.await;
-    let _ = identity.await;
+    for identity in identities {
+        let _ = identity.await;
+    }
     beat_until.cancel();
     let declared_offline = heartbeat.await.unwrap_or(false);
     agent.deregister(&pool).await;

@@ -15,7 +15,7 @@ use apalis_core::backend::finalize::Ephemeral;
 use apalis_core::task::task_id::RandomId;
 use futures::Stream;
 use futures::stream::BoxStream;
-use mtcp_shared::db::queue::{self, Claimed, Lane};
+use mtcp_shared::db::queue::{self, Claimed, Lane, Serving};
 use mtcp_shared::notifier::{Note, Subscription};
 
 /// A claim even without a notification: covers a wake-up lost in a way the notifier could not see.
@@ -29,12 +29,12 @@ pub struct OperationsBackend {
 }
 
 impl OperationsBackend {
-    /// Claim `lane`'s calls for `worker_id`, woken by `wakeups` (the lane's topic on the queue
-    /// channel).
-    pub fn new(pool: sqlx::PgPool, lane: Lane, worker_id: String, wakeups: Subscription) -> Self {
+    /// Claim `lane`'s calls of the clusters `serving` names for `worker_id`, woken by `wakeups`
+    /// (the lane's topic on the queue channel).
+    pub fn new(pool: sqlx::PgPool, lane: Lane, serving: Serving, worker_id: String, wakeups: Subscription) -> Self {
         let mut tick = tokio::time::interval(SAFETY_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let state = Claimer { pool, lane, worker_id, wakeups, tick, maybe_work: true };
+        let state = Claimer { pool, lane, serving, worker_id, wakeups, tick, maybe_work: true };
         Self { claims: Box::pin(futures::stream::unfold(state, |mut s| async move { Some((s.next().await, s)) })) }
     }
 }
@@ -42,6 +42,7 @@ impl OperationsBackend {
 struct Claimer {
     pool: sqlx::PgPool,
     lane: Lane,
+    serving: Serving,
     worker_id: String,
     wakeups: Subscription,
     /// The safety tick: a claim every [`SAFETY_TICK`] whatever the notifications (the other
@@ -56,7 +57,7 @@ impl Claimer {
     async fn next(&mut self) -> Claimed {
         loop {
             if self.maybe_work {
-                match queue::claim(&self.pool, self.lane, &self.worker_id).await {
+                match queue::claim(&self.pool, self.lane, &self.worker_id, &self.serving).await {
                     Ok(Some(claimed)) => {
                         // The claim saw whether anything else was waiting: without it, the next
                         // claim waits for the lane's notification rather than finding nothing.

@@ -5,6 +5,7 @@
 
 mod approvals;
 mod audit;
+mod clusters;
 mod console;
 mod edge;
 mod sections;
@@ -12,6 +13,7 @@ mod validate;
 
 pub use approvals::*;
 pub use audit::*;
+pub use clusters::*;
 pub use console::*;
 pub use edge::*;
 pub use sections::*;

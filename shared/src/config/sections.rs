@@ -15,8 +15,13 @@ use crate::domain::{ActorKind, ToolName};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The single cluster of earlier releases (with `tsh`): cluster `default` when `clusters` is empty.
     pub teleport: TeleportConfig,
     pub tsh: TshConfig,
+    /// Several Teleport clusters, each with its own identity; replaces `teleport`/`tsh`.
+    pub clusters: Vec<super::ClusterConfig>,
+    /// The cluster of a call that names none; default: the first of `clusters`.
+    pub default_cluster: Option<String>,
     pub service: ServiceConfig,
     pub database: DatabaseConfig,
     pub policy: PolicyConfig,
@@ -357,11 +362,18 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Duration,
     /// Health and metrics listener.
     pub listen: SocketAddr,
+    /// The clusters whose calls this worker runs (it must hold their identities); empty: all.
+    pub clusters: Vec<String>,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        Self { concurrency: 8, heartbeat_interval: Duration::from_secs(5), listen: ([127, 0, 0, 1], 9101).into() }
+        Self {
+            concurrency: 8,
+            heartbeat_interval: Duration::from_secs(5),
+            listen: ([127, 0, 0, 1], 9101).into(),
+            clusters: Vec::new(),
+        }
     }
 }
 

@@ -40,32 +40,7 @@ impl Config {
         if self.audit.max_concurrent_bodies == 0 {
             return Err(invalid("audit.max_concurrent_bodies", "must be at least 1"));
         }
-        let t = &self.teleport;
-        if t.timeout.is_zero() {
-            return Err(invalid("teleport.timeout", "must be greater than zero, e.g. \"30s\""));
-        }
-        if t.output_limit_bytes < 1024 {
-            return Err(invalid("teleport.output_limit_bytes", "must be at least 1024"));
-        }
-        for name in t.env.keys().chain(t.env_passthrough.iter()) {
-            let valid = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.starts_with(|c: char| c.is_ascii_digit());
-            if !valid {
-                return Err(invalid("teleport.env", format!("{name:?} is not an environment variable name")));
-            }
-            // Debug output turns errors into stack traces with internals; never let it reach a run.
-            if name == "TELEPORT_DEBUG" {
-                return Err(invalid("teleport.env", "TELEPORT_DEBUG may not be set for the CLI"));
-            }
-        }
-        if let Some(proxy) = &t.proxy
-            && (proxy.is_empty()
-                || proxy.starts_with('-')
-                || proxy.chars().any(|c| c.is_whitespace() || c.is_control()))
-        {
-            return Err(invalid("teleport.proxy", format!("{proxy:?} is not a host:port address")));
-        }
+        self.validate_clusters()?;
         let s = &self.service;
         tracing_subscriber::EnvFilter::try_new(&s.log_level)
             .map_err(|e| invalid("service.log_level", format!("{:?}: {e}", s.log_level)))?;
@@ -390,4 +365,39 @@ fn is_loopback(u: &url::Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// The checks of one cluster's CLI settings (`key`: the section they came from).
+pub(super) fn validate_cli(
+    key: &str,
+    proxy: &Option<String>,
+    timeout: Duration,
+    output_limit_bytes: usize,
+    env: &std::collections::BTreeMap<String, String>,
+    env_passthrough: &[String],
+) -> Result<(), ConfigError> {
+    if timeout.is_zero() {
+        return Err(invalid(&format!("{key}.timeout"), "must be greater than zero, e.g. \"30s\""));
+    }
+    if output_limit_bytes < 1024 {
+        return Err(invalid(&format!("{key}.output_limit_bytes"), "must be at least 1024"));
+    }
+    for name in env.keys().chain(env_passthrough.iter()) {
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(invalid(&format!("{key}.env"), format!("{name:?} is not an environment variable name")));
+        }
+        // Debug output turns errors into stack traces with internals; never let it reach a run.
+        if name == "TELEPORT_DEBUG" {
+            return Err(invalid(&format!("{key}.env"), "TELEPORT_DEBUG may not be set for the CLI"));
+        }
+    }
+    if let Some(proxy) = proxy
+        && (proxy.is_empty() || proxy.starts_with('-') || proxy.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(invalid(&format!("{key}.proxy"), format!("{proxy:?} is not a host:port address")));
+    }
+    Ok(())
 }

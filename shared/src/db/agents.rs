@@ -17,17 +17,22 @@ pub struct NewAgent<'a> {
     pub boot_id: &'a str,
     pub pid: u32,
     pub version: &'a str,
+    /// The clusters a worker serves (its lanes); none for other kinds.
+    pub clusters: Option<&'a [String]>,
 }
 
 /// Register an incarnation as online.
 pub async fn register(conn: impl PgExecutor<'_>, a: &NewAgent<'_>) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO agents (agent_id, kind, host, boot_id, pid, version) VALUES ($1, $2, $3, $4, $5, $6)")
+    sqlx::query(
+        "INSERT INTO agents (agent_id, kind, host, boot_id, pid, version, clusters) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
         .bind(a.agent_id)
         .bind(a.kind)
         .bind(a.host)
         .bind(a.boot_id)
         .bind(a.pid as i32)
         .bind(a.version)
+        .bind(a.clusters)
         .execute(conn)
         .await?;
     Ok(())

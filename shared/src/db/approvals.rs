@@ -53,8 +53,8 @@ pub async fn request(
     let payload = serde_json::to_value(job).map_err(|e| DbError::Queue(e.to_string()))?;
     let q = sqlx::query(
         "INSERT INTO operations (op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket,
-                                 decision, status, lane, payload, mutating, run_after, max_attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'awaiting_approval', $11, $12, $13, now(), $14)",
+                                 decision, status, lane, payload, mutating, run_after, max_attempts, cluster)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'awaiting_approval', $11, $12, $13, now(), $14, $15)",
     );
     Record::of(op)
         .bind(q, op)
@@ -62,6 +62,7 @@ pub async fn request(
         .bind(super::storable_json(&payload))
         .bind(mutating)
         .bind(max_attempts(mutating))
+        .bind(job.cluster.as_deref())
         .execute(&mut *conn)
         .await?;
     sqlx::query(

@@ -162,16 +162,34 @@ pub struct Claimed {
     pub more: bool,
 }
 
-/// Claim the next call of `lane` for `worker_id`, fairly across actors: each queued call is ranked
+/// The clusters a worker claims calls of.
+#[derive(Debug, Clone, Default)]
+pub struct Serving {
+    pub clusters: Vec<String>,
+    /// One of them is the default cluster, which also runs calls that name none.
+    pub default: bool,
+}
+
+/// Claim the next call of `lane` among the clusters `serving` names for `worker_id`, fairly across actors: each queued call is ranked
 /// by how many calls of its actor run or are queued before it, so one actor's burst waits behind
 /// its own calls, not in front of everyone else's. `None`: nothing is claimable.
 ///
 /// A call whose payload this worker cannot read (written by a newer release, or damaged) ends
 /// `failed` saying so: it cannot run here and must not come back.
-pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str) -> Result<Option<Claimed>, DbError> {
+pub async fn claim(
+    pool: &PgPool,
+    lane: Lane,
+    worker_id: &str,
+    serving: &Serving,
+) -> Result<Option<Claimed>, DbError> {
     loop {
-        let row =
-            sqlx::query(include_str!("sql/claim.sql")).bind(lane.as_str()).bind(worker_id).fetch_optional(pool).await?;
+        let row = sqlx::query(include_str!("sql/claim.sql"))
+            .bind(lane.as_str())
+            .bind(worker_id)
+            .bind(&serving.clusters)
+            .bind(serving.default)
+            .fetch_optional(pool)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let op_id = OpId(row.try_get("op_id")?);
         let payload: Value = row.try_get("payload")?;

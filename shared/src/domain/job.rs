@@ -14,6 +14,10 @@ pub struct ToolJob {
     #[serde(flatten)]
     pub call: ToolCall,
     pub actor: String,
+    /// The configured cluster it runs on; absent in jobs queued before there were several (they
+    /// run on the default cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// W3C `traceparent` of the gateway's call span when traces are exported, so the worker's
     /// spans join the call's trace. Absent in jobs pushed without it (older gateways, no export).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -113,6 +113,18 @@ impl Runner {
             return Err(RunError::Cancelled { output: RunOutput::empty(argv) });
         }
 
+        if let (Binary::Tctl, Some(leaf)) = (binary, &s.leaf_cluster) {
+            // tctl has no `--cluster`: run here, it would answer for the root cluster instead.
+            runs::note(&argv, "spawn_failed", None, started.elapsed());
+            let message = format!(
+                "tctl cannot address the leaf cluster {leaf:?} through its root; this tool needs the leaf's own \
+                 identity (configure it as a cluster of its own, without `leaf`)"
+            );
+            return Err(RunError::Spawn {
+                binary: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::Unsupported, message),
+            });
+        }
         let mut command = self.command(path, &full_args);
         let child = match command.spawn() {
             Ok(child) => child,
@@ -239,6 +251,10 @@ impl Runner {
                 Binary::Tsh => "--proxy".to_owned(),
             });
             flags.push(proxy.clone());
+        }
+        if let (Binary::Tsh, Some(leaf)) = (binary, &s.leaf_cluster) {
+            flags.push("--cluster".to_owned());
+            flags.push(leaf.clone());
         }
         flags
     }

@@ -82,7 +82,7 @@ pub fn job(id: OpId, tool: &str) -> ToolJob {
     };
     let spec = find_tool(tool).unwrap();
     let call = mtcp_shared::tools::validate(spec, args.as_object().unwrap().clone()).unwrap().call;
-    ToolJob { op_id: id, call, actor: "alice".into(), traceparent: None }
+    ToolJob { op_id: id, call, actor: "alice".into(), cluster: None, traceparent: None }
 }
 
 /// A lease to insert.

@@ -18,7 +18,7 @@ use mtcp_shared::teleport::Binary;
 use mtcp_shared::tools::ToolCall;
 use tokio_util::sync::CancellationToken;
 
-use crate::JobContext;
+use crate::{Contexts, JobContext};
 use crate::lifecycle::Runner;
 
 /// How long a cancelled job may take to stop its process group before it is abandoned.
@@ -26,11 +26,22 @@ const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Handle one claimed call of the `tools` lane. Tool failures are outcomes stored on the
 /// operation; nothing goes back to apalis but a task that could not run.
-pub(crate) async fn handle(claimed: Claimed, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    let ctx: Arc<JobContext> = (*ctx).clone();
-    let runner = Runner { pool: &ctx.pool, worker_id: &ctx.worker_id, tracker: &ctx.jobs };
-    let body_ctx = ctx.clone();
-    runner.run(claimed, move |claimed| async move { Ok(run_job(claimed.job, body_ctx).await) }).await
+pub(crate) async fn handle(claimed: Claimed, contexts: Data<Arc<Contexts>>) -> Result<(), BoxDynError> {
+    let any = contexts.any().clone();
+    let runner = Runner { pool: &any.pool, worker_id: &any.worker_id, tracker: &any.jobs };
+    // The claim took only calls of the clusters served; this holds whatever reached here.
+    let ctx = contexts.of(claimed.job.cluster.as_deref()).cloned();
+    runner
+        .run(claimed, move |claimed| async move {
+            Ok(match ctx {
+                Some(ctx) => run_job(claimed.job, ctx).await,
+                None => Outcome::failed(format!(
+                    "this worker does not serve cluster {:?}",
+                    claimed.job.cluster.unwrap_or_default()
+                )),
+            })
+        })
+        .await
 }
 
 async fn run_job(job: ToolJob, ctx: Arc<JobContext>) -> Outcome {

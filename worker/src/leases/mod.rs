@@ -39,7 +39,8 @@ pub(crate) struct Lease {
 /// What keeps a lease up: the `tsh` process, or for `proxy_ssh` the worker's own listener.
 pub(crate) enum Running {
     Process(Box<Started>),
-    Listener { listener: tokio::net::TcpListener, args: Vec<String> },
+    /// Each accepted connection runs its own `tsh proxy ssh` with `runner` (the lease's cluster's).
+    Listener { listener: tokio::net::TcpListener, args: Vec<String>, runner: Runner },
 }
 
 #[derive(Default)]
@@ -69,7 +70,8 @@ impl Stopper {
 /// The leases this incarnation runs.
 pub(crate) struct LeaseManager {
     pool: PgPool,
-    runner: Runner,
+    /// The runner of each cluster this worker serves.
+    runners: crate::ClusterRunners,
     agent: Agent,
     /// `operations.worker_id` of start jobs claimed here.
     worker_id: String,
@@ -82,14 +84,14 @@ pub(crate) struct LeaseManager {
 }
 
 impl LeaseManager {
-    pub(crate) fn new(pool: PgPool, runner: Runner, agent: Agent, config: LeaseConfig) -> Arc<Self> {
+    pub(crate) fn new(pool: PgPool, runners: crate::ClusterRunners, agent: Agent, config: LeaseConfig) -> Arc<Self> {
         // Every kind has its series from the start (at zero), so a dashboard shows no gap.
         for kind in LeaseKind::ALL {
             metrics::gauge!("mtcp_leases_active", "kind" => kind.as_str()).increment(0.0);
         }
         Arc::new(Self {
             pool,
-            runner,
+            runners,
             worker_id: agent.id.to_string(),
             agent,
             config,
@@ -157,7 +159,9 @@ impl LeaseManager {
                 let _guard = guard;
                 match running {
                     Running::Process(started) => process::supervise(&mgr, lease, *started, logs, rx).await,
-                    Running::Listener { listener, args } => ssh::supervise(&mgr, lease, listener, args, logs, rx).await,
+                    Running::Listener { listener, args, runner } => {
+                        ssh::supervise(&mgr, lease, listener, ssh::Bridge { args, runner }, logs, rx).await
+                    }
                 }
             }
             .instrument(span),

@@ -24,13 +24,19 @@ pub(super) async fn bind(requested: Option<SocketAddr>) -> std::io::Result<TcpLi
     TcpListener::bind(requested.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))).await
 }
 
+/// What each accepted connection runs: `tsh` with these arguments, by its cluster's runner.
+pub(super) struct Bridge {
+    pub(super) args: Vec<String>,
+    pub(super) runner: Runner,
+}
+
 /// Accept and bridge connections until told to stop; then close the listener, stop every
 /// connection's process group and end the lease.
 pub(super) async fn supervise(
     mgr: &LeaseManager,
     lease: Lease,
     listener: TcpListener,
-    args: Vec<String>,
+    bridge: Bridge,
     logs: Logs,
     mut stops: mpsc::Receiver<Ending>,
 ) {
@@ -48,8 +54,8 @@ pub(super) async fn supervise(
                         let conn = Connection {
                             n: opened,
                             peer,
-                            runner: mgr.runner.clone(),
-                            args: args.clone(),
+                            runner: bridge.runner.clone(),
+                            args: bridge.args.clone(),
                             logs: logs.sink(),
                             close: close.clone(),
                             grace: mgr.config.stop_grace,

@@ -37,24 +37,20 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<Outcome, DbErro
     };
     let id = start_call.lease_id;
     tracing::Span::current().record("lease_id", tracing::field::display(id));
-    start(&mgr, job.op_id, id).await
+    let Some((cluster, runner)) = mgr.runners.get(job.cluster.as_deref()) else {
+        let name = job.cluster.as_deref().unwrap_or_default();
+        return Ok(Outcome::failed(format!("this worker does not serve cluster {name:?}")));
+    };
+    start(&mgr, job.op_id, id, cluster, runner).await
 }
 
-/// The Teleport cluster this worker's leases run on: the one its identity file's certificate was
-/// issued by, else the host of the configured proxy address (Teleport names a cluster after its
-/// proxy's public address unless told otherwise). Cluster text goes only into the lease's row.
-fn lease_cluster(mgr: &LeaseManager) -> Option<String> {
-    let settings = mgr.runner.settings();
-    let cluster =
-        settings.identity_file.as_deref().and_then(mtcp_shared::teleport::identity::cluster_of).or_else(|| {
-            let proxy = settings.proxy.as_deref()?;
-            Some(proxy.rsplit_once(':').map_or(proxy, |(host, _)| host).trim_matches(['[', ']']).to_owned())
-        })?;
-    let printable = mtcp_shared::domain::unprintable(&cluster, mtcp_shared::domain::TextKind::Name).is_none();
-    (!cluster.is_empty() && cluster.len() <= 253 && printable).then_some(cluster)
-}
-
-async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<Outcome, DbError> {
+async fn start(
+    mgr: &Arc<LeaseManager>,
+    op_id: OpId,
+    lease_id: Uuid,
+    cluster: &str,
+    runner: &mtcp_shared::teleport::Runner,
+) -> Result<Outcome, DbError> {
     let mut steps = Steps::new(&mgr.pool, op_id, 3);
     let me = mgr.agent.id;
     let mut conn = mgr.pool.acquire().await?;
@@ -67,9 +63,8 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
         }
         Take::Missing => return Ok(Outcome::failed(format!("lease {lease_id} of this operation does not exist"))),
     };
-    if let Some(cluster) = lease_cluster(mgr) {
-        db::leases::set_cluster(&mut *conn, lease_id, &cluster).await?;
-    }
+    // The configured cluster it runs on (leases made before there were several have none yet).
+    db::leases::set_cluster(&mut *conn, lease_id, cluster).await?;
     drop(conn);
     steps.step(&format!("lease taken by worker {me} on {}", mgr.agent.host)).await;
     let kind = match LeaseKind::from_str(&row.kind) {
@@ -88,14 +83,14 @@ async fn start(mgr: &Arc<LeaseManager>, op_id: OpId, lease_id: Uuid) -> Result<O
     };
     // A target no agent serves fails here, with the names the caller probably meant, rather than
     // with tsh's "not found" after a process start.
-    match discovery::check_target(&mgr.runner, &spec.target, &tokio_util::sync::CancellationToken::new()).await {
+    match discovery::check_target(runner, &spec.target, &tokio_util::sync::CancellationToken::new()).await {
         TargetCheck::Known => {}
         TargetCheck::Unknown(msg) => return Ok(start_failed(mgr, lease, &msg, None, "").await),
         TargetCheck::Unavailable(why) => {
             tracing::warn!(lease_id = %lease_id, "cannot list the cluster's targets; tsh will check: {why}");
         }
     }
-    let running = match launch(mgr, kind, &spec).await {
+    let running = match launch(mgr, runner, kind, &spec).await {
         Ok(running) => running,
         Err(f) => return Ok(start_failed(mgr, lease, &f.msg, f.exit_code, &f.stderr).await),
     };
@@ -180,19 +175,24 @@ struct Failure {
     stderr: String,
 }
 
-async fn launch(mgr: &LeaseManager, kind: LeaseKind, spec: &LaunchSpec) -> Result<Running, Failure> {
+async fn launch(
+    mgr: &LeaseManager,
+    runner: &mtcp_shared::teleport::Runner,
+    kind: LeaseKind,
+    spec: &LaunchSpec,
+) -> Result<Running, Failure> {
     // `tsh proxy` binds 127.0.0.1 with `--port`; the host part of a requested address is loopback anyway.
     let args = proxy_args(&spec.target, spec.listen.map(|a| a.port()));
     if kind == LeaseKind::ProxySsh {
         return match super::ssh::bind(spec.listen).await {
-            Ok(listener) => Ok(Running::Listener { listener, args }),
+            Ok(listener) => Ok(Running::Listener { listener, args, runner: runner.clone() }),
             Err(e) => {
                 let addr = spec.listen.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
                 Err(Failure { msg: format!("cannot listen on {addr}: {e}"), exit_code: None, stderr: String::new() })
             }
         };
     }
-    match proxy::start(&mgr.runner, kind, &args, mgr.config.start_timeout).await {
+    match proxy::start(runner, kind, &args, mgr.config.start_timeout).await {
         Ok(started) => Ok(Running::Process(Box::new(started))),
         Err(StartError::Exited { exit_code, stderr }) => {
             let code = exit_code.map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));

@@ -6,7 +6,11 @@
 -- claims never wait on each other. Only queued rows are read (a partial index), whatever the size
 -- of the trail; coalesced followers are never claimed (their leader runs for them). `more` says
 -- whether other candidates were left, so a worker that took the last one waits for a wake-up
--- instead of asking again. $1 lane, $2 worker id.
+-- instead of asking again. $1 lane, $2 worker id, $3 the clusters the worker serves, $4 whether one
+-- of them is the default cluster (which also runs calls recorded before there were several).
+--
+-- Each cluster is its own lane: a worker never takes a call of a cluster whose identity it does not
+-- hold, and a call of a cluster no worker serves stays queued.
 --
 -- A read's claim commits without waiting for the WAL flush: if a crash loses it, the read runs
 -- again (reads are at least once), and nothing of it is answered before its finish, which commits
@@ -14,13 +18,14 @@
 -- means no crash may put a call that started changing Teleport back in the queue.
 WITH running AS (
     SELECT actor, count(*) AS n FROM operations
-    WHERE status = 'running' AND lane = $1
+    WHERE status = 'running' AND lane = $1 AND (cluster = ANY($3) OR (cluster IS NULL AND $4))
     GROUP BY actor),
 queued AS (
     SELECT op_id, actor, created_at,
            row_number() OVER (PARTITION BY actor ORDER BY created_at, op_id) AS nth
     FROM operations
-    WHERE status = 'queued' AND coalesced_into IS NULL AND lane = $1 AND run_after <= now()),
+    WHERE status = 'queued' AND coalesced_into IS NULL AND lane = $1 AND run_after <= now()
+      AND (cluster = ANY($3) OR (cluster IS NULL AND $4))),
 ranked AS (
     SELECT q.op_id, q.nth + coalesce(r.n, 0) AS share, q.created_at
     FROM queued q LEFT JOIN running r USING (actor)

@@ -21,6 +21,9 @@ pub struct RunnerSettings {
     pub proxy: Option<String>,
     /// Passed as `-i`.
     pub identity_file: Option<PathBuf>,
+    /// A leaf cluster reached through `proxy`: tsh gets `--cluster <name>`; tctl, which cannot
+    /// address a leaf, is not run.
+    pub leaf_cluster: Option<String>,
     /// `HOME` and `TELEPORT_HOME` of the child, isolated per worker; created 0700 if missing.
     pub home_dir: PathBuf,
     /// Wall-clock limit per run.
@@ -50,6 +53,7 @@ impl RunnerSettings {
             tsh_path: PathBuf::from("tsh"),
             proxy: None,
             identity_file: None,
+            leaf_cluster: None,
             home_dir: home_dir.into(),
             timeout: Self::DEFAULT_TIMEOUT,
             kill_grace: Self::DEFAULT_KILL_GRACE,

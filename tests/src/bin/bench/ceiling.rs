@@ -121,6 +121,7 @@ async fn call_loop(pool: PgPool, waiters: Waiters, deadline: Instant) -> anyhow:
             op_id,
             call: mtcp_shared::tools::ToolCall::ListNodes(mtcp_shared::tools::NoArgs {}),
             actor: actor.id.clone(),
+            cluster: None,
             traceparent: None,
         };
         db::queue::enqueue(&pool, &op, &job).await?;
@@ -141,7 +142,7 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
     let pool =
         db::connect(&stack.db.url, (args.worker_concurrency as u32 + 8).max(16), Duration::from_secs(10)).await?;
     let loop_pool = db::connect(&stack.db.url, 40, Duration::from_secs(10)).await?;
-    let agent = mtcp_worker::Agent::register(&pool).await?;
+    let agent = mtcp_worker::Agent::register(&pool, &["default".to_owned()]).await?;
     let stop = CancellationToken::new();
     let beat =
         tokio::spawn(agent.clone().heartbeat_loop(pool.clone(), Duration::from_secs(1), stop.clone(), stop.clone()));
@@ -151,6 +152,7 @@ pub async fn run(args: CeilingArgs) -> anyhow::Result<()> {
     let backend = mtcp_worker::OperationsBackend::new(
         pool.clone(),
         Lane::Tools,
+        mtcp_shared::db::queue::Serving { clusters: vec!["default".to_owned()], default: true },
         agent.id.to_string(),
         notifier.subscribe(QUEUE_CHANNEL),
     );
