@@ -393,6 +393,7 @@ pub(super) fn job_of(op: &NewOperation<'_>, call: ToolCall) -> ToolJob {
         op_id: op.op_id,
         call,
         actor: op.actor.id.clone(),
+        cluster: None,
         traceparent: mtcp_shared::telemetry::current_traceparent(),
     }
 }
