@@ -39,8 +39,13 @@ pub async fn list_nodes_keyed(
         ticket: None,
         decision: &decision,
     };
-    let job =
-        ToolJob { op_id: op.op_id, call: ToolCall::ListNodes(NoArgs {}), actor: actor.id.clone(), cluster: None, traceparent: None };
+    let job = ToolJob {
+        op_id: op.op_id,
+        call: ToolCall::ListNodes(NoArgs {}),
+        actor: actor.id.clone(),
+        cluster: None,
+        traceparent: None,
+    };
     let admission = db::queue::Admission { coalesce_key, ..Default::default() };
     db::queue::admit(conn, &op, &job, &admission).await?;
     Ok(op.op_id)

@@ -178,7 +178,7 @@ async fn a_follower_whose_gateway_went_away_is_settled_by_the_reaper() {
     let actor = mtcp_tests::queue::readonly("agent");
     let leader = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
     let follower = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
-    let claimed = db::queue::claim(&db.pool, Lane::Tools, "w1").await.unwrap().unwrap();
+    let claimed = db::queue::claim(&db.pool, Lane::Tools, "w1", &db::queue::Serving::legacy()).await.unwrap().unwrap();
     assert_eq!(claimed.op_id, leader, "the follower is never claimed");
     assert!(!claimed.more, "nothing else is claimable");
     assert!(db::operations::finish(&db.pool, leader, "w1", &no_nodes(), &[]).await.unwrap());
@@ -200,7 +200,10 @@ async fn a_run_whose_worker_went_offline_runs_again_for_the_calls_that_joined_it
     let leader = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
     let follower = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
     let lost = reaper_support::agent(&db.pool, "offline").await;
-    let claimed = db::queue::claim(&db.pool, Lane::Tools, &lost.to_string()).await.unwrap().unwrap();
+    let claimed = db::queue::claim(&db.pool, Lane::Tools, &lost.to_string(), &db::queue::Serving::legacy())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.op_id, leader);
 
     // The reaper puts the read back in the queue; its follower keeps waiting for it.
@@ -211,7 +214,7 @@ async fn a_run_whose_worker_went_offline_runs_again_for_the_calls_that_joined_it
     let late = mtcp_tests::queue::list_nodes_keyed(&db.pool, &actor, Some(&key)).await.unwrap();
     assert_eq!(db::operations::get(&db.pool, late).await.unwrap().unwrap().coalesced_into, Some(leader.0));
 
-    let again = db::queue::claim(&db.pool, Lane::Tools, "w2").await.unwrap().unwrap();
+    let again = db::queue::claim(&db.pool, Lane::Tools, "w2", &db::queue::Serving::legacy()).await.unwrap().unwrap();
     assert_eq!((again.op_id, again.attempt), (leader, 2));
     assert!(db::operations::finish(&db.pool, leader, "w2", &no_nodes(), &[]).await.unwrap());
     for id in [follower, late] {

@@ -27,14 +27,14 @@ async fn a_claim_takes_the_actor_with_the_smallest_share_first() {
         burst.push(enqueue(&db.pool, "flood").await);
     }
     let quick = enqueue(&db.pool, "other").await;
-    let first = db::queue::claim(&db.pool, Lane::Tools, "w1").await.unwrap().unwrap();
+    let first = db::queue::claim(&db.pool, Lane::Tools, "w1", &db::queue::Serving::legacy()).await.unwrap().unwrap();
     assert_eq!(first.op_id, burst[0], "oldest first while shares are equal");
-    let second = db::queue::claim(&db.pool, Lane::Tools, "w2").await.unwrap().unwrap();
+    let second = db::queue::claim(&db.pool, Lane::Tools, "w2", &db::queue::Serving::legacy()).await.unwrap().unwrap();
     assert_eq!(second.op_id, quick, "the other actor's call goes before the flood's second");
-    let third = db::queue::claim(&db.pool, Lane::Tools, "w1").await.unwrap().unwrap();
+    let third = db::queue::claim(&db.pool, Lane::Tools, "w1", &db::queue::Serving::legacy()).await.unwrap().unwrap();
     assert_eq!(third.op_id, burst[1], "then the flood again, in its own order");
     // Leases are another lane: nothing of the tools lane is claimable there.
-    assert!(db::queue::claim(&db.pool, Lane::Leases, "w1").await.unwrap().is_none());
+    assert!(db::queue::claim(&db.pool, Lane::Leases, "w1", &db::queue::Serving::legacy()).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -99,7 +99,12 @@ async fn a_lease_no_worker_took_fails_never_started_after_the_deadline_with_its_
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["reason"], "never_started");
     // A late worker must not start it: nothing is claimable.
-    assert!(db::queue::claim(&db.pool, db::queue::Lane::Leases, "late").await.unwrap().is_none());
+    assert!(
+        db::queue::claim(&db.pool, db::queue::Lane::Leases, "late", &db::queue::Serving::legacy())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(lease_state(&db.pool, being_started).await, ("starting".into(), None));
 }
 
@@ -168,7 +173,12 @@ async fn a_running_mutation_of_an_offline_worker_fails_outcome_unknown_and_is_no
         .unwrap();
     assert_eq!(payload, None, "an ended operation keeps no job payload");
     // No other worker picks it up.
-    assert!(db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string()).await.unwrap().is_none());
+    assert!(
+        db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string(), &db::queue::Serving::legacy())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(db::operations::get(&db.pool, healthy).await.unwrap().unwrap().status, "running");
 }
 
@@ -201,7 +211,10 @@ async fn reads_of_an_offline_worker_go_back_to_the_queue_until_their_attempts_ru
     assert_eq!(state_events(&db.pool, spent).await[0]["reason"], "attempts_exhausted");
     assert_eq!(op_state(&db.pool, healthy).await.0, "running");
     // The next worker's claim runs the read again (at least once), as attempt 2.
-    let next = db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string()).await.unwrap().unwrap();
+    let next = db::queue::claim(&db.pool, db::queue::Lane::Tools, &alive.to_string(), &db::queue::Serving::legacy())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((next.op_id, next.attempt), (read, 2));
 }
 

@@ -139,7 +139,10 @@ impl Config {
                 return Err(invalid(&format!("{key}.name"), format!("{:?} is configured twice", c.name)));
             }
             if c.leaf && c.proxy.is_none() {
-                return Err(invalid(&format!("{key}.proxy"), "a leaf cluster is reached through a root's proxy".into()));
+                return Err(invalid(
+                    &format!("{key}.proxy"),
+                    "a leaf cluster is reached through a root's proxy".into(),
+                ));
             }
             if let Some(t) = &c.teleport_name
                 && (t.is_empty() || t.starts_with('-') || t.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
@@ -155,11 +158,17 @@ impl Config {
         if let Some(name) = &self.default_cluster
             && !known(name)
         {
-            return Err(invalid("default_cluster", format!("{name:?} is not a configured cluster ({})", self.cluster_names())));
+            return Err(invalid(
+                "default_cluster",
+                format!("{name:?} is not a configured cluster ({})", self.cluster_names()),
+            ));
         }
         for name in &self.worker.clusters {
             if !known(name) {
-                return Err(invalid("worker.clusters", format!("{name:?} is not a configured cluster ({})", self.cluster_names())));
+                return Err(invalid(
+                    "worker.clusters",
+                    format!("{name:?} is not a configured cluster ({})", self.cluster_names()),
+                ));
             }
         }
         Ok(())

@@ -170,18 +170,20 @@ pub struct Serving {
     pub default: bool,
 }
 
+impl Serving {
+    /// The single cluster of a configuration without `clusters:` (`default`).
+    pub fn legacy() -> Self {
+        Self { clusters: vec![crate::config::LEGACY_CLUSTER.to_owned()], default: true }
+    }
+}
+
 /// Claim the next call of `lane` among the clusters `serving` names for `worker_id`, fairly across actors: each queued call is ranked
 /// by how many calls of its actor run or are queued before it, so one actor's burst waits behind
 /// its own calls, not in front of everyone else's. `None`: nothing is claimable.
 ///
 /// A call whose payload this worker cannot read (written by a newer release, or damaged) ends
 /// `failed` saying so: it cannot run here and must not come back.
-pub async fn claim(
-    pool: &PgPool,
-    lane: Lane,
-    worker_id: &str,
-    serving: &Serving,
-) -> Result<Option<Claimed>, DbError> {
+pub async fn claim(pool: &PgPool, lane: Lane, worker_id: &str, serving: &Serving) -> Result<Option<Claimed>, DbError> {
     loop {
         let row = sqlx::query(include_str!("sql/claim.sql"))
             .bind(lane.as_str())

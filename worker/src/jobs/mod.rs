@@ -18,8 +18,8 @@ use mtcp_shared::teleport::Binary;
 use mtcp_shared::tools::ToolCall;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Contexts, JobContext};
 use crate::lifecycle::Runner;
+use crate::{Contexts, JobContext};
 
 /// How long a cancelled job may take to stop its process group before it is abandoned.
 const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -40,7 +40,11 @@ pub(crate) struct Lease {
 pub(crate) enum Running {
     Process(Box<Started>),
     /// Each accepted connection runs its own `tsh proxy ssh` with `runner` (the lease's cluster's).
-    Listener { listener: tokio::net::TcpListener, args: Vec<String>, runner: Runner },
+    Listener {
+        listener: tokio::net::TcpListener,
+        args: Vec<String>,
+        runner: Runner,
+    },
 }
 
 #[derive(Default)]
