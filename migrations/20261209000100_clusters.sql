@@ -63,3 +63,7 @@ BEGIN
     RETURN NEXT;
 END
 $$;
+
+-- A cluster's last call that ran (`list_clusters`), without reading the trail.
+CREATE INDEX operations_cluster_ended_idx ON operations (cluster, ended_at DESC)
+    WHERE cluster IS NOT NULL AND started_at IS NOT NULL AND ended_at IS NOT NULL;

@@ -20,14 +20,13 @@ pub(super) async fn request_and_wait(
     st: &AppState,
     spec: &ToolSpec,
     op: &NewOperation<'_>,
-    call: ToolCall,
+    job: mtcp_shared::domain::ToolJob,
     lease: Option<LeasePlan>,
     rule: &ApprovalRule,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { relay, closed, as_task } = delivery;
-    let access_request = matches!(call, ToolCall::CreateAccessRequest(_));
-    let job = super::call::job_of(op, call);
+    let access_request = matches!(job.call, ToolCall::CreateAccessRequest(_));
     // Before the commit: an approval (and a run) may follow at once.
     let registration = st.waiter.register(op.op_id);
     let expires_at = match approvals::request(&st.pool, &st.config.approvals, op, &job, rule, lease.as_ref()).await {
@@ -65,6 +64,7 @@ async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
     if !super::local::needs_cluster(&question, &view) {
         return;
     }
+    let cluster = view.cluster.clone();
     let preview = super::local::blast_radius_job(question.clone(), &view, Some(op.op_id));
     let spec = ToolName::CheckPolicy.spec();
     let mut inputs = serde_json::to_value(&question).unwrap_or_default();
@@ -80,7 +80,7 @@ async fn preview_impact(st: &AppState, op: &NewOperation<'_>, call: &ToolCall) {
         ticket: None,
         decision: op.decision,
     };
-    let job = super::call::job_of(&preview_op, preview);
+    let job = super::call::job_of(&preview_op, preview, cluster);
     let queued = async {
         mtcp_shared::db::queue::enqueue(&st.pool, &preview_op, &job).await?;
         mtcp_shared::db::approvals::set_impact(&st.pool, op.op_id, preview_op.op_id).await

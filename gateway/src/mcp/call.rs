@@ -123,7 +123,8 @@ async fn call_inner(
         }
         Verdict::Allowed { valid, lease, approval: Some(rule), .. } => {
             let lease = lease.as_ref().map(leases::StartPlan::for_approval);
-            super::approval::request_and_wait(st, spec, &op, valid.call.clone(), lease, rule, delivery).await
+            let job = job_of(&op, valid.call.clone(), valid.cluster.clone());
+            super::approval::request_and_wait(st, spec, &op, job, lease, rule, delivery).await
         }
         Verdict::Allowed { valid, lease, approval: None, .. } => {
             if let Some(lease_id) = valid.call.lease_id() {
@@ -133,16 +134,47 @@ async fn call_inner(
                 Execution::Gateway => match answer_locally(st, actor, &op, &valid.call).await {
                     Local::Answered(label, result) => (label, result.into()),
                     // A verdict that needs the cluster is completed by a worker, as this call's job.
-                    Local::OnWorker(call) => enqueue_and_wait(st, spec, &op, call, None, None, delivery).await,
+                    Local::OnWorker(call, cluster) => {
+                        enqueue_and_wait(st, spec, &op, job_of(&op, call, cluster), None, None, delivery).await
+                    }
                 },
                 Execution::Worker => {
+                    if let (ToolCall::RunHealthCheck(_), Some(cluster)) = (&valid.call, &valid.cluster)
+                        && let Some(answer) = unserved_health(st, &op, cluster).await
+                    {
+                        return answer;
+                    }
                     let rate = if charged_at_enqueue { policy.rate_limit_of(&actor.role) } else { None };
-                    enqueue_and_wait(st, spec, &op, valid.call.clone(), lease.as_ref(), rate, delivery).await
+                    let job = job_of(&op, valid.call.clone(), valid.cluster.clone());
+                    enqueue_and_wait(st, spec, &op, job, lease.as_ref(), rate, delivery).await
                 }
             }
         }
         Verdict::Unavailable => unreachable!("answered above"),
     }
+}
+
+/// `run_health_check` on a cluster no worker serves is answered here, saying so, and recorded.
+async fn unserved_health(
+    st: &AppState,
+    op: &NewOperation<'_>,
+    cluster: &str,
+) -> Option<(&'static str, CallToolResponse)> {
+    let report = match super::cluster::unserved_health(st, cluster).await {
+        Ok(report) => report?,
+        Err(e) => {
+            tracing::warn!(error = %e, "looking for the workers of a cluster");
+            return None;
+        }
+    };
+    let value = to_json(report);
+    Some(match db::operations::insert_answered(&st.pool, op, &value).await {
+        Ok(()) => ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id).into()),
+        Err(e) => {
+            tracing::error!(error = %e, "recording an answered call");
+            ("error", error_text("the operation store is unavailable; try again".into()).into())
+        }
+    })
 }
 
 /// Take one call from the actor's allowance (shared by every replica through Postgres). A refusal
@@ -235,8 +267,9 @@ pub(super) fn role_label(role: &str) -> &'static str {
 enum Local {
     /// Answered and recorded.
     Answered(&'static str, CallToolResult),
-    /// Needs the cluster: this job completes it on a worker (an access request's blast radius).
-    OnWorker(ToolCall),
+    /// Needs the cluster: this job completes it on a worker (an access request's blast radius), on
+    /// the cluster named.
+    OnWorker(ToolCall, Option<String>),
 }
 
 async fn answer_locally(st: &AppState, actor: &Actor, op: &NewOperation<'_>, call: &ToolCall) -> Local {
@@ -247,7 +280,8 @@ async fn answer_locally(st: &AppState, actor: &Actor, op: &NewOperation<'_>, cal
         ToolCall::GetOperation(a) => local::get_operation(st, scope, a).await.map(to_json),
         ToolCall::CheckPolicy(a) => match local::check_policy(st, actor, a.args.clone()).await {
             Ok(view) if local::needs_cluster(&a.args, &view) => {
-                return Local::OnWorker(local::blast_radius_job(a.args.clone(), &view, None));
+                let cluster = view.cluster.clone();
+                return Local::OnWorker(local::blast_radius_job(a.args.clone(), &view, None), cluster);
             }
             view => view.map(to_json),
         },
@@ -257,6 +291,7 @@ async fn answer_locally(st: &AppState, actor: &Actor, op: &NewOperation<'_>, cal
         ToolCall::ListProxiesLeases(a) => leases::list(st, scope, a).await.map(to_json),
         ToolCall::StopProxy(a) => leases::stop(st, scope, a).await.map(to_json),
         ToolCall::ListEdgeAgents(_) => leases::edge_agents(st, actor).await.map(to_json),
+        ToolCall::ListClusters(_) => super::cluster::list(st, actor).await.map(to_json),
         ToolCall::ListPendingApprovals(a) => super::approval::list(st, actor, a).await.map(to_json),
         ToolCall::ApproveOperation(_) | ToolCall::DenyOperation(_) => {
             super::approval::decide(st, actor, op.op_id, call).await.map(to_json)
@@ -306,13 +341,12 @@ async fn enqueue_and_wait(
     st: &AppState,
     spec: &ToolSpec,
     op: &NewOperation<'_>,
-    call: ToolCall,
+    job: ToolJob,
     lease: Option<&leases::StartPlan>,
     rate: Option<RateLimit>,
     delivery: Delivery,
 ) -> (&'static str, CallToolResponse) {
     let Delivery { relay, closed, as_task } = delivery;
-    let job = job_of(op, call);
     let mut registration = st.waiter.register(op.op_id);
     let enqueued = match lease {
         None => enqueue(st, op, &job, rate, as_task).await,
@@ -387,13 +421,14 @@ pub(super) async fn wait_and_answer(
     (label, result.into())
 }
 
-/// The job of a recorded call: the call as the worker runs it, with the trace it continues.
-pub(super) fn job_of(op: &NewOperation<'_>, call: ToolCall) -> ToolJob {
+/// The job of a recorded call: the call as the worker runs it, on its cluster, with the trace it
+/// continues.
+pub(super) fn job_of(op: &NewOperation<'_>, call: ToolCall, cluster: Option<String>) -> ToolJob {
     ToolJob {
         op_id: op.op_id,
         call,
         actor: op.actor.id.clone(),
-        cluster: None,
+        cluster,
         traceparent: mtcp_shared::telemetry::current_traceparent(),
     }
 }
@@ -423,7 +458,7 @@ async fn enqueue(
     as_task: bool,
 ) -> Result<Admitted, db::DbError> {
     let cap = op.decision.constraints.as_ref().and_then(|c| c.max_in_flight_calls);
-    let key = super::coalesce::key(&st.config, &job.call);
+    let key = super::coalesce::key(&st.config, &job.call, job.cluster.as_deref());
     // A task is answered as soon as it is queued: that answer must be durable. Any other caller
     // is answered after a finish or a settle, which commit synchronously.
     let admission =

@@ -72,17 +72,29 @@ pub(super) async fn decide(
     policy: &Policy,
     actor: &Actor,
     spec: &'static ToolSpec,
-    args: JsonObject,
+    mut args: JsonObject,
 ) -> Verdict {
+    // Where the call runs is part of what the policy decides on; an unknown name is refused as an
+    // invalid argument once the policy has allowed the tool.
+    let cluster = super::cluster::take(&st.config, spec, &mut args);
     let reason = args.get("reason").and_then(Value::as_str);
     let ticket = args.get("ticket").and_then(Value::as_str);
-    let decision =
-        policy.evaluate(actor, spec.capability, &CallContext { mutating: spec.requires_reason, reason, ticket });
+    let ctx = CallContext {
+        mutating: spec.requires_reason,
+        reason,
+        ticket,
+        cluster: cluster.as_ref().ok().and_then(Option::as_deref),
+    };
+    let decision = policy.evaluate(actor, spec.capability, &ctx);
     if !decision.allow {
         return Verdict::Refused(decision);
     }
+    let cluster = match cluster {
+        Ok(cluster) => cluster,
+        Err(message) => return Verdict::Invalid { decision, message },
+    };
     let mut valid = match args::validate(spec, args) {
-        Ok(v) => v,
+        Ok(v) => Validated { cluster, ..v },
         Err(message) => return Verdict::Invalid { decision, message },
     };
     match guard_objects(st, actor, &decision, &mut valid.call).await {

@@ -126,10 +126,18 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
     let spec = mtcp_shared::domain::find_tool(&a.tool)
         .ok_or_else(|| format!("unknown tool {:?}; call tools/list for the tools available to you", a.tool))?;
     let policy = st.policy.load_full();
-    let verdict = decide(st, &policy, actor, spec, a.arguments.unwrap_or_default()).await;
+    let arguments = a.arguments.unwrap_or_default();
+    // The cluster as asked, for a verdict given before the arguments were read.
+    let asked = match mtcp_shared::tools::cluster::ClusterArg::of(spec.tool) {
+        mtcp_shared::tools::cluster::ClusterArg::None => None,
+        _ => Some(arguments.get("cluster").and_then(|c| c.as_str()).map_or_else(|| st.config.default_cluster(), str::to_owned)),
+    };
+    let verdict = decide(st, &policy, actor, spec, arguments).await;
+    let cluster = verdict.valid().map_or(asked, |v| v.cluster.clone());
     let view = |d: &Decision, arguments_valid: Option<bool>| PolicyCheckView {
         tool: spec.name.to_owned(),
         capability: spec.capability.as_str().to_owned(),
+        cluster: cluster.clone(),
         allow: d.allow,
         reason: d.reason.clone(),
         constraints: d.constraints.clone(),

@@ -1,6 +1,7 @@
 //! The MCP surface: the tool list per caller and the one generic call path.
 
 mod approval;
+mod cluster;
 mod args;
 pub(crate) mod call;
 mod coalesce;

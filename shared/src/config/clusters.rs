@@ -101,6 +101,21 @@ impl Config {
         }
     }
 
+    /// Whether a cluster called `name` is configured.
+    pub fn has_cluster(&self, name: &str) -> bool {
+        if self.clusters.is_empty() { name == LEGACY_CLUSTER } else { self.clusters.iter().any(|c| c.name == name) }
+    }
+
+    /// The proxy and identity file a call on cluster `name` runs with (without copying the rest).
+    pub fn identity_of(&self, name: &str) -> Option<(Option<&str>, Option<&std::path::Path>)> {
+        if self.clusters.is_empty() {
+            let t = &self.teleport;
+            (name == LEGACY_CLUSTER).then(|| (t.proxy.as_deref(), t.identity_file.as_deref()))
+        } else {
+            self.clusters.iter().find(|c| c.name == name).map(|c| (c.proxy.as_deref(), c.identity_file.as_deref()))
+        }
+    }
+
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<ClusterConfig> {
         self.clusters().into_iter().find(|c| c.name == name)

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod approvals;
 pub mod audit;
 pub mod cancel;
+pub mod clusters;
 pub mod console;
 pub mod edge;
 pub mod health;

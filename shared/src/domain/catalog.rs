@@ -411,6 +411,15 @@ pub static CATALOG: &[ToolSpec] = &[
          the lease ends `stopped`. Stopping an ended lease is harmless and reports how it ended.",
     ),
     read(
+        ToolName::ListClusters,
+        "List clusters",
+        Capability::SelfWhoami,
+        Execution::Gateway,
+        "List the Teleport clusters you may use: each one's name (what the `cluster` argument of the \
+         other tools takes; the default is marked), whether a worker serving it is online, the calls \
+         waiting for one, and how its last call ended.",
+    ),
+    read(
         ToolName::Whoami,
         "Who am I",
         Capability::SelfWhoami,

@@ -56,6 +56,8 @@ pub struct CallContext<'a> {
     pub mutating: bool,
     pub reason: Option<&'a str>,
     pub ticket: Option<&'a str>,
+    /// The cluster the call runs on (None: the call touches no cluster).
+    pub cluster: Option<&'a str>,
 }
 
 /// The role of a service identity (e.g. `teleport-ai-prod`) that no binding names: services
@@ -265,7 +267,7 @@ impl Policy {
             source: AuthSource::ConfigApiKey,
             groups: vec![],
         };
-        let ctx = CallContext { mutating: false, reason: Some("probe"), ticket: None };
+        let ctx = CallContext { mutating: false, reason: Some("probe"), ticket: None, cluster: None };
         Capability::ALL.iter().copied().filter(|c| self.evaluate(&probe, *c, &ctx).allow).collect()
     }
 }

@@ -5,6 +5,7 @@
 pub mod approval_views;
 mod args;
 mod call;
+pub mod cluster;
 mod schema;
 pub mod untrusted;
 mod validate;

@@ -77,8 +77,14 @@ fn no_arguments() -> Map<String, Value> {
     v.as_object().cloned().expect("literal object")
 }
 
-/// The tool's input schema.
+/// The tool's input schema (with `cluster` for a tool that runs on one).
 pub fn input_schema(tool: ToolName) -> Map<String, Value> {
+    let mut schema = tool_input_schema(tool);
+    super::cluster::add_to_schema(tool, &mut schema);
+    schema
+}
+
+fn tool_input_schema(tool: ToolName) -> Map<String, Value> {
     use ToolName as N;
     match tool {
         N::GetOperation => input::<GetOperationArgs>(),
@@ -101,6 +107,7 @@ pub fn input_schema(tool: ToolName) -> Map<String, Value> {
         N::ListProxiesLeases => input::<ListLeasesArgs>(),
         N::GetAuthPreference
         | N::ListCas
+        | N::ListClusters
         | N::ListEdgeAgents
         | N::ListNodes
         | N::ListProxies
@@ -131,6 +138,7 @@ pub fn output_schema(tool: ToolName) -> Map<String, Value> {
         N::ListUsers => output::<views::UserList>(),
         N::ListTokens => output::<views::TokenList>(),
         N::ListCas => output::<views::CaList>(),
+        N::ListClusters => output::<super::cluster::ClusterList>(),
         N::GetAuthPreference => output::<views::AuthPreferenceView>(),
         N::Whoami => output::<WhoamiView>(),
         N::GetOperation => output::<OperationView>(),

@@ -39,6 +39,9 @@ pub struct Validated {
     pub call: ToolCall,
     pub reason: Option<String>,
     pub ticket: Option<String>,
+    /// The configured cluster it runs on, for a tool that runs on one (set by the gateway, which
+    /// reads the `cluster` argument).
+    pub cluster: Option<String>,
 }
 
 /// A mutating call's arguments with its reason and ticket checked.
@@ -48,7 +51,7 @@ fn audited(call: ToolCall, reason: String, ticket: Option<String>) -> Result<Val
         text_field("ticket", t, MAX_TICKET)?;
         ticket_chars(t)?;
     }
-    Ok(Validated { call, reason: Some(reason), ticket })
+    Ok(Validated { call, reason: Some(reason), ticket, cluster: None })
 }
 
 /// A ticket is an identifier (`CHG-1234`, `JIRA:OPS-7`, `INC#42`), whatever the role: letters,
@@ -118,7 +121,7 @@ fn canonical_request_id(raw: &str) -> Result<String, String> {
 /// Check `args` against `spec`'s contract; the typed call on success.
 pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, String> {
     use ToolCall as C;
-    let plain = |call: ToolCall| Validated { call, reason: None, ticket: None };
+    let plain = |call: ToolCall| Validated { call, reason: None, ticket: None, cluster: None };
     let no_args = |args: &Map<String, Value>| match args.keys().next() {
         Some(extra) => Err(format!("{} takes no arguments, but `{}` was given", spec.name, escaped(extra, ECHO))),
         None => Ok(NoArgs {}),
@@ -265,6 +268,7 @@ pub fn validate(spec: &ToolSpec, args: Map<String, Value>) -> Result<Validated, 
         }
         ToolName::GetAuthPreference => Ok(plain(C::GetAuthPreference(no_args(&args)?))),
         ToolName::ListCas => Ok(plain(C::ListCas(no_args(&args)?))),
+        ToolName::ListClusters => Ok(plain(C::ListClusters(no_args(&args)?))),
         ToolName::ListEdgeAgents => Ok(plain(C::ListEdgeAgents(no_args(&args)?))),
         ToolName::ListNodes => Ok(plain(C::ListNodes(no_args(&args)?))),
         ToolName::ListProxies => Ok(plain(C::ListProxies(no_args(&args)?))),

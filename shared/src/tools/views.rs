@@ -193,6 +193,10 @@ impl From<OperationRow> for OperationView {
 pub struct PolicyCheckView {
     pub tool: String,
     pub capability: String,
+    /// The cluster the call would run on (its `cluster` argument, or the default), for a tool that
+    /// runs on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Whether the call would be allowed (arguments included).
     pub allow: bool,
     /// The policy's reason, or what is wrong with the arguments.

@@ -108,6 +108,7 @@ async fn dispatch(ctx: &JobContext, job: &ToolJob, cancel: &CancellationToken) -
         ToolCall::ApproveOperation(_)
         | ToolCall::DenyOperation(_)
         | ToolCall::GetOperation(_)
+        | ToolCall::ListClusters(_)
         | ToolCall::ListEdgeAgents(_)
         | ToolCall::ListPendingApprovals(_)
         | ToolCall::GetProxyLogs(_)

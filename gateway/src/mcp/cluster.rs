@@ -1,0 +1,95 @@
+//! The cluster a call runs on — its `cluster` argument, checked against the configuration, or the
+//! default — and `list_clusters`.
+
+use mtcp_shared::analysis::health::{HealthCheck, HealthReport};
+use mtcp_shared::config::Config;
+use mtcp_shared::db;
+use mtcp_shared::domain::{Actor, ToolSpec, quoted};
+use mtcp_shared::tools::cluster::{ClusterArg, ClusterList, ClusterView, LastCall};
+use rmcp::model::JsonObject;
+use serde_json::Value;
+
+use crate::state::AppState;
+
+/// Longest cluster name echoed back in an error.
+const ECHO: usize = 64;
+
+/// The cluster of a call of `spec`: `None` for a tool that runs on none. A tool's own arguments
+/// keep the `cluster` of a tool that filters by it; for any other it is taken out (it says where
+/// the call runs, the tool never sees it). An unknown name is an error naming the configured ones.
+pub(super) fn take(config: &Config, spec: &ToolSpec, args: &mut JsonObject) -> Result<Option<String>, String> {
+    let given = match ClusterArg::of(spec.tool) {
+        ClusterArg::None => return Ok(None),
+        ClusterArg::Runs => args.remove("cluster"),
+        ClusterArg::Filters => args.get("cluster").cloned(),
+    };
+    let name = match given {
+        None | Some(Value::Null) => return Ok(Some(config.default_cluster())),
+        Some(Value::String(name)) => name,
+        Some(_) => return Err("`cluster` must be a string: the name of a cluster list_clusters shows".into()),
+    };
+    if !config.has_cluster(&name) {
+        return Err(format!(
+            "`cluster`: no cluster {} is configured; the clusters are {} (list_clusters shows those you may use)",
+            quoted(&name, ECHO),
+            config.cluster_names()
+        ));
+    }
+    Ok(Some(name))
+}
+
+/// `list_clusters`: the clusters the caller's role may use, with what the workers and the trail
+/// say about each.
+pub(super) async fn list(st: &AppState, actor: &Actor) -> Result<ClusterList, String> {
+    let policy = st.policy.load_full();
+    let allowed: Vec<String> = policy.role(&actor.role).map(|_| Vec::new()).unwrap_or_default();
+    let clusters: Vec<_> =
+        st.config.clusters().into_iter().filter(|c| allowed.is_empty() || allowed.contains(&c.name)).collect();
+    let default = st.config.default_cluster();
+    let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
+    let status = db::clusters::status(&st.pool, &names, &default).await.map_err(|e| {
+        tracing::error!(error = %e, "reading the clusters' state");
+        "the operation store is unavailable; try again".to_owned()
+    })?;
+    let clusters = clusters
+        .into_iter()
+        .zip(status)
+        .map(|(c, s)| ClusterView {
+            teleport_name: c.teleport_name().to_owned(),
+            default: c.name == default,
+            leaf: c.leaf,
+            workers_online: s.workers_online,
+            reachable: s.workers_online > 0 && s.last.as_ref().is_none_or(answered),
+            queued: s.queued,
+            last_call: s.last.map(|l| LastCall { tool: l.tool, status: l.status, ended_at: l.ended_at, error: l.error }),
+            name: c.name,
+        })
+        .collect();
+    Ok(ClusterList { default_cluster: default, clusters })
+}
+
+/// Whether Teleport answered a call that ran: it succeeded, or Teleport itself refused it or found
+/// nothing (its words are in the error). A timeout, a CLI that could not start or any other
+/// failure leaves the cluster's reachability in doubt.
+fn answered(last: &db::clusters::LastRun) -> bool {
+    let error = last.error.as_deref().unwrap_or_default();
+    last.status == "succeeded" || error.starts_with("Teleport refused") || error.starts_with("Not found in Teleport")
+}
+
+/// `run_health_check` on a cluster no worker serves: the answer the gateway gives itself, since the
+/// check would otherwise wait in the queue with the cluster's other calls. `None`: a worker serves it.
+pub(super) async fn unserved_health(st: &AppState, cluster: &str) -> Result<Option<HealthReport>, db::DbError> {
+    let default = st.config.default_cluster();
+    let status = db::clusters::status(&st.pool, &[cluster.to_owned()], &default).await?;
+    let Some(s) = status.into_iter().next().filter(|s| s.workers_online == 0) else { return Ok(None) };
+    let check = HealthCheck::fail(
+        "CP-WORKERS",
+        format!("Workers serving cluster {cluster}"),
+        format!(
+            "no worker serving cluster {cluster:?} is online: its calls wait in the queue until one is ({} waiting \
+             now). Start a worker whose `worker.clusters` includes {cluster:?} (or lists none).",
+            s.queued
+        ),
+    );
+    Ok(Some(HealthReport::from_checks(vec![check])))
+}
