@@ -8,7 +8,7 @@ mod doctor;
 mod edge;
 mod keys;
 pub mod postgres;
-mod sim_identity;
+pub mod sim_identity;
 mod up;
 
 use std::path::PathBuf;

@@ -14,7 +14,12 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 /// Write the demo cluster's identity (its control-plane user of `teleport.example.com`) to `path`,
 /// readable by its owner only, as Teleport writes identity files.
 pub fn write(path: &Path) -> anyhow::Result<()> {
-    let text = identity_file("teleport.example.com", "mcp-control-plane")?;
+    write_for(path, "teleport.example.com")
+}
+
+/// [`write`] for the control plane's user of another simulated cluster.
+pub fn write_for(path: &Path, cluster: &str) -> anyhow::Result<()> {
+    let text = identity_file(cluster, "mcp-control-plane")?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -140,11 +140,17 @@ impl Stack {
     /// A separate `mtcp-worker` process on this stack's configuration and database (for tests that
     /// kill it). Started with `worker: false`, it is the stack's only worker.
     pub fn worker_process(&self) -> std::process::Child {
-        let config = self.dir.path().join("worker.yaml");
+        self.worker_process_serving(&[])
+    }
+
+    /// [`Stack::worker_process`] serving only the clusters named (`worker.clusters`; none: all).
+    pub fn worker_process_serving(&self, clusters: &[&str]) -> std::process::Child {
+        let config = self.dir.path().join(format!("worker-{}.yaml", clusters.join("-")));
         // Secrets are dumped as a placeholder: the database URL comes from the environment, and the
         // webhook (which only gateways use) is left out, its placeholder not being a URL.
         let mut dump = self.config.clone();
         dump.approvals.webhook = None;
+        dump.worker.clusters = clusters.iter().map(|c| (*c).to_owned()).collect();
         std::fs::write(&config, serde_yaml::to_string(&dump).expect("config serializes"))
             .expect("writing the worker's config");
         std::process::Command::new(crate::process::binary("mtcp-worker"))

@@ -39,9 +39,11 @@ impl Runner<'_> {
         let (pool, worker_id) = (self.pool.clone(), self.worker_id.to_owned());
         let work = async move {
             let (op_id, tool, lane) = (claimed.op_id, claimed.job.tool_name(), db::queue::Lane::of(&claimed.job));
+            // Configured names only (a claim takes only the clusters served): a bounded label.
+            let cluster = claimed.job.cluster.clone().unwrap_or_else(|| "default".to_owned());
             tracing::debug!(attempt = claimed.attempt, queued_for = ?claimed.queued_for, "running");
             if claimed.attempt == 1 {
-                metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => lane.as_str())
+                metrics::histogram!("mtcp_job_queue_wait_seconds", "queue" => lane.as_str(), "cluster" => cluster.clone())
                     .record(claimed.queued_for.as_secs_f64());
             }
             let started = Instant::now();
@@ -56,7 +58,8 @@ impl Runner<'_> {
             let took = started.elapsed();
             tracing::info!(status = outcome.status.as_str(), duration_ms = took.as_millis() as u64, "job finished");
             metrics::histogram!("mtcp_job_exec_duration_seconds", "tool" => tool).record(took.as_secs_f64());
-            metrics::counter!("mtcp_jobs_total", "tool" => tool, "status" => outcome.status.as_str()).increment(1);
+            metrics::counter!("mtcp_jobs_total", "tool" => tool, "status" => outcome.status.as_str(), "cluster" => cluster)
+                .increment(1);
             let runs = runs.entries();
             let stored = db::retry::while_transient("storing a call's outcome", STORE_BUDGET, || {
                 db::operations::finish(&pool, op_id, &worker_id, &outcome, &runs)
@@ -94,6 +97,7 @@ pub(crate) fn span(claimed: &Claimed) -> tracing::Span {
         tool = job.tool_name(),
         actor = %job.actor,
         capability,
+        cluster = job.cluster.as_deref().unwrap_or("default"),
         attempt = claimed.attempt,
         lease_id = tracing::field::Empty,
     );
