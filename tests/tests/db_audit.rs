@@ -91,7 +91,7 @@ async fn search_aggregates_the_window() {
     batch.push(ev("old", day() - Duration::hours(1), "session.start", "bob", None, None, json!({})));
     audit::insert_batch(&db.pool, &batch).await.unwrap();
 
-    let s = analysis::audit::search(&db.pool, day(), day() + Duration::hours(4)).await.unwrap();
+    let s = analysis::audit::search(&db.pool, day(), day() + Duration::hours(4), None).await.unwrap();
     assert_eq!((s.total, s.window.hours), (8, 4));
     assert_eq!(s.first_event, Some(day()));
     assert_eq!(s.last_event, Some(day() + Duration::hours(2)));
@@ -167,7 +167,7 @@ async fn anomalies_end_to_end() {
     audit::insert_batch(&db.pool, &batch).await.unwrap();
 
     let t = AnomalyThresholds::default();
-    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), None, &t).await.unwrap();
     let kinds: Vec<_> = report.findings.iter().map(|f| (f.kind, f.signal.as_str(), f.subject.as_str())).collect();
     assert_eq!(report.findings.len(), 5, "{kinds:?}");
     let storm = report.findings.iter().find(|f| f.kind == AnomalyKind::Storm).unwrap();
@@ -182,7 +182,7 @@ async fn anomalies_end_to_end() {
     assert!(report.findings.iter().any(|f| f.signal == "impersonation" && f.evidence == ["ci"]));
 
     // The previous day is quiet.
-    let quiet = analysis::audit::anomalies(&db.pool, day() - Duration::days(1), day(), &t).await.unwrap();
+    let quiet = analysis::audit::anomalies(&db.pool, day() - Duration::days(1), day(), None, &t).await.unwrap();
     assert!(quiet.findings.is_empty(), "{:?}", quiet.findings);
 }
 
@@ -214,18 +214,18 @@ async fn ingests_the_teleport_fixture() {
     assert_eq!(audit::insert_batch(&db.pool, &mapped).await.unwrap(), 13);
 
     let (since, until) = (at("2019-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
-    let s = analysis::audit::search(&db.pool, since, until).await.unwrap();
+    let s = analysis::audit::search(&db.pool, since, until, None).await.unwrap();
     assert_eq!(s.total, 13);
     assert_eq!((s.hourly.len(), s.notes.len()), (24 * 400, 1), "histogram capped to the last 400 days");
     assert_eq!(s.hourly.iter().map(|h| h.count).sum::<u64>(), 1, "only the MCP event is that recent");
     let recent =
-        analysis::audit::search(&db.pool, at("2025-05-23T00:00:00Z"), at("2025-05-24T00:00:00Z")).await.unwrap();
+        analysis::audit::search(&db.pool, at("2025-05-23T00:00:00Z"), at("2025-05-24T00:00:00Z"), None).await.unwrap();
     assert_eq!((recent.total, recent.hourly[11].count, recent.notes.len()), (1, 1, 0));
     assert_eq!((s.top_sources[0].remote_addr.as_str(), s.top_sources[0].count), ("151.181.228.114", 2));
     assert!(s.failures_by_event.iter().any(|e| e.event == "user.login" && e.count == 2));
     assert!(s.failures_by_user.iter().any(|u| u.user == "admin@example.com" && u.count == 1));
 
-    let report = analysis::audit::anomalies(&db.pool, since, until, &AnomalyThresholds::default()).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, since, until, None, &AnomalyThresholds::default()).await.unwrap();
     let signals: Vec<_> = report.findings.iter().map(|f| (f.signal.as_str(), f.subject.as_str())).collect();
     assert_eq!(signals, [("privileged_role_granted", "hello")], "user.create with role admin");
     assert_eq!(report.findings[0].evidence, ["22a273678c-ee78-5ffc-a298-68a841555c98"]);
@@ -254,7 +254,7 @@ async fn early_decoy_failures_do_not_hide_a_later_brute_force() {
         .collect();
     audit::insert_batch(&db.pool, &batch).await.unwrap();
     let t = AnomalyThresholds::default();
-    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), None, &t).await.unwrap();
     let victim = report.findings.iter().find(|f| f.kind == AnomalyKind::BruteForce && f.subject == "victim");
     let victim = victim.unwrap_or_else(|| panic!("the later brute force is missing: {:#?}", report.findings));
     assert_eq!(victim.observed, 12.0);
@@ -295,7 +295,7 @@ async fn burst_counts_in_sql_match_the_analysis_rule() {
         .collect();
     audit::insert_batch(&db.pool, &batch).await.unwrap();
     let t = AnomalyThresholds { brute_force_failures: 38, ..AnomalyThresholds::default() };
-    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), &t).await.unwrap();
+    let report = analysis::audit::anomalies(&db.pool, day(), day() + Duration::days(1), None, &t).await.unwrap();
     let rows: Vec<_> = batch
         .iter()
         .map(|e| mtcp_shared::analysis::audit::AuditEventRow {

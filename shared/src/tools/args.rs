@@ -81,6 +81,9 @@ pub struct AuditWindowArgs {
     /// How far back to look, in hours (1-720, default 24).
     #[serde(default)]
     pub hours: Option<u32>,
+    /// Only events of this configured cluster (list_clusters names them); default: events of every cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// Arguments of `list_access_requests`.

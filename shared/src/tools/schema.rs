@@ -219,6 +219,17 @@ mod tests {
     }
 
     #[test]
+    fn both_audit_tools_take_an_optional_cluster() {
+        for tool in [ToolName::SearchAudit, ToolName::DetectAuditAnomalies] {
+            let schema = input_schema(tool);
+            let cluster = &schema["properties"]["cluster"];
+            assert!(cluster["description"].as_str().is_some_and(|d| d.contains("list_clusters")), "{cluster}");
+            let required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+            assert!(!required.contains(&Value::from("cluster")), "{required:?}");
+        }
+    }
+
+    #[test]
     fn every_input_schema_is_an_object() {
         for spec in CATALOG {
             assert_eq!(input_schema(spec.tool)["type"], "object", "{}", spec.name);

@@ -1,6 +1,7 @@
-//! `search_audit` and `detect_audit_anomalies`: SQL over the ingested audit events. Auth preference
-//! changes found by `detect_audit_anomalies` are judged against the current
-//! `cluster_auth_preference`, read through the runner (Teleport's event carries no settings).
+//! `search_audit` and `detect_audit_anomalies`: SQL over the ingested audit events, of the job's
+//! cluster when the call names one, else of every cluster. Auth preference changes found by
+//! `detect_audit_anomalies` are judged against the current `cluster_auth_preference` of the job's
+//! cluster, read through its runner (Teleport's event carries no settings).
 
 use chrono::{Duration, Utc};
 use mtcp_shared::analysis::audit::{
@@ -25,7 +26,8 @@ pub(super) enum Audit {
     Anomalies,
 }
 
-/// Run an audit tool over the last `hours` (default 24).
+/// Run an audit tool over the last `hours` (default 24). A `cluster` argument filters on this
+/// context's cluster: the gateway routes such a call to the named cluster's worker.
 pub(super) async fn run(
     ctx: &JobContext,
     which: Audit,
@@ -33,15 +35,26 @@ pub(super) async fn run(
     op_id: OpId,
     cancel: &CancellationToken,
 ) -> Outcome {
+    let cluster = match args.cluster.as_deref() {
+        None => None,
+        Some(name) if name == ctx.cluster.name => Some(&ctx.cluster),
+        // A misrouted job: filtering on this context's cluster would answer for the wrong one.
+        Some(name) => {
+            return Outcome::failed(format!(
+                "the audit job for cluster `{name}` reached the worker context of cluster `{}`",
+                ctx.cluster.name
+            ));
+        }
+    };
     let hours = args.hours.unwrap_or(24).clamp(1, 720);
     let until = Utc::now();
     let since = until - Duration::hours(i64::from(hours));
     let progress = |n: u32, message: &str| json!({ "progress": n, "total": 2, "message": message });
     let _ = db::operations::add_progress(&ctx.pool, op_id, &progress(1, "querying audit events")).await;
     let outcome = if which == Audit::Summary {
-        audit::search(&ctx.pool, since, until).await.map(|s| report(&s))
+        audit::search(&ctx.pool, since, until, cluster).await.map(|s| report(&s))
     } else {
-        match audit::anomalies(&ctx.pool, since, until, &ctx.anomalies).await {
+        match audit::anomalies(&ctx.pool, since, until, cluster, &ctx.anomalies).await {
             Ok(mut r) => {
                 judge_auth_preference(ctx, &mut r, cancel).await;
                 Ok(report(&r))

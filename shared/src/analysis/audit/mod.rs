@@ -36,7 +36,7 @@ pub use crate::db::audit::{AnomalyInput, AuditEventRow, EventHourCount, LoginBur
 use crate::config::AnomalyThresholds;
 
 /// Run every detector and sort the findings (severity, then start). Storm findings come back without
-/// evidence: the caller adds a sample of the storm hour's uids.
+/// evidence: the caller adds a sample of the storm hour's uids, and the cluster it filtered on.
 pub fn detect_anomalies(window: AuditWindow, input: &AnomalyInput, t: &AnomalyThresholds) -> AnomalyReport {
     let mut notes = input.notes.clone();
     let hours = match t.business_hours_utc.as_deref().map(BusinessHours::parse) {
@@ -57,5 +57,5 @@ pub fn detect_anomalies(window: AuditWindow, input: &AnomalyInput, t: &AnomalyTh
     findings.extend(detect_mcp_many_servers(window.since, &input.mcp_sessions, &input.mcp_denied, t));
     findings.extend(detect_mcp_new_sources(window.since, &input.mcp_sessions));
     report::sort_findings(&mut findings);
-    AnomalyReport { window, thresholds: ThresholdsUsed::from(t), findings, notes }
+    AnomalyReport { window, cluster: None, thresholds: ThresholdsUsed::from(t), findings, notes }
 }

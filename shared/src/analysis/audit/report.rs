@@ -148,6 +148,9 @@ pub struct AnomalyFinding {
 pub struct AnomalyReport {
     /// The analysed window.
     pub window: AuditWindow,
+    /// The configured cluster whose events were analysed; absent: every cluster's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// The thresholds used.
     pub thresholds: ThresholdsUsed,
     /// Findings, most severe first, then by start time.

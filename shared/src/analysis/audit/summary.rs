@@ -18,6 +18,9 @@ const MAX_HOURS: i64 = 24 * 400;
 pub struct AuditSummary {
     /// The searched window.
     pub window: AuditWindow,
+    /// The configured cluster whose events were counted; absent: every cluster's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Events in the window.
     pub total: u64,
     /// Time of the oldest event in the window.
@@ -85,12 +88,14 @@ pub fn histogram_start(window: &AuditWindow) -> (Option<DateTime<Utc>>, Option<S
     (first_hour, note)
 }
 
-/// The summary of `window` from its aggregates (`notes`: caveats of the fetch).
+/// The summary of `window` from its aggregates (`notes`: caveats of the fetch), of every cluster
+/// until the caller names the one it filtered on.
 pub fn summarize(window: AuditWindow, a: AuditAggregates, notes: Vec<String>) -> AuditSummary {
     let events = |v: Vec<(String, u64)>| v.into_iter().map(|(event, count)| EventCount { event, count }).collect();
     let users = |v: Vec<(String, u64)>| v.into_iter().map(|(user, count)| UserCount { user, count }).collect();
     AuditSummary {
         window,
+        cluster: None,
         total: a.total,
         first_event: a.first_event,
         last_event: a.last_event,

@@ -19,12 +19,18 @@ const CANDIDATE_CAP: i64 = 10_000;
 
 const COLS: &str = r#"uid, time, event, code, "user", remote_addr"#;
 
-/// The candidate rows of `[since, until)`; bursts carry at most `evidence` uids. Run it in a
-/// [`super::read_snapshot`] so every query sees the same events.
+/// The cluster condition of the candidate queries [`rows`] runs: `$3` is the cluster's Teleport
+/// name, or NULL for every cluster's events.
+const IN_CLUSTER: &str = "($3::text IS NULL OR cluster = $3)";
+
+/// The candidate rows of `[since, until)` of the cluster named `cluster` in Teleport (its events'
+/// `cluster_name`; None: every cluster's), lookbacks before the window included; bursts carry at
+/// most `evidence` uids. Run it in a [`super::read_snapshot`] so every query sees the same events.
 pub async fn anomaly_input(
     conn: &mut PgConnection,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    cluster: Option<&str>,
     t: &AnomalyThresholds,
     evidence: usize,
 ) -> Result<AnomalyInput, DbError> {
@@ -33,11 +39,12 @@ pub async fn anomaly_input(
 
     let hourly = sqlx::query(
         "SELECT event, date_trunc('hour', time, 'UTC') AS hour, count(*) AS n FROM audit_events
-         WHERE time >= $1 AND time < $2 GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $3",
+         WHERE time >= $1 AND time < $2 AND ($4::text IS NULL OR cluster = $4) GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $3",
     )
     .bind(since)
     .bind(until)
     .bind(HOURLY_CAP)
+    .bind(cluster)
     .fetch_all(&mut *conn)
     .await?;
     cap_note(&mut notes, "hourly counts per event type", hourly.len(), HOURLY_CAP);
@@ -49,39 +56,41 @@ pub async fn anomaly_input(
         });
     }
 
-    input.login_bursts = login_bursts(conn, since, until, t, evidence).await?;
+    input.login_bursts = login_bursts(conn, since, until, cluster, t, evidence).await?;
     cap_note(&mut notes, "subjects with failed-login bursts", input.login_bursts.len(), BURST_CAP);
 
     let roles = format!(
         "SELECT {COLS}, jsonb_build_object('name', raw->'name') AS raw FROM audit_events
          WHERE event IN ('role.created', 'role.updated', 'role.deleted') AND time >= $1 AND time < $2
-         ORDER BY time LIMIT $3"
+           AND {IN_CLUSTER} ORDER BY time LIMIT $4"
     );
-    input.role_changes = rows(conn, roles, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.role_changes = rows(conn, roles, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "role changes", input.role_changes.len(), CANDIDATE_CAP);
 
     let users = format!(
         "SELECT {COLS}, jsonb_build_object('name', raw->'name', 'roles', raw->'roles') AS raw FROM audit_events
-         WHERE event IN ('user.create', 'user.update') AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+         WHERE event IN ('user.create', 'user.update') AND time >= $1 AND time < $2 AND {IN_CLUSTER}
+         ORDER BY time LIMIT $4"
     );
-    input.user_changes = rows(conn, users, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.user_changes = rows(conn, users, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "user changes", input.user_changes.len(), CANDIDATE_CAP);
     let users_changed = raw_values(&input.user_changes, "name");
     let prior = format!(
         "SELECT DISTINCT ON (raw->>'name') {COLS}, jsonb_build_object('name', raw->'name', 'roles', raw->'roles') AS raw
          FROM audit_events WHERE event IN ('user.create', 'user.update') AND time < $1 AND $2::timestamptz IS NOT NULL
-           AND raw->>'name' = ANY($4) ORDER BY raw->>'name', time DESC LIMIT $3"
+           AND raw->>'name' = ANY($5) AND {IN_CLUSTER} ORDER BY raw->>'name', time DESC LIMIT $4"
     );
-    input.prior_user_changes = rows(conn, prior, Params::Keys(&users_changed), since, until, CANDIDATE_CAP).await?;
+    input.prior_user_changes =
+        rows(conn, prior, Params::Keys(&users_changed), (since, until, cluster), CANDIDATE_CAP).await?;
 
     let escalation = format!(
         "SELECT {COLS}, raw FROM audit_events WHERE time >= $1 AND time < $2 AND (
              (event = 'cert.create' AND coalesce(raw->>'impersonator', raw#>>'{{identity,impersonator}}', '') <> '')
              OR event IN ('auth_preference.update', 'cluster_auth_preference.update', 'join_token.create')
-             OR code = 'TCAUTH001I')
-         ORDER BY time LIMIT $3"
+             OR code = 'TCAUTH001I') AND {IN_CLUSTER}
+         ORDER BY time LIMIT $4"
     );
-    input.escalation = rows(conn, escalation, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.escalation = rows(conn, escalation, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "escalation events", input.escalation.len(), CANDIDATE_CAP);
 
     let request_fields = "jsonb_build_object('id', raw->'id', 'state', raw->'state', 'proposed_state',
@@ -91,25 +100,25 @@ pub async fn anomaly_input(
          WHERE event IN ('access_request.update', 'access_request.review') AND time >= $1 AND time < $2
            AND (upper(raw->>'state') = 'APPROVED' OR raw->>'state' = '2'
                 OR upper(raw->>'proposed_state') = 'APPROVED' OR raw->>'proposed_state' = '2')
-         ORDER BY time LIMIT $3"
+           AND {IN_CLUSTER} ORDER BY time LIMIT $4"
     );
-    input.approvals = rows(conn, approvals, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.approvals = rows(conn, approvals, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "approvals", input.approvals.len(), CANDIDATE_CAP);
     let ids = raw_values(&input.approvals, "id");
     let creates = format!(
         "SELECT {COLS}, {request_fields} AS raw FROM audit_events
-         WHERE event = 'access_request.create' AND time < $2 AND $1::timestamptz IS NOT NULL AND raw->>'id' = ANY($4)
-         ORDER BY time LIMIT $3"
+         WHERE event = 'access_request.create' AND time < $2 AND $1::timestamptz IS NOT NULL AND raw->>'id' = ANY($5)
+           AND {IN_CLUSTER} ORDER BY time LIMIT $4"
     );
-    input.request_creates = rows(conn, creates, Params::Keys(&ids), since, until, CANDIDATE_CAP).await?;
+    input.request_creates = rows(conn, creates, Params::Keys(&ids), (since, until, cluster), CANDIDATE_CAP).await?;
 
     let baseline = chrono::Duration::from_std(t.mcp_address_baseline).unwrap_or(chrono::Duration::days(7));
     let from = since.checked_sub_signed(baseline).unwrap_or(since);
     let sessions = format!(
         "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw FROM audit_events
-         WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+         WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 AND {IN_CLUSTER} ORDER BY time LIMIT $4"
     );
-    let in_window = rows(conn, sessions, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    let in_window = rows(conn, sessions, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "MCP session starts", in_window.len(), CANDIDATE_CAP);
     // Before the window only the addresses matter: the last start per (user, source IP) of the
     // users seen in the window, so a busy baseline cannot crowd the window's own sessions out.
@@ -121,40 +130,45 @@ pub async fn anomaly_input(
         .collect();
     let known = format!(
         r#"SELECT DISTINCT ON ("user", {SOURCE_IP_SQL}) {COLS}, jsonb_build_object('app_name', raw->'app_name') AS raw
-         FROM audit_events WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 AND "user" = ANY($4)
-         ORDER BY "user", {SOURCE_IP_SQL}, time DESC LIMIT $3"#
+         FROM audit_events WHERE event = 'mcp.session.start' AND time >= $1 AND time < $2 AND "user" = ANY($5)
+           AND {IN_CLUSTER} ORDER BY "user", {SOURCE_IP_SQL}, time DESC LIMIT $4"#
     );
-    input.mcp_sessions = rows(conn, known, Params::Keys(&mcp_users), from, since, CANDIDATE_CAP).await?;
+    input.mcp_sessions = rows(conn, known, Params::Keys(&mcp_users), (from, since, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "known MCP session addresses", input.mcp_sessions.len(), CANDIDATE_CAP);
     input.mcp_sessions.extend(in_window);
     let denied = format!(
         "SELECT {COLS}, jsonb_build_object('app_name', raw->'app_name', 'tool', raw#>'{{message,params,name}}',
              'error', raw->'error') AS raw FROM audit_events
          WHERE event = 'mcp.session.request' AND (code = 'TMCP003E' OR success = false)
-           AND raw#>>'{{message,method}}' = 'tools/call' AND time >= $1 AND time < $2 ORDER BY time LIMIT $3"
+           AND raw#>>'{{message,method}}' = 'tools/call' AND time >= $1 AND time < $2 AND {IN_CLUSTER}
+         ORDER BY time LIMIT $4"
     );
-    input.mcp_denied = rows(conn, denied, Params::Cap, since, until, CANDIDATE_CAP).await?;
+    input.mcp_denied = rows(conn, denied, Params::Cap, (since, until, cluster), CANDIDATE_CAP).await?;
     cap_note(&mut notes, "refused MCP tool calls", input.mcp_denied.len(), CANDIDATE_CAP);
 
     input.notes = notes;
     Ok(input)
 }
 
-/// The first `limit` uids of `event` in `[since, until)`, oldest first (a storm's evidence).
+/// The first `limit` uids of `event` in `[since, until)` of `cluster` (its Teleport name; None:
+/// every cluster's), oldest first (a storm's evidence).
 pub async fn event_uids(
     conn: &mut PgConnection,
     event: &str,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    cluster: Option<&str>,
     limit: usize,
 ) -> Result<Vec<String>, DbError> {
     Ok(sqlx::query_scalar(
-        "SELECT uid FROM audit_events WHERE event = $1 AND time >= $2 AND time < $3 ORDER BY time, uid LIMIT $4",
+        "SELECT uid FROM audit_events WHERE event = $1 AND time >= $2 AND time < $3
+           AND ($5::text IS NULL OR cluster = $5) ORDER BY time, uid LIMIT $4",
     )
     .bind(event)
     .bind(since)
     .bind(until)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(cluster)
     .fetch_all(conn)
     .await?)
 }
@@ -167,13 +181,14 @@ async fn login_bursts(
     conn: &mut PgConnection,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    cluster: Option<&str>,
     t: &AnomalyThresholds,
     evidence: usize,
 ) -> Result<Vec<LoginBurst>, DbError> {
     let sql = format!(
         r#"WITH f AS (
              SELECT uid, time, "user", {SOURCE_IP_SQL} AS ip FROM audit_events
-             WHERE time >= $1 AND time < $2 AND event IN ('user.login', 'auth')
+             WHERE time >= $1 AND time < $2 AND ($7::text IS NULL OR cluster = $7) AND event IN ('user.login', 'auth')
                AND (success = false OR (success IS NULL AND code IN ('T1000W', 'T1001W', 'T3007W')))),
            k AS (
              SELECT 'user' AS by, "user" AS subject, uid, time FROM f WHERE coalesce("user", '') <> ''
@@ -203,6 +218,7 @@ async fn login_bursts(
         .bind(i64::from(t.brute_force_failures.max(1)))
         .bind(i32::try_from(evidence).unwrap_or(i32::MAX))
         .bind(BURST_CAP)
+        .bind(cluster)
         .fetch_all(conn)
         .await?;
     rows.iter()
@@ -221,24 +237,24 @@ async fn login_bursts(
         .map_err(DbError::from)
 }
 
-/// Extra parameters of a candidate query after `$1` since and `$2` until.
+/// Extra parameters of a candidate query after `$1` since, `$2` until and `$3` the cluster
+/// ([`IN_CLUSTER`]).
 enum Params<'a> {
-    /// `$3` the cap.
+    /// `$4` the cap.
     Cap,
-    /// `$3` the cap, `$4` a text array; no query when it is empty.
+    /// `$4` the cap, `$5` a text array; no query when it is empty.
     Keys(&'a [String]),
 }
 
-/// Run a candidate query built from this module's constants only.
+/// Run a candidate query built from this module's constants only, over `(since, until, cluster)`.
 async fn rows(
     conn: &mut PgConnection,
     sql: String,
     params: Params<'_>,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
+    (since, until, cluster): (DateTime<Utc>, DateTime<Utc>, Option<&str>),
     cap: i64,
 ) -> Result<Vec<AuditEventRow>, DbError> {
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).bind(until);
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).bind(until).bind(cluster);
     let query = match params {
         Params::Cap => query.bind(cap),
         Params::Keys([]) => return Ok(Vec::new()),
