@@ -94,6 +94,8 @@ pub struct Pending {
     pub ticket: Option<String>,
     pub created_at: DateTime<Utc>,
     pub lane: Option<String>,
+    /// The cluster the call runs on (None: a call recorded before there were several).
+    pub cluster: Option<String>,
     /// The policy's decision when the call was made (its constraints: the in-flight cap).
     pub decision: Value,
     pub state: ApprovalState,
@@ -105,7 +107,7 @@ macro_rules! pending_sql {
     ($rest:literal) => {
         concat!(
             "SELECT o.op_id, o.status, o.actor, o.actor_role, o.tool, o.capability, o.inputs, o.reason, o.ticket, ",
-            "o.created_at, o.lane, o.decision, r.args_sha256, r.approvers, r.approvals_required, r.expires_at, ",
+            "o.created_at, o.lane, o.cluster, o.decision, r.args_sha256, r.approvers, r.approvals_required, r.expires_at, ",
             "r.approved_at, r.lease_plan, r.impact_op, i.status AS impact_status, ",
             "i.result -> 'blast_radius' AS impact_radius, i.result ->> 'blast_radius_error' AS impact_error ",
             "FROM operations o JOIN approval_requests r USING (op_id) ",
@@ -130,6 +132,7 @@ fn pending_of(row: &sqlx::postgres::PgRow) -> Result<Pending, DbError> {
         ticket: row.try_get("ticket")?,
         created_at: row.try_get("created_at")?,
         lane: row.try_get("lane")?,
+        cluster: row.try_get("cluster")?,
         decision: row.try_get("decision")?,
         state: ApprovalState {
             args_sha256: row.try_get("args_sha256")?,
