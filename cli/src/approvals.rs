@@ -112,7 +112,7 @@ async fn decide(
         bail!("--reason must say why");
     }
     let actor = approver(config, policy, pool, name).await?;
-    let ctx = CallContext { mutating: true, reason: Some(reason), ticket: None, cluster: None };
+    let ctx = CallContext { mutating: true, reason: Some(reason), ..Default::default() };
     let decision = policy.evaluate(&actor, Capability::ApprovalReview, &ctx);
     if !decision.allow {
         bail!("{name} may not decide approvals: {}", decision.reason);

@@ -6,6 +6,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use mtcp_shared::db;
+use mtcp_shared::policy::Constraints;
+use serde_json::{Map, Value};
 
 use super::Console;
 use super::page::{Chrome, Section, pretty, render, when_opt};
@@ -15,6 +17,12 @@ struct Role {
     name: String,
     grants: String,
     constraints: String,
+    /// The clusters the role may use, or "all".
+    clusters: String,
+    /// Grants, the clusters they hold on.
+    cluster_grants: Vec<(String, String)>,
+    /// Cluster, the constraints that differ there from the role's.
+    cluster_constraints: Vec<(String, String)>,
     yours: bool,
 }
 
@@ -52,6 +60,13 @@ pub async fn show(State(console): State<Console>, signed: Signed) -> Response {
             name: name.to_owned(),
             grants: def.grants.join(", "),
             constraints: serde_json::to_value(&def.constraints).map(|v| pretty(&v)).unwrap_or_default(),
+            clusters: if def.clusters.is_empty() { "all".to_owned() } else { def.clusters.join(", ") },
+            cluster_grants: def.cluster_grants.iter().map(|g| (g.grants.join(", "), g.clusters.join(", "))).collect(),
+            cluster_constraints: def
+                .cluster_constraints
+                .iter()
+                .map(|(cluster, c)| (cluster.clone(), differences(&def.constraints, c)))
+                .collect(),
             yours: name == signed.actor.role,
         })
         .collect();
@@ -104,6 +119,19 @@ pub async fn show(State(console): State<Console>, signed: Signed) -> Response {
     render(&page)
 }
 
+/// The keys of `on_cluster` whose values differ from `role`'s, as JSON (merged constraints repeat
+/// everything; only the overrides say something).
+fn differences(role: &Constraints, on_cluster: &Constraints) -> String {
+    let (Ok(Value::Object(role)), Ok(Value::Object(on))) =
+        (serde_json::to_value(role), serde_json::to_value(on_cluster))
+    else {
+        return String::new();
+    };
+    // Overrides only set keys (never unset one), so the differing keys of the merged value say it all.
+    let differ: Map<String, Value> = on.into_iter().filter(|(k, v)| role.get(k) != Some(v)).collect();
+    pretty(&Value::Object(differ))
+}
+
 /// What a binding matches, in words.
 fn selector(b: &mtcp_shared::policy::Binding) -> String {
     match (&b.actor, &b.group, &b.claim) {
@@ -111,5 +139,28 @@ fn selector(b: &mtcp_shared::policy::Binding) -> String {
         (_, Some(group), _) => format!("group {group}"),
         (_, _, Some(claim)) => format!("claim {} = {}", claim.name, claim.value),
         _ => "nothing".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mtcp_shared::policy::{Policy, PolicySettings};
+
+    #[test]
+    fn a_clusters_constraints_show_only_what_it_overrides() {
+        let settings = PolicySettings {
+            allow_tsh_passthrough: false,
+            allow_tctl_passthrough: false,
+            default_proxy_ttl_seconds: 3600,
+            max_concurrent_proxies_per_actor: 10,
+            max_in_flight_calls_per_actor: None,
+            rate_limit: None,
+        };
+        let yaml = "roles:\n  ops:\n    grants: ['inventory.*']\n    cluster_constraints:\n      prod: { require_ticket: true, max_ttl_seconds: 900 }\n";
+        let p = Policy::from_file(settings, yaml).unwrap();
+        let def = p.role("ops").unwrap();
+        let shown = super::differences(&def.constraints, &def.cluster_constraints["prod"]);
+        let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(shown, serde_json::json!({ "require_ticket": true, "max_ttl_seconds": 900 }));
     }
 }

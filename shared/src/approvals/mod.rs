@@ -216,8 +216,12 @@ fn still_refused(policy: &Policy, p: &Pending) -> Option<String> {
         groups: vec![],
     };
     let mutating = crate::domain::find_tool(&p.tool).is_some_and(|t| t.requires_reason);
-    let ctx =
-        CallContext { mutating, reason: p.reason.as_deref(), ticket: p.ticket.as_deref(), cluster: p.cluster.as_deref() };
+    let ctx = CallContext {
+        mutating,
+        reason: p.reason.as_deref(),
+        ticket: p.ticket.as_deref(),
+        cluster: p.cluster.as_deref(),
+    };
     let decision = policy.evaluate(&requester, capability, &ctx);
     (!decision.allow).then_some(decision.reason)
 }

@@ -41,7 +41,7 @@ roles:
 #[test]
 fn a_rule_holds_the_capabilities_and_kinds_it_names_for_the_approvers_it_names() {
     let p = Policy::from_file(settings(), FILE).unwrap();
-    let ctx = CallContext { mutating: true, reason: Some("r"), ticket: None, cluster: None };
+    let ctx = CallContext { mutating: true, reason: Some("r"), ..Default::default() };
     let d = p.evaluate(&actor("oidc:bob", "operator", &[]), Capability::ProxyStart, &ctx);
     let c = d.constraints.unwrap();
     let rule = c.approval_for(Capability::ProxyStart, Some("proxy_db")).expect("a database proxy waits");

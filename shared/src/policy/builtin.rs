@@ -38,9 +38,13 @@ pub(super) fn roles(s: &PolicySettings) -> BTreeMap<String, RoleDef> {
         max_in_flight_calls: few_in_flight,
         ..wide.clone()
     };
+    // Built-in roles hold on every cluster alike.
     let role = |grants: &[&str], constraints: &Constraints| RoleDef {
         grants: grants.iter().map(|g| g.to_string()).collect(),
         constraints: constraints.clone(),
+        clusters: vec![],
+        cluster_grants: vec![],
+        cluster_constraints: BTreeMap::new(),
     };
     BTreeMap::from([
         (

@@ -74,11 +74,26 @@ struct RoleSpec {
     description: Option<String>,
     #[serde(default)]
     constraints: ConstraintSpec,
+    /// The only clusters the role may use (absent: every cluster).
+    #[serde(default)]
+    clusters: Option<Vec<String>>,
+    #[serde(default)]
+    cluster_grants: Vec<ClusterGrantSpec>,
+    /// Per cluster, overrides of `constraints` (same keys).
+    #[serde(default)]
+    cluster_constraints: BTreeMap<String, ConstraintSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClusterGrantSpec {
+    pub grants: Vec<String>,
+    pub clusters: Vec<String>,
 }
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConstraintSpec {
+pub(super) struct ConstraintSpec {
     max_ttl_seconds: Option<u64>,
     max_concurrent_proxies: Option<u32>,
     allowed_proxy_kinds: Option<Vec<String>>,
@@ -125,13 +140,36 @@ pub(super) fn parse(yaml: &str, builtin: &BTreeMap<String, RoleDef>) -> Result<P
         }
         // A custom role starts from operator-like limits; overriding a built-in starts from it.
         let base = builtin.get(&name).or_else(|| builtin.get("operator")).map(|r| r.constraints.clone());
-        let constraints = constraints(spec.constraints, base.expect("built-in roles exist"), &key)?;
-        roles.insert(name, RoleDef { grants: spec.grants, constraints });
+        let constraints =
+            constraints(spec.constraints, base.expect("built-in roles exist"), &format!("{key}.constraints"))?;
+        let on = super::file_clusters::parse(
+            &key,
+            spec.clusters,
+            spec.cluster_grants,
+            spec.cluster_constraints,
+            &constraints,
+        )?;
+        roles.insert(
+            name,
+            RoleDef {
+                grants: spec.grants,
+                constraints,
+                clusters: on.clusters,
+                cluster_grants: on.grants,
+                cluster_constraints: on.constraints,
+            },
+        );
     }
     let exists = |role: &str| roles.contains_key(role) || builtin.contains_key(role);
-    for (name, def) in &roles {
-        for (i, rule) in def.constraints.require_approval.iter().enumerate() {
-            let key = format!("roles.{name}.constraints.require_approval[{i}].approvers.roles");
+    let every_constraints = roles.iter().flat_map(|(name, def)| {
+        let own = std::iter::once((format!("roles.{name}.constraints"), &def.constraints));
+        own.chain(
+            def.cluster_constraints.iter().map(move |(c, v)| (format!("roles.{name}.cluster_constraints.{c}"), v)),
+        )
+    });
+    for (at, constraints) in every_constraints {
+        for (i, rule) in constraints.require_approval.iter().enumerate() {
+            let key = format!("{at}.require_approval[{i}].approvers.roles");
             for approver in &rule.approvers.roles {
                 let grants = roles.get(approver).or_else(|| builtin.get(approver)).map(|r| &r.grants);
                 let Some(grants) = grants else {
@@ -205,8 +243,9 @@ pub(super) fn check_grant(grant: &str) -> Result<(), String> {
     }
 }
 
-fn constraints(spec: ConstraintSpec, base: Constraints, key: &str) -> Result<Constraints, PolicyError> {
-    let at = |field: &str| format!("{key}.constraints.{field}");
+/// `base` with the keys `spec` sets; `key`: where `spec` is (e.g. `roles.ops.constraints`).
+pub(super) fn constraints(spec: ConstraintSpec, base: Constraints, key: &str) -> Result<Constraints, PolicyError> {
+    let at = |field: &str| format!("{key}.{field}");
     let mut c = base;
     if let Some(v) = spec.max_ttl_seconds {
         if v == 0 || v > 7 * 24 * 3600 {

@@ -4,15 +4,17 @@
 
 mod approval_spec;
 mod builtin;
+mod clusters;
 mod decision;
 mod file;
+mod file_clusters;
 mod glob;
 
 pub use builtin::BUILTIN_ROLES;
 pub use decision::{ApprovalRule, Approvers, Constraints, Decision, RateLimit};
 pub use file::{Binding, PolicyError};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 use serde::Serialize;
@@ -34,11 +36,30 @@ pub struct PolicySettings {
     pub rate_limit: Option<RateLimit>,
 }
 
-/// A role: the capabilities it grants (globs) and the constraints it carries.
+/// A role: the capabilities it grants (globs) and the constraints it carries, everywhere or
+/// per cluster. The cluster fields are left out of the version when unused, so a policy that does
+/// not use them keeps the version it had before they existed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleDef {
+    /// Granted on every cluster the role may use.
     pub grants: Vec<String>,
     pub constraints: Constraints,
+    /// The only clusters the role may use (empty: every cluster).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+    /// Grants that hold only on some clusters.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_grants: Vec<ClusterGrant>,
+    /// The constraints on a cluster: the role's, with that cluster's overrides applied.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cluster_constraints: BTreeMap<String, Constraints>,
+}
+
+/// Capabilities (globs) granted to a role only on the clusters listed (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterGrant {
+    pub grants: Vec<String>,
+    pub clusters: Vec<String>,
 }
 
 /// A role ready to evaluate.
@@ -47,6 +68,10 @@ struct CompiledRole {
     def: RoleDef,
     globs: Vec<CapabilityGlob>,
     ticket: Option<Regex>,
+    /// The globs of each `def.cluster_grants` entry, in the same order.
+    cluster_globs: Vec<Vec<CapabilityGlob>>,
+    /// The ticket pattern of each `def.cluster_constraints` entry.
+    cluster_tickets: BTreeMap<String, Option<Regex>>,
 }
 
 /// What a call is about, beyond the capability.
@@ -56,7 +81,7 @@ pub struct CallContext<'a> {
     pub mutating: bool,
     pub reason: Option<&'a str>,
     pub ticket: Option<&'a str>,
-    /// The cluster the call runs on (None: the call touches no cluster).
+    /// The Teleport cluster the call touches (None: none, e.g. a tool the gateway answers itself).
     pub cluster: Option<&'a str>,
 }
 
@@ -124,16 +149,17 @@ impl Policy {
         .expect("policy serializes");
         let version = hex::encode(&Sha256::digest(&canonical)[..8]);
         let mut compiled = BTreeMap::new();
+        let globs = |grants: &[String]| grants.iter().map(|g| CapabilityGlob::new(g)).collect::<Vec<_>>();
         for (name, def) in roles {
-            let ticket = match &def.constraints.ticket_pattern {
-                Some(p) => Some(
-                    Regex::new(p)
-                        .map_err(|e| PolicyError::at(&format!("roles.{name}.constraints.ticket_pattern"), e))?,
-                ),
-                None => None,
-            };
-            let globs = def.grants.iter().map(|g| CapabilityGlob::new(g)).collect();
-            compiled.insert(name, CompiledRole { def, globs, ticket });
+            let ticket = ticket_regex(&def.constraints, &format!("roles.{name}.constraints"))?;
+            let mut cluster_tickets = BTreeMap::new();
+            for (cluster, c) in &def.cluster_constraints {
+                let regex = ticket_regex(c, &format!("roles.{name}.cluster_constraints.{cluster}"))?;
+                cluster_tickets.insert(cluster.clone(), regex);
+            }
+            let cluster_globs = def.cluster_grants.iter().map(|g| globs(&g.grants)).collect();
+            let globs = globs(&def.grants);
+            compiled.insert(name, CompiledRole { def, globs, ticket, cluster_globs, cluster_tickets });
         }
         Ok(Self { roles: compiled, bindings, default_role, settings, version })
     }
@@ -213,9 +239,12 @@ impl Policy {
         let Some(role) = self.roles.get(&actor.role) else {
             return deny(format!("actor {:?} has role {:?}, which this policy does not define", actor.id, actor.role));
         };
+        if let Some(refusal) = role.cluster_refusal(&actor.role, ctx.cluster) {
+            return deny(refusal);
+        }
         let granted = capability.is_self_service() || role.globs.iter().any(|g| g.matches(capability));
-        if !granted {
-            return deny(format!("capability '{capability}' is not granted to role '{}'", actor.role));
+        if !granted && let Err(refusal) = role.cluster_grant(&actor.role, capability, ctx.cluster) {
+            return deny(refusal);
         }
         if capability.is_passthrough() {
             let (enabled, key) = match capability {
@@ -229,28 +258,31 @@ impl Policy {
                 return deny(format!("capability '{capability}' is admin-only"));
             }
         }
+        let (constraints, ticket_pattern, own) = role.effective(ctx.cluster);
+        let on = || own.map(|c| format!(" on cluster '{c}'")).unwrap_or_default();
         if ctx.mutating {
             if ctx.reason.is_none_or(|r| r.trim().is_empty()) {
                 return deny(format!("capability '{capability}' changes something: a non-empty `reason` is required"));
             }
-            if role.def.constraints.require_ticket && ctx.ticket.is_none_or(|t| t.trim().is_empty()) {
-                return deny(format!("role '{}' must give a `ticket` for changes", actor.role));
+            if constraints.require_ticket && ctx.ticket.is_none_or(|t| t.trim().is_empty()) {
+                return deny(format!("role '{}' must give a `ticket` for changes{}", actor.role, on()));
             }
         }
-        if let (Some(ticket), Some(pattern)) = (ctx.ticket, &role.ticket)
+        if let (Some(ticket), Some(pattern)) = (ctx.ticket, ticket_pattern)
             && !pattern.is_match(ticket)
         {
             return deny(format!(
-                "ticket {ticket:?} does not match the pattern {:?} of role '{}'",
+                "ticket {ticket:?} does not match the pattern {:?} of role '{}'{}",
                 pattern.as_str(),
-                actor.role
+                actor.role,
+                on()
             ));
         }
-        Decision::allow(
-            format!("capability '{capability}' allowed for role '{}'", actor.role),
-            role.def.constraints.clone(),
-            &self.version,
-        )
+        let reason = match ctx.cluster {
+            Some(c) => format!("capability '{capability}' allowed for role '{}' on cluster '{c}'", actor.role),
+            None => format!("capability '{capability}' allowed for role '{}'", actor.role),
+        };
+        Decision::allow(reason, constraints.clone(), &self.version)
     }
 
     /// The rate limit of a role (None: unlimited, or no such role).
@@ -267,9 +299,34 @@ impl Policy {
             source: AuthSource::ConfigApiKey,
             groups: vec![],
         };
-        let ctx = CallContext { mutating: false, reason: Some("probe"), ticket: None, cluster: None };
+        // No cluster: a capability granted on some cluster only counts as granted.
+        let ctx = CallContext { reason: Some("probe"), ..Default::default() };
         Capability::ALL.iter().copied().filter(|c| self.evaluate(&probe, *c, &ctx).allow).collect()
     }
+
+    /// The only clusters a role may use; None: every cluster (no limit, or no such role).
+    pub fn clusters_of(&self, role: &str) -> Option<&[String]> {
+        self.roles.get(role).map(|r| r.def.clusters.as_slice()).filter(|c| !c.is_empty())
+    }
+
+    /// Every cluster the policy names (role limits, cluster grants, cluster constraints), so that
+    /// names no configuration defines can be warned about.
+    pub fn cluster_names_used(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for role in self.roles.values() {
+            let def = &role.def;
+            names.extend(def.clusters.iter().cloned());
+            names.extend(def.cluster_grants.iter().flat_map(|g| g.clusters.iter().cloned()));
+            names.extend(def.cluster_constraints.keys().cloned());
+        }
+        names
+    }
+}
+
+/// The compiled ticket pattern of `constraints` (`key`: where they are defined, for the error).
+fn ticket_regex(constraints: &Constraints, key: &str) -> Result<Option<Regex>, PolicyError> {
+    let Some(p) = &constraints.ticket_pattern else { return Ok(None) };
+    Regex::new(p).map(Some).map_err(|e| PolicyError::at(&format!("{key}.ticket_pattern"), e))
 }
 
 #[cfg(test)]
@@ -277,3 +334,6 @@ mod tests;
 
 #[cfg(test)]
 mod approval_tests;
+
+#[cfg(test)]
+mod cluster_tests;

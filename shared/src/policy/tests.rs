@@ -77,7 +77,7 @@ fn unknown_role_is_denied_everything_but_says_why() {
 
 #[test]
 fn passthrough_needs_the_switch_and_admin() {
-    let ctx = CallContext { mutating: true, reason: Some("INC-1 debugging"), ticket: None, cluster: None };
+    let ctx = CallContext { mutating: true, reason: Some("INC-1 debugging"), ..Default::default() };
     let off = Policy::builtin(settings(false));
     let d = off.evaluate(&actor("admin"), Capability::PassthroughTsh, &ctx);
     assert!(!d.allow);
@@ -96,12 +96,12 @@ fn mutating_calls_need_a_reason() {
         let d = policy.evaluate(
             &actor("operator"),
             Capability::AccessCreate,
-            &CallContext { mutating: true, reason, ticket: None, cluster: None },
+            &CallContext { mutating: true, reason, ..Default::default() },
         );
         assert!(!d.allow);
         assert!(d.reason.contains("reason"), "{}", d.reason);
     }
-    let ok = CallContext { mutating: true, reason: Some("INC-42"), ticket: None, cluster: None };
+    let ok = CallContext { mutating: true, reason: Some("INC-42"), ..Default::default() };
     assert!(policy.evaluate(&actor("operator"), Capability::AccessCreate, &ok).allow);
 }
 
@@ -171,7 +171,7 @@ fn a_policy_file_adds_roles_with_globs_and_constraints() {
 fn tickets_are_required_and_pattern_checked_where_the_role_says_so() {
     let p = Policy::from_file(settings(false), FILE).unwrap();
     let cm = actor("change-manager");
-    let ctx = |ticket| CallContext { mutating: true, reason: Some("rotate"), ticket, cluster: None };
+    let ctx = |ticket| CallContext { mutating: true, reason: Some("rotate"), ticket, ..Default::default() };
     let d = p.evaluate(&cm, Capability::AccessCreate, &ctx(None));
     assert!(!d.allow && d.reason.contains("ticket"), "{}", d.reason);
     let d = p.evaluate(&cm, Capability::AccessCreate, &ctx(Some("JIRA-1")));
