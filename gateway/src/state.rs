@@ -122,4 +122,8 @@ fn warn_about_bindings(config: &Config, policy: &mtcp_shared::policy::Policy) {
     for warning in policy.binding_warnings(config.auth.oidc.is_some(), &key_actors) {
         tracing::warn!(%warning, "a policy binding may never match");
     }
+    // A cluster the configuration lacks (a typo, or one not added yet) limits nothing it could use.
+    for name in policy.cluster_names_used().into_iter().filter(|n| !config.has_cluster(n)) {
+        tracing::warn!(cluster = %name, configured = %config.cluster_names(), "the policy names a cluster that is not configured");
+    }
 }

@@ -305,7 +305,8 @@ async fn each_clusters_audit_events_are_searched_apart() {
     let auditor = stack.client("operator").await.unwrap();
     let total = |cluster: Option<&str>| {
         let auditor = &auditor;
-        let args = cluster.map_or_else(|| json!({}), |c| json!({ "cluster": c }));
+        // 25 hours hold the whole generated day (it ended moments ago), edges included.
+        let args = cluster.map_or_else(|| json!({ "hours": 25 }), |c| json!({ "hours": 25, "cluster": c }));
         async move {
             let r = auditor.call("search_audit", args).await.unwrap();
             assert_ne!(r.is_error, Some(true), "{}", text_of(&r));

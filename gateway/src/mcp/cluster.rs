@@ -42,7 +42,7 @@ pub(super) fn take(config: &Config, spec: &ToolSpec, args: &mut JsonObject) -> R
 /// say about each.
 pub(super) async fn list(st: &AppState, actor: &Actor) -> Result<ClusterList, String> {
     let policy = st.policy.load_full();
-    let allowed: Vec<String> = policy.role(&actor.role).map(|_| Vec::new()).unwrap_or_default();
+    let allowed = policy.clusters_of(&actor.role).unwrap_or_default();
     let clusters: Vec<_> =
         st.config.clusters().into_iter().filter(|c| allowed.is_empty() || allowed.contains(&c.name)).collect();
     let default = st.config.default_cluster();

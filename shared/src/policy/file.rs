@@ -101,7 +101,7 @@ pub(super) struct ConstraintSpec {
     ssh_logins: Option<Vec<String>>,
     require_ticket: Option<bool>,
     ticket_pattern: Option<String>,
-    rate_limit: Option<RateSpec>,
+    pub(super) rate_limit: Option<RateSpec>,
     max_in_flight_calls: Option<u32>,
     /// One rule (a mapping) or several (a list).
     require_approval: Option<serde_yaml::Value>,
@@ -109,7 +109,7 @@ pub(super) struct ConstraintSpec {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RateSpec {
+pub(super) struct RateSpec {
     requests: u32,
     #[serde(with = "humantime_serde")]
     per: Duration,

@@ -77,6 +77,14 @@ pub(super) fn parse(
         let at = format!("{key}.cluster_constraints.{cluster}");
         check_name(&cluster, &at)?;
         usable(&cluster, &at)?;
+        // One allowance per actor, whatever cluster its calls go to: a per-cluster rate would be
+        // charged to that same allowance under other terms.
+        if spec.rate_limit.is_some() {
+            return Err(PolicyError::at(
+                &format!("{at}.rate_limit"),
+                "a role's rate limit covers all its clusters; set it in the role's `constraints`",
+            ));
+        }
         let c = constraints(spec, base.clone(), &at)?;
         merged.insert(cluster, c);
     }
