@@ -344,3 +344,25 @@ fn env_probe_child() {
     assert!(out.stdout.contains("MTCP_PASSED=visible"));
     println!("PROBE_OK");
 }
+
+#[tokio::test]
+async fn a_leaf_cluster_gives_tsh_its_name_and_never_runs_tctl() {
+    let f = Fixture::new();
+    let mut settings = f.settings(r#"for a in "$@"; do echo "arg:$a"; done"#);
+    settings.proxy = Some("root.example.com:443".into());
+    settings.leaf_cluster = Some("eu-leaf.example.com".into());
+    let runner = Runner::new(settings).unwrap();
+    let cancel = CancellationToken::new();
+    let out = runner.run(Binary::Tsh, &args(&["ls", "--format=json"]), &cancel).await.unwrap();
+    let seen: Vec<&str> = out.stdout.lines().map(|l| l.trim_start_matches("arg:")).collect();
+    assert_eq!(seen, ["--proxy", "root.example.com:443", "--cluster", "eu-leaf.example.com", "ls", "--format=json"]);
+    // tctl has no `--cluster`: it would answer for the root. It is refused, and never started.
+    let witness = f.path("tctl-ran");
+    let mut settings = f.settings(&format!("touch {}", witness.display()));
+    settings.leaf_cluster = Some("eu-leaf.example.com".into());
+    let runner = Runner::new(settings).unwrap();
+    let err = runner.run(Binary::Tctl, &args(&["get", "nodes"]), &cancel).await.unwrap_err();
+    assert!(matches!(err, RunError::Spawn { .. }), "{err}");
+    assert!(err.to_string().contains("tctl cannot address the leaf cluster \"eu-leaf.example.com\""), "{err}");
+    assert!(!witness.exists(), "tctl ran");
+}

@@ -265,6 +265,7 @@ mod tests {
             runs: json!([]),
             coalesced_into: None,
             as_of: None,
+            cluster: None,
         };
         let mut view = OperationView::from(row.clone());
         hide_nested_audit(&mut view);

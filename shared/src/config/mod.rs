@@ -146,3 +146,5 @@ fn describe(err: figment::Error, file: Option<&Path>) -> ConfigError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod cluster_tests;

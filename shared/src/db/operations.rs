@@ -207,7 +207,7 @@ macro_rules! select_row {
         concat!(
             "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status, ",
             "attempt, worker_id, created_at, started_at, ended_at, exit_code, result, error, progress, runs, ",
-            "coalesced_into, as_of ",
+            "coalesced_into, as_of, cluster ",
             $rest
         )
     };
@@ -242,6 +242,9 @@ pub struct OperationRow {
     pub coalesced_into: Option<Uuid>,
     /// When a joined run's answer was produced (its start); `None`: the call's own run.
     pub as_of: Option<DateTime<Utc>>,
+    /// The configured cluster it was queued for (none: answered by the gateway, or recorded
+    /// before there were several).
+    pub cluster: Option<String>,
 }
 
 impl OperationRow {

@@ -57,6 +57,9 @@ pub struct OperationView {
     /// When the answer was produced: the start of the run that produced it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub as_of: Option<DateTime<Utc>>,
+    /// The Teleport cluster it ran (or waits to run) on, for a call a worker runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// For a call that needed approval: its digest, who may approve, the approvals so far.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<super::approval_views::ApprovalState>,
@@ -176,6 +179,7 @@ impl From<OperationRow> for OperationView {
             runs: runs_of(r.runs),
             coalesced_into: r.coalesced_into.map(|id| id.to_string()),
             as_of,
+            cluster: r.cluster,
             approval: None,
             decision: Some(DecisionView::from_recorded(&r.decision)),
             inputs: Some(r.inputs),
