@@ -52,13 +52,20 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
         config.database.url = Some(SecretString::from(url));
     }
     let mut report = Report { worst: Level::Ok };
-    let roles = check_identity(&config, &mut report);
-    match Runner::new(mtcp_worker::runner_settings(&config, "doctor")) {
-        Ok(runner) => {
-            check_tctl(&runner, &mut report).await;
-            check_rights(&config, &runner, roles, &mut report).await;
+    let clusters = config.clusters();
+    for cluster in &clusters {
+        // With several clusters, each one's checks under its name.
+        if !config.clusters.is_empty() {
+            println!("cluster {}:", cluster.name);
         }
-        Err(e) => report.line(Level::Fail, "tctl status", format!("cannot prepare the CLI runner: {e}")),
+        let roles = check_identity(cluster, &mut report);
+        match Runner::new(mtcp_worker::cluster_runner_settings(cluster, "doctor")) {
+            Ok(runner) => {
+                check_tctl(&runner, &mut report).await;
+                check_rights(&config, &runner, roles, &mut report).await;
+            }
+            Err(e) => report.line(Level::Fail, "tctl status", format!("cannot prepare the CLI runner: {e}")),
+        }
     }
     check_database(&config, &mut report).await;
     match report.worst {
@@ -68,12 +75,13 @@ pub async fn run(args: DoctorArgs) -> anyhow::Result<()> {
 }
 
 /// The identity file's checks; the roles its certificate names, when it has a readable one.
-fn check_identity(config: &Config, r: &mut Report) -> Option<Vec<String>> {
-    let Some(path) = &config.teleport.identity_file else {
+fn check_identity(cluster: &mtcp_shared::config::ClusterConfig, r: &mut Report) -> Option<Vec<String>> {
+    let Some(path) = &cluster.identity_file else {
         r.line(
             Level::Warn,
             "identity file",
-            "teleport.identity_file is not set (TELEPORT_IDENTITY_FILE); tctl/tsh use their own login",
+            "teleport.identity_file is not set (TELEPORT_IDENTITY_FILE, or the cluster's identity_file); tctl/tsh use \
+             their own login",
         );
         return None;
     };

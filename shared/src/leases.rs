@@ -52,6 +52,9 @@ pub struct LeaseView {
     /// The edge agent that runs it (its port is on that agent's machine); none: a worker.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge_agent: Option<String>,
+    /// The Teleport cluster it runs on (none until a worker takes it, and on an edge agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl LeaseView {
@@ -80,6 +83,7 @@ impl LeaseView {
             exit_code: row.exit_code,
             op_id: row.op_id.to_string(),
             edge_agent: row.edge_agent,
+            cluster: row.cluster,
         }
     }
 }

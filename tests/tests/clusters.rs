@@ -115,7 +115,8 @@ async fn start() -> (Stack, Workers, tempfile::TempDir) {
         ..Default::default()
     };
     let stack = Stack::start(opts).await.unwrap();
-    let workers = Workers { prod: stack.worker_process_serving(&["prod"]), staging: stack.worker_process_serving(&["staging"]) };
+    let workers =
+        Workers { prod: stack.worker_process_serving(&["prod"]), staging: stack.worker_process_serving(&["staging"]) };
     let operator = stack.client("operator").await.unwrap();
     wait_for(|| async { online(&operator, "prod").await == 1 && online(&operator, "staging").await == 1 }).await;
     (stack, workers, dir)
@@ -197,10 +198,8 @@ async fn calls_run_on_their_clusters_worker_and_a_stopped_worker_leaves_the_othe
     assert!(text.contains("no cluster \"dev\" is configured") && text.contains("prod, staging"), "{text}");
 
     // Stop prod's worker: staging is still fully served, prod's calls wait, and the health check says why.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(workers.prod.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
+    let _ =
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(workers.prod.id() as i32), nix::sys::signal::Signal::SIGTERM);
     let _ = workers.prod.wait();
     wait_for(|| async { online(&operator, "prod").await == 0 }).await;
     let (staging, _) = nodes(&operator, "staging").await;
@@ -212,10 +211,17 @@ async fn calls_run_on_their_clusters_worker_and_a_stopped_worker_leaves_the_othe
     let report = health.structured_content.clone().unwrap();
     assert_eq!(report["status"], "fail", "{report}");
     let report = report.to_string();
-    assert!(report.contains("no worker serving cluster \\\"prod\\\" is online") && report.contains("1 waiting"), "{report}");
+    assert!(
+        report.contains("no worker serving cluster \\\"prod\\\" is online") && report.contains("1 waiting"),
+        "{report}"
+    );
     let list = clusters(&operator).await;
     let prod = &list["clusters"][0];
-    assert_eq!((prod["workers_online"].as_i64(), prod["queued"].as_i64(), prod["reachable"].as_bool()), (Some(0), Some(1), Some(false)), "{list}");
+    assert_eq!(
+        (prod["workers_online"].as_i64(), prod["queued"].as_i64(), prod["reachable"].as_bool()),
+        (Some(0), Some(1), Some(false)),
+        "{list}"
+    );
     let staging_health = operator.call("run_health_check", json!({ "cluster": "staging" })).await.unwrap();
     assert_eq!(ran_on(&stack, &op_id(&staging_health)).await, ["staging"]);
 

@@ -355,9 +355,9 @@ async fn a_worker_killed_with_sigkill_leaves_no_proxy_process_and_its_leases_fai
     stack.stop().await;
 }
 
-/// Each lease records the Teleport cluster it runs on: the cluster the identity file's certificate
-/// was issued by, or, when the identity holds no certificate (the simulator's placeholder), the
-/// proxy's host. The lease's `tsh` command line is kept with its start operation.
+/// Each lease records the configured cluster it runs on (`default` for the single-cluster
+/// sections), whatever cluster its identity's certificate names: the name routing and policy use.
+/// The lease's `tsh` command line is kept with its start operation.
 #[tokio::test]
 async fn a_lease_records_its_cluster_and_its_command_line() {
     let mut stack = Stack::start(StackOptions::default()).await.unwrap();
@@ -375,17 +375,14 @@ async fn a_lease_records_its_cluster_and_its_command_line() {
     };
     let args = json!({ "kind": "proxy_db", "target": { "db": "orders" }, "reason": "cluster" });
     let first = start(&op, args.clone()).await;
-    assert_eq!(
-        cluster_of(first["lease_id"].as_str().unwrap().to_owned()).await.as_deref(),
-        Some("teleport.example.com")
-    );
+    assert_eq!(cluster_of(first["lease_id"].as_str().unwrap().to_owned()).await.as_deref(), Some("default"));
 
     let identity = stack.config.teleport.identity_file.clone().unwrap();
     std::fs::write(&identity, mtcp_tests::identity_file("prod.example.com", "bot-mtcp", chrono::Duration::days(1)))
         .unwrap();
     let second = start(&op, args).await;
     let id = second["lease_id"].as_str().unwrap().to_owned();
-    assert_eq!(cluster_of(id.clone()).await.as_deref(), Some("prod.example.com"));
+    assert_eq!(cluster_of(id.clone()).await.as_deref(), Some("default"));
 
     let op_id: uuid::Uuid = sqlx::query_scalar("SELECT op_id FROM leases WHERE lease_id = $1")
         .bind(id.parse::<uuid::Uuid>().unwrap())

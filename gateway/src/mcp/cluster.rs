@@ -61,7 +61,12 @@ pub(super) async fn list(st: &AppState, actor: &Actor) -> Result<ClusterList, St
             workers_online: s.workers_online,
             reachable: s.workers_online > 0 && s.last.as_ref().is_none_or(answered),
             queued: s.queued,
-            last_call: s.last.map(|l| LastCall { tool: l.tool, status: l.status, ended_at: l.ended_at, error: l.error }),
+            last_call: s.last.map(|l| LastCall {
+                tool: l.tool,
+                status: l.status,
+                ended_at: l.ended_at,
+                error: l.error,
+            }),
             name: c.name,
         })
         .collect();

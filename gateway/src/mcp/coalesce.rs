@@ -55,9 +55,8 @@ mod tests {
         assert_eq!(Some(&a), nodes(&config, Some("default")).as_ref(), "the default cluster by name");
         let mut with_args = Config::default();
         with_args.coalescing.tools.push(mtcp_shared::domain::ToolName::ShowAccessRequest);
-        let show = |id: &str| {
-            key(&with_args, &call("show_access_request", serde_json::json!({ "request_id": id })), None)
-        };
+        let show =
+            |id: &str| key(&with_args, &call("show_access_request", serde_json::json!({ "request_id": id })), None);
         assert_eq!(show("r1"), show("r1"));
         assert_ne!(show("r1"), show("r2"), "other arguments, another run");
         let users = key(&config, &call("list_users", serde_json::json!({})), None);

@@ -130,7 +130,12 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
     // The cluster as asked, for a verdict given before the arguments were read.
     let asked = match mtcp_shared::tools::cluster::ClusterArg::of(spec.tool) {
         mtcp_shared::tools::cluster::ClusterArg::None => None,
-        _ => Some(arguments.get("cluster").and_then(|c| c.as_str()).map_or_else(|| st.config.default_cluster(), str::to_owned)),
+        _ => Some(
+            arguments
+                .get("cluster")
+                .and_then(|c| c.as_str())
+                .map_or_else(|| st.config.default_cluster(), str::to_owned),
+        ),
     };
     let verdict = decide(st, &policy, actor, spec, arguments).await;
     let cluster = verdict.valid().map_or(asked, |v| v.cluster.clone());

@@ -1,9 +1,9 @@
 //! The MCP surface: the tool list per caller and the one generic call path.
 
 mod approval;
-mod cluster;
 mod args;
 pub(crate) mod call;
+mod cluster;
 mod coalesce;
 mod decide;
 #[cfg(feature = "conformance")]

@@ -10,7 +10,8 @@ const TWO: &str = "clusters:
 
 #[test]
 fn the_single_cluster_sections_are_cluster_default() {
-    let c = Config::from_yaml("teleport: { proxy: 'tp.example.com:443', timeout: 12s }\ntsh: { tsh_path: /opt/tsh }").unwrap();
+    let c = Config::from_yaml("teleport: { proxy: 'tp.example.com:443', timeout: 12s }\ntsh: { tsh_path: /opt/tsh }")
+        .unwrap();
     let clusters = c.clusters();
     assert_eq!(clusters.len(), 1);
     let d = &clusters[0];
@@ -32,14 +33,23 @@ fn several_clusters_a_default_and_what_a_worker_serves() {
     assert_eq!(c.default_cluster(), "staging");
     let served: Vec<String> = c.worker_clusters().into_iter().map(|c| c.name).collect();
     assert_eq!(served, ["staging"]);
-    assert_eq!(c.identity_of("staging"), Some((Some("staging.example.com:443"), Some(std::path::Path::new("/id/staging")))));
+    assert_eq!(
+        c.identity_of("staging"),
+        Some((Some("staging.example.com:443"), Some(std::path::Path::new("/id/staging"))))
+    );
 }
 
 #[test]
 fn mistakes_are_named_by_their_key() {
     let cases = [
-        (format!("{TWO}default_cluster: dev\n"), "`default_cluster`: \"dev\" is not a configured cluster (prod, staging)"),
-        (format!("{TWO}worker: {{ clusters: [prod, dev] }}\n"), "`worker.clusters`: \"dev\" is not a configured cluster"),
+        (
+            format!("{TWO}default_cluster: dev\n"),
+            "`default_cluster`: \"dev\" is not a configured cluster (prod, staging)",
+        ),
+        (
+            format!("{TWO}worker: {{ clusters: [prod, dev] }}\n"),
+            "`worker.clusters`: \"dev\" is not a configured cluster",
+        ),
         ("clusters: [{ name: Prod }]".to_owned(), "`clusters[0].name`"),
         ("clusters: [{ name: a }, { name: a }]".to_owned(), "`clusters[1].name`: \"a\" is configured twice"),
         ("clusters: [{ name: a, leaf: true }]".to_owned(), "`clusters[0].proxy`: a leaf cluster"),

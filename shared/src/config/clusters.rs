@@ -110,7 +110,7 @@ impl Config {
     pub fn identity_of(&self, name: &str) -> Option<(Option<&str>, Option<&std::path::Path>)> {
         if self.clusters.is_empty() {
             let t = &self.teleport;
-            (name == LEGACY_CLUSTER).then(|| (t.proxy.as_deref(), t.identity_file.as_deref()))
+            (name == LEGACY_CLUSTER).then_some((t.proxy.as_deref(), t.identity_file.as_deref()))
         } else {
             self.clusters.iter().find(|c| c.name == name).map(|c| (c.proxy.as_deref(), c.identity_file.as_deref()))
         }

@@ -145,6 +145,6 @@ fn describe(err: figment::Error, file: Option<&Path>) -> ConfigError {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod tests;

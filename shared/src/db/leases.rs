@@ -196,13 +196,16 @@ pub struct LeaseRow {
     pub ended_at: Option<DateTime<Utc>>,
     pub exit_code: Option<i32>,
     pub edge_agent: Option<String>,
+    /// The configured cluster it runs on (set when a worker takes it).
+    pub cluster: Option<String>,
 }
 
 /// One lease.
 pub async fn get(conn: impl PgExecutor<'_>, lease_id: Uuid) -> Result<Option<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent,
+                cluster
          FROM leases WHERE lease_id = $1",
     )
     .bind(lease_id)
@@ -219,7 +222,8 @@ pub async fn list(
 ) -> Result<Vec<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent,
+                cluster
          FROM leases
          WHERE ($1::text IS NULL OR actor = $1) AND (NOT $2 OR status IN ('starting', 'active', 'stopping'))
          ORDER BY created_at DESC LIMIT $3",

@@ -107,11 +107,6 @@ pub fn inspect(path: &Path) -> Result<IdentityInfo, IdentityError> {
     Ok(IdentityInfo { mode: meta.permissions().mode() & 0o7777, cert })
 }
 
-/// The cluster of the identity at `path`, when it holds a readable certificate that names one.
-pub fn cluster_of(path: &Path) -> Option<String> {
-    inspect(path).ok().and_then(|i| i.cert.cluster)
-}
-
 /// The first non-CA certificate; `Err(None)` when there is none, `Err(Some(why))` when one
 /// does not parse.
 fn user_cert(bytes: &[u8]) -> Result<IdentityCert, Option<String>> {

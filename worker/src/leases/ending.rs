@@ -111,6 +111,7 @@ mod tests {
             ended_at: None,
             exit_code: None,
             edge_agent: None,
+            cluster: None,
         }
     }
 

@@ -74,7 +74,8 @@ pub async fn heartbeat(conn: impl PgExecutor<'_>, agent_id: Uuid, lease_ids: &[U
 pub async fn get_many(conn: impl PgExecutor<'_>, lease_ids: &[Uuid]) -> Result<Vec<LeaseRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT lease_id, op_id, kind, actor, target, listen_addr, requested_listen_addr, agent_id, host, pid,
-                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent
+                created_at, expires_at, status, stop_reason, last_heartbeat_at, ended_at, exit_code, edge_agent,
+                cluster
          FROM leases WHERE lease_id = ANY($1)",
     )
     .bind(lease_ids)
