@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 fn allowed(role: &str, tool: &str) -> bool {
     let inventory = tool.starts_with("list_") || tool == "get_auth_preference";
     match tool {
-        "whoami" | "get_operation" | "check_policy" => true,
+        "whoami" | "get_operation" | "check_policy" | "list_clusters" => true,
         "search_operations" | "run_tsh_command" | "run_tctl_command" => role == "admin",
         "list_access_requests" | "show_access_request" | "create_access_request" | "drop_access_request" => {
             matches!(role, "admin" | "operator" | "user")

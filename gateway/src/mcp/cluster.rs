@@ -83,10 +83,22 @@ fn answered(last: &db::clusters::LastRun) -> bool {
 
 /// `run_health_check` on a cluster no worker serves: the answer the gateway gives itself, since the
 /// check would otherwise wait in the queue with the cluster's other calls. `None`: a worker serves it.
+/// A worker that is starting registers within moments, so the answer waits two worker heartbeats
+/// (at least 5 s, within half the call budget) for one before saying there is none.
 pub(super) async fn unserved_health(st: &AppState, cluster: &str) -> Result<Option<HealthReport>, db::DbError> {
     let default = st.config.default_cluster();
-    let status = db::clusters::status(&st.pool, &[cluster.to_owned()], &default).await?;
-    let Some(s) = status.into_iter().next().filter(|s| s.workers_online == 0) else { return Ok(None) };
+    let grace = (st.config.worker.heartbeat_interval * 2)
+        .max(std::time::Duration::from_secs(5))
+        .min(st.config.service.call_budget / 2);
+    let started = std::time::Instant::now();
+    let s = loop {
+        let status = db::clusters::status(&st.pool, &[cluster.to_owned()], &default).await?;
+        match status.into_iter().next() {
+            Some(s) if s.workers_online == 0 && started.elapsed() >= grace => break s,
+            Some(s) if s.workers_online == 0 => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            _ => return Ok(None),
+        }
+    };
     let check = HealthCheck::fail(
         "CP-WORKERS",
         format!("Workers serving cluster {cluster}"),

@@ -334,7 +334,7 @@ pub async fn search(conn: impl PgExecutor<'_>, f: &SearchFilter) -> Result<Vec<O
     Ok(sqlx::query_as(concat!(
         "SELECT op_id, request_id, actor, actor_role, capability, tool, inputs, reason, ticket, decision, status, ",
         "attempt, worker_id, created_at, started_at, ended_at, exit_code, NULL::jsonb AS result, error, ",
-        "NULL::jsonb AS progress, runs, coalesced_into, as_of ",
+        "NULL::jsonb AS progress, runs, coalesced_into, as_of, cluster ",
         "FROM operations
          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR capability = $2)
            AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)

@@ -224,6 +224,15 @@ pub static CATALOG: &[ToolSpec] = &[
          in progress, past its grace period, never rotated). Key material is never returned.",
     ),
     read(
+        ToolName::ListClusters,
+        "List clusters",
+        Capability::SelfWhoami,
+        Execution::Gateway,
+        "List the Teleport clusters you may use: each one's name (what the `cluster` argument of the \
+         other tools takes; the default is marked), whether a worker serving it is online, the calls \
+         waiting for one, and how its last call ended.",
+    ),
+    read(
         ToolName::ListDatabases,
         "List databases",
         Capability::InventoryDatabases,
@@ -409,15 +418,6 @@ pub static CATALOG: &[ToolSpec] = &[
         Capability::ProxyStop,
         "Stop a proxy lease by `lease_id`: its processes get SIGTERM (SIGKILL after a grace period) and \
          the lease ends `stopped`. Stopping an ended lease is harmless and reports how it ended.",
-    ),
-    read(
-        ToolName::ListClusters,
-        "List clusters",
-        Capability::SelfWhoami,
-        Execution::Gateway,
-        "List the Teleport clusters you may use: each one's name (what the `cluster` argument of the \
-         other tools takes; the default is marked), whether a worker serving it is online, the calls \
-         waiting for one, and how its last call ended.",
     ),
     read(
         ToolName::Whoami,

@@ -1,5 +1,6 @@
 //! The injection corpus and, for every tool, where each value goes and what it must answer.
 
+use mtcp_shared::tools::cluster::ClusterArg;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -114,7 +115,7 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
         let tool = spec.name;
         match tool {
             t if INVENTORY.contains(&t)
-                || matches!(t, "whoami" | "scan_rbac" | "run_health_check" | "list_edge_agents") =>
+                || matches!(t, "whoami" | "scan_rbac" | "run_health_check" | "list_edge_agents" | "list_clusters") =>
             {
                 out.push(p(
                     tool,
@@ -122,6 +123,11 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
                     Value::Object([(as_key(v), v.clone())].into_iter().collect()),
                     Expect::Refused,
                 ));
+                // Where the call runs: only a configured cluster's name (`null`, not given, would
+                // just run the tool).
+                if ClusterArg::of(spec.tool) == ClusterArg::Runs && !v.is_null() {
+                    out.push(p(tool, "cluster", json!({ "cluster": v }), Expect::Refused));
+                }
             }
             "get_operation" => out.push(p(tool, "op_id", json!({ "op_id": v }), Expect::Refused)),
             "check_policy" => {
@@ -167,6 +173,7 @@ pub(crate) fn probes(v: &Value) -> Vec<Probe> {
             "search_audit" | "detect_audit_anomalies" => {
                 let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
                 out.push(p(tool, "hours", json!({ "hours": v }), expect));
+                out.push(p(tool, "cluster", json!({ "cluster": v }), expect));
             }
             "list_access_requests" => {
                 let expect = if v.is_null() { Expect::Omitted } else { Expect::Refused };
