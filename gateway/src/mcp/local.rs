@@ -50,6 +50,9 @@ pub async fn get_operation(st: &AppState, scope: Scope<'_>, args: &GetOperationA
     if !may_search_audit {
         hide_nested_audit(&mut view);
     }
+    // Only the events of the cluster it ran on (the others' happened elsewhere at the same time).
+    let audit_cluster =
+        view.cluster.as_deref().and_then(|c| st.config.cluster(c)).and_then(|c| c.audit_name().map(str::to_owned));
     let (approval, events, audit) = tokio::try_join!(
         async { if may_have_waited { approval_state(st, op_id).await } else { Ok(None) } },
         async {
@@ -59,7 +62,7 @@ pub async fn get_operation(st: &AppState, scope: Scope<'_>, args: &GetOperationA
         },
         async {
             let Some((from, to)) = window else { return Ok(None) };
-            db::operation_detail::audit_between(&st.pool, from, to, MAX_AUDIT_REFS)
+            db::operation_detail::audit_between(&st.pool, from, to, audit_cluster.as_deref(), MAX_AUDIT_REFS)
                 .await
                 .map(Some)
                 .map_err(|e| unavailable(&e, "the audit events of an operation's run"))

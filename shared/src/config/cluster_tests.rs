@@ -20,6 +20,7 @@ fn the_single_cluster_sections_are_cluster_default() {
     assert_eq!(c.default_cluster(), "default");
     assert!(c.has_cluster("default") && !c.has_cluster("prod"));
     assert_eq!(c.worker_clusters().len(), 1);
+    assert_eq!(d.audit_name(), None, "its events are all of it, whatever name Teleport gave it");
 }
 
 #[test]
@@ -28,6 +29,7 @@ fn several_clusters_a_default_and_what_a_worker_serves() {
     assert_eq!(c.default_cluster(), "prod", "the first, when none is named");
     assert_eq!(c.cluster("staging").unwrap().teleport_name(), "stg.example.com");
     assert_eq!(c.cluster("prod").unwrap().teleport_name(), "prod");
+    assert_eq!(c.cluster("staging").unwrap().audit_name(), Some("stg.example.com"));
     assert_eq!(c.cluster_names(), "prod, staging");
     let c = Config::from_yaml(&format!("{TWO}default_cluster: staging\nworker: {{ clusters: [staging] }}\n")).unwrap();
     assert_eq!(c.default_cluster(), "staging");

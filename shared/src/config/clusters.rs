@@ -71,6 +71,14 @@ impl ClusterConfig {
     pub fn teleport_name(&self) -> &str {
         self.teleport_name.as_deref().unwrap_or(&self.name)
     }
+
+    /// The `cluster_name` its audit events carry, to tell them from other clusters' events; `None`
+    /// for the one cluster of the single-cluster sections, whose events are all of it whatever
+    /// name Teleport gave it.
+    pub fn audit_name(&self) -> Option<&str> {
+        let legacy = self.name == LEGACY_CLUSTER && self.teleport_name.is_none();
+        (!legacy).then(|| self.teleport_name())
+    }
 }
 
 /// Whether `name` may name a cluster: 1–63 of `a-z 0-9 . _ -`, starting with a letter or digit.

@@ -37,20 +37,23 @@ pub struct AuditRefRow {
     pub success: Option<bool>,
 }
 
-/// The first `limit` audit events with `from <= time <= to`, oldest first (the time index serves it).
+/// The first `limit` audit events with `from <= time <= to` (of the cluster whose events carry
+/// `cluster` as their `cluster_name`, when given), oldest first (the time index serves it).
 pub async fn audit_between(
     conn: impl PgExecutor<'_>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    cluster: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditRefRow>, DbError> {
     Ok(sqlx::query_as(
         r#"SELECT uid, time, event, code, "user", success FROM audit_events
-           WHERE time >= $1 AND time <= $2 ORDER BY time, uid LIMIT $3"#,
+           WHERE time >= $1 AND time <= $2 AND ($4::text IS NULL OR cluster = $4) ORDER BY time, uid LIMIT $3"#,
     )
     .bind(from)
     .bind(to)
     .bind(limit)
+    .bind(cluster)
     .fetch_all(conn)
     .await?)
 }

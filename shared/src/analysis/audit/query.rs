@@ -23,7 +23,7 @@ pub async fn search(
     let (first_hour, note) = histogram_start(&window);
     let mut tx = audit::read_snapshot(pool).await?;
     let aggregates =
-        audit::aggregates(&mut tx, since, until, first_hour, cluster.map(ClusterConfig::teleport_name)).await?;
+        audit::aggregates(&mut tx, since, until, first_hour, cluster.and_then(ClusterConfig::audit_name)).await?;
     tx.commit().await?;
     let mut summary = summarize(window, aggregates, note.into_iter().collect());
     summary.cluster = cluster.map(|c| c.name.clone());
@@ -39,7 +39,7 @@ pub async fn anomalies(
     cluster: Option<&ClusterConfig>,
     t: &AnomalyThresholds,
 ) -> Result<AnomalyReport, DbError> {
-    let teleport_name = cluster.map(ClusterConfig::teleport_name);
+    let teleport_name = cluster.and_then(ClusterConfig::audit_name);
     let mut tx = audit::read_snapshot(pool).await?;
     let input = audit::anomaly_input(&mut tx, since, until, teleport_name, t, MAX_EVIDENCE).await?;
     let mut report = detect_anomalies(AuditWindow::new(since, until), &input, t);
