@@ -11,7 +11,8 @@ use mtcp_shared::tools::approval_views::{ApprovalDecision, ApprovalList};
 use mtcp_shared::tools::{CheckPolicyArgs, ListApprovalsArgs, ToolCall};
 use rmcp::model::CallToolResponse;
 
-use super::call::{Delivery, error_text, wait_and_answer};
+use super::answer::error_text;
+use super::call::{Delivery, wait_and_answer};
 use super::tasks;
 use crate::state::AppState;
 

@@ -4,15 +4,15 @@
 use std::time::Instant;
 
 use mtcp_shared::db::queue::{Admission, Enqueued};
-use mtcp_shared::db::{self, operations::NewOperation, operations::OperationRow};
-use mtcp_shared::domain::{Actor, Execution, OpId, OperationStatus, ToolJob, ToolName, ToolSpec};
+use mtcp_shared::db::{self, operations::NewOperation};
+use mtcp_shared::domain::{Actor, Execution, OpId, ToolJob, ToolName, ToolSpec};
 use mtcp_shared::policy::RateLimit;
-use mtcp_shared::tools::{ToolCall, untrusted};
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject, MetaObject};
-use serde_json::Value;
+use mtcp_shared::tools::ToolCall;
+use rmcp::model::{CallToolResponse, CallToolResult, JsonObject};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::answer::{error_text, map_outcome, structured, to_json, with_op_id};
 use super::args;
 use super::decide::{Verdict, decide};
 use super::in_flight;
@@ -140,7 +140,7 @@ async fn call_inner(
                 },
                 Execution::Worker => {
                     if let (ToolCall::RunHealthCheck(_), Some(cluster)) = (&valid.call, &valid.cluster)
-                        && let Some(answer) = unserved_health(st, &op, cluster).await
+                        && let Some(answer) = super::cluster::answer_unserved_health(st, &op, cluster).await
                     {
                         return answer;
                     }
@@ -152,29 +152,6 @@ async fn call_inner(
         }
         Verdict::Unavailable => unreachable!("answered above"),
     }
-}
-
-/// `run_health_check` on a cluster no worker serves is answered here, saying so, and recorded.
-async fn unserved_health(
-    st: &AppState,
-    op: &NewOperation<'_>,
-    cluster: &str,
-) -> Option<(&'static str, CallToolResponse)> {
-    let report = match super::cluster::unserved_health(st, cluster).await {
-        Ok(report) => report?,
-        Err(e) => {
-            tracing::warn!(error = %e, "looking for the workers of a cluster");
-            return None;
-        }
-    };
-    let value = to_json(report);
-    Some(match db::operations::insert_answered(&st.pool, op, &value).await {
-        Ok(()) => ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id).into()),
-        Err(e) => {
-            tracing::error!(error = %e, "recording an answered call");
-            ("error", error_text("the operation store is unavailable; try again".into()).into())
-        }
-    })
 }
 
 /// Take one call from the actor's allowance (shared by every replica through Postgres). A refusal
@@ -312,10 +289,6 @@ async fn answer_locally(st: &AppState, actor: &Actor, op: &NewOperation<'_>, cal
         }
     };
     Local::Answered(label, result)
-}
-
-fn to_json(view: impl serde::Serialize) -> Value {
-    serde_json::to_value(view).expect("view serializes")
 }
 
 /// Record a call that ended before it could run (invalid arguments, a refused lookup).
@@ -474,55 +447,4 @@ async fn enqueue(
             Admitted::Denied(in_flight::refusal(op, cap.unwrap_or_default(), in_flight))
         }
     })
-}
-
-pub(super) fn map_outcome(row: OperationRow) -> (&'static str, CallToolResult) {
-    let op_id = OpId(row.op_id);
-    match (row.status(), row.result) {
-        (OperationStatus::Succeeded, Some(result)) => {
-            let mut answer = with_op_id(structured(&row.tool, op_id, result), op_id);
-            // When the answer was produced, and whose run produced it when it was shared.
-            if let Some(meta) = answer.meta.as_mut() {
-                if let Some(as_of) = row.as_of.or(row.started_at) {
-                    meta.0.insert("mtcp/as_of".into(), Value::String(as_of.to_rfc3339()));
-                }
-                if let Some(leader) = row.coalesced_into {
-                    meta.0.insert("mtcp/coalesced_into".into(), Value::String(leader.to_string()));
-                }
-            }
-            ("succeeded", answer)
-        }
-        (status, _) => {
-            let label = match status {
-                OperationStatus::TimedOut => "timed_out",
-                OperationStatus::Cancelled => "cancelled",
-                OperationStatus::Denied => "denied",
-                OperationStatus::Expired => "expired",
-                _ => "failed",
-            };
-            let error = row.error.unwrap_or_else(|| "no error was recorded".into());
-            let text = format!("{} {}: {error} (op_id {op_id})", row.tool, status.as_str().replace('_', " "));
-            (label, with_op_id(error_text(text), op_id))
-        }
-    }
-}
-
-/// A successful result: the value as structured content, and a text block that states the
-/// outcome and shows the value only inside an untrusted-data section (cluster text is data).
-fn structured(tool: &str, op_id: OpId, value: Value) -> CallToolResult {
-    let text = untrusted::result_text(tool, &op_id.to_string(), &value);
-    let mut result = CallToolResult::structured(value);
-    result.content = vec![ContentBlock::text(text)];
-    result
-}
-
-pub(super) fn error_text(text: String) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(text)])
-}
-
-/// Attach the op id so a caller can always find the record of its call.
-fn with_op_id(result: CallToolResult, op_id: OpId) -> CallToolResult {
-    let mut meta = JsonObject::new();
-    meta.insert("mtcp/op_id".into(), Value::String(op_id.to_string()));
-    result.with_meta(Some(MetaObject(meta)))
 }

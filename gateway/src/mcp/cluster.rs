@@ -4,12 +4,15 @@
 use mtcp_shared::analysis::health::{HealthCheck, HealthReport};
 use mtcp_shared::config::Config;
 use mtcp_shared::db;
+use mtcp_shared::db::operations::NewOperation;
 use mtcp_shared::domain::{Actor, ToolSpec, quoted};
 use mtcp_shared::tools::cluster::{ClusterArg, ClusterList, ClusterView, LastCall};
-use rmcp::model::JsonObject;
+use rmcp::model::{CallToolResponse, JsonObject};
 use serde_json::Value;
 
 use crate::state::AppState;
+
+use super::answer::{error_text, structured, to_json, with_op_id};
 
 /// Longest cluster name echoed back in an error.
 const ECHO: usize = 64;
@@ -109,4 +112,27 @@ pub(super) async fn unserved_health(st: &AppState, cluster: &str) -> Result<Opti
         ),
     );
     Ok(Some(HealthReport::from_checks(vec![check])))
+}
+
+/// `run_health_check` on a cluster no worker serves is answered here, saying so, and recorded.
+pub(super) async fn answer_unserved_health(
+    st: &AppState,
+    op: &NewOperation<'_>,
+    cluster: &str,
+) -> Option<(&'static str, CallToolResponse)> {
+    let report = match unserved_health(st, cluster).await {
+        Ok(report) => report?,
+        Err(e) => {
+            tracing::warn!(error = %e, "looking for the workers of a cluster");
+            return None;
+        }
+    };
+    let value = to_json(report);
+    Some(match db::operations::insert_answered(&st.pool, op, &value).await {
+        Ok(()) => ("succeeded", with_op_id(structured(op.tool, op.op_id, value), op.op_id).into()),
+        Err(e) => {
+            tracing::error!(error = %e, "recording an answered call");
+            ("error", error_text("the operation store is unavailable; try again".into()).into())
+        }
+    })
 }

@@ -1,5 +1,6 @@
 //! The MCP surface: the tool list per caller and the one generic call path.
 
+mod answer;
 mod approval;
 mod args;
 pub(crate) mod call;

@@ -93,7 +93,7 @@ pub async fn get(st: &AppState, actor: &Actor, task_id: &str) -> Result<GetTaskR
             TaskPayload::Cancelled
         }
         _ => {
-            let (_, result) = super::call::map_outcome(row);
+            let (_, result) = super::answer::map_outcome(row);
             let result: JsonObject = match serde_json::to_value(result) {
                 Ok(Value::Object(o)) => o,
                 _ => return Err(McpError::internal_error("a stored result could not be encoded", None)),
