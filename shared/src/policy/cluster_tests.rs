@@ -1,7 +1,7 @@
 //! Roles limited to some clusters, grants that hold only on some, and per-cluster constraints.
 
+use super::tests::actor;
 use super::*;
-use crate::domain::{ActorKind, AuthSource};
 
 fn settings() -> PolicySettings {
     PolicySettings {
@@ -11,16 +11,6 @@ fn settings() -> PolicySettings {
         max_concurrent_proxies_per_actor: 10,
         max_in_flight_calls_per_actor: Some(16),
         rate_limit: None,
-    }
-}
-
-fn actor(role: &str) -> Actor {
-    Actor {
-        id: format!("{role}-1"),
-        kind: ActorKind::User,
-        role: role.into(),
-        source: AuthSource::ConfigApiKey,
-        groups: vec![],
     }
 }
 

@@ -14,7 +14,8 @@ fn settings(passthrough: bool) -> PolicySettings {
     }
 }
 
-fn actor(role: &str) -> Actor {
+/// An API-key user of `role` (the other policy tests use it too).
+pub(super) fn actor(role: &str) -> Actor {
     Actor {
         id: format!("{role}-1"),
         kind: ActorKind::User,
