@@ -11,7 +11,9 @@ use std::time::Duration;
 use mtcp_shared::config::{ApiKeyEntry, ClusterConfig, IngestKey};
 use mtcp_shared::domain::ActorKind;
 use mtcp_tests::client::text_of;
+use mtcp_tests::console::{post_sign_in, set_cookies};
 use mtcp_tests::{McpClient, Stack, StackOptions, Tweak};
+use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 
 const STAGING_KEY: &str = "staging-operator-key-0123456789";
@@ -263,7 +265,7 @@ async fn a_role_limited_to_staging_leases_there_and_is_refused_on_prod_with_the_
     let started = bot.call("start_proxy", args("staging")).await.unwrap();
     assert_ne!(started.is_error, Some(true), "{}", text_of(&started));
     assert_eq!(ran_on(&stack, &op_id(&started)).await, ["staging"]);
-    let lease_id = started.structured_content.unwrap()["lease_id"].as_str().unwrap().to_owned();
+    let lease_id = started.structured_content.clone().unwrap()["lease_id"].as_str().unwrap().to_owned();
     let (cluster, agent_clusters): (Option<String>, Vec<String>) = sqlx::query_as(
         "SELECT l.cluster, a.clusters FROM leases l JOIN agents a ON a.agent_id = l.agent_id WHERE l.lease_id = $1::uuid",
     )
@@ -272,6 +274,18 @@ async fn a_role_limited_to_staging_leases_there_and_is_refused_on_prod_with_the_
     .await
     .unwrap();
     assert_eq!((cluster.as_deref(), agent_clusters), (Some("staging"), vec!["staging".to_owned()]));
+    // What the caller reads back names the cluster too.
+    let op = bot.call("get_operation", json!({ "op_id": op_id(&started) })).await.unwrap();
+    assert_eq!(op.structured_content.unwrap()["cluster"], "staging");
+    let status = bot.call("get_proxy_status", json!({ "lease_id": lease_id })).await.unwrap();
+    assert_eq!(status.structured_content.unwrap()["cluster"], "staging");
+    // The console's policy page shows the role's cluster limit.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed = post_sign_in(&http, &stack.base, STAGING_KEY, "/console/policy").await.unwrap();
+    let cookie = set_cookies(&signed).into_iter().find(|c| c.starts_with("mtcp_console=")).expect("a session");
+    let page = http.get(format!("{}/console/policy", stack.base)).header(COOKIE, cookie).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Grants proxy.* <span class=\"quiet\">only on</span> staging"), "{page}");
     let stopped = bot.call("stop_proxy", json!({ "lease_id": lease_id, "reason": "done" })).await.unwrap();
     assert_ne!(stopped.is_error, Some(true), "{}", text_of(&stopped));
 }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod progress;
 mod queue;
 mod queue_depth;
+mod served;
 
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ use mtcp_shared::notifier::Notifier;
 use mtcp_shared::teleport::{Runner, RunnerSettings};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+use served::Served;
 
 pub use agent::Agent;
 pub use queue::OperationsBackend;
@@ -70,46 +73,10 @@ pub fn cluster_runner_settings(c: &ClusterConfig, home_subdir: &str) -> RunnerSe
     }
 }
 
-/// The runner of each cluster a worker serves, and which of them is the default cluster.
-#[derive(Clone)]
-pub(crate) struct ClusterRunners {
-    runners: std::collections::BTreeMap<String, Runner>,
-    default: String,
-}
-
-impl ClusterRunners {
-    /// The cluster `name` names (none: the default) with its runner, if this worker serves it.
-    pub(crate) fn get(&self, name: Option<&str>) -> Option<(&str, &Runner)> {
-        let name = name.unwrap_or(&self.default);
-        self.runners.get_key_value(name).map(|(k, r)| (k.as_str(), r))
-    }
-
-    /// What the claims of this worker take.
-    fn serving(&self) -> db::queue::Serving {
-        db::queue::Serving {
-            clusters: self.runners.keys().cloned().collect(),
-            default: self.runners.contains_key(&self.default),
-        }
-    }
-}
-
-/// The job contexts of the clusters served, by name.
-pub(crate) struct Contexts {
-    by_cluster: std::collections::BTreeMap<String, Arc<JobContext>>,
-    default: String,
-}
-
-impl Contexts {
-    /// The context of a job's cluster (none: the default), if this worker serves it.
-    pub(crate) fn of(&self, cluster: Option<&str>) -> Option<&Arc<JobContext>> {
-        self.by_cluster.get(cluster.unwrap_or(&self.default))
-    }
-
-    /// Any one of them, for what does not depend on the cluster (storing an outcome).
-    pub(crate) fn any(&self) -> &Arc<JobContext> {
-        self.by_cluster.values().next().expect("a worker serves at least one cluster")
-    }
-}
+/// The runner of each cluster a worker serves.
+pub(crate) type ClusterRunners = Served<Runner>;
+/// The job context of each cluster a worker serves.
+pub(crate) type Contexts = Served<Arc<JobContext>>;
 
 /// Run a worker until `shutdown` fires (or the reaper declares it offline).
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -124,18 +91,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 }
 
 async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, agent: Agent) -> anyhow::Result<()> {
-    let default = config.default_cluster();
     let mut runners = std::collections::BTreeMap::new();
     for cluster in config.worker_clusters() {
         let runner = Runner::new(cluster_runner_settings(&cluster, &agent.id.to_string()))
             .with_context(|| format!("preparing the Teleport CLI runner of cluster {:?}", cluster.name))?;
         runners.insert(cluster.name.clone(), (cluster, runner));
     }
-    let cluster_runners = ClusterRunners {
-        runners: runners.iter().map(|(name, (_, r))| (name.clone(), r.clone())).collect(),
-        default: default.clone(),
-    };
-    let serving = cluster_runners.serving();
+    let runners = Served::new(runners, config.default_cluster());
+    let serving = runners.serving();
     tracing::info!(clusters = ?serving.clusters, "serving clusters");
     let stop = shutdown.child_token();
 
@@ -166,7 +129,8 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     // One LISTEN connection for the whole process: the lanes' wake-ups, cancellations, lease stops.
     let notifier =
         Notifier::start(pool.clone(), &[QUEUE_CHANNEL, db::cancel::CANCEL_CHANNEL, LEASES_CHANNEL], stop.clone());
-    let leases = leases::LeaseManager::new(pool.clone(), cluster_runners.clone(), agent.clone(), config.leases.clone());
+    let leases =
+        leases::LeaseManager::new(pool.clone(), runners.map(|(_, r)| r.clone()), agent.clone(), config.leases.clone());
     match leases.kill_leftovers().await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(killed = n, "killed lease processes left by previous incarnations on this host"),
@@ -175,23 +139,18 @@ async fn serve(config: Config, shutdown: CancellationToken, pool: sqlx::PgPool, 
     let lease_loops = leases.spawn_loops(notifier.subscribe(LEASES_CHANNEL), &stop);
     // One context per cluster; what is per process (cancellations, the started tasks) is shared.
     let (cancels, jobs) = (cancels::Cancels::default(), tokio_util::task::TaskTracker::new());
-    let by_cluster = runners
-        .into_iter()
-        .map(|(name, (cluster, runner))| {
-            let ctx = JobContext {
-                pool: pool.clone(),
-                cluster,
-                runner,
-                worker_id: agent.id.to_string(),
-                anomalies: config.audit.anomalies.clone(),
-                approvals: config.approvals.clone(),
-                cancels: cancels.clone(),
-                jobs: jobs.clone(),
-            };
-            (name, Arc::new(ctx))
+    let ctx = Arc::new(runners.map(|(cluster, runner)| {
+        Arc::new(JobContext {
+            pool: pool.clone(),
+            cluster: cluster.clone(),
+            runner: runner.clone(),
+            worker_id: agent.id.to_string(),
+            anomalies: config.audit.anomalies.clone(),
+            approvals: config.approvals.clone(),
+            cancels: cancels.clone(),
+            jobs: jobs.clone(),
         })
-        .collect();
-    let ctx = Arc::new(Contexts { by_cluster, default });
+    }));
     let cancel_listener = tokio::spawn(cancels.clone().listen(
         pool.clone(),
         notifier.subscribe(db::cancel::CANCEL_CHANNEL),

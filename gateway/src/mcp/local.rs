@@ -130,16 +130,9 @@ pub async fn check_policy(st: &AppState, actor: &Actor, a: CheckPolicyArgs) -> R
         .ok_or_else(|| format!("unknown tool {:?}; call tools/list for the tools available to you", a.tool))?;
     let policy = st.policy.load_full();
     let arguments = a.arguments.unwrap_or_default();
-    // The cluster as asked, for a verdict given before the arguments were read.
-    let asked = match mtcp_shared::tools::cluster::ClusterArg::of(spec.tool) {
-        mtcp_shared::tools::cluster::ClusterArg::None => None,
-        _ => Some(
-            arguments
-                .get("cluster")
-                .and_then(|c| c.as_str())
-                .map_or_else(|| st.config.default_cluster(), str::to_owned),
-        ),
-    };
+    // The cluster as asked (none when it is not a configured one), for a verdict given before the
+    // arguments were validated.
+    let asked = super::cluster::take(&st.config, spec, &mut arguments.clone()).ok().flatten();
     let verdict = decide(st, &policy, actor, spec, arguments).await;
     let cluster = verdict.valid().map_or(asked, |v| v.cluster.clone());
     let view = |d: &Decision, arguments_valid: Option<bool>| PolicyCheckView {

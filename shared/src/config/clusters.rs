@@ -126,7 +126,11 @@ impl Config {
 
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<ClusterConfig> {
-        self.clusters().into_iter().find(|c| c.name == name)
+        if self.clusters.is_empty() {
+            (name == LEGACY_CLUSTER).then(|| ClusterConfig::from_legacy(&self.teleport, &self.tsh))
+        } else {
+            self.clusters.iter().find(|c| c.name == name).cloned()
+        }
     }
 
     /// The clusters a worker of this configuration serves (`worker.clusters`; empty: all).
@@ -177,9 +181,8 @@ impl Config {
             let key = if self.clusters.is_empty() { "teleport".to_owned() } else { format!("clusters[{i}]") };
             super::validate::validate_cli(&key, &c.proxy, c.timeout, c.output_limit_bytes, &c.env, &c.env_passthrough)?;
         }
-        let known = |name: &str| self.clusters().iter().any(|c| c.name == name);
         if let Some(name) = &self.default_cluster
-            && !known(name)
+            && !self.has_cluster(name)
         {
             return Err(invalid(
                 "default_cluster",
@@ -187,7 +190,7 @@ impl Config {
             ));
         }
         for name in &self.worker.clusters {
-            if !known(name) {
+            if !self.has_cluster(name) {
                 return Err(invalid(
                     "worker.clusters",
                     format!("{name:?} is not a configured cluster ({})", self.cluster_names()),

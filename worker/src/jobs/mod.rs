@@ -30,15 +30,12 @@ pub(crate) async fn handle(claimed: Claimed, contexts: Data<Arc<Contexts>>) -> R
     let any = contexts.any().clone();
     let runner = Runner { pool: &any.pool, worker_id: &any.worker_id, tracker: &any.jobs };
     // The claim took only calls of the clusters served; this holds whatever reached here.
-    let ctx = contexts.of(claimed.job.cluster.as_deref()).cloned();
+    let ctx = contexts.get(claimed.job.cluster.as_deref()).map(|(_, ctx)| ctx.clone());
     runner
         .run(claimed, move |claimed| async move {
             Ok(match ctx {
-                Some(ctx) => run_job(claimed.job, ctx).await,
-                None => Outcome::failed(format!(
-                    "this worker does not serve cluster {:?}",
-                    claimed.job.cluster.unwrap_or_default()
-                )),
+                Ok(ctx) => run_job(claimed.job, ctx).await,
+                Err(not_served) => Outcome::failed(not_served),
             })
         })
         .await

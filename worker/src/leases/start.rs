@@ -37,11 +37,10 @@ async fn run_job(job: ToolJob, mgr: Arc<LeaseManager>) -> Result<Outcome, DbErro
     };
     let id = start_call.lease_id;
     tracing::Span::current().record("lease_id", tracing::field::display(id));
-    let Some((cluster, runner)) = mgr.runners.get(job.cluster.as_deref()) else {
-        let name = job.cluster.as_deref().unwrap_or_default();
-        return Ok(Outcome::failed(format!("this worker does not serve cluster {name:?}")));
-    };
-    start(&mgr, job.op_id, id, cluster, runner).await
+    match mgr.runners.get(job.cluster.as_deref()) {
+        Ok((cluster, runner)) => start(&mgr, job.op_id, id, cluster, runner).await,
+        Err(not_served) => Ok(Outcome::failed(not_served)),
+    }
 }
 
 async fn start(
